@@ -1,0 +1,40 @@
+/* config.h - vas's settings: defaults, the old service's config.yaml keys, then flags.
+ * Accepted YAML keys (top-level scalars): DATABASE, DATA_FOLDER, DLC_MODELS,
+ * clean_up_files_days, clean_up_analyses_days, CELERY_broker_url, result_backend (the old
+ * service's, kept as they are) and vas's own HOST, PORT, WORKERS, MAX_CONTENT_LENGTH
+ * (bytes, Flask's name), API_TOKEN, LOG_LEVEL. Unknown keys are logged and ignored.
+ * Not: command-line parsing (main.c). Threads: filled in main before threads start,
+ * read-only afterwards. */
+#ifndef VAS_CONFIG_H
+#define VAS_CONFIG_H
+
+#include "core/err.h"
+
+#include <stdint.h>
+
+typedef struct config {
+    char *database;     /* SQLite file path ("sqlite:///" prefix stripped) */
+    char *data_folder;  /* blobs live in <data_folder>/files, temp files in /tmp */
+    char *models_dir;   /* DLC_MODELS: folder of model bundles */
+    char *broker_url;   /* CELERY_broker_url: kept for the Redis backend (not used yet) */
+    char *result_backend;
+    char *host;
+    char *api_token;    /* NULL or "": no auth */
+    int port;
+    int workers;        /* worker processes; default 1 like the old Celery worker */
+    int http_threads;   /* libmicrohttpd thread pool size */
+    double clean_up_files_days;    /* <= 0: keep forever */
+    double clean_up_analyses_days; /* <= 0: keep forever */
+    int64_t max_upload;  /* bytes; requests over it get 413 */
+    int log_level;
+} config;
+
+/* Fills c with defaults (strings are new allocations; config_free releases them). */
+int config_defaults(config *c, vas_err *e);
+/* Overlays the YAML file at path onto c. Borrows path. */
+int config_load_file(config *c, const char *path, vas_err *e);
+/* Sets one key as if read from YAML (used by config_load_file and flags). */
+int config_set(config *c, const char *key, const char *value, vas_err *e);
+void config_free(config *c);
+
+#endif

@@ -1,0 +1,29 @@
+/* util.h - small helpers every module uses: strict number parsing, ids, time, paths.
+ * Threads: all functions are thread-safe. */
+#ifndef VAS_UTIL_H
+#define VAS_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define UTIL_UUID_LEN 36
+
+/* Whole string must be a number (leading/trailing spaces refused). 0 ok, -1 not a number. */
+int util_parse_i64(const char *s, int64_t *out);
+/* Finite numbers only ("nan", "inf" refused). */
+int util_parse_double(const char *s, double *out);
+/* Random version-4 UUID, lowercase, into out[UTIL_UUID_LEN + 1]. 0 ok, -1 no entropy. */
+int util_uuid(char *out);
+/* 1 if s[0..n) are all lowercase-or-uppercase hex digits. */
+int util_is_hex(const char *s, size_t n);
+/* Wall clock in seconds (UNIX epoch) and monotonic milliseconds. */
+double util_now(void);
+int64_t util_mono_ms(void);
+/* mkdir -p; 0 ok, -1 with errno. */
+int util_mkdir_p(const char *path, unsigned mode);
+/* Lowercase a string in place; returns it. */
+char *util_lower(char *s);
+/* ISO-8601 UTC ("2026-11-25T04:10:49Z") of an epoch time into out[32]. */
+void util_iso8601(double t, char *out, size_t n);
+
+#endif

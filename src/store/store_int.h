@@ -1,0 +1,38 @@
+/* store_int.h - what store*.c share: the struct and statement cache. Not for other modules. */
+#ifndef VAS_STORE_INT_H
+#define VAS_STORE_INT_H
+
+#include "store/store.h"
+
+#include <sqlite3.h>
+
+enum {
+    ST_FILE_FIND,
+    ST_FILE_LIST,
+    ST_FILES_GEN,
+    ST_AN_FIND,
+    ST_AN_LIST,
+    ST_AN_PROGRESS,
+    ST_COUNT
+};
+
+struct store {
+    sqlite3 *db;
+    char *data;            /* data folder */
+    char *files_dir;       /* <data>/files */
+    sqlite3_stmt *stmt[ST_COUNT]; /* prepared lazily, reset after each use */
+};
+
+/* Prepared statement from the cache (reset, bindings cleared), or a new one for sql. */
+int store_stmt(store *s, int which, const char *sql, sqlite3_stmt **out, vas_err *e);
+int store_exec(store *s, const char *sql, vas_err *e);
+int store_db_err(store *s, vas_err *e, const char *what);
+/* Bounds of a prefix range query: lo = prefix (lowercased), hi = prefix + "g". */
+int store_prefix_bounds(const char *prefix, size_t min, size_t max, int uuid, char *lo, char *hi,
+                        const char *what, vas_err *e);
+
+/* Deletes file id (full id) in its own transaction; check_use: refuse while an unfinished
+ * analysis needs it (VAS_ECONFLICT). */
+int store_file_delete_one(store *s, const char *id, int check_use, vas_err *e);
+
+#endif
