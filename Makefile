@@ -6,6 +6,7 @@
 #   make bench      benchmarks; results in bench/results/
 #   make lint       clang-format check, banned functions, file sizes
 
+.DEFAULT_GOAL := all
 PKGS      := libmicrohttpd jansson sqlite3 libcrypto yaml-0.1
 TEST_PKGS := cmocka libcurl
 -include mk/*.mk

@@ -1,4 +1,4 @@
-/* store_int.h - what store*.c share: the struct and statement cache. Not for other modules. */
+/* store_int.h - what the store module files share: the struct and statement cache. Not for other modules. */
 #ifndef VAS_STORE_INT_H
 #define VAS_STORE_INT_H
 

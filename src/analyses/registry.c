@@ -1,0 +1,80 @@
+/* registry.c - the table of analyses and look-up by name. */
+#include "analyses/analysis.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Same name ignoring case, with '-' and '_' the same ("label-image" = "LABEL_image"). */
+static int same_name(const char *a, const char *b)
+{
+    for (; *a && *b; a++, b++) {
+        int ca = tolower((unsigned char)*a), cb = tolower((unsigned char)*b);
+        if (ca == '_')
+            ca = '-';
+        if (cb == '_')
+            cb = '-';
+        if (ca != cb)
+            return 0;
+    }
+    return *a == *b;
+}
+
+static const analysis_def *nth(int i)
+{
+    if (i == 0)
+        return &analysis_sleep;
+    if (i - 1 < analysis_n_model_defs)
+        return &analysis_model_defs[i - 1];
+#ifdef VAS_TEST_BUILD
+    if (i - 1 == analysis_n_model_defs)
+        return &analysis_crash;
+#endif
+    return NULL;
+}
+
+const analysis_def *analysis_lookup(const char *name)
+{
+    const analysis_def *d;
+
+    for (int i = 0; (d = nth(i)); i++)
+        if (same_name(d->name, name))
+            return d;
+    return NULL;
+}
+
+void analysis_names(char *buf, size_t n)
+{
+    const analysis_def *d;
+    size_t k = 0;
+
+    buf[0] = '\0';
+    for (int i = 0; (d = nth(i)) && k < n; i++) {
+#ifdef VAS_TEST_BUILD
+        if (d == &analysis_crash)
+            continue; /* hidden */
+#endif
+        k += (size_t)snprintf(buf + k, n - k, "%s%s", i ? ", " : "", d->name);
+    }
+}
+
+void analysis_model_names(const config *cfg, char *buf, size_t n)
+{
+    DIR *dir = opendir(cfg->models_dir);
+    struct dirent *de;
+    size_t k = 0;
+
+    buf[0] = '\0';
+    while (dir && (de = readdir(dir)) && k < n) {
+        const char *dot = strrchr(de->d_name, '.');
+        if (de->d_name[0] == '.' || !dot || strcmp(dot, ".onnx") != 0)
+            continue;
+        k += (size_t)snprintf(buf + k, n - k, "%s%.*s", k ? ", " : "", (int)(dot - de->d_name),
+                              de->d_name);
+    }
+    if (dir)
+        closedir(dir);
+    if (k == 0)
+        snprintf(buf, n, "none");
+}

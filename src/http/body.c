@@ -1,0 +1,235 @@
+/* body.c - request bodies, parsed while they arrive: multipart/form-data and urlencoded through
+ * libmicrohttpd's post processor, JSON objects through jansson. All three end as one JSON object
+ * of fields (r->fields); a multipart `file` field is streamed into the store instead (r->upload)
+ * and never held in memory. Ceilings: HTTP_JSON_MAX for non-file bodies, HTTP_FIELD_MAX per field,
+ * cfg->max_upload for the file. */
+#include "http/http_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+enum { BODY_NONE, BODY_JSON, BODY_FORM };
+
+static int fail(http_req *r, int code, const char *msg)
+{
+    if (!r->body_err) {
+        r->body_err = code;
+        snprintf(r->body_msg, sizeof(r->body_msg), "%s", msg);
+    }
+    return code;
+}
+
+/* Stores the form field being received into r->fields. */
+static int flush_field(http_req *r)
+{
+    int rc = 0;
+
+    if (!r->cur_key)
+        return 0;
+    if (json_object_set_new(r->fields, r->cur_key,
+                            json_stringn(r->cur_val ? r->cur_val : "", r->cur_len)) < 0)
+        rc = fail(r, VAS_EINVAL, "a form field is not valid UTF-8 text");
+    free(r->cur_key);
+    free(r->cur_val);
+    r->cur_key = r->cur_val = NULL;
+    r->cur_len = 0;
+    return rc;
+}
+
+static enum MHD_Result upload_chunk(http_req *r, const char *filename, const char *ctype,
+                                    const char *data, uint64_t off, size_t size)
+{
+    vas_err e = {0};
+
+    if (off == 0 && !r->upload) {
+        if (r->saw_file)
+            return fail(r, VAS_EINVAL, "send one field named 'file' per upload"), MHD_NO;
+        r->saw_file = 1;
+        if (!filename || !*filename)
+            return fail(r, VAS_EINVAL, "the 'file' field has no filename"), MHD_NO;
+        if (http_store_get(r, &e) < 0 ||
+            store_writer_new(r->st, r->srv->cfg->max_upload, &r->upload, &e) < 0)
+            return fail(r, e.code, e.msg), MHD_NO;
+        r->up_name = strdup(filename);
+        r->up_type = strdup(ctype ? ctype : "application/octet-stream");
+        if (!r->up_name || !r->up_type)
+            return fail(r, VAS_ENOMEM, "out of memory"), MHD_NO;
+    }
+    if (!r->upload)
+        return fail(r, VAS_EINVAL, "send one field named 'file' per upload"), MHD_NO;
+    if (size && store_writer_write(r->upload, data, size, &e) < 0)
+        return fail(r, e.code, e.msg), MHD_NO;
+    return MHD_YES;
+}
+
+static enum MHD_Result on_field(void *cls, enum MHD_ValueKind kind, const char *key,
+                                const char *filename, const char *ctype, const char *encoding,
+                                const char *data, uint64_t off, size_t size)
+{
+    http_req *r = cls;
+
+    (void)kind;
+    (void)encoding;
+    if (r->route == HTTP_ROUTE_FILES && strcmp(key, "file") == 0)
+        return upload_chunk(r, filename, ctype, data, off, size);
+    if (off == 0 && flush_field(r) < 0)
+        return MHD_NO;
+    if (!r->cur_key) {
+        r->cur_key = strdup(key);
+        if (!r->cur_key)
+            return fail(r, VAS_ENOMEM, "out of memory"), MHD_NO;
+    }
+    if (r->cur_len + size > HTTP_FIELD_MAX)
+        return fail(r, VAS_ETOOBIG, "a form field is larger than 64 KiB"), MHD_NO;
+    char *v = realloc(r->cur_val, r->cur_len + size + 1);
+    if (!v)
+        return fail(r, VAS_ENOMEM, "out of memory"), MHD_NO;
+    memcpy(v + r->cur_len, data, size);
+    r->cur_val = v;
+    r->cur_len += size;
+    return MHD_YES;
+}
+
+static int64_t content_length(http_req *r)
+{
+    const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Length");
+    char *end = NULL;
+    long long n;
+
+    if (!cl)
+        return -1;
+    n = strtoll(cl, &end, 10);
+    return (end && !*end && n >= 0) ? n : -1;
+}
+
+int body_begin(http_req *r, int allow_upload)
+{
+    const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Type");
+    int64_t cl = content_length(r);
+    /* A multipart upload is the file plus a few hundred bytes of headers and boundaries. */
+    int64_t max = allow_upload ? r->srv->cfg->max_upload + 64 * 1024 : HTTP_JSON_MAX;
+
+    r->fields = json_object();
+    if (!r->fields)
+        return fail(r, VAS_ENOMEM, "out of memory");
+    if (cl > max) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "the request body is larger than the limit of %lld bytes",
+                 (long long)(allow_upload ? r->srv->cfg->max_upload : HTTP_JSON_MAX));
+        return fail(r, VAS_ETOOBIG, msg);
+    }
+    if (!ct || cl == 0) {
+        r->body_kind = BODY_NONE + 0;
+        return VAS_OK;
+    }
+    if (!strncasecmp(ct, "application/json", 16)) {
+        if (allow_upload)
+            return fail(r, VAS_EINVAL, "upload a file as multipart/form-data with a field 'file'");
+        r->body_kind = BODY_JSON;
+        return VAS_OK;
+    }
+    if (strncasecmp(ct, "multipart/form-data", 19) && strncasecmp(ct, MHD_HTTP_POST_ENCODING_FORM_URLENCODED, 33))
+        return fail(r, VAS_EINVAL, "send the body as multipart/form-data, "
+                                   "application/x-www-form-urlencoded or application/json");
+    r->pp = MHD_create_post_processor(r->conn, 64 * 1024, on_field, r);
+    if (!r->pp)
+        return fail(r, VAS_EINVAL, "malformed body: a multipart body needs a boundary");
+    r->body_kind = BODY_FORM;
+    return VAS_OK;
+}
+
+enum MHD_Result body_feed(http_req *r, const char *data, size_t n)
+{
+    if (r->body_err)
+        return MHD_YES; /* already failed: drop the rest, answer at the end */
+    if (r->body_kind == BODY_JSON) {
+        if (r->raw_len + n > HTTP_JSON_MAX) {
+            fail(r, VAS_ETOOBIG, "the JSON body is larger than 1 MiB");
+        } else {
+            char *b = realloc(r->raw, r->raw_len + n + 1);
+            if (!b)
+                return fail(r, VAS_ENOMEM, "out of memory"), MHD_YES;
+            memcpy(b + r->raw_len, data, n);
+            r->raw = b;
+            r->raw_len += n;
+        }
+    } else if (r->body_kind == BODY_FORM) {
+        if (MHD_post_process(r->pp, data, n) == MHD_NO)
+            fail(r, VAS_EINVAL, "malformed multipart or form body");
+    } else {
+        fail(r, VAS_EINVAL, "a body needs a Content-Type");
+    }
+    if (r->body_err) {
+        /* Answer now (413 while an upload is still arriving): MHD closes the connection after. */
+        store_writer_abort(r->upload);
+        r->upload = NULL;
+        reply_error(r, reply_status_of(r->body_err), "%s", r->body_msg);
+    }
+    return MHD_YES;
+}
+
+int body_end(http_req *r)
+{
+    json_error_t jerr;
+    json_t *j;
+
+    if (r->body_kind == BODY_FORM) {
+        enum MHD_Result ok = MHD_destroy_post_processor(r->pp);
+        r->pp = NULL;
+        if (ok == MHD_NO)
+            fail(r, VAS_EINVAL, "malformed multipart body: it ends before its closing boundary");
+        if (!r->body_err)
+            flush_field(r);
+    } else if (r->body_kind == BODY_JSON && !r->body_err) {
+        j = json_loadb(r->raw ? r->raw : "", r->raw_len, JSON_REJECT_DUPLICATES, &jerr);
+        if (!j || !json_is_object(j)) {
+            char msg[256];
+            snprintf(msg, sizeof(msg), "the JSON body must be one object%s%s",
+                     j ? "" : ": ", j ? "" : jerr.text);
+            json_decref(j);
+            fail(r, VAS_EINVAL, msg);
+        } else {
+            json_decref(r->fields);
+            r->fields = j;
+        }
+    }
+    return r->body_err ? r->body_err : VAS_OK;
+}
+
+void body_free(http_req *r)
+{
+    if (r->pp)
+        MHD_destroy_post_processor(r->pp);
+    r->pp = NULL;
+    store_writer_abort(r->upload); /* a cut-off upload: its bytes vanish with the O_TMPFILE */
+    r->upload = NULL;
+    json_decref(r->fields);
+    r->fields = NULL;
+    free(r->raw);
+    free(r->cur_key);
+    free(r->cur_val);
+    free(r->up_name);
+    free(r->up_type);
+    r->raw = r->cur_key = r->cur_val = r->up_name = r->up_type = NULL;
+}
+
+const char *body_field(http_req *r, const char *key, char *buf, size_t n)
+{
+    json_t *v = r->fields ? json_object_get(r->fields, key) : NULL;
+
+    if (!v || json_is_null(v))
+        return NULL;
+    if (json_is_string(v))
+        return json_string_value(v);
+    if (json_is_integer(v))
+        snprintf(buf, n, "%lld", (long long)json_integer_value(v));
+    else if (json_is_real(v))
+        snprintf(buf, n, "%.17g", json_real_value(v));
+    else if (json_is_boolean(v))
+        snprintf(buf, n, "%s", json_is_true(v) ? "true" : "false");
+    else
+        return NULL;
+    return buf;
+}

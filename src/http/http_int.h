@@ -1,0 +1,107 @@
+/* http_int.h - what the http module files share: the request context and helpers. Not for other modules. */
+#ifndef VAS_HTTP_INT_H
+#define VAS_HTTP_INT_H
+
+#include "http/http.h"
+#include "http/metrics.h"
+#include "store/store.h"
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#define HTTP_JSON_MAX   (1 << 20)  /* JSON or form body ceiling (not uploads): 1 MiB */
+#define HTTP_FIELD_MAX  (64 << 10) /* one form field's value */
+#define HTTP_POOL_MAX   64
+
+struct http_server {
+    struct MHD_Daemon *d;
+    const config *cfg;
+    http_notify_fn notify;
+    void *notify_arg;
+    int port;
+    http_metrics metrics;
+    pthread_mutex_t pool_lock; /* guards pool[] and n_pool; never held over I/O */
+    store *pool[HTTP_POOL_MAX];
+    int n_pool;
+    pthread_mutex_t cache_lock; /* guards the GET /file list cache */
+    int64_t list_gen;           /* files_gen the cached list was made at; -1: none */
+    char *list_body;            /* cached JSON of GET /file with no limit/offset */
+    size_t list_len;
+};
+
+typedef struct http_req http_req;
+typedef int (*http_handler)(http_req *r);
+
+/* One request, from its first header callback to its completion callback. */
+struct http_req {
+    http_server *srv;
+    struct MHD_Connection *conn;
+    const char *method;   /* borrowed from MHD */
+    char path[512];       /* URL path, decoded by MHD */
+    char id[64];          /* the <id> part of /file/<id> and /analysis/<id> */
+    int route;            /* HTTP_ROUTE_* */
+    http_handler handler;
+    store *st;            /* from the pool, returned at completion */
+    int64_t t0_us;
+    int status;           /* answered status, for logs and metrics */
+    uint64_t bytes_in, bytes_out;
+    int answered;         /* a response was queued */
+    /* body */
+    int body_kind;        /* BODY_NONE/JSON/FORM */
+    struct MHD_PostProcessor *pp;
+    char *raw;            /* JSON body so far */
+    size_t raw_len;
+    json_t *fields;       /* every non-file field, as JSON values */
+    char *cur_key;        /* form field being received */
+    char *cur_val;
+    size_t cur_len;
+    store_writer *upload; /* the `file` field's bytes */
+    char *up_name, *up_type;
+    int saw_file;         /* a field named `file` arrived */
+    int body_err;         /* VAS_E* the body parser hit; answered when the body ends */
+    char body_msg[VAS_ERR_MSG];
+};
+
+/* ---- replies (reply.c) ---- */
+/* Queues a JSON reply; takes body (json_decref'd even on error). */
+int reply_json(http_req *r, unsigned status, json_t *body);
+/* {"error": msg} with status. */
+int reply_error(http_req *r, unsigned status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Maps a vas_err to a status and answers with its message. */
+int reply_err(http_req *r, const vas_err *e);
+int reply_raw(http_req *r, unsigned status, const char *ctype, const char *body, size_t n);
+unsigned reply_status_of(int code);
+
+/* ---- store pool (server.c) ---- */
+int http_store_get(http_req *r, vas_err *e);
+
+/* ---- bodies (body.c) ---- */
+/* First call for a request with a body: picks a parser by Content-Type. */
+int body_begin(http_req *r, int allow_upload);
+/* Feeds data; returns MHD_YES/NO. */
+enum MHD_Result body_feed(http_req *r, const char *data, size_t n);
+/* At the end of the body: finishes parsing (JSON). Returns VAS_OK or body_err. */
+int body_end(http_req *r);
+void body_free(http_req *r);
+/* A field as a string (numbers are printed); NULL when absent. Borrowed until the request ends. */
+const char *body_field(http_req *r, const char *key, char *buf, size_t n);
+
+/* ---- routes ---- */
+int files_post(http_req *r);
+int files_list(http_req *r);
+int files_get(http_req *r);
+int files_delete(http_req *r);
+int analyses_post(http_req *r);
+int analyses_list(http_req *r);
+int analyses_get(http_req *r);
+int analyses_delete(http_req *r);
+int ops_health(http_req *r);
+int ops_metrics(http_req *r);
+int ops_models(http_req *r);
+/* ?limit=&offset= into *limit (-1 = all) and *offset; VAS_EINVAL answered by caller. */
+int http_paging(http_req *r, int64_t *limit, int64_t *offset, vas_err *e);
+
+#endif

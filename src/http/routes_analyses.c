@@ -1,0 +1,183 @@
+/* routes_analyses.c - POST/GET /analysis and GET/DELETE /analysis/<id> (api.md, Analyses).
+ * The request's checks (fields, analysis, model, arguments, input files) all run here, so bad
+ * input is answered 400/404 at once and never becomes a job. */
+#include "http/http_int.h"
+
+#include "analyses/analysis.h"
+#include "core/log.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int is_common_field(const char *k)
+{
+    int n;
+    char tail[8];
+
+    if (!strcmp(k, "file_id") || !strcmp(k, "analysis") || !strcmp(k, "model"))
+        return 1;
+    /* file2_id ... fileN_id */
+    return sscanf(k, "file%d%7s", &n, tail) == 2 && n >= 2 && !strcmp(tail, "_id");
+}
+
+static int check_fields(const analysis_def *d, const json_t *fields, vas_err *e)
+{
+    const char *k;
+    json_t *v;
+
+    json_object_foreach((json_t *)fields, k, v) {
+        int known = is_common_field(k);
+        for (int i = 0; !known && d->arg_names[i]; i++)
+            known = !strcmp(k, d->arg_names[i]);
+        if (!known) {
+            char takes[256] = "";
+            size_t n = 0;
+            for (int i = 0; d->arg_names[i] && n < sizeof(takes); i++)
+                n += (size_t)snprintf(takes + n, sizeof(takes) - n, "%s%s", i ? ", " : "",
+                                      d->arg_names[i]);
+            return err_set(e, VAS_EINVAL, "unknown field '%s' for analysis '%s' (it takes: %s)", k,
+                           d->name, n ? takes : "no arguments");
+        }
+    }
+    return VAS_OK;
+}
+
+/* file_id, file2_id, ... into a->inputs as full ids. */
+static int resolve_inputs(http_req *r, const analysis_def *d, store_analysis *a, vas_err *e)
+{
+    char key[32], buf[64];
+
+    for (int i = 0; i < d->max_inputs && i < STORE_MAX_INPUTS; i++) {
+        const char *v;
+        store_file f;
+        if (i == 0)
+            snprintf(key, sizeof(key), "file_id");
+        else
+            snprintf(key, sizeof(key), "file%d_id", i + 1);
+        v = body_field(r, key, buf, sizeof(buf));
+        if (!v || !*v) {
+            if (i < d->min_inputs)
+                return err_set(e, VAS_EINVAL, "analysis '%s' needs '%s'", d->name, key);
+            break;
+        }
+        if (store_file_find(r->st, v, &f, e) < 0)
+            return e->code;
+        snprintf(a->inputs[i], sizeof(a->inputs[i]), "%s", f.id);
+        a->n_inputs = i + 1;
+    }
+    return VAS_OK;
+}
+
+static int build_analysis(http_req *r, store_analysis *a, vas_err *e)
+{
+    char buf[64];
+    const char *name = body_field(r, "analysis", buf, sizeof(buf));
+    const char *model = body_field(r, "model", a->model, sizeof(a->model));
+    const analysis_def *d;
+    char names[256];
+
+    if (!name || !*name)
+        return err_set(e, VAS_EINVAL, "the request needs the field 'analysis'");
+    d = analysis_lookup(name);
+    if (!d) {
+        analysis_names(names, sizeof(names));
+        return err_set(e, VAS_EINVAL, "unknown analysis '%.64s'; known analyses: %s", name, names);
+    }
+    snprintf(a->name, sizeof(a->name), "%s", d->name);
+    if (!body_field(r, "file_id", buf, sizeof(buf)))
+        return err_set(e, VAS_EINVAL, "the request needs the field 'file_id'");
+    if (check_fields(d, r->fields, e) < 0)
+        return e->code;
+    if (d->needs_model)
+        return analysis_check_model(r->srv->cfg, d->name, model, e);
+    a->model[0] = '\0'; /* analyses without a model ignore the field, as the old service did */
+    if (d->check(r->srv->cfg, r->fields, a->args, e) < 0)
+        return e->code;
+    if (http_store_get(r, e) < 0)
+        return e->code;
+    return resolve_inputs(r, d, a, e);
+}
+
+int analyses_post(http_req *r)
+{
+    store_analysis a = {0};
+    vas_err e = {0};
+    int rc;
+
+    a.args = json_object();
+    rc = a.args ? build_analysis(r, &a, &e) : err_set(&e, VAS_ENOMEM, "out of memory");
+    if (rc == VAS_OK)
+        rc = store_analysis_insert(r->st, &a, &e);
+    if (rc < 0) {
+        store_analysis_clear(&a);
+        return reply_err(r, &e);
+    }
+    log_info("queue", "event=job_state analysis_id=%s task_id=%s analysis=%s state=PENDING",
+             a.id, a.task_id, a.name);
+    if (r->srv->notify)
+        r->srv->notify(r->srv->notify_arg);
+    rc = reply_json(r, MHD_HTTP_ACCEPTED,
+                    json_pack("{s:s, s:s}", "task_id", a.task_id, "analysis_id", a.id));
+    store_analysis_clear(&a);
+    return rc;
+}
+
+int analyses_list(http_req *r)
+{
+    int64_t limit, offset;
+    json_t *arr = NULL;
+    vas_err e = {0};
+
+    if (http_paging(r, &limit, &offset, &e) < 0 || http_store_get(r, &e) < 0 ||
+        store_analysis_list(r->st, limit, offset, &arr, &e) < 0)
+        return reply_err(r, &e);
+    return reply_json(r, MHD_HTTP_OK, arr);
+}
+
+int analyses_get(http_req *r)
+{
+    store_analysis a;
+    vas_err e = {0};
+    json_t *body;
+    unsigned status;
+
+    if (http_store_get(r, &e) < 0 || store_analysis_find(r->st, r->id, &a, &e) < 0)
+        return reply_err(r, &e);
+    body = json_pack("{s:s}", "state", a.state);
+    if (!strcmp(a.state, "SUCCESS")) {
+        status = MHD_HTTP_OK;
+        if (a.result)
+            json_object_update(body, a.result);
+    } else if (!strcmp(a.state, "FAILURE")) {
+        status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+        json_object_set_new(body, "description",
+                            json_string(a.description ? a.description : "the analysis failed"));
+    } else if (!strcmp(a.state, "REVOKED")) {
+        status = MHD_HTTP_OK;
+    } else {
+        status = MHD_HTTP_ACCEPTED;
+        json_object_set_new(body, "progress",
+                            json_pack("{s:I, s:I, s:s}", "done", (json_int_t)a.done, "total",
+                                      (json_int_t)a.total, "unit", a.unit));
+    }
+    store_analysis_clear(&a);
+    return reply_json(r, status, body);
+}
+
+int analyses_delete(http_req *r)
+{
+    store_analysis a;
+    vas_err e = {0};
+    int rc;
+
+    if (http_store_get(r, &e) < 0 || store_analysis_find(r->st, r->id, &a, &e) < 0)
+        return reply_err(r, &e);
+    rc = store_analysis_cancel(r->st, a.id, &e);
+    if (rc == VAS_OK)
+        log_info("queue", "event=job_state analysis_id=%s analysis=%s state=REVOKED", a.id,
+                 a.name);
+    store_analysis_clear(&a);
+    if (rc < 0)
+        return reply_err(r, &e);
+    return reply_json(r, MHD_HTTP_OK, json_pack("{s:s}", "state", "REVOKED"));
+}

@@ -1,0 +1,80 @@
+/* routes_ops.c - GET /health, GET /metrics, GET /model. */
+#include "http/http_int.h"
+
+#include "analyses/analysis.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int ops_health(http_req *r)
+{
+    vas_err e = {0};
+    int64_t gen;
+
+    /* Healthy = the catalog answers. */
+    if (http_store_get(r, &e) < 0 || store_files_gen(r->st, &gen, &e) < 0)
+        return reply_json(r, MHD_HTTP_SERVICE_UNAVAILABLE,
+                          json_pack("{s:s, s:s}", "status", "error", "error", e.msg));
+    return reply_json(r, MHD_HTTP_OK,
+                      json_pack("{s:s, s:s, s:i}", "status", "ok", "version", "0.1.0", "workers",
+                                r->srv->cfg->workers));
+}
+
+static const double job_buckets[] = {0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 1800};
+#define N_JOB_BUCKETS ((int)(sizeof(job_buckets) / sizeof(job_buckets[0])))
+
+static int format_jobs(store *st, char **buf, size_t *len, size_t *cap, vas_err *e)
+{
+    int64_t counts[5], b[N_JOB_BUCKETS], count;
+    double sum;
+    int rc = store_analysis_counts(st, counts, e);
+
+    if (rc == VAS_OK)
+        rc = store_analysis_durations(st, job_buckets, N_JOB_BUCKETS, b, &sum, &count, e);
+    if (rc < 0)
+        return rc;
+    rc = metrics_appendf(buf, len, cap, "# HELP vas_jobs Analyses by state.\n# TYPE vas_jobs gauge\n");
+    for (int i = 0; i < 5 && rc == 0; i++)
+        rc = metrics_appendf(buf, len, cap, "vas_jobs{state=\"%s\"} %lld\n", store_states[i],
+                             (long long)counts[i]);
+    rc |= metrics_appendf(buf, len, cap,
+                          "# HELP vas_queue_length Analyses waiting for a worker.\n"
+                          "# TYPE vas_queue_length gauge\nvas_queue_length %lld\n"
+                          "# HELP vas_job_duration_seconds Run time of finished analyses.\n"
+                          "# TYPE vas_job_duration_seconds histogram\n",
+                          (long long)counts[0]);
+    for (int i = 0; i < N_JOB_BUCKETS && rc == 0; i++)
+        rc = metrics_appendf(buf, len, cap, "vas_job_duration_seconds_bucket{le=\"%g\"} %lld\n",
+                             job_buckets[i], (long long)b[i]);
+    rc |= metrics_appendf(buf, len, cap,
+                          "vas_job_duration_seconds_bucket{le=\"+Inf\"} %lld\n"
+                          "vas_job_duration_seconds_sum %.6f\nvas_job_duration_seconds_count %lld\n",
+                          (long long)count, sum, (long long)count);
+    return rc ? err_set(e, VAS_ENOMEM, "out of memory writing metrics") : VAS_OK;
+}
+
+int ops_metrics(http_req *r)
+{
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    vas_err e = {0};
+    int rc;
+
+    if (http_store_get(r, &e) < 0 || format_jobs(r->st, &buf, &len, &cap, &e) < 0) {
+        free(buf);
+        return reply_err(r, &e);
+    }
+    if (metrics_format(&r->srv->metrics, &buf, &len, &cap) < 0) {
+        free(buf);
+        return reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory writing metrics");
+    }
+    rc = reply_raw(r, MHD_HTTP_OK, "text/plain; version=0.0.4", buf, len);
+    free(buf);
+    return rc;
+}
+
+int ops_models(http_req *r)
+{
+    /* Model bundles arrive with the pose capability; until then the list is honest: empty. */
+    return reply_json(r, MHD_HTTP_OK, json_array());
+}

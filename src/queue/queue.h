@@ -1,0 +1,32 @@
+/* queue.h - the embedded job queue: worker processes supervised by `vas serve`, woken through a
+ * pipe, claiming jobs from the catalog (store_analysis_claim).
+ * Owns: worker processes (spawn, reap, restart), the wake-up pipe, the failing of a dead worker's
+ * job. Not: the catalog's transitions (store/), analyses (analyses/).
+ * Threads: supervisor_start/stop on the main thread; supervisor_notify from any thread; one
+ * supervisor thread watches the workers. A Redis backend (vas worker --redis) comes later and
+ * plugs in beside this one. */
+#ifndef VAS_QUEUE_H
+#define VAS_QUEUE_H
+
+#include "core/config.h"
+#include "core/err.h"
+#include "store/store.h"
+
+typedef struct supervisor supervisor;
+
+/* Starts cfg->workers worker processes running `exe worker --embedded ...`. Borrows cfg and exe
+ * for the supervisor's life. New supervisor in *out (caller frees: supervisor_stop). */
+int supervisor_start(const config *cfg, const char *exe, supervisor **out, vas_err *e);
+/* Wakes one idle worker: a job was queued. Never blocks. arg is the supervisor. */
+void supervisor_notify(void *arg);
+/* Stops the workers (SIGTERM, then SIGKILL after a grace period). Jobs they were running stay
+ * STARTED and are re-queued by store_analysis_recover at the next start. NULL is a no-op. */
+void supervisor_stop(supervisor *s);
+
+/* Body of `vas worker --embedded`: claims and runs jobs until killed or the parent dies.
+ * notify_fd: read end of the wake-up pipe (-1: poll the catalog every second). */
+int worker_main(const config *cfg, int notify_fd, int parent_pid, vas_err *e);
+/* Runs one claimed analysis to its end state (used by worker_main). */
+void worker_run_job(store *st, const config *cfg, store_analysis *a);
+
+#endif

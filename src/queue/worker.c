@@ -1,0 +1,146 @@
+/* worker.c - `vas worker --embedded`: the process that runs jobs. It holds its own catalog
+ * connection; it is killed (SIGTERM/SIGKILL) rather than asked to stop, which is safe because
+ * every change it makes is a transaction and every output a blob linked in one (store.h). */
+#include "queue/job.h"
+#include "queue/queue.h"
+
+#include "analyses/analysis.h"
+#include "core/log.h"
+#include "core/util.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+const json_t *job_args(const job *j)
+{
+    return j->a->args;
+}
+
+void job_input_path(const job *j, int i, char *out, size_t n)
+{
+    store_file_path(j->st, j->a->inputs[i], out, n);
+}
+
+json_t *job_result(job *j)
+{
+    return j->result;
+}
+
+int job_progress(job *j, int64_t done, int64_t total, const char *unit, vas_err *e)
+{
+    int64_t now = util_mono_ms();
+    char state[12];
+    int rc;
+
+    if (done != total && now - j->last_progress < 200)
+        return VAS_OK;
+    j->last_progress = now;
+    rc = store_analysis_progress(j->st, j->a->id, done, total, unit, state, e);
+    if (rc < 0)
+        return rc;
+    if (strcmp(state, "STARTED") != 0)
+        return err_set(e, VAS_ECANCELLED, "analysis %s was cancelled", j->a->id);
+    return VAS_OK;
+}
+
+int job_output(job *j, const void *p, size_t n, const char *filename, const char *ctype,
+               char *id_out, vas_err *e)
+{
+    store_file f;
+    int rc = store_put_bytes(j->st, p, n, filename, ctype, &f, e);
+
+    if (rc == VAS_OK)
+        snprintf(id_out, STORE_ID_LEN + 1, "%s", f.id);
+    return rc;
+}
+
+static void finish(store *st, store_analysis *a, int rc, job *j, vas_err *e, int64_t t0)
+{
+    vas_err e2 = {0};
+    long long ms = (long long)(util_mono_ms() - t0);
+
+    if (rc == VAS_OK) {
+        rc = store_analysis_succeed(st, a->id, j->result, &e2);
+        if (rc == VAS_OK)
+            log_info("queue", "event=job_state analysis_id=%s analysis=%s state=SUCCESS ms=%lld",
+                     a->id, a->name, ms);
+    } else if (rc != VAS_ECANCELLED) {
+        rc = store_analysis_fail(st, a->id, e->msg, &e2);
+        if (rc == VAS_OK)
+            log_info("queue",
+                     "event=job_state analysis_id=%s analysis=%s state=FAILURE ms=%lld error=\"%s\"",
+                     a->id, a->name, ms, e->msg);
+    }
+    if (rc == VAS_ECANCELLED)
+        log_info("queue", "event=job_state analysis_id=%s analysis=%s state=REVOKED ms=%lld", a->id,
+                 a->name, ms);
+    else if (rc < 0)
+        log_error("queue", "event=job_finish_failed analysis_id=%s error=\"%s\"", a->id, e2.msg);
+}
+
+void worker_run_job(store *st, const config *cfg, store_analysis *a)
+{
+    const analysis_def *d = analysis_lookup(a->name);
+    job j = {.st = st, .cfg = cfg, .a = a, .result = json_object()};
+    vas_err e = {0};
+    int64_t t0 = util_mono_ms();
+    int rc;
+
+    log_info("queue", "event=job_state analysis_id=%s analysis=%s state=STARTED attempt=%d", a->id,
+             a->name, a->attempts);
+    if (!j.result)
+        rc = err_set(&e, VAS_ENOMEM, "out of memory starting the job");
+    else if (!d || !d->run)
+        rc = err_set(&e, VAS_EUNSUPPORTED, "this server cannot run analysis '%s'", a->name);
+    else
+        rc = d->run(&j, &e);
+    finish(st, a, rc, &j, &e, t0);
+    json_decref(j.result);
+}
+
+static void wait_for_work(int fd)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    char buf[64];
+
+    if (fd < 0) {
+        usleep(1000 * 1000);
+        return;
+    }
+    /* The timeout also covers a wake-up lost to another worker that read our byte. */
+    if (poll(&p, 1, 1000) > 0 && read(fd, buf, sizeof(buf)) < 0 && errno != EAGAIN)
+        usleep(100 * 1000);
+}
+
+int worker_main(const config *cfg, int notify_fd, int parent_pid, vas_err *e)
+{
+    store *st = NULL;
+    store_analysis a;
+    int rc;
+
+    /* Die with the server: a worker must never outlive it and run jobs nobody supervises. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (parent_pid > 0 && getppid() != parent_pid)
+        return err_set(e, VAS_EIO, "the server that started this worker is gone");
+    rc = store_open(cfg->database, cfg->data_folder, &st, e);
+    if (rc < 0)
+        return rc;
+    log_info("queue", "event=worker_ready");
+    for (;;) {
+        vas_err ce = {0};
+        rc = store_analysis_claim(st, (int)getpid(), &a, &ce);
+        if (rc == VAS_OK) {
+            worker_run_job(st, cfg, &a);
+            store_analysis_clear(&a);
+            continue;
+        }
+        if (rc != VAS_ENOTFOUND)
+            log_error("queue", "event=claim_failed error=\"%s\"", ce.msg);
+        wait_for_work(notify_fd);
+    }
+}
