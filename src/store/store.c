@@ -159,11 +159,16 @@ void store_close(store *s)
 
 /* ---- the blob writer ---- */
 
+/* Writeback is started every WB_CHUNK bytes (sync_file_range, asynchronous) so the fdatasync at
+ * commit finds little left to write: a 200 MB upload otherwise waits ~0.2 s there. */
+#define WB_CHUNK ((int64_t)8 << 20)
+
 struct store_writer {
     store *s;
     int fd;
     EVP_MD_CTX *sha;
     int64_t size, max;
+    int64_t wb_done; /* bytes already handed to writeback */
 };
 
 int store_writer_new(store *s, int64_t max, store_writer **out, vas_err *e)
@@ -211,6 +216,11 @@ int store_writer_write(store_writer *w, const void *p, size_t n, vas_err *e)
         c += k;
         n -= (size_t)k;
         w->size += k;
+    }
+    if (w->size - w->wb_done >= WB_CHUNK) {
+        /* Best effort: a failure here only means the final fdatasync does the work. */
+        (void)sync_file_range(w->fd, w->wb_done, w->size - w->wb_done, SYNC_FILE_RANGE_WRITE);
+        w->wb_done = w->size;
     }
     return VAS_OK;
 }
