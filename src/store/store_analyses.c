@@ -103,9 +103,11 @@ static int file_exists(store *s, const char *id, vas_err *e)
 static int insert_row(store *s, store_analysis *a, int64_t *seq, vas_err *e)
 {
     sqlite3_stmt *st = NULL;
-    char *args = json_dumps(a->args ? a->args : json_object(), JSON_COMPACT);
+    json_t *none = a->args ? NULL : json_object(); /* ours to free: dumped, then dropped */
+    char *args = json_dumps(a->args ? a->args : none, JSON_COMPACT);
     int rc;
 
+    json_decref(none);
     if (!args)
         return err_set(e, VAS_ENOMEM, "out of memory saving an analysis");
     rc = store_stmt(s, -1,
