@@ -53,11 +53,11 @@ typedef struct opts {
 /* Flag -> config key, so a flag overrides the same key from the file. */
 static const struct {
     const char *flag, *key;
-} flag_keys[] = {{"--host", "HOST"},        {"--port", "PORT"},
-                 {"--workers", "WORKERS"},  {"--http-threads", "HTTP_THREADS"},
-                 {"--db", "DATABASE"},      {"--data", "DATA_FOLDER"},
+} flag_keys[] = {{"--host", "HOST"},         {"--port", "PORT"},
+                 {"--workers", "WORKERS"},   {"--http-threads", "HTTP_THREADS"},
+                 {"--db", "DATABASE"},       {"--data", "DATA_FOLDER"},
                  {"--models", "DLC_MODELS"}, {"--max-upload", "MAX_CONTENT_LENGTH"},
-                 {"--token", "API_TOKEN"},  {"--log-level", "LOG_LEVEL"}};
+                 {"--token", "API_TOKEN"},   {"--log-level", "LOG_LEVEL"}};
 
 static int parse_args(int argc, char **argv, const char *help, config *c, opts *o, vas_err *e)
 {
@@ -73,7 +73,8 @@ static int parse_args(int argc, char **argv, const char *help, config *c, opts *
         if (!strcmp(argv[i], "--config") && i + 1 < argc)
             o->config_path = argv[++i];
     }
-    if (getenv("VAS_API_TOKEN") && (rc = config_set(c, "API_TOKEN", getenv("VAS_API_TOKEN"), e)) < 0)
+    if (getenv("VAS_API_TOKEN") &&
+        (rc = config_set(c, "API_TOKEN", getenv("VAS_API_TOKEN"), e)) < 0)
         return rc;
     if (o->config_path && (rc = config_load_file(c, o->config_path, e)) < 0)
         return rc;
@@ -213,16 +214,16 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "serve") && strcmp(cmd, "init-db") && strcmp(cmd, "clean-up") &&
         strcmp(cmd, "worker")) {
-        fprintf(stderr, "vas: %s%s%s\n%s", *cmd ? "unknown command '" : "no command given",
-                cmd, *cmd ? "'" : "", usage);
+        fprintf(stderr, "vas: %s%s%s\n%s", *cmd ? "unknown command '" : "no command given", cmd,
+                *cmd ? "'" : "", usage);
         return 2;
     }
     if (config_defaults(&c, &e) < 0 ||
         parse_args(argc, argv,
-                   !strcmp(cmd, "serve") ? serve_help
-                   : !strcmp(cmd, "worker") ? "usage: vas worker --embedded [options]\n"
+                   !strcmp(cmd, "serve")     ? serve_help
+                   : !strcmp(cmd, "worker")  ? "usage: vas worker --embedded [options]\n"
                    : !strcmp(cmd, "init-db") ? "usage: vas init-db [--config FILE] [options]\n"
-                                              : "usage: vas clean-up [--config FILE] [options]\n",
+                                             : "usage: vas clean-up [--config FILE] [options]\n",
                    &c, &o, &e) < 0) {
         fprintf(stderr, "vas %s: %s\n", cmd, e.msg);
         config_free(&c);
@@ -235,8 +236,9 @@ int main(int argc, char **argv)
     else if (!strcmp(cmd, "clean-up"))
         rc = cmd_clean_up(&c, &e);
     else if (!o.embedded)
-        rc = err_set(&e, VAS_EUNSUPPORTED, "only `vas worker --embedded` exists yet (Redis "
-                                           "workers come later)");
+        rc = err_set(&e, VAS_EUNSUPPORTED,
+                     "only `vas worker --embedded` exists yet (Redis "
+                     "workers come later)");
     else
         rc = worker_main(&c, o.notify_fd, o.parent, &e);
     if (rc < 0)

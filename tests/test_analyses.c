@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include "analyses/analysis.h"
@@ -76,9 +77,13 @@ static void sleep_check_values(void **state)
 
 static void sleep_check_refusals(void **state)
 {
-    static const char *const bad[] = {"{}", "{\"time\": \"abc\"}", "{\"time\": \"-1\"}",
-                                      "{\"time\": -0.5}", "{\"time\": \"nan\"}",
-                                      "{\"time\": \"1e9\"}", "{\"time\": \" 1\"}",
+    static const char *const bad[] = {"{}",
+                                      "{\"time\": \"abc\"}",
+                                      "{\"time\": \"-1\"}",
+                                      "{\"time\": -0.5}",
+                                      "{\"time\": \"nan\"}",
+                                      "{\"time\": \"1e9\"}",
+                                      "{\"time\": \" 1\"}",
                                       "{\"time\": [1]}"};
     json_t *args;
 
@@ -151,9 +156,9 @@ static void sleep_job_succeeds(void **state)
     assert_int_equal(a.total, 100);
     assert_string_equal(a.unit, "ms");
     assert_true(a.finished - a.started >= 0.1);
-    assert_int_equal(store_file_find(f->s, json_string_value(json_object_get(a.result, "csv_file")),
-                                     &csv, &e),
-                     VAS_OK);
+    assert_int_equal(
+        store_file_find(f->s, json_string_value(json_object_get(a.result, "csv_file")), &csv, &e),
+        VAS_OK);
     assert_string_equal(csv.filename, "sleep.csv");
     assert_string_equal(csv.content_type, "text/csv");
     store_file_path(f->s, csv.id, path, sizeof(path));

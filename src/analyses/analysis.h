@@ -13,10 +13,10 @@
 typedef struct job job; /* queue/job.h */
 
 typedef struct analysis_def {
-    const char *name;              /* as clients send it (matched ignoring case and -/_) */
+    const char *name; /* as clients send it (matched ignoring case and -/_) */
     int needs_model;
-    int min_inputs, max_inputs;    /* file_id, file2_id, ... */
-    const char *const *arg_names;  /* NULL-terminated: fields the analysis takes */
+    int min_inputs, max_inputs;   /* file_id, file2_id, ... */
+    const char *const *arg_names; /* NULL-terminated: fields the analysis takes */
     /* Threads: HTTP. Checks the request's fields (a JSON object; values strings or numbers) and
      * puts the normalised arguments into args (borrowed). Bad values: VAS_EINVAL, one sentence. */
     int (*check)(const config *cfg, const json_t *fields, json_t *args, vas_err *e);

@@ -22,11 +22,13 @@ int analysis_check_model(const config *cfg, const char *analysis, const char *mo
                    model, analysis, known);
 }
 
-#define MODEL_DEF(n, lo, hi) {n, 1, lo, hi, model_args, NULL, NULL}
+#define MODEL_DEF(n, lo, hi)                                                                       \
+    {                                                                                              \
+        n, 1, lo, hi, model_args, NULL, NULL                                                       \
+    }
 
 const analysis_def analysis_model_defs[] = {
-    MODEL_DEF("video", 1, 1),       MODEL_DEF("image", 1, 1),
-    MODEL_DEF("label", 1, 1),       MODEL_DEF("label-image", 1, 1),
-    MODEL_DEF("triangulate", 2, 16), MODEL_DEF("label_3d", 1, 16),
+    MODEL_DEF("video", 1, 1),       MODEL_DEF("image", 1, 1),        MODEL_DEF("label", 1, 1),
+    MODEL_DEF("label-image", 1, 1), MODEL_DEF("triangulate", 2, 16), MODEL_DEF("label_3d", 1, 16),
 };
 const int analysis_n_model_defs = sizeof(analysis_model_defs) / sizeof(analysis_model_defs[0]);

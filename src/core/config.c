@@ -106,8 +106,10 @@ int config_set(config *c, const char *key, const char *v, vas_err *e)
     if (strcmp(key, "MAX_CONTENT_LENGTH") == 0) {
         int64_t n;
         if (util_parse_i64(v, &n) < 0 || n <= 0)
-            return err_set(e, VAS_EINVAL, "MAX_CONTENT_LENGTH must be a positive number of bytes, "
-                                          "not '%s'", v);
+            return err_set(e, VAS_EINVAL,
+                           "MAX_CONTENT_LENGTH must be a positive number of bytes, "
+                           "not '%s'",
+                           v);
         c->max_upload = n;
         return VAS_OK;
     }

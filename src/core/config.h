@@ -13,19 +13,19 @@
 #include <stdint.h>
 
 typedef struct config {
-    char *database;     /* SQLite file path ("sqlite:///" prefix stripped) */
-    char *data_folder;  /* blobs live in <data_folder>/files, temp files in /tmp */
-    char *models_dir;   /* DLC_MODELS: folder of model bundles */
-    char *broker_url;   /* CELERY_broker_url: kept for the Redis backend (not used yet) */
+    char *database;    /* SQLite file path ("sqlite:///" prefix stripped) */
+    char *data_folder; /* blobs live in <data_folder>/files, temp files in /tmp */
+    char *models_dir;  /* DLC_MODELS: folder of model bundles */
+    char *broker_url;  /* CELERY_broker_url: kept for the Redis backend (not used yet) */
     char *result_backend;
     char *host;
-    char *api_token;    /* NULL or "": no auth */
+    char *api_token; /* NULL or "": no auth */
     int port;
-    int workers;        /* worker processes; default 1 like the old Celery worker */
-    int http_threads;   /* libmicrohttpd thread pool size */
+    int workers;                   /* worker processes; default 1 like the old Celery worker */
+    int http_threads;              /* libmicrohttpd thread pool size */
     double clean_up_files_days;    /* <= 0: keep forever */
     double clean_up_analyses_days; /* <= 0: keep forever */
-    int64_t max_upload;  /* bytes; requests over it get 413 */
+    int64_t max_upload;            /* bytes; requests over it get 413 */
     int log_level;
 } config;
 

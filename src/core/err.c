@@ -37,19 +37,33 @@ int err_sys(vas_err *e, int code, int errno_value, const char *fmt, ...)
 const char *err_name(int code)
 {
     switch (code) {
-    case VAS_OK: return "OK";
-    case VAS_EINVAL: return "EINVAL";
-    case VAS_ENOTFOUND: return "ENOTFOUND";
-    case VAS_EAMBIG: return "EAMBIG";
-    case VAS_ECONFLICT: return "ECONFLICT";
-    case VAS_ETOOBIG: return "ETOOBIG";
-    case VAS_EIO: return "EIO";
-    case VAS_ENOMEM: return "ENOMEM";
-    case VAS_EAUTH: return "EAUTH";
-    case VAS_EMETHOD: return "EMETHOD";
-    case VAS_ECANCELLED: return "ECANCELLED";
-    case VAS_EUNSUPPORTED: return "EUNSUPPORTED";
-    case VAS_ERANGE: return "ERANGE";
-    default: return "EUNKNOWN";
+    case VAS_OK:
+        return "OK";
+    case VAS_EINVAL:
+        return "EINVAL";
+    case VAS_ENOTFOUND:
+        return "ENOTFOUND";
+    case VAS_EAMBIG:
+        return "EAMBIG";
+    case VAS_ECONFLICT:
+        return "ECONFLICT";
+    case VAS_ETOOBIG:
+        return "ETOOBIG";
+    case VAS_EIO:
+        return "EIO";
+    case VAS_ENOMEM:
+        return "ENOMEM";
+    case VAS_EAUTH:
+        return "EAUTH";
+    case VAS_EMETHOD:
+        return "EMETHOD";
+    case VAS_ECANCELLED:
+        return "ECANCELLED";
+    case VAS_EUNSUPPORTED:
+        return "EUNSUPPORTED";
+    case VAS_ERANGE:
+        return "ERANGE";
+    default:
+        return "EUNKNOWN";
     }
 }

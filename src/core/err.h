@@ -9,18 +9,18 @@
 /* Append-only, like CURLcode: numbers never change meaning. */
 enum {
     VAS_OK = 0,
-    VAS_EINVAL = -1,    /* bad input from a client: 400 */
-    VAS_ENOTFOUND = -2, /* no such file/analysis/route: 404 */
-    VAS_EAMBIG = -3,    /* id prefix matches more than one row: 400 */
-    VAS_ECONFLICT = -4, /* state forbids it (delete a file in use): 409 */
-    VAS_ETOOBIG = -5,   /* over a configured ceiling: 413 */
-    VAS_EIO = -6,       /* disk, database, OS: 500 */
-    VAS_ENOMEM = -7,    /* allocation failed: 500 */
-    VAS_EAUTH = -8,     /* missing or wrong bearer token: 401 */
-    VAS_EMETHOD = -9,   /* route exists, method does not: 405 */
-    VAS_ECANCELLED = -10, /* a job saw its cancel flag */
+    VAS_EINVAL = -1,        /* bad input from a client: 400 */
+    VAS_ENOTFOUND = -2,     /* no such file/analysis/route: 404 */
+    VAS_EAMBIG = -3,        /* id prefix matches more than one row: 400 */
+    VAS_ECONFLICT = -4,     /* state forbids it (delete a file in use): 409 */
+    VAS_ETOOBIG = -5,       /* over a configured ceiling: 413 */
+    VAS_EIO = -6,           /* disk, database, OS: 500 */
+    VAS_ENOMEM = -7,        /* allocation failed: 500 */
+    VAS_EAUTH = -8,         /* missing or wrong bearer token: 401 */
+    VAS_EMETHOD = -9,       /* route exists, method does not: 405 */
+    VAS_ECANCELLED = -10,   /* a job saw its cancel flag */
     VAS_EUNSUPPORTED = -11, /* valid input vas cannot handle (yet) */
-    VAS_ERANGE = -12,   /* Range header cannot be satisfied: 416 */
+    VAS_ERANGE = -12,       /* Range header cannot be satisfied: 416 */
 };
 
 #define VAS_ERR_MSG 512

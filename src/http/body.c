@@ -130,9 +130,11 @@ int body_begin(http_req *r, int allow_upload)
         r->body_kind = BODY_JSON;
         return VAS_OK;
     }
-    if (strncasecmp(ct, "multipart/form-data", 19) && strncasecmp(ct, MHD_HTTP_POST_ENCODING_FORM_URLENCODED, 33))
-        return fail(r, VAS_EINVAL, "send the body as multipart/form-data, "
-                                   "application/x-www-form-urlencoded or application/json");
+    if (strncasecmp(ct, "multipart/form-data", 19) &&
+        strncasecmp(ct, MHD_HTTP_POST_ENCODING_FORM_URLENCODED, 33))
+        return fail(r, VAS_EINVAL,
+                    "send the body as multipart/form-data, "
+                    "application/x-www-form-urlencoded or application/json");
     r->pp = MHD_create_post_processor(r->conn, 64 * 1024, on_field, r);
     if (!r->pp)
         return fail(r, VAS_EINVAL, "malformed body: a multipart body needs a boundary");
@@ -186,8 +188,8 @@ int body_end(http_req *r)
         j = json_loadb(r->raw ? r->raw : "", r->raw_len, JSON_REJECT_DUPLICATES, &jerr);
         if (!j || !json_is_object(j)) {
             char msg[256];
-            snprintf(msg, sizeof(msg), "the JSON body must be one object%s%s",
-                     j ? "" : ": ", j ? "" : jerr.text);
+            snprintf(msg, sizeof(msg), "the JSON body must be one object%s%s", j ? "" : ": ",
+                     j ? "" : jerr.text);
             json_decref(j);
             fail(r, VAS_EINVAL, msg);
         } else {

@@ -16,8 +16,8 @@ typedef void (*http_notify_fn)(void *arg);
 
 /* Starts listening on cfg->host:cfg->port (port 0: any free port, see http_server_port).
  * Borrows cfg for the server's life. New server in *out (caller frees: http_server_stop). */
-int http_server_start(const config *cfg, http_notify_fn notify, void *notify_arg,
-                      http_server **out, vas_err *e);
+int http_server_start(const config *cfg, http_notify_fn notify, void *notify_arg, http_server **out,
+                      vas_err *e);
 int http_server_port(const http_server *s);
 /* Stops accepting, finishes in-flight requests, frees. NULL is a no-op. */
 void http_server_stop(http_server *s);

@@ -1,4 +1,5 @@
-/* http_int.h - what the http module files share: the request context and helpers. Not for other modules. */
+/* http_int.h - what the http module files share: the request context and helpers. Not for other
+ * modules. */
 #ifndef VAS_HTTP_INT_H
 #define VAS_HTTP_INT_H
 
@@ -11,9 +12,9 @@
 #include <pthread.h>
 #include <stdint.h>
 
-#define HTTP_JSON_MAX   (1 << 20)  /* JSON or form body ceiling (not uploads): 1 MiB */
-#define HTTP_FIELD_MAX  (64 << 10) /* one form field's value */
-#define HTTP_POOL_MAX   64
+#define HTTP_JSON_MAX  (1 << 20)  /* JSON or form body ceiling (not uploads): 1 MiB */
+#define HTTP_FIELD_MAX (64 << 10) /* one form field's value */
+#define HTTP_POOL_MAX  64
 
 struct http_server {
     struct MHD_Daemon *d;
@@ -38,29 +39,29 @@ typedef int (*http_handler)(http_req *r);
 struct http_req {
     http_server *srv;
     struct MHD_Connection *conn;
-    const char *method;   /* borrowed from MHD */
-    char path[512];       /* URL path, decoded by MHD */
-    char id[64];          /* the <id> part of /file/<id> and /analysis/<id> */
-    int route;            /* HTTP_ROUTE_* */
+    const char *method; /* borrowed from MHD */
+    char path[512];     /* URL path, decoded by MHD */
+    char id[64];        /* the <id> part of /file/<id> and /analysis/<id> */
+    int route;          /* HTTP_ROUTE_* */
     http_handler handler;
-    store *st;            /* from the pool, returned at completion */
+    store *st; /* from the pool, returned at completion */
     int64_t t0_us;
-    int status;           /* answered status, for logs and metrics */
+    int status; /* answered status, for logs and metrics */
     uint64_t bytes_in, bytes_out;
-    int answered;         /* a response was queued */
+    int answered; /* a response was queued */
     /* body */
-    int body_kind;        /* BODY_NONE/JSON/FORM */
+    int body_kind; /* BODY_NONE/JSON/FORM */
     struct MHD_PostProcessor *pp;
-    char *raw;            /* JSON body so far */
+    char *raw; /* JSON body so far */
     size_t raw_len;
-    json_t *fields;       /* every non-file field, as JSON values */
-    char *cur_key;        /* form field being received */
+    json_t *fields; /* every non-file field, as JSON values */
+    char *cur_key;  /* form field being received */
     char *cur_val;
     size_t cur_len;
     store_writer *upload; /* the `file` field's bytes */
     char *up_name, *up_type;
-    int saw_file;         /* a field named `file` arrived */
-    int body_err;         /* VAS_E* the body parser hit; answered when the body ends */
+    int saw_file; /* a field named `file` arrived */
+    int body_err; /* VAS_E* the body parser hit; answered when the body ends */
     char body_msg[VAS_ERR_MSG];
 };
 

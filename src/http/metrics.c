@@ -9,7 +9,7 @@ const char *const metrics_route_names[HTTP_ROUTE_COUNT] = {
     "unknown", "/file", "/file/:id", "/analysis", "/analysis/:id", "/model", "/health", "/metrics"};
 
 static const unsigned statuses[METRICS_N_STATUS] = {200, 202, 206, 304, 400, 401, 404, 405,
-                                                    409, 413, 416, 500, 503, 0, 0, 0};
+                                                    409, 413, 416, 500, 503, 0,   0,   0};
 
 static int status_index(unsigned status)
 {
@@ -68,21 +68,20 @@ int metrics_format(const http_metrics *m, char **buf, size_t *len, size_t *cap)
                                      "vas_http_requests_total{route=\"%s\",status=\"%u\"} %llu\n",
                                      metrics_route_names[r], statuses[s], (unsigned long long)v);
             else
-                rc = metrics_appendf(buf, len, cap,
-                                     "vas_http_requests_total{route=\"%s\",status=\"other\"} %llu\n",
-                                     metrics_route_names[r], (unsigned long long)v);
+                rc = metrics_appendf(
+                    buf, len, cap, "vas_http_requests_total{route=\"%s\",status=\"other\"} %llu\n",
+                    metrics_route_names[r], (unsigned long long)v);
         }
     }
     if (rc == 0)
-        rc = metrics_appendf(
-            buf, len, cap,
-            "# HELP vas_http_received_bytes_total Request body bytes received.\n"
-            "# TYPE vas_http_received_bytes_total counter\n"
-            "vas_http_received_bytes_total %llu\n"
-            "# HELP vas_http_sent_bytes_total Response body bytes sent.\n"
-            "# TYPE vas_http_sent_bytes_total counter\n"
-            "vas_http_sent_bytes_total %llu\n",
-            (unsigned long long)atomic_load(&m->bytes_in),
-            (unsigned long long)atomic_load(&m->bytes_out));
+        rc = metrics_appendf(buf, len, cap,
+                             "# HELP vas_http_received_bytes_total Request body bytes received.\n"
+                             "# TYPE vas_http_received_bytes_total counter\n"
+                             "vas_http_received_bytes_total %llu\n"
+                             "# HELP vas_http_sent_bytes_total Response body bytes sent.\n"
+                             "# TYPE vas_http_sent_bytes_total counter\n"
+                             "vas_http_sent_bytes_total %llu\n",
+                             (unsigned long long)atomic_load(&m->bytes_in),
+                             (unsigned long long)atomic_load(&m->bytes_out));
     return rc;
 }

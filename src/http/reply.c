@@ -11,14 +11,22 @@ unsigned reply_status_of(int code)
     switch (code) {
     case VAS_EINVAL:
     case VAS_EAMBIG:
-    case VAS_EUNSUPPORTED: return MHD_HTTP_BAD_REQUEST;
-    case VAS_ENOTFOUND: return MHD_HTTP_NOT_FOUND;
-    case VAS_ECONFLICT: return MHD_HTTP_CONFLICT;
-    case VAS_ETOOBIG: return MHD_HTTP_CONTENT_TOO_LARGE;
-    case VAS_EAUTH: return MHD_HTTP_UNAUTHORIZED;
-    case VAS_EMETHOD: return MHD_HTTP_METHOD_NOT_ALLOWED;
-    case VAS_ERANGE: return MHD_HTTP_RANGE_NOT_SATISFIABLE;
-    default: return MHD_HTTP_INTERNAL_SERVER_ERROR;
+    case VAS_EUNSUPPORTED:
+        return MHD_HTTP_BAD_REQUEST;
+    case VAS_ENOTFOUND:
+        return MHD_HTTP_NOT_FOUND;
+    case VAS_ECONFLICT:
+        return MHD_HTTP_CONFLICT;
+    case VAS_ETOOBIG:
+        return MHD_HTTP_CONTENT_TOO_LARGE;
+    case VAS_EAUTH:
+        return MHD_HTTP_UNAUTHORIZED;
+    case VAS_EMETHOD:
+        return MHD_HTTP_METHOD_NOT_ALLOWED;
+    case VAS_ERANGE:
+        return MHD_HTTP_RANGE_NOT_SATISFIABLE;
+    default:
+        return MHD_HTTP_INTERNAL_SERVER_ERROR;
     }
 }
 

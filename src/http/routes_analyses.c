@@ -25,7 +25,8 @@ static int check_fields(const analysis_def *d, const json_t *fields, vas_err *e)
     const char *k;
     json_t *v;
 
-    json_object_foreach((json_t *)fields, k, v) {
+    json_object_foreach((json_t *)fields, k, v)
+    {
         int known = is_common_field(k);
         for (int i = 0; !known && d->arg_names[i]; i++)
             known = !strcmp(k, d->arg_names[i]);
@@ -112,8 +113,8 @@ int analyses_post(http_req *r)
         store_analysis_clear(&a);
         return reply_err(r, &e);
     }
-    log_info("queue", "event=job_state analysis_id=%s task_id=%s analysis=%s state=PENDING",
-             a.id, a.task_id, a.name);
+    log_info("queue", "event=job_state analysis_id=%s task_id=%s analysis=%s state=PENDING", a.id,
+             a.task_id, a.name);
     if (r->srv->notify)
         r->srv->notify(r->srv->notify_arg);
     rc = reply_json(r, MHD_HTTP_ACCEPTED,
@@ -174,8 +175,7 @@ int analyses_delete(http_req *r)
         return reply_err(r, &e);
     rc = store_analysis_cancel(r->st, a.id, &e);
     if (rc == VAS_OK)
-        log_info("queue", "event=job_state analysis_id=%s analysis=%s state=REVOKED", a.id,
-                 a.name);
+        log_info("queue", "event=job_state analysis_id=%s analysis=%s state=REVOKED", a.id, a.name);
     store_analysis_clear(&a);
     if (rc < 0)
         return reply_err(r, &e);

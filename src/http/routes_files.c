@@ -128,7 +128,8 @@ static int send_file(http_req *r, const store_file *f, int fd, int64_t size)
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_DISPOSITION, cd);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "private, max-age=31536000, immutable");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+                            "private, max-age=31536000, immutable");
     MHD_queue_response(r->conn, status, resp);
     MHD_destroy_response(resp); /* MHD closes fd with the response */
     r->status = (int)status;

@@ -33,7 +33,8 @@ static int format_jobs(store *st, char **buf, size_t *len, size_t *cap, vas_err 
         rc = store_analysis_durations(st, job_buckets, N_JOB_BUCKETS, b, &sum, &count, e);
     if (rc < 0)
         return rc;
-    rc = metrics_appendf(buf, len, cap, "# HELP vas_jobs Analyses by state.\n# TYPE vas_jobs gauge\n");
+    rc = metrics_appendf(buf, len, cap,
+                         "# HELP vas_jobs Analyses by state.\n# TYPE vas_jobs gauge\n");
     for (int i = 0; i < 5 && rc == 0; i++)
         rc = metrics_appendf(buf, len, cap, "vas_jobs{state=\"%s\"} %lld\n", store_states[i],
                              (long long)counts[i]);
@@ -46,10 +47,11 @@ static int format_jobs(store *st, char **buf, size_t *len, size_t *cap, vas_err 
     for (int i = 0; i < N_JOB_BUCKETS && rc == 0; i++)
         rc = metrics_appendf(buf, len, cap, "vas_job_duration_seconds_bucket{le=\"%g\"} %lld\n",
                              job_buckets[i], (long long)b[i]);
-    rc |= metrics_appendf(buf, len, cap,
-                          "vas_job_duration_seconds_bucket{le=\"+Inf\"} %lld\n"
-                          "vas_job_duration_seconds_sum %.6f\nvas_job_duration_seconds_count %lld\n",
-                          (long long)count, sum, (long long)count);
+    rc |=
+        metrics_appendf(buf, len, cap,
+                        "vas_job_duration_seconds_bucket{le=\"+Inf\"} %lld\n"
+                        "vas_job_duration_seconds_sum %.6f\nvas_job_duration_seconds_count %lld\n",
+                        (long long)count, sum, (long long)count);
     return rc ? err_set(e, VAS_ENOMEM, "out of memory writing metrics") : VAS_OK;
 }
 

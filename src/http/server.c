@@ -132,8 +132,10 @@ static void request_begin(http_req *r)
         return;
     }
     d = &routes[r->route];
-    r->handler = is_get ? d->get : !strcmp(r->method, "POST") ? d->post
-                               : !strcmp(r->method, "DELETE") ? d->del : NULL;
+    r->handler = is_get                         ? d->get
+                 : !strcmp(r->method, "POST")   ? d->post
+                 : !strcmp(r->method, "DELETE") ? d->del
+                                                : NULL;
     if (!r->handler) {
         reply_405(r, d->allow);
         return;
@@ -269,8 +271,8 @@ static int resolve(const config *cfg, struct sockaddr_storage *ss, int *v6, vas_
     return VAS_OK;
 }
 
-int http_server_start(const config *cfg, http_notify_fn notify, void *notify_arg,
-                      http_server **out, vas_err *e)
+int http_server_start(const config *cfg, http_notify_fn notify, void *notify_arg, http_server **out,
+                      vas_err *e)
 {
     struct sockaddr_storage ss;
     http_server *s;
@@ -293,12 +295,10 @@ int http_server_start(const config *cfg, http_notify_fn notify, void *notify_arg
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_TURBO |
             (v6 ? MHD_USE_IPv6 : 0),
         (uint16_t)cfg->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
-        MHD_OPTION_SOCK_ADDR, &ss,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->http_threads,
+        MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->http_threads,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 << 10), MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)300, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-        MHD_OPTION_END);
+        (unsigned)300, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, s, MHD_OPTION_END);
     if (!s->d) {
         http_server_stop(s);
         return err_set(e, VAS_EIO, "cannot listen on %s:%d (in use, or not an address here)",

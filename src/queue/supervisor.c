@@ -30,9 +30,9 @@
 extern char **environ;
 
 typedef struct slot {
-    pid_t pid;       /* 0: none running */
-    int pidfd;       /* -1 when none */
-    int64_t started; /* monotonic ms */
+    pid_t pid;          /* 0: none running */
+    int pidfd;          /* -1 when none */
+    int64_t started;    /* monotonic ms */
     int64_t respawn_at; /* monotonic ms; 0 = now */
 } slot;
 
@@ -43,7 +43,7 @@ struct supervisor {
     int stop_fd;          /* eventfd: stop the thread */
     pthread_t thread;
     int thread_started;
-    store *st;            /* the supervisor thread's connection */
+    store *st; /* the supervisor thread's connection */
     int n;
     slot slots[SUP_MAX_WORKERS];
 };
@@ -52,10 +52,22 @@ static int spawn_worker(supervisor *s, slot *w)
 {
     char lvl[8], parent[16];
     const char *levels[] = {"error", "warn", "info", "debug"};
-    char *argv[] = {(char *)s->exe, "worker", "--embedded", "--notify-fd", "3",
-                    "--db", s->cfg->database, "--data", s->cfg->data_folder,
-                    "--models", s->cfg->models_dir, "--log-level", lvl,
-                    "--parent", parent, NULL};
+    char *argv[] = {(char *)s->exe,
+                    "worker",
+                    "--embedded",
+                    "--notify-fd",
+                    "3",
+                    "--db",
+                    s->cfg->database,
+                    "--data",
+                    s->cfg->data_folder,
+                    "--models",
+                    s->cfg->models_dir,
+                    "--log-level",
+                    lvl,
+                    "--parent",
+                    parent,
+                    NULL};
     posix_spawn_file_actions_t fa;
     pid_t pid;
     int rc;

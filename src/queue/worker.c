@@ -72,9 +72,10 @@ static void finish(store *st, store_analysis *a, int rc, job *j, vas_err *e, int
     } else if (rc != VAS_ECANCELLED) {
         rc = store_analysis_fail(st, a->id, e->msg, &e2);
         if (rc == VAS_OK)
-            log_info("queue",
-                     "event=job_state analysis_id=%s analysis=%s state=FAILURE ms=%lld error=\"%s\"",
-                     a->id, a->name, ms, e->msg);
+            log_info(
+                "queue",
+                "event=job_state analysis_id=%s analysis=%s state=FAILURE ms=%lld error=\"%s\"",
+                a->id, a->name, ms, e->msg);
     }
     if (rc == VAS_ECANCELLED)
         log_info("queue", "event=job_state analysis_id=%s analysis=%s state=REVOKED ms=%lld", a->id,

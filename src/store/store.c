@@ -382,8 +382,10 @@ int store_file_find(store *s, const char *prefix, store_file *out, vas_err *e)
     if (n == 0)
         return err_set(e, VAS_ENOTFOUND, "no file has an id starting with '%s'", lo);
     if (n > 1)
-        return err_set(e, VAS_EAMBIG, "more than one file has an id starting with '%s'; give more "
-                                      "characters", lo);
+        return err_set(e, VAS_EAMBIG,
+                       "more than one file has an id starting with '%s'; give more "
+                       "characters",
+                       lo);
     return VAS_OK;
 }
 
@@ -497,8 +499,10 @@ int store_file_delete_one(store *s, const char *id, int check_use, vas_err *e)
         return rc;
     rc = check_use ? file_in_use(s, id, e) : 0;
     if (rc == 1)
-        rc = err_set(e, VAS_ECONFLICT, "file %s is needed by an analysis that has not finished; "
-                                       "cancel it or wait for it", id);
+        rc = err_set(e, VAS_ECONFLICT,
+                     "file %s is needed by an analysis that has not finished; "
+                     "cancel it or wait for it",
+                     id);
     if (rc == VAS_OK)
         rc = delete_row_and_blob(s, id, e);
     if (rc == VAS_OK)

@@ -18,8 +18,8 @@
 #include <jansson.h>
 #include <stdint.h>
 
-#define STORE_ID_LEN   40 /* hex SHA-1 */
-#define STORE_UUID_LEN 36
+#define STORE_ID_LEN     40 /* hex SHA-1 */
+#define STORE_UUID_LEN   36
 #define STORE_MIN_PREFIX 4
 
 typedef struct store store;
@@ -73,15 +73,15 @@ typedef struct store_analysis {
     char id[STORE_UUID_LEN + 1];
     char task_id[STORE_UUID_LEN + 1];
     char name[32];
-    char model[128];                               /* "" when none */
+    char model[128];                                 /* "" when none */
     char inputs[STORE_MAX_INPUTS][STORE_ID_LEN + 1]; /* inputs[0] = file_id, [1] = file2_id... */
     int n_inputs;
-    char state[12];     /* PENDING STARTED SUCCESS FAILURE REVOKED */
+    char state[12]; /* PENDING STARTED SUCCESS FAILURE REVOKED */
     int64_t done, total;
     char unit[16];
-    json_t *args;       /* owned: object of the analysis's arguments */
-    json_t *result;     /* owned: object on SUCCESS, else NULL */
-    char *description;  /* owned: on FAILURE, else NULL */
+    json_t *args;      /* owned: object of the analysis's arguments */
+    json_t *result;    /* owned: object on SUCCESS, else NULL */
+    char *description; /* owned: on FAILURE, else NULL */
     double created, started, finished;
     int worker_pid;
     int attempts;
@@ -102,8 +102,8 @@ int store_analysis_cancel(store *s, const char *id, vas_err *e);
 int store_analysis_claim(store *s, int worker_pid, store_analysis *out, vas_err *e);
 /* Writes progress of a STARTED job. *state_out (optional, 12 bytes) gets the current state, so a
  * worker learns of a cancel in the same round trip. */
-int store_analysis_progress(store *s, const char *id, int64_t done, int64_t total,
-                            const char *unit, char *state_out, vas_err *e);
+int store_analysis_progress(store *s, const char *id, int64_t done, int64_t total, const char *unit,
+                            char *state_out, vas_err *e);
 /* STARTED -> SUCCESS with result (borrowed), or -> FAILURE with description. A job already
  * REVOKED stays REVOKED (VAS_ECANCELLED). */
 int store_analysis_succeed(store *s, const char *id, json_t *result, vas_err *e);
@@ -124,8 +124,8 @@ int store_analysis_durations(store *s, const double *le, int n, int64_t *buckets
 /* ---- retention ---- */
 /* Deletes finished analyses older than analyses_days and files older than files_days that no
  * PENDING/STARTED analysis needs (<= 0: keep). Counts into *n_analyses, *n_files. */
-int store_clean_up(store *s, double files_days, double analyses_days, int *n_files,
-                   int *n_analyses, vas_err *e);
+int store_clean_up(store *s, double files_days, double analyses_days, int *n_files, int *n_analyses,
+                   vas_err *e);
 
 extern const char *const store_states[5];
 

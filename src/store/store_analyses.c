@@ -21,8 +21,8 @@
 
 const char *const store_states[5] = {"PENDING", "STARTED", "SUCCESS", "FAILURE", "REVOKED"};
 
-#define AN_COLS                                                                                   \
-    "seq, id, task_id, name, model, args, state, done, total, unit, result, description, "        \
+#define AN_COLS                                                                                    \
+    "seq, id, task_id, name, model, args, state, done, total, unit, result, description, "         \
     "created, started, finished, worker_pid, attempts"
 
 void store_analysis_clear(store_analysis *a)
@@ -43,9 +43,8 @@ static const char *col_text(sqlite3_stmt *st, int i)
 static int load_inputs(store *s, int64_t seq, store_analysis *a, vas_err *e)
 {
     sqlite3_stmt *st = NULL;
-    int rc = store_stmt(s, -1,
-                        "SELECT file_id FROM analysis_inputs WHERE analysis_seq = ? ORDER BY idx",
-                        &st, e);
+    int rc = store_stmt(
+        s, -1, "SELECT file_id FROM analysis_inputs WHERE analysis_seq = ? ORDER BY idx", &st, e);
 
     if (rc < 0)
         return rc;
@@ -54,8 +53,7 @@ static int load_inputs(store *s, int64_t seq, store_analysis *a, vas_err *e)
     while ((rc = sqlite3_step(st)) == SQLITE_ROW && a->n_inputs < STORE_MAX_INPUTS)
         snprintf(a->inputs[a->n_inputs++], STORE_ID_LEN + 1, "%s", col_text(st, 0));
     sqlite3_finalize(st);
-    return (rc == SQLITE_DONE || rc == SQLITE_ROW) ? VAS_OK
-                                                    : store_db_err(s, e, "reading inputs");
+    return (rc == SQLITE_DONE || rc == SQLITE_ROW) ? VAS_OK : store_db_err(s, e, "reading inputs");
 }
 
 /* Fills a from a row selected with AN_COLS; loads its inputs. */
@@ -137,8 +135,10 @@ static int insert_row(store *s, store_analysis *a, int64_t *seq, vas_err *e)
 static int insert_inputs(store *s, const store_analysis *a, int64_t seq, vas_err *e)
 {
     sqlite3_stmt *st = NULL;
-    int rc = store_stmt(s, -1, "INSERT INTO analysis_inputs(analysis_seq, idx, file_id)"
-                               " VALUES(?, ?, ?)", &st, e);
+    int rc = store_stmt(s, -1,
+                        "INSERT INTO analysis_inputs(analysis_seq, idx, file_id)"
+                        " VALUES(?, ?, ?)",
+                        &st, e);
 
     if (rc < 0)
         return rc;
@@ -229,8 +229,10 @@ int store_analysis_find(store *s, const char *prefix, store_analysis *out, vas_e
         return err_set(e, VAS_ENOTFOUND, "no analysis has an id starting with '%s'", lo);
     if (n > 1) {
         store_analysis_clear(out);
-        return err_set(e, VAS_EAMBIG, "more than one analysis has an id starting with '%s'; give "
-                                      "more characters", lo);
+        return err_set(e, VAS_EAMBIG,
+                       "more than one analysis has an id starting with '%s'; give "
+                       "more characters",
+                       lo);
     }
     return VAS_OK;
 }
@@ -255,17 +257,17 @@ int store_analysis_list(store *s, int64_t limit, int64_t offset, json_t **out, v
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         util_iso8601(sqlite3_column_double(st, 10), when, sizeof(when));
         json_array_append_new(
-            arr, json_pack("{s:s, s:s, s:s, s:o, s:s, s:o, s:s, s:{s:I, s:I, s:s}, s:s}",
-                           "task_id", col_text(st, 0), "analysis_id", col_text(st, 1), "file_id",
-                           col_text(st, 2), "file2_id",
-                           sqlite3_column_type(st, 3) == SQLITE_NULL ? json_null()
-                                                                     : json_string(col_text(st, 3)),
-                           "analysis_name", col_text(st, 4), "model",
-                           *col_text(st, 5) ? json_string(col_text(st, 5)) : json_null(), "state",
-                           col_text(st, 6), "progress", "done",
-                           (json_int_t)sqlite3_column_int64(st, 7), "total",
-                           (json_int_t)sqlite3_column_int64(st, 8), "unit", col_text(st, 9),
-                           "created", when));
+            arr,
+            json_pack("{s:s, s:s, s:s, s:o, s:s, s:o, s:s, s:{s:I, s:I, s:s}, s:s}", "task_id",
+                      col_text(st, 0), "analysis_id", col_text(st, 1), "file_id", col_text(st, 2),
+                      "file2_id",
+                      sqlite3_column_type(st, 3) == SQLITE_NULL ? json_null()
+                                                                : json_string(col_text(st, 3)),
+                      "analysis_name", col_text(st, 4), "model",
+                      *col_text(st, 5) ? json_string(col_text(st, 5)) : json_null(), "state",
+                      col_text(st, 6), "progress", "done", (json_int_t)sqlite3_column_int64(st, 7),
+                      "total", (json_int_t)sqlite3_column_int64(st, 8), "unit", col_text(st, 9),
+                      "created", when));
     }
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) {
@@ -280,8 +282,7 @@ fail:
 }
 
 /* Runs a one-row UPDATE with text params; returns rows changed or < 0. */
-static int update(store *s, const char *sql, const char *a1, const char *a2, double t,
-                  vas_err *e)
+static int update(store *s, const char *sql, const char *a1, const char *a2, double t, vas_err *e)
 {
     sqlite3_stmt *st = NULL;
     int rc = store_stmt(s, -1, sql, &st, e);
@@ -349,8 +350,8 @@ int store_analysis_claim(store *s, int worker_pid, store_analysis *out, vas_err 
     return store_db_err(s, e, "claiming a job");
 }
 
-int store_analysis_progress(store *s, const char *id, int64_t done, int64_t total,
-                            const char *unit, char *state_out, vas_err *e)
+int store_analysis_progress(store *s, const char *id, int64_t done, int64_t total, const char *unit,
+                            char *state_out, vas_err *e)
 {
     sqlite3_stmt *st = NULL;
     int rc = store_stmt(s, ST_AN_PROGRESS,

@@ -75,8 +75,8 @@ static int old_files(store *s, double days, char ***out, vas_err *e)
     return VAS_OK;
 }
 
-int store_clean_up(store *s, double files_days, double analyses_days, int *n_files,
-                   int *n_analyses, vas_err *e)
+int store_clean_up(store *s, double files_days, double analyses_days, int *n_files, int *n_analyses,
+                   vas_err *e)
 {
     char **ids = NULL;
     int rc;

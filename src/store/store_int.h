@@ -1,4 +1,5 @@
-/* store_int.h - what the store module files share: the struct and statement cache. Not for other modules. */
+/* store_int.h - what the store module files share: the struct and statement cache. Not for other
+ * modules. */
 #ifndef VAS_STORE_INT_H
 #define VAS_STORE_INT_H
 
@@ -6,20 +7,12 @@
 
 #include <sqlite3.h>
 
-enum {
-    ST_FILE_FIND,
-    ST_FILE_LIST,
-    ST_FILES_GEN,
-    ST_AN_FIND,
-    ST_AN_LIST,
-    ST_AN_PROGRESS,
-    ST_COUNT
-};
+enum { ST_FILE_FIND, ST_FILE_LIST, ST_FILES_GEN, ST_AN_FIND, ST_AN_LIST, ST_AN_PROGRESS, ST_COUNT };
 
 struct store {
     sqlite3 *db;
-    char *data;            /* data folder */
-    char *files_dir;       /* <data>/files */
+    char *data;                   /* data folder */
+    char *files_dir;              /* <data>/files */
     sqlite3_stmt *stmt[ST_COUNT]; /* prepared lazily, reset after each use */
 };
 
