@@ -59,56 +59,60 @@ static const struct {
                  {"--models", "DLC_MODELS"}, {"--max-upload", "MAX_CONTENT_LENGTH"},
                  {"--token", "API_TOKEN"},   {"--log-level", "LOG_LEVEL"}};
 
+/* Applies one "--flag value" pair (i points at the flag; advanced past the value). */
+static int parse_flag(int argc, char **argv, int *i, config *c, opts *o, vas_err *e)
+{
+    const char *a = argv[*i], *v;
+    int64_t n;
+
+    if (strcmp(a, "--embedded") == 0) {
+        o->embedded = 1;
+        return VAS_OK;
+    }
+    if (*i + 1 >= argc)
+        return err_set(e, VAS_EINVAL, "%s needs a value (see --help)", a);
+    v = argv[++*i];
+    if (strcmp(a, "--config") == 0)
+        return VAS_OK; /* read in the first pass */
+    if (strcmp(a, "--port-file") == 0) {
+        o->port_file = v;
+        return VAS_OK;
+    }
+    if (strcmp(a, "--notify-fd") == 0 || strcmp(a, "--parent") == 0) {
+        if (util_parse_i64(v, &n) < 0 || n < 0 || n > INT_MAX)
+            return err_set(e, VAS_EINVAL, "%s needs a number", a);
+        *(a[2] == 'n' ? &o->notify_fd : &o->parent) = (int)n;
+        return VAS_OK;
+    }
+    for (size_t k = 0; k < sizeof(flag_keys) / sizeof(flag_keys[0]); k++)
+        if (strcmp(a, flag_keys[k].flag) == 0)
+            return config_set(c, flag_keys[k].key, v, e);
+    return err_set(e, VAS_EINVAL, "unknown option '%s' (see --help)", a);
+}
+
+/* Config = defaults, then --config FILE (or env VAS_API_TOKEN), then flags, whatever their
+ * order on the line. Called before any thread starts (getenv is fine here). */
 static int parse_args(int argc, char **argv, const char *help, config *c, opts *o, vas_err *e)
 {
+    const char *token = getenv("VAS_API_TOKEN"); /* NOLINT(concurrency-mt-unsafe) */
     int rc;
 
     o->notify_fd = -1;
-    /* First pass: the config file, so that flags override it whatever their order. */
     for (int i = 2; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             printf("%s%s", help, common_opts);
-            exit(0);
+            exit(0); /* NOLINT(concurrency-mt-unsafe): single-threaded here */
         }
-        if (!strcmp(argv[i], "--config") && i + 1 < argc)
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
             o->config_path = argv[++i];
     }
-    if (getenv("VAS_API_TOKEN") &&
-        (rc = config_set(c, "API_TOKEN", getenv("VAS_API_TOKEN"), e)) < 0)
+    if (token && (rc = config_set(c, "API_TOKEN", token, e)) < 0)
         return rc;
     if (o->config_path && (rc = config_load_file(c, o->config_path, e)) < 0)
         return rc;
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i];
-        size_t k;
-        if (!strcmp(a, "--embedded")) {
-            o->embedded = 1;
-            continue;
-        }
-        if (i + 1 >= argc)
-            return err_set(e, VAS_EINVAL, "%s needs a value (see --help)", a);
-        const char *v = argv[++i];
-        if (!strcmp(a, "--config"))
-            continue;
-        if (!strcmp(a, "--port-file")) {
-            o->port_file = v;
-            continue;
-        }
-        if (!strcmp(a, "--notify-fd") || !strcmp(a, "--parent")) {
-            int64_t n;
-            if (util_parse_i64(v, &n) < 0 || n < 0 || n > INT_MAX)
-                return err_set(e, VAS_EINVAL, "%s needs a number", a);
-            *(a[2] == 'n' ? &o->notify_fd : &o->parent) = (int)n;
-            continue;
-        }
-        for (k = 0; k < sizeof(flag_keys) / sizeof(flag_keys[0]); k++)
-            if (!strcmp(a, flag_keys[k].flag))
-                break;
-        if (k == sizeof(flag_keys) / sizeof(flag_keys[0]))
-            return err_set(e, VAS_EINVAL, "unknown option '%s' (see --help)", a);
-        if ((rc = config_set(c, flag_keys[k].key, v, e)) < 0)
+    for (int i = 2; i < argc; i++)
+        if ((rc = parse_flag(argc, argv, &i, c, o, e)) < 0)
             return rc;
-    }
     log_set_level(c->log_level);
     return VAS_OK;
 }
@@ -200,49 +204,70 @@ static int cmd_clean_up(const config *c, vas_err *e)
     return rc;
 }
 
+static int cmd_worker(const config *c, const opts *o, vas_err *e)
+{
+    if (!o->embedded)
+        return err_set(e, VAS_EUNSUPPORTED,
+                       "only `vas worker --embedded` exists yet (Redis workers come later)");
+    return worker_main(c, o->notify_fd, o->parent, e);
+}
+
+typedef struct command {
+    const char *name;
+    const char *help;
+    int (*run)(const config *c, const opts *o, vas_err *e);
+} command;
+
+static int run_init_db(const config *c, const opts *o, vas_err *e)
+{
+    (void)o;
+    return cmd_init_db(c, e);
+}
+
+static int run_clean_up(const config *c, const opts *o, vas_err *e)
+{
+    (void)o;
+    return cmd_clean_up(c, e);
+}
+
+static const command commands[] = {
+    {"serve", serve_help, cmd_serve},
+    {"init-db", "usage: vas init-db [--config FILE] [options]\n", run_init_db},
+    {"clean-up", "usage: vas clean-up [--config FILE] [options]\n", run_clean_up},
+    {"worker", "usage: vas worker --embedded [options]\n", cmd_worker},
+};
+
 int main(int argc, char **argv)
 {
+    const char *name = argc > 1 ? argv[1] : "";
+    const command *cmd = NULL;
     config c;
     opts o = {0};
     vas_err e = {0};
-    const char *cmd = argc > 1 ? argv[1] : "";
     int rc;
 
-    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
         fputs(usage, stdout);
         return 0;
     }
-    if (strcmp(cmd, "serve") && strcmp(cmd, "init-db") && strcmp(cmd, "clean-up") &&
-        strcmp(cmd, "worker")) {
-        fprintf(stderr, "vas: %s%s%s\n%s", *cmd ? "unknown command '" : "no command given", cmd,
-                *cmd ? "'" : "", usage);
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (strcmp(name, commands[i].name) == 0)
+            cmd = &commands[i];
+    if (!cmd) {
+        if (*name)
+            fprintf(stderr, "vas: unknown command '%s'\n%s", name, usage);
+        else
+            fprintf(stderr, "vas: no command given\n%s", usage);
         return 2;
     }
-    if (config_defaults(&c, &e) < 0 ||
-        parse_args(argc, argv,
-                   !strcmp(cmd, "serve")     ? serve_help
-                   : !strcmp(cmd, "worker")  ? "usage: vas worker --embedded [options]\n"
-                   : !strcmp(cmd, "init-db") ? "usage: vas init-db [--config FILE] [options]\n"
-                                             : "usage: vas clean-up [--config FILE] [options]\n",
-                   &c, &o, &e) < 0) {
-        fprintf(stderr, "vas %s: %s\n", cmd, e.msg);
+    if (config_defaults(&c, &e) < 0 || parse_args(argc, argv, cmd->help, &c, &o, &e) < 0) {
+        fprintf(stderr, "vas %s: %s\n", name, e.msg);
         config_free(&c);
         return 2;
     }
-    if (!strcmp(cmd, "serve"))
-        rc = cmd_serve(&c, &o, &e);
-    else if (!strcmp(cmd, "init-db"))
-        rc = cmd_init_db(&c, &e);
-    else if (!strcmp(cmd, "clean-up"))
-        rc = cmd_clean_up(&c, &e);
-    else if (!o.embedded)
-        rc = err_set(&e, VAS_EUNSUPPORTED,
-                     "only `vas worker --embedded` exists yet (Redis "
-                     "workers come later)");
-    else
-        rc = worker_main(&c, o.notify_fd, o.parent, &e);
+    rc = cmd->run(&c, &o, &e);
     if (rc < 0)
-        fprintf(stderr, "vas %s: %s\n", cmd, e.msg);
+        fprintf(stderr, "vas %s: %s\n", name, e.msg);
     config_free(&c);
     return rc < 0 ? 1 : 0;
 }

@@ -66,7 +66,8 @@ void analysis_model_names(const config *cfg, char *buf, size_t n)
     size_t k = 0;
 
     buf[0] = '\0';
-    while (dir && (de = readdir(dir)) && k < n) {
+    /* readdir is safe here: this DIR stream is this call's own. */
+    while (dir && (de = readdir(dir)) /* NOLINT(concurrency-mt-unsafe) */ && k < n) {
         const char *dot = strrchr(de->d_name, '.');
         if (de->d_name[0] == '.' || !dot || strcmp(dot, ".onnx") != 0)
             continue;

@@ -1,6 +1,9 @@
 /* err.c - formatting of vas_err. */
 #include "core/err.h"
 
+#undef err_set
+#undef err_sys
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -30,7 +33,8 @@ int err_sys(vas_err *e, int code, int errno_value, const char *fmt, ...)
     vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
     va_end(ap);
     n = strlen(e->msg);
-    snprintf(e->msg + n, sizeof(e->msg) - n, ": %s", strerror(errno_value));
+    char buf[128];
+    snprintf(e->msg + n, sizeof(e->msg) - n, ": %s", strerror_r(errno_value, buf, sizeof(buf)));
     return code;
 }
 

@@ -35,6 +35,15 @@ int err_set(vas_err *e, int code, const char *fmt, ...) __attribute__((format(pr
 /* Like err_set but appends ": strerror(errno_value)". */
 int err_sys(vas_err *e, int code, int errno_value, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* The macros make the returned code visible at the call site, so static analysis follows error
+ * paths (it can't see through the functions' return value otherwise). */
+static inline int err_code_(int code, int ignored)
+{
+    (void)ignored;
+    return code;
+}
+#define err_set(e, code, ...)         err_code_((code), err_set((e), (code), __VA_ARGS__))
+#define err_sys(e, code, errnum, ...) err_code_((code), err_sys((e), (code), (errnum), __VA_ARGS__))
 /* Static name of a code, e.g. "EINVAL". */
 const char *err_name(int code);
 

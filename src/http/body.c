@@ -109,7 +109,7 @@ int body_begin(http_req *r, int allow_upload)
     const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Type");
     int64_t cl = content_length(r);
     /* A multipart upload is the file plus a few hundred bytes of headers and boundaries. */
-    int64_t max = allow_upload ? r->srv->cfg->max_upload + 64 * 1024 : HTTP_JSON_MAX;
+    int64_t max = allow_upload ? r->srv->cfg->max_upload + (int64_t)64 * 1024 : HTTP_JSON_MAX;
 
     r->fields = json_object();
     if (!r->fields)
@@ -130,12 +130,12 @@ int body_begin(http_req *r, int allow_upload)
         r->body_kind = BODY_JSON;
         return VAS_OK;
     }
-    if (strncasecmp(ct, "multipart/form-data", 19) &&
-        strncasecmp(ct, MHD_HTTP_POST_ENCODING_FORM_URLENCODED, 33))
+    if (strncasecmp(ct, "multipart/form-data", 19) != 0 &&
+        strncasecmp(ct, MHD_HTTP_POST_ENCODING_FORM_URLENCODED, 33) != 0)
         return fail(r, VAS_EINVAL,
                     "send the body as multipart/form-data, "
                     "application/x-www-form-urlencoded or application/json");
-    r->pp = MHD_create_post_processor(r->conn, 64 * 1024, on_field, r);
+    r->pp = MHD_create_post_processor(r->conn, (size_t)64 * 1024, on_field, r);
     if (!r->pp)
         return fail(r, VAS_EINVAL, "malformed body: a multipart body needs a boundary");
     r->body_kind = BODY_FORM;

@@ -7,17 +7,21 @@
 #include "core/log.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int is_common_field(const char *k)
 {
-    int n;
-    char tail[8];
+    char *end = NULL;
+    long n;
 
     if (!strcmp(k, "file_id") || !strcmp(k, "analysis") || !strcmp(k, "model"))
         return 1;
     /* file2_id ... fileN_id */
-    return sscanf(k, "file%d%7s", &n, tail) == 2 && n >= 2 && !strcmp(tail, "_id");
+    if (strncmp(k, "file", 4) != 0 || k[4] < '2' || k[4] > '9')
+        return 0;
+    n = strtol(k + 4, &end, 10);
+    return n >= 2 && n <= STORE_MAX_INPUTS && strcmp(end, "_id") == 0;
 }
 
 static int check_fields(const analysis_def *d, const json_t *fields, vas_err *e)

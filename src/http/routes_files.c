@@ -86,8 +86,12 @@ static void disposition(const char *name, char *out, size_t n)
 {
     size_t k = (size_t)snprintf(out, n, "attachment; filename=\"");
 
-    for (const char *p = name; *p && k + 3 < n; p++)
-        out[k++] = (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20) ? '_' : *p;
+    for (const char *p = name; *p && k + 3 < n; p++) {
+        char c = *p;
+        if (c == '"' || c == '\\' || (unsigned char)c < 0x20)
+            c = '_';
+        out[k++] = c;
+    }
     out[k++] = '"';
     out[k] = '\0';
 }

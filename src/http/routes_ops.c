@@ -25,8 +25,8 @@ static const double job_buckets[] = {0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 
 
 static int format_jobs(store *st, char **buf, size_t *len, size_t *cap, vas_err *e)
 {
-    int64_t counts[5], b[N_JOB_BUCKETS], count;
-    double sum;
+    int64_t counts[5] = {0}, b[N_JOB_BUCKETS] = {0}, count = 0;
+    double sum = 0;
     int rc = store_analysis_counts(st, counts, e);
 
     if (rc == VAS_OK)

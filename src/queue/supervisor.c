@@ -79,7 +79,7 @@ static int spawn_worker(supervisor *s, slot *w)
     rc = posix_spawn(&pid, s->exe, &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     if (rc != 0) {
-        log_error("queue", "event=worker_spawn_failed error=\"%s\"", strerror(rc));
+        log_error("queue", "event=worker_spawn_failed errno=%d", rc);
         return -1;
     }
     w->pid = pid;
@@ -93,7 +93,7 @@ static void describe_exit(int status, char *out, size_t n)
 {
     if (WIFSIGNALED(status))
         snprintf(out, n, "the worker process running this analysis died from signal %d (%s)",
-                 WTERMSIG(status), strsignal(WTERMSIG(status)));
+                 WTERMSIG(status), sigdescr_np(WTERMSIG(status)));
     else
         snprintf(out, n, "the worker process running this analysis exited with status %d",
                  WEXITSTATUS(status));
@@ -121,24 +121,35 @@ static void reap(supervisor *s, slot *w)
         supervisor_notify(s); /* the new worker should look at the queue at once */
 }
 
+/* Spawns the workers that are due; fills p[1..n] with their pidfds. Returns the poll timeout
+ * (ms) until the next delayed respawn, or -1 for none. */
+static int spawn_due(supervisor *s, struct pollfd *p)
+{
+    int64_t now = util_mono_ms(), timeout = -1;
+
+    for (int i = 0; i < s->n; i++) {
+        slot *w = &s->slots[i];
+        if (!w->pid && w->respawn_at <= now)
+            spawn_worker(s, w);
+        if (!w->pid) {
+            int64_t wait = w->respawn_at > now ? w->respawn_at - now : 1000;
+            if (timeout < 0 || wait < timeout)
+                timeout = wait;
+        }
+        p[i + 1] = (struct pollfd){.fd = w->pidfd, .events = POLLIN};
+    }
+    return (int)timeout;
+}
+
 static void *supervise(void *arg)
 {
     supervisor *s = arg;
     struct pollfd p[SUP_MAX_WORKERS + 1];
 
     for (;;) {
-        int64_t now = util_mono_ms(), timeout = -1;
-        int k = 1;
+        int timeout = spawn_due(s, p);
         p[0] = (struct pollfd){.fd = s->stop_fd, .events = POLLIN};
-        for (int i = 0; i < s->n; i++) {
-            slot *w = &s->slots[i];
-            if (!w->pid && w->respawn_at <= now)
-                spawn_worker(s, w);
-            if (!w->pid && (timeout < 0 || w->respawn_at - now < timeout))
-                timeout = w->respawn_at > now ? w->respawn_at - now : 1000;
-            p[k++] = (struct pollfd){.fd = w->pidfd, .events = POLLIN};
-        }
-        if (poll(p, (nfds_t)k, (int)timeout) < 0 && errno != EINTR)
+        if (poll(p, (nfds_t)s->n + 1, timeout) < 0 && errno != EINTR)
             break;
         if (p[0].revents)
             break;
