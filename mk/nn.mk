@@ -1,0 +1,25 @@
+# mk/nn.mk - build pieces of src/nn (ONNX on oneDNN), included by the Makefile before PKGS is used.
+#
+# protobuf-c has a .pc file; oneDNN (Debian's libdnnl-dev) has none, so mk/dnnl.pc describes it
+# and pkg-config reads it by path. onnx_subset.proto is compiled with protoc-c into
+# $(BUILD)/gen/, and that object joins libvas.a as an extra prerequisite (its recipe archives $^).
+
+PKGS += libprotobuf-c $(CURDIR)/mk/dnnl.pc
+
+# The Makefile sets BUILD after including us; recursive calls pass it on the command line.
+BUILD ?= build/release
+NN_GEN := $(BUILD)/gen
+
+$(NN_GEN)/onnx_subset.pb-c.c $(NN_GEN)/onnx_subset.pb-c.h: src/nn/onnx_subset.proto
+	@mkdir -p $(NN_GEN)
+	protoc-c --c_out=$(NN_GEN) -Isrc/nn src/nn/onnx_subset.proto
+
+$(NN_GEN)/onnx_subset.pb-c.o: $(NN_GEN)/onnx_subset.pb-c.c
+	$(CC) $(CFLAGS) -I$(NN_GEN) -c -o $@ $<
+
+$(BUILD)/libvas.a: $(NN_GEN)/onnx_subset.pb-c.o
+
+# Sources and tests that read the generated header.
+$(BUILD)/obj/nn/nn_onnx.o: $(NN_GEN)/onnx_subset.pb-c.h
+$(BUILD)/obj/nn/%.o: CFLAGS += -I$(NN_GEN)
+$(BUILD)/tests/test_nn: CFLAGS += -I$(NN_GEN)

@@ -1,0 +1,73 @@
+/* nn.h - run ONNX pose networks (DeepLabCut-style) on oneDNN primitives.
+ *
+ * Owns: reading an .onnx file (protobuf-c, nn_onnx.c), the immutable loaded graph
+ * (`nn_graph`: operators checked, BatchNormalization folded into convolutions, weights in
+ * plain float32), and per-thread sessions (`nn_session`: one plan per input size with oneDNN
+ * primitives, weights re-ordered once into the blocked layout oneDNN picks, and every
+ * activation in one pre-planned arena, so a frame allocates nothing).
+ * Not: decoding video frames or heatmaps (media/, pose/).
+ *
+ * Threads: an nn_graph is read-only after nn_graph_load and may be shared by any number of
+ * threads. An nn_session belongs to the thread that made it (oneDNN streams and primitives run
+ * on their creating thread); make one per worker thread. */
+#ifndef VAS_NN_H
+#define VAS_NN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+#define NN_MAX_DIMS 6
+
+typedef struct nn_graph nn_graph;
+typedef struct nn_session nn_session;
+
+/* One graph input or output. For inputs, a dimension the model leaves free is -1. */
+typedef struct nn_tensor_info {
+    const char *name; /* borrowed result: valid while the graph (or session) lives */
+    int ndims;
+    int64_t dims[NN_MAX_DIMS];
+} nn_tensor_info;
+
+typedef struct nn_options {
+    int threads; /* oneDNN/OpenMP threads; 0 = all cores */
+    int bf16;    /* 1 = compute convolutions in bfloat16 (needs AVX512-BF16); never implied */
+} nn_options;
+
+/* Loads and checks PATH (weights inline or in ONNX external-data files beside it). A model with
+ * an operator, attribute or shape vas cannot run is refused here with a message naming the node
+ * and operator. New graph in *out (caller frees: nn_graph_free); *out untouched on error. */
+int nn_graph_load(const char *path, nn_graph **out, vas_err *e);
+/* Same, from bytes in memory (borrowed during the call); external data is resolved against DIR
+ * (may be NULL: then a model with external data is refused). */
+int nn_graph_load_mem(const void *buf, size_t len, const char *dir, nn_graph **out, vas_err *e);
+void nn_graph_free(nn_graph *g);
+
+/* The single image input (N x C x H x W) and the outputs, in graph order. */
+int nn_graph_input(const nn_graph *g, nn_tensor_info *info);
+int nn_graph_n_outputs(const nn_graph *g);
+int nn_graph_output_name(const nn_graph *g, int i, const char **name);
+/* Number of nodes and one line per operator type with its count, for `vas nn-run`. */
+int nn_graph_n_nodes(const nn_graph *g);
+int nn_graph_summary(const nn_graph *g, char *buf, size_t len);
+
+/* New session on g (borrowed: g must outlive the session). opt may be NULL for defaults.
+ * Threads: the caller's; the session stays on it. Caller frees: nn_session_free. */
+int nn_session_new(const nn_graph *g, const nn_options *opt, nn_session **out, vas_err *e);
+void nn_session_free(nn_session *s);
+
+/* Runs input (borrowed; N x C x H x W float32, NCHW, C as the model says). The first call at a
+ * new (N, H, W) plans it (shape folding, primitives, weight re-ordering, arena) and keeps the
+ * plan; later calls at that size only execute. */
+int nn_session_run(nn_session *s, const float *input, int n, int h, int w, vas_err *e);
+/* Output i of the last run, NCHW float32: borrowed result, valid until the next run or free. */
+int nn_session_output(const nn_session *s, int i, const float **data, nn_tensor_info *info,
+                      vas_err *e);
+/* Floating-point operations of one run at the last planned size (convolutions only). */
+double nn_session_flops(const nn_session *s);
+/* Bytes of the activation arena and of the re-ordered weights of the current plan. */
+size_t nn_session_arena_bytes(const nn_session *s);
+size_t nn_session_weight_bytes(const nn_session *s);
+
+#endif

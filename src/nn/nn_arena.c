@@ -1,0 +1,409 @@
+/* nn_arena.c - lifetimes, the activation arena, and running a plan.
+ *
+ * DESIGN. Every runtime value that owns storage (its root: aliases such as Identity share
+ * their source's) lives in one arena allocated at plan time. A value is live from the step
+ * that writes it to the last step that reads it; two values may share bytes when their
+ * lifetimes do not overlap. Offsets are assigned greedily, largest first, at the lowest offset
+ * free of every overlapping value. A residual copy before a convolution with a sum post-op is
+ * elided when the residual dies there: the convolution then accumulates into the residual's
+ * own buffer. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/nn_plan_int.h"
+
+static int root_of(const nn_plan *p, int v)
+{
+    while (p->root[v] != v)
+        v = p->root[v];
+    return v;
+}
+
+static void touch(const nn_plan *p, int v, int s, int *first, int *last)
+{
+    int r = root_of(p, v);
+    if (first[r] < 0 || s < first[r])
+        first[r] = s;
+    if (s > last[r])
+        last[r] = s;
+}
+
+static void lifetimes(const nn_plan *p, int *first, int *last)
+{
+    for (int v = 0; v < p->g->n_vals; v++)
+        first[v] = last[v] = -1;
+    for (int i = 0; i < p->n_steps; i++) {
+        const step *s = &p->steps[i];
+        for (int a = 0; a < s->n_args; a++)
+            if (s->args[a].val >= 0)
+                touch(p, s->args[a].val, i, first, last);
+        if (s->src >= 0)
+            touch(p, s->src, i, first, last);
+        if (s->dst >= 0)
+            touch(p, s->dst, i, first, last);
+    }
+}
+
+/* Residual copies whose source dies at the copy become in-place accumulation. */
+static void elide_copies(nn_plan *p, int *last)
+{
+    for (int i = 0; i < p->n_steps; i++) {
+        step *s = &p->steps[i];
+        int rs, rd;
+        if (s->kind != ST_COPY)
+            continue;
+        rs = root_of(p, s->src);
+        rd = root_of(p, s->dst);
+        if (last[rs] != i || rs == rd || rs == p->g->input)
+            continue;
+        s->kind = ST_NOP;
+        p->root[rd] = rs;
+        if (last[rd] > last[rs])
+            last[rs] = last[rd];
+    }
+}
+
+typedef struct slot {
+    int v;
+    size_t size, off;
+} slot;
+
+static int by_size(const void *a, const void *b)
+{
+    const slot *x = a, *y = b;
+    return x->size < y->size ? 1 : x->size > y->size ? -1 : x->v - y->v;
+}
+
+/* Greedy offsets; returns the arena size. */
+static size_t assign_offsets(slot *sl, int n, const int *first, const int *last)
+{
+    size_t total = 0;
+
+    qsort(sl, (size_t)n, sizeof(*sl), by_size);
+    for (int i = 0; i < n; i++) {
+        size_t off = 0;
+        int moved = 1;
+        while (moved) {
+            moved = 0;
+            for (int j = 0; j < i; j++) {
+                int a = sl[i].v, b = sl[j].v;
+                int overlap = !(last[a] < first[b] || last[b] < first[a]);
+                if (overlap && off < sl[j].off + sl[j].size && sl[j].off < off + sl[i].size) {
+                    off = sl[j].off + sl[j].size;
+                    moved = 1;
+                }
+            }
+        }
+        sl[i].off = off;
+        if (off + sl[i].size > total)
+            total = off + sl[i].size;
+    }
+    return total;
+}
+
+static int bind_memories(nn_plan *p, const slot *sl, int n, vas_err *e)
+{
+    p->vmem = calloc((size_t)p->g->n_vals + 1, sizeof(dnnl_memory_t));
+    if (!p->vmem)
+        return err_set(e, VAS_ENOMEM, "out of memory binding the arena");
+    for (int i = 0; i < n; i++)
+        if (dnnl_memory_create(&p->vmem[sl[i].v], &p->md[sl[i].v], p->eng, p->arena + sl[i].off) !=
+            dnnl_success)
+            return err_set(e, VAS_ENOMEM, "cannot create a oneDNN memory");
+    for (int i = 0; i < p->n_steps; i++) {
+        step *s = &p->steps[i];
+        for (int a = 0; a < s->n_args; a++)
+            if (s->args[a].val >= 0)
+                s->args[a].mem = p->vmem[root_of(p, s->args[a].val)];
+    }
+    return VAS_OK;
+}
+
+static int bind_scratch(nn_plan *p, vas_err *e)
+{
+    for (int i = 0; i < p->n_steps; i++)
+        if (p->steps[i].scratch > p->scratch_bytes)
+            p->scratch_bytes = p->steps[i].scratch;
+    p->smem = calloc((size_t)p->n_steps + 1, sizeof(dnnl_memory_t));
+    p->scratch = aligned_alloc(64, (p->scratch_bytes + 64) / 64 * 64);
+    if (!p->smem || !p->scratch)
+        return err_set(e, VAS_ENOMEM, "out of memory for the scratchpad");
+    for (int i = 0; i < p->n_steps; i++) {
+        step *s = &p->steps[i];
+        if (!s->scratch)
+            continue;
+        if (dnnl_memory_create(&p->smem[i], &s->scratch_md, p->eng, p->scratch) != dnnl_success ||
+            s->n_args >= NN_STEP_ARGS)
+            return err_set(e, VAS_ENOMEM, "cannot create the scratchpad memory");
+        s->args[s->n_args].arg = DNNL_ARG_SCRATCHPAD;
+        s->args[s->n_args].val = -1;
+        s->args[s->n_args++].mem = p->smem[i];
+    }
+    return VAS_OK;
+}
+
+int nn_plan_bind(nn_plan *p, vas_err *e)
+{
+    int nv = p->g->n_vals, n = 0, rc = VAS_OK;
+    int *first = malloc(((size_t)nv + 1) * sizeof(int));
+    int *last = malloc(((size_t)nv + 1) * sizeof(int));
+    slot *sl = calloc((size_t)nv + 1, sizeof(slot));
+
+    if (!first || !last || !sl) {
+        rc = err_set(e, VAS_ENOMEM, "out of memory planning the arena");
+        goto done;
+    }
+    for (int v = 0; v < nv; v++)
+        p->root[v] = p->tv[v].alias >= 0 ? p->tv[v].alias : v;
+    lifetimes(p, first, last);
+    elide_copies(p, last);
+    for (int v = 0; v < nv; v++) {
+        if (root_of(p, v) != v || first[v] < 0)
+            continue;
+        sl[n].v = v;
+        sl[n++].size = (dnnl_memory_desc_get_size(&p->md[v]) + 63) / 64 * 64;
+    }
+    p->arena_bytes = assign_offsets(sl, n, first, last);
+    p->arena = aligned_alloc(64, p->arena_bytes + 64);
+    if (!p->arena) {
+        rc = err_set(e, VAS_ENOMEM, "out of memory for a %zu-byte arena", p->arena_bytes);
+        goto done;
+    }
+    rc = bind_memories(p, sl, n, e);
+    if (rc >= 0)
+        rc = bind_scratch(p, e);
+done:
+    free(first);
+    free(last);
+    free(sl);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Resize (NHWC, f32 or bf16): follows the ONNX Resize text for the supported modes
+ * ------------------------------------------------------------------------------------------- */
+static inline float ld(const void *b, size_t i, int bf)
+{
+    if (!bf)
+        return ((const float *)b)[i];
+    uint32_t u = (uint32_t)((const uint16_t *)b)[i] << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+static inline void st(void *b, size_t i, float f, int bf)
+{
+    if (!bf) {
+        ((float *)b)[i] = f;
+        return;
+    }
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    u += 0x7fff + ((u >> 16) & 1); /* round to nearest even */
+    ((uint16_t *)b)[i] = (uint16_t)(u >> 16);
+}
+
+static float src_coord(const resize_p *rp, int64_t o, int64_t in, int64_t outsz, float scale)
+{
+    switch (rp->ctm) {
+    case 2:
+        return outsz > 1 ? (float)o * (float)(in - 1) / (float)(outsz - 1) : 0.0f;
+    case 3:
+        return (float)o / scale;
+    case 1:
+        if (outsz == 1)
+            return 0.0f; /* fall through */
+    default:
+        return ((float)o + 0.5f) / scale - 0.5f;
+    }
+}
+
+static int64_t nearest_idx(const resize_p *rp, float x, int64_t in)
+{
+    float r = rp->nearest == 0   ? ceilf(x - 0.5f)
+              : rp->nearest == 1 ? floorf(x + 0.5f)
+              : rp->nearest == 2 ? floorf(x)
+                                 : ceilf(x);
+    int64_t i = (int64_t)r;
+    return i < 0 ? 0 : i >= in ? in - 1 : i;
+}
+
+/* Source rows/cols and weights of one axis. */
+static void axis_map(const resize_p *rp, int64_t in, int64_t out, float scale, int64_t *i0,
+                     int64_t *i1, float *f)
+{
+    for (int64_t o = 0; o < out; o++) {
+        float x = src_coord(rp, o, in, out, scale);
+        if (!rp->linear) {
+            i0[o] = i1[o] = nearest_idx(rp, x, in);
+            f[o] = 0;
+            continue;
+        }
+        x = x < 0 ? 0 : x > (float)(in - 1) ? (float)(in - 1) : x;
+        i0[o] = (int64_t)floorf(x);
+        i1[o] = i0[o] + 1 < in ? i0[o] + 1 : in - 1;
+        f[o] = x - (float)i0[o];
+    }
+}
+
+static int run_resize(const nn_plan *p, const step *s)
+{
+    const nn_tval *ti = &p->tv[s->src], *to = &p->tv[s->dst];
+    void *src = NULL;
+    int64_t N = ti->dims[0], C = ti->dims[1], H = ti->dims[2], W = ti->dims[3];
+    int64_t OH = to->dims[2], OW = to->dims[3];
+    int64_t *y0 = malloc(sizeof(int64_t) * (size_t)(2 * OH + 2 * OW));
+    float *fy = malloc(sizeof(float) * (size_t)(OH + OW));
+    void *dst = NULL;
+    int bf = p->bf16;
+
+    if (!y0 || !fy) {
+        free(y0);
+        free(fy);
+        return VAS_ENOMEM;
+    }
+    dnnl_memory_get_data_handle(p->vmem[root_of(p, s->src)], &src);
+    dnnl_memory_get_data_handle(p->vmem[root_of(p, s->dst)], &dst);
+    int64_t *y1 = y0 + OH, *x0 = y1 + OH, *x1 = x0 + OW;
+    float *fx = fy + OH;
+    axis_map(&s->rp, H, OH, s->rp.sh, y0, y1, fy);
+    axis_map(&s->rp, W, OW, s->rp.sw, x0, x1, fx);
+    for (int64_t n = 0; n < N; n++)
+        for (int64_t oy = 0; oy < OH; oy++)
+            for (int64_t ox = 0; ox < OW; ox++) {
+                size_t d = (size_t)(((n * OH + oy) * OW + ox) * C);
+                size_t a = (size_t)(((n * H + y0[oy]) * W + x0[ox]) * C);
+                size_t b = (size_t)(((n * H + y0[oy]) * W + x1[ox]) * C);
+                size_t c = (size_t)(((n * H + y1[oy]) * W + x0[ox]) * C);
+                size_t e = (size_t)(((n * H + y1[oy]) * W + x1[ox]) * C);
+                float wy = fy[oy], wx = fx[ox];
+                for (int64_t k = 0; k < C; k++) {
+                    float top = ld(src, a + k, bf) * (1 - wx) + ld(src, b + k, bf) * wx;
+                    float bot = ld(src, c + k, bf) * (1 - wx) + ld(src, e + k, bf) * wx;
+                    st(dst, d + k, s->rp.linear ? top * (1 - wy) + bot * wy : ld(src, a + k, bf),
+                       bf);
+                }
+            }
+    free(y0);
+    free(fy);
+    return VAS_OK;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Run
+ * ------------------------------------------------------------------------------------------- */
+int nn_plan_run(nn_plan *p, void *stream, const float *input, vas_err *e)
+{
+    dnnl_exec_arg_t a[NN_STEP_ARGS];
+
+    if (dnnl_memory_set_data_handle(p->in_mem, (void *)input) != dnnl_success)
+        return err_set(e, VAS_EINVAL, "cannot bind the input buffer");
+    for (int i = 0; i < p->n_steps; i++) {
+        const step *s = &p->steps[i];
+        dnnl_status_t st = dnnl_success;
+        if (s->kind == ST_PRIM) {
+            for (int k = 0; k < s->n_args; k++) {
+                a[k].arg = s->args[k].arg;
+                a[k].memory = s->args[k].mem;
+            }
+            st = dnnl_primitive_execute(s->prim, stream, s->n_args, a);
+        } else if (s->kind == ST_COPY) {
+            void *from, *to;
+            dnnl_stream_wait(stream);
+            dnnl_memory_get_data_handle(p->vmem[root_of(p, s->src)], &from);
+            dnnl_memory_get_data_handle(p->vmem[root_of(p, s->dst)], &to);
+            memcpy(to, from, dnnl_memory_desc_get_size(&p->md[s->dst]));
+        } else if (s->kind == ST_RESIZE) {
+            dnnl_stream_wait(stream);
+            if (run_resize(p, s) < 0)
+                return err_set(e, VAS_ENOMEM, "out of memory in resize '%s'", s->name);
+        }
+        if (st != dnnl_success)
+            return err_set(e, VAS_EIO, "oneDNN failed running '%s' (status %d)", s->name, (int)st);
+    }
+    if (dnnl_stream_wait(stream) != dnnl_success)
+        return err_set(e, VAS_EIO, "oneDNN stream failed");
+    return VAS_OK;
+}
+
+int nn_plan_output(const nn_plan *p, int i, const float **data, nn_tensor_info *info)
+{
+    const nn_tval *t;
+
+    if (i < 0 || i >= p->g->n_outs)
+        return VAS_EINVAL;
+    t = &p->tv[p->g->outs[i]];
+    *data = p->out_buf[i];
+    if (info) {
+        info->name = p->g->vals[p->g->outs[i]].name;
+        info->ndims = t->ndims;
+        memcpy(info->dims, t->dims, sizeof(info->dims));
+    }
+    return VAS_OK;
+}
+
+void nn_plan_free(nn_plan *p)
+{
+    if (!p)
+        return;
+    for (int i = 0; i < p->n_steps; i++)
+        if (p->steps[i].prim)
+            dnnl_primitive_destroy(p->steps[i].prim);
+    for (int i = 0; i < p->n_fixed; i++) {
+        dnnl_memory_destroy(p->fixed[i]);
+        free(p->fixed_buf[i]);
+    }
+    for (int v = 0; p->vmem && v < p->g->n_vals; v++)
+        if (p->vmem[v])
+            dnnl_memory_destroy(p->vmem[v]);
+    for (int i = 0; p->smem && i < p->n_steps; i++)
+        if (p->smem[i])
+            dnnl_memory_destroy(p->smem[i]);
+    for (int i = 0; p->out_mem && i < p->g->n_outs; i++) {
+        if (p->out_mem[i])
+            dnnl_memory_destroy(p->out_mem[i]);
+        free(p->out_buf[i]);
+    }
+    if (p->in_mem)
+        dnnl_memory_destroy(p->in_mem);
+    if (p->tmp_stream)
+        dnnl_stream_destroy(p->tmp_stream);
+    nn_shapes_free(p->tv, p->g->n_vals);
+    free(p->out_mem);
+    free(p->out_buf);
+    free(p->steps);
+    free(p->fixed);
+    free(p->fixed_buf);
+    free(p->vmem);
+    free(p->smem);
+    free(p->scratch);
+    free(p->arena);
+    free(p->md);
+    free(p->root);
+    free(p->cons);
+    free(p->done);
+    free(p->ready);
+    free(p);
+}
+
+double nn_plan_flops(const nn_plan *p)
+{
+    return p->flops;
+}
+
+size_t nn_plan_arena_bytes(const nn_plan *p)
+{
+    return p->arena_bytes;
+}
+
+size_t nn_plan_weight_bytes(const nn_plan *p)
+{
+    return p->weight_bytes;
+}
+
+int nn_plan_matches(const nn_plan *p, int n, int h, int w)
+{
+    return p->n == n && p->h == h && p->w == w;
+}

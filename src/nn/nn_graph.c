@@ -1,0 +1,199 @@
+/* nn_graph.c - helpers on a loaded graph (constants, attribute look-ups) and the rewrite done
+ * once at load: BatchNormalization folded into the Conv or ConvTranspose before it.
+ *
+ * DESIGN. A BatchNormalization whose input is written by a convolution that nothing else reads
+ * (and that is no graph output) becomes new weights and bias on that convolution; the old
+ * weights are left alone, since another node may share them. One that follows anything else is
+ * left in place and refused at plan time. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/nn_int.h"
+
+/* ---------------------------------------------------------------------------------------------
+ * Constants and attributes
+ * ------------------------------------------------------------------------------------------- */
+nn_const *nn_const_new(int dtype, int ndims, const int64_t *dims)
+{
+    nn_const *c = calloc(1, sizeof(*c));
+    int64_t count = 1;
+
+    if (!c)
+        return NULL;
+    c->dtype = dtype;
+    c->ndims = ndims;
+    for (int i = 0; i < ndims; i++) {
+        c->dims[i] = dims[i];
+        count *= dims[i];
+    }
+    c->count = count;
+    c->data = calloc((size_t)(count ? count : 1), 8);
+    if (!c->data) {
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void nn_const_free(nn_const *c)
+{
+    if (!c)
+        return;
+    free(c->data);
+    free(c);
+}
+
+double nn_const_getf(const nn_const *c, int64_t i)
+{
+    return c->dtype == NN_F32 ? ((const float *)c->data)[i] : (double)((int64_t *)c->data)[i];
+}
+
+int64_t nn_const_geti(const nn_const *c, int64_t i)
+{
+    return c->dtype == NN_I64 ? ((const int64_t *)c->data)[i]
+                              : (int64_t)((const float *)c->data)[i];
+}
+
+const nn_attr *nn_attr_find(const nn_node *n, const char *name)
+{
+    for (int i = 0; i < n->n_attrs; i++)
+        if (strcmp(n->attrs[i].name, name) == 0)
+            return &n->attrs[i];
+    return NULL;
+}
+
+int64_t nn_attr_int(const nn_node *n, const char *name, int64_t def)
+{
+    const nn_attr *a = nn_attr_find(n, name);
+    return a && a->type == NN_ATTR_INT ? a->i : def;
+}
+
+float nn_attr_float(const nn_node *n, const char *name, float def)
+{
+    const nn_attr *a = nn_attr_find(n, name);
+    return a && a->type == NN_ATTR_FLOAT ? a->f : def;
+}
+
+const char *nn_attr_str(const nn_node *n, const char *name, const char *def)
+{
+    const nn_attr *a = nn_attr_find(n, name);
+    return a && a->type == NN_ATTR_STRING ? a->s : def;
+}
+
+int nn_attr_ints(const nn_node *n, const char *name, int64_t *out, int max)
+{
+    const nn_attr *a = nn_attr_find(n, name);
+
+    if (!a || a->type != NN_ATTR_INTS)
+        return 0;
+    for (int i = 0; i < a->n_ints && i < max; i++)
+        out[i] = a->ints[i];
+    return a->n_ints;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * BatchNormalization folding
+ * ------------------------------------------------------------------------------------------- */
+static int consumers(const nn_graph *g, int v)
+{
+    int k = 0;
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int j = 0; j < g->nodes[i].n_in; j++)
+            k += g->nodes[i].in[j] == v;
+    for (int i = 0; i < g->n_outs; i++)
+        k += 100 * (g->outs[i] == v); /* a graph output is never folded away */
+    return k;
+}
+
+static int producer(const nn_graph *g, int v)
+{
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int j = 0; j < g->nodes[i].n_out; j++)
+            if (g->nodes[i].out[j] == v)
+                return i;
+    return -1;
+}
+
+/* w' = w * s, b' = (b - mean) * s + beta with s = gamma / sqrt(var + eps), per output channel.
+ * ConvTranspose weights are (Cin, Cout/group, kh, kw): the output channel is the 2nd index. */
+static int fold_bn(nn_graph *g, nn_node *cv, const nn_node *bn, vas_err *e)
+{
+    const nn_const *w = g->vals[cv->in[1]].c,
+                   *b = cv->n_in > 2 && cv->in[2] >= 0 ? g->vals[cv->in[2]].c : NULL;
+    const nn_const *p[4];
+    float eps = nn_attr_float(bn, "epsilon", 1e-5f);
+    int64_t cout, grp = nn_attr_int(cv, "group", 1), ksz, rc;
+    nn_const *nw, *nb;
+    char name[600];
+
+    for (int i = 0; i < 4; i++)
+        p[i] = bn->n_in > i + 1 && bn->in[i + 1] >= 0 ? g->vals[bn->in[i + 1]].c : NULL;
+    if (!w || w->ndims != 4 || w->dtype != NN_F32 || !p[0] || !p[1] || !p[2] || !p[3] ||
+        (b && b->dtype != NN_F32))
+        return 0; /* not foldable: planned as a standalone BatchNormalization */
+    cout = cv->op == NN_OP_CONV ? w->dims[0] : w->dims[1] * grp;
+    ksz = w->dims[2] * w->dims[3];
+    for (int i = 0; i < 4; i++)
+        if (p[i]->count != cout || p[i]->dtype != NN_F32)
+            return err_set(e, VAS_EINVAL,
+                           "node '%s' (BatchNormalization): parameters do not "
+                           "match the %lld channels of '%s'",
+                           bn->name, (long long)cout, cv->name);
+    nw = nn_const_new(NN_F32, 4, w->dims);
+    nb = nn_const_new(NN_F32, 1, &cout);
+    if (!nw || !nb) {
+        nn_const_free(nw);
+        nn_const_free(nb);
+        return err_set(e, VAS_ENOMEM, "out of memory folding '%s'", bn->name);
+    }
+    for (int64_t i = 0; i < w->count; i++) {
+        int64_t oc =
+            cv->op == NN_OP_CONV
+                ? i / (w->count / cout)
+                : (i / (w->dims[0] / grp * w->dims[1] * ksz)) * w->dims[1] + (i / ksz) % w->dims[1];
+        float s = ((float *)p[0]->data)[oc] / sqrtf(((float *)p[3]->data)[oc] + eps);
+        ((float *)nw->data)[i] = ((float *)w->data)[i] * s;
+    }
+    for (int64_t oc = 0; oc < cout; oc++) {
+        float s = ((float *)p[0]->data)[oc] / sqrtf(((float *)p[3]->data)[oc] + eps);
+        float b0 = b ? ((float *)b->data)[oc] : 0.0f;
+        ((float *)nb->data)[oc] = (b0 - ((float *)p[2]->data)[oc]) * s + ((float *)p[1]->data)[oc];
+    }
+    /* New values, never edits of the old: a weight may be shared with another node. */
+    snprintf(name, sizeof(name), "%s#bnw", bn->name);
+    rc = nn_value_push(g, name, nw, e);
+    if (rc >= 0) {
+        cv->in[1] = (int)rc;
+        snprintf(name, sizeof(name), "%s#bnb", bn->name);
+        rc = nn_value_push(g, name, nb, e);
+        nb = NULL;
+    }
+    nn_const_free(nb);
+    if (rc < 0)
+        return (int)rc;
+    cv->in[2] = (int)rc;
+    cv->n_in = 3;
+    cv->out[0] = bn->out[0];
+    return 1;
+}
+
+int nn_fold_bn(nn_graph *g, vas_err *e)
+{
+    for (int i = 0; i < g->n_nodes; i++) {
+        nn_node *bn = &g->nodes[i];
+        if (bn->op != NN_OP_BN || bn->n_in < 5 || bn->in[0] < 0)
+            continue;
+        int p = producer(g, bn->in[0]);
+        if (p < 0 || (g->nodes[p].op != NN_OP_CONV && g->nodes[p].op != NN_OP_CONVT) ||
+            g->nodes[p].n_in < 2 || consumers(g, bn->in[0]) != 1)
+            continue;
+        int rc = fold_bn(g, &g->nodes[p], bn, e);
+        if (rc < 0)
+            return rc;
+        if (rc == 1)
+            bn->op = NN_OP_NONE;
+    }
+    return VAS_OK;
+}

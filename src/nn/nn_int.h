@@ -1,0 +1,178 @@
+/* nn_int.h - nn's internal types, shared by nn_onnx.c (load), nn_shape.c (shapes and static
+ * folding), nn_plan.c (oneDNN primitives, arena) and nn_exec.c (sessions).
+ * Not part of the API: include nn.h outside src/nn/.
+ *
+ * DESIGN. Loading produces an immutable nn_graph: values (named tensors; constants carry their
+ * data) and nodes (operator, value indices, attributes), with BatchNormalization already folded
+ * into the convolution before it. Everything that depends on the input size (Shape/Gather/...
+ * folding, output sizes, fusion of activations and residual adds, memory offsets, primitives)
+ * is a plan, made per (N, H, W) by a session and cached there. Runtime 4-D activations live in
+ * NHWC so that element-wise operators, pooling, concat and resize need no re-ordering. */
+#ifndef VAS_NN_INT_H
+#define VAS_NN_INT_H
+
+#include <stdint.h>
+
+#include "nn/nn.h"
+
+/* ONNX TensorProto.DataType values vas keeps (int32/bool are widened to int64 at load). */
+enum { NN_F32 = 1, NN_I64 = 7 };
+
+/* A constant tensor: an initializer, a Constant node's value, or a folded shape computation. */
+typedef struct nn_const {
+    int dtype; /* NN_F32 or NN_I64 */
+    int ndims; /* 0 = scalar */
+    int64_t dims[NN_MAX_DIMS];
+    int64_t count; /* product of dims */
+    void *data;    /* owned: count floats or int64s */
+} nn_const;
+
+enum {
+    NN_ATTR_FLOAT = 1,
+    NN_ATTR_INT = 2,
+    NN_ATTR_STRING = 3,
+    NN_ATTR_TENSOR = 4,
+    NN_ATTR_FLOATS = 6,
+    NN_ATTR_INTS = 7
+};
+
+typedef struct nn_attr {
+    char *name; /* owned */
+    int type;   /* NN_ATTR_* */
+    float f;
+    int64_t i;
+    char *s;       /* owned, NUL-terminated */
+    int64_t *ints; /* owned */
+    int n_ints;
+    float *floats; /* owned */
+    int n_floats;
+    nn_const *t; /* owned */
+} nn_attr;
+
+/* Operators vas knows; NN_OP_NONE marks a node removed at load (a folded BatchNormalization). */
+enum nn_op {
+    NN_OP_NONE = 0,
+    NN_OP_CONV,
+    NN_OP_CONVT,
+    NN_OP_BN,
+    NN_OP_RELU,
+    NN_OP_CLIP,
+    NN_OP_LEAKY,
+    NN_OP_SIGMOID,
+    NN_OP_HSIGMOID,
+    NN_OP_HSWISH,
+    NN_OP_ADD,
+    NN_OP_MUL,
+    NN_OP_SUB,
+    NN_OP_DIV,
+    NN_OP_CONCAT,
+    NN_OP_MAXPOOL,
+    NN_OP_AVGPOOL,
+    NN_OP_GAP,
+    NN_OP_RESIZE,
+    NN_OP_UPSAMPLE,
+    NN_OP_IDENTITY,
+    NN_OP_DROPOUT,
+    NN_OP_CONSTANT,
+    NN_OP_SHAPE,
+    NN_OP_GATHER,
+    NN_OP_UNSQUEEZE,
+    NN_OP_SQUEEZE,
+    NN_OP_RESHAPE,
+    NN_OP_FLATTEN,
+    NN_OP_CAST,
+    NN_OP_SLICE,
+    NN_OP_FLOOR,
+    NN_OP_CEIL,
+    NN_OP_COUNT
+};
+
+typedef struct nn_node {
+    char *name;    /* owned; the ONNX node name or "#<index>" when it has none */
+    char *op_type; /* owned; as in the file */
+    int op;        /* enum nn_op */
+    int n_in, n_out;
+    int *in;  /* owned; value indices, -1 for an omitted optional input ("") */
+    int *out; /* owned; value indices */
+    int n_attrs;
+    nn_attr *attrs; /* owned */
+} nn_node;
+
+typedef struct nn_value {
+    char *name;  /* owned */
+    nn_const *c; /* owned; non-NULL for initializers and Constant outputs folded at load */
+} nn_value;
+
+struct nn_graph {
+    nn_value *vals; /* owned array of n_vals */
+    int n_vals, cap_vals;
+    nn_node *nodes; /* owned array of n_nodes, in topological order (checked at load) */
+    int n_nodes;
+    int input; /* value index of the single image input */
+    int in_ndims;
+    int64_t in_dims[NN_MAX_DIMS]; /* -1 where the model leaves a dimension free */
+    int *outs;                    /* owned; value indices of the graph outputs */
+    int n_outs;
+    int opset; /* default-domain opset */
+};
+
+/* Attribute look-ups; `def` when absent. */
+const nn_attr *nn_attr_find(const nn_node *n, const char *name);
+int64_t nn_attr_int(const nn_node *n, const char *name, int64_t def);
+float nn_attr_float(const nn_node *n, const char *name, float def);
+const char *nn_attr_str(const nn_node *n, const char *name, const char *def);
+/* ints attribute into out[max]; returns its count, or 0 when absent. */
+int nn_attr_ints(const nn_node *n, const char *name, int64_t *out, int max);
+
+/* Appends a value named `name` (copied) holding c (taken, also on error); its index or <0. */
+int nn_value_push(nn_graph *g, const char *name, nn_const *c, vas_err *e);
+/* Folds every BatchNormalization that follows a convolution into it (nn_graph.c). */
+int nn_fold_bn(nn_graph *g, vas_err *e);
+
+nn_const *nn_const_new(int dtype, int ndims, const int64_t *dims);
+void nn_const_free(nn_const *c);
+/* Element i of a constant as double / int64, whatever its dtype. */
+double nn_const_getf(const nn_const *c, int64_t i);
+int64_t nn_const_geti(const nn_const *c, int64_t i);
+
+/* ---- per-size shapes (nn_shape.c) ---- */
+
+/* Shape and, for folded values, data of one value at one input size. */
+typedef struct nn_tval {
+    int ndims;
+    int64_t dims[NN_MAX_DIMS];
+    const nn_const *c; /* constant data: the graph's, or `own` */
+    nn_const *own;     /* owned: a constant folded at this size */
+    int alias;         /* runtime value this one shares memory with (Identity, no-op
+                        * Reshape), or -1 */
+} nn_tval;
+
+/* Shapes of every value of g for input n x C x h x w, folding every node whose inputs are all
+ * constant. New array of g->n_vals in *out (free with nn_shapes_free). Refuses, naming the
+ * node, what cannot run on a runtime tensor. */
+int nn_shapes(const nn_graph *g, int n, int h, int w, nn_tval **out, vas_err *e);
+void nn_shapes_free(nn_tval *t, int n_vals);
+
+/* Conv/ConvTranspose/pool geometry of node nd for input value dims `in`. */
+typedef struct nn_geom {
+    int64_t k[2], s[2], d[2]; /* kernel, stride, dilation (ONNX: 1 = dense) */
+    int64_t pl[2], pr[2];     /* pads: top/left and bottom/right, after auto_pad/ceil_mode */
+    int64_t out[2];           /* output H, W */
+    int64_t group;
+} nn_geom;
+int nn_geom_get(const nn_node *nd, const int64_t *in_dims, const int64_t *wdims, nn_geom *gm,
+                vas_err *e);
+
+/* ---- plans (nn_plan.c) ---- */
+typedef struct nn_plan nn_plan;
+int nn_plan_new(const nn_graph *g, const nn_options *opt, void *engine, int n, int h, int w,
+                nn_plan **out, vas_err *e);
+void nn_plan_free(nn_plan *p);
+int nn_plan_run(nn_plan *p, void *stream, const float *input, vas_err *e);
+int nn_plan_output(const nn_plan *p, int i, const float **data, nn_tensor_info *info);
+double nn_plan_flops(const nn_plan *p);
+size_t nn_plan_arena_bytes(const nn_plan *p);
+size_t nn_plan_weight_bytes(const nn_plan *p);
+int nn_plan_matches(const nn_plan *p, int n, int h, int w);
+
+#endif

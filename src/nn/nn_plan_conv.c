@@ -1,0 +1,211 @@
+/* nn_plan_conv.c - Conv and ConvTranspose steps, with what they absorb: a residual Add (sum
+ * post-op) and activations (eltwise post-ops) that are the only readers of their output.
+ *
+ * DESIGN. Fusion follows the single-consumer chain after the convolution: Add (first post-op
+ * only, with the other operand already computed and of the same shape) then any activations.
+ * oneDNN's convolution picks its own weight layout (format_tag_any); the ONNX weights are
+ * re-ordered into it once, at plan time. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/nn_plan_int.h"
+
+/* ---------------------------------------------------------------------------------------------
+ * Fusion
+ * ------------------------------------------------------------------------------------------- */
+static int is_output(const nn_graph *g, int v)
+{
+    for (int i = 0; i < g->n_outs; i++)
+        if (g->outs[i] == v)
+            return 1;
+    return 0;
+}
+
+/* The only node reading v, or -1. */
+static int sole_consumer(const nn_plan *p, int v)
+{
+    if (p->cons[v] != 1 || is_output(p->g, v))
+        return -1;
+    for (int i = 0; i < p->g->n_nodes; i++) {
+        const nn_node *n = &p->g->nodes[i];
+        for (int j = 0; n->op != NN_OP_NONE && j < n->n_in; j++)
+            if (n->in[j] == v)
+                return i;
+    }
+    return -1;
+}
+
+/* Eltwise post-op(s) for activation node n; 0 if n is no activation. */
+static int append_act(const nn_plan *p, const nn_node *n, dnnl_post_ops_t po)
+{
+    const nn_tval *lo = n->n_in > 1 && n->in[1] >= 0 ? &p->tv[n->in[1]] : NULL;
+    const nn_tval *hi = n->n_in > 2 && n->in[2] >= 0 ? &p->tv[n->in[2]] : NULL;
+
+    switch (n->op) {
+    case NN_OP_RELU:
+        return dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0, 0) == dnnl_success;
+    case NN_OP_LEAKY:
+        return dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu,
+                                            nn_attr_float(n, "alpha", 0.01f), 0) == dnnl_success;
+    case NN_OP_SIGMOID:
+        return dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_logistic, 0, 0) == dnnl_success;
+    case NN_OP_HSWISH:
+        return dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_hardswish, 0, 0) == dnnl_success;
+    case NN_OP_HSIGMOID:
+        return dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_linear,
+                                            nn_attr_float(n, "alpha", 0.2f),
+                                            nn_attr_float(n, "beta", 0.5f)) == dnnl_success &&
+               dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_clip, 0, 1) == dnnl_success;
+    case NN_OP_CLIP:
+        return dnnl_post_ops_append_eltwise(
+                   po, 1.0f, dnnl_eltwise_clip,
+                   lo && lo->c ? (float)nn_const_getf(lo->c, 0) : -INFINITY,
+                   hi && hi->c ? (float)nn_const_getf(hi->c, 0) : INFINITY) == dnnl_success;
+    default:
+        return 0;
+    }
+}
+
+/* Follows v through a residual Add (if allow_sum) and activations, appending post-ops; returns
+ * the value the fused step writes and, in *sum_src, the residual operand (or -1). */
+int nn_p_fuse_chain(pctx *x, int v, int allow_sum, dnnl_post_ops_t po, int *sum_src)
+{
+    nn_plan *p = x->p;
+    int c;
+
+    *sum_src = -1;
+    while ((c = sole_consumer(p, v)) >= 0) {
+        const nn_node *n = &p->g->nodes[c];
+        if (n->op == NN_OP_ADD && allow_sum && dnnl_post_ops_len(po) == 0) {
+            int other = n->in[0] == v ? n->in[1] : n->in[0];
+            const nn_tval *o = &p->tv[other], *t = &p->tv[v];
+            if (other == v || o->c || o->ndims != 4 || !p->ready[other] ||
+                memcmp(o->dims, t->dims, sizeof(int64_t) * 4) != 0)
+                break;
+            if (dnnl_post_ops_append_sum(po, 1.0f) != dnnl_success)
+                break;
+            *sum_src = other;
+        } else if (!append_act(p, n, po)) {
+            break;
+        }
+        p->done[c] = 1;
+        v = n->out[0];
+    }
+    return v;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Convolutions
+ * ------------------------------------------------------------------------------------------- */
+static void conv_dims(const nn_node *n, const nn_const *w, const nn_geom *gm,
+                      dnnl_memory_desc_t *user, dnnl_memory_desc_t *want, dnnl_data_type_t dt)
+{
+    int deconv = n->op == NN_OP_CONVT;
+    int64_t g = gm->group;
+    int64_t oc = deconv ? w->dims[1] * g : w->dims[0];
+    int64_t ic = deconv ? w->dims[0] : w->dims[1] * g;
+    dnnl_dims_t d = {g, oc / g, ic / g, w->dims[2], w->dims[3]};
+
+    if (g == 1) {
+        dnnl_dims_t d4 = {oc, ic, w->dims[2], w->dims[3]};
+        dnnl_memory_desc_init_by_tag(user, 4, d4, dnnl_f32, deconv ? dnnl_iohw : dnnl_oihw);
+        dnnl_memory_desc_init_by_tag(want, 4, d4, dt, dnnl_format_tag_any);
+    } else {
+        dnnl_memory_desc_init_by_tag(user, 5, d, dnnl_f32, deconv ? dnnl_giohw : dnnl_goihw);
+        dnnl_memory_desc_init_by_tag(want, 5, d, dt, dnnl_format_tag_any);
+    }
+}
+
+static int conv_desc(pctx *x, const nn_geom *gm, const dnnl_memory_desc_t *src,
+                     const dnnl_memory_desc_t *wmd, const dnnl_memory_desc_t *bmd,
+                     const dnnl_memory_desc_t *dst, dnnl_convolution_desc_t *cd)
+{
+    dnnl_dims_t s = {gm->s[0], gm->s[1]}, d = {gm->d[0] - 1, gm->d[1] - 1};
+    dnnl_dims_t pl = {gm->pl[0], gm->pl[1]}, pr = {gm->pr[0], gm->pr[1]};
+    dnnl_status_t st;
+
+    if (x->n->op == NN_OP_CONVT)
+        st = dnnl_dilated_deconvolution_forward_desc_init(cd, dnnl_forward_inference,
+                                                          dnnl_deconvolution_direct, src, wmd, bmd,
+                                                          dst, s, d, pl, pr);
+    else
+        st = dnnl_dilated_convolution_forward_desc_init(
+            cd, dnnl_forward_inference, dnnl_convolution_direct, src, wmd, bmd, dst, s, d, pl, pr);
+    return st == dnnl_success ? VAS_OK : nn_p_fail(x, st, "describe this convolution");
+}
+
+int nn_p_conv(pctx *x)
+{
+    nn_plan *p = x->p;
+    const nn_node *n = x->n;
+    const nn_tval *t = &p->tv[n->in[0]];
+    const nn_const *w = p->tv[n->in[1]].c;
+    const nn_const *b = n->n_in > 2 && n->in[2] >= 0 ? p->tv[n->in[2]].c : NULL;
+    dnnl_memory_desc_t src, dst, wuser, wwant, bmd;
+    dnnl_convolution_desc_t cd;
+    dnnl_primitive_desc_t pd = NULL;
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_post_ops_t po = NULL;
+    dnnl_memory_t wmem = NULL, bmem = NULL;
+    nn_geom gm;
+    step *s = NULL;
+    int sum_src, out, rc;
+    dnnl_dims_t bd = {0};
+
+    rc = nn_geom_get(n, t->dims, w->dims, &gm, x->e);
+    if (rc < 0)
+        return rc;
+    if (dnnl_post_ops_create(&po) != dnnl_success)
+        return err_set(x->e, VAS_ENOMEM, "out of memory planning '%s'", n->name);
+    out = nn_p_fuse_chain(x, n->out[0], 1, po, &sum_src);
+    attr = nn_p_new_attr(po);
+    rc = nn_p_value_md(x, n->in[0], &src);
+    if (rc >= 0)
+        rc = nn_p_value_md(x, out, &dst);
+    if (rc < 0)
+        goto done;
+    conv_dims(n, w, &gm, &wuser, &wwant, nn_p_act_dt(p));
+    bd[0] = p->tv[out].dims[1];
+    dnnl_memory_desc_init_by_tag(&bmd, 1, bd, dnnl_f32, dnnl_a);
+    rc = conv_desc(x, &gm, &src, &wwant, b ? &bmd : NULL, &dst, &cd);
+    if (rc >= 0 && sum_src >= 0) {
+        step *c = nn_plan_step_add(p); /* residual into dst; nn_arena.c may elide it */
+        if (!c) {
+            rc = err_set(x->e, VAS_ENOMEM, "out of memory planning '%s'", n->name);
+            goto done;
+        }
+        c->kind = ST_COPY;
+        c->name = n->name;
+        c->src = sum_src;
+        c->dst = out;
+    }
+    if (rc >= 0)
+        rc = nn_p_make_prim(x, &cd, attr, &pd, &s);
+    if (rc >= 0)
+        rc = nn_p_reorder_fixed(x, &wuser, w->data,
+                                dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), &wmem);
+    if (rc >= 0 && b && dnnl_memory_create(&bmem, &bmd, p->eng, b->data) == dnnl_success &&
+        nn_p_keep_fixed(p, bmem, NULL) < 0)
+        rc = err_set(x->e, VAS_ENOMEM, "out of memory planning '%s'", n->name);
+    if (rc < 0)
+        goto done;
+    nn_p_add_arg(s, DNNL_ARG_SRC, n->in[0], NULL);
+    nn_p_add_arg(s, DNNL_ARG_WEIGHTS, -1, wmem);
+    if (b)
+        nn_p_add_arg(s, DNNL_ARG_BIAS, -1, bmem);
+    nn_p_add_arg(s, DNNL_ARG_DST, out, NULL);
+    {
+        const nn_tval *o = &p->tv[out];
+        double per = (double)(w->count) * 2.0;
+        p->flops += n->op == NN_OP_CONV ? per * (double)(o->dims[0] * o->dims[2] * o->dims[3])
+                                        : per * (double)(t->dims[0] * t->dims[2] * t->dims[3]);
+    }
+done:
+    if (pd)
+        dnnl_primitive_desc_destroy(pd);
+    if (attr)
+        dnnl_primitive_attr_destroy(attr);
+    dnnl_post_ops_destroy(po);
+    return rc;
+}

@@ -1,0 +1,109 @@
+/* nn_plan_int.h - the plan of one graph at one input size, shared by nn_plan.c (steps and
+ * oneDNN primitives) and nn_arena.c (lifetimes, arena offsets, memory objects, execution).
+ *
+ * DESIGN. Planning is two passes. nn_plan.c walks the nodes and emits steps; a step names the
+ * values it reads and writes (sarg.val), because where they live is not known yet. nn_arena.c
+ * then computes each value's lifetime over the steps, lets a convolution with a fused residual
+ * add write into the residual's buffer when that is its last use, packs all buffers into one
+ * arena, and binds memory objects. Running is then a loop over steps with no allocation. */
+#ifndef VAS_NN_PLAN_INT_H
+#define VAS_NN_PLAN_INT_H
+
+#include <oneapi/dnnl/dnnl.h>
+
+#include "nn/nn_int.h"
+
+#define NN_STEP_ARGS 12
+
+enum { ST_PRIM, ST_COPY, ST_RESIZE, ST_NOP };
+
+typedef struct sarg {
+    int arg;           /* DNNL_ARG_* */
+    int val;           /* value index bound in nn_arena.c, or -1: mem is fixed */
+    dnnl_memory_t mem; /* fixed memory (weights, constants), or bound by nn_arena.c */
+} sarg;
+
+typedef struct resize_p {
+    int linear;   /* 1 = bilinear, 0 = nearest */
+    int ctm;      /* 0 half_pixel, 1 pytorch_half_pixel, 2 align_corners, 3 asymmetric */
+    int nearest;  /* 0 round_prefer_floor, 1 round_prefer_ceil, 2 floor, 3 ceil */
+    float sh, sw; /* scales used by the coordinate transform */
+} resize_p;
+
+typedef struct step {
+    int kind;              /* ST_* */
+    const char *name;      /* borrowed: node name, for messages */
+    dnnl_primitive_t prim; /* owned (ST_PRIM) */
+    int n_args;
+    sarg args[NN_STEP_ARGS];
+    size_t scratch; /* scratchpad bytes (ST_PRIM) */
+    dnnl_memory_desc_t scratch_md;
+    int src, dst; /* ST_COPY/ST_RESIZE values */
+    resize_p rp;
+} step;
+
+struct nn_plan {
+    const nn_graph *g; /* borrowed */
+    int n, h, w;
+    int bf16;
+    dnnl_engine_t eng;        /* borrowed from the session */
+    dnnl_stream_t tmp_stream; /* owned during planning only: weight re-orders */
+    nn_tval *tv;              /* owned: shapes at this size */
+    dnnl_memory_desc_t *md;   /* owned: per value, runtime values only */
+    int *root;                /* owned: value -> value whose buffer it uses */
+    int *cons;                /* owned: runtime consumers per value (graph outputs count) */
+    char *done;               /* owned: node already emitted as part of a fusion */
+    char *ready;              /* owned: value written by a step planned so far */
+    step *steps;              /* owned */
+    int n_steps, cap_steps;
+    dnnl_memory_t *fixed; /* owned: weights and constant memories */
+    void **fixed_buf;     /* owned buffers behind them (NULL when borrowed) */
+    int n_fixed, cap_fixed;
+    unsigned char *arena; /* owned */
+    size_t arena_bytes;
+    dnnl_memory_t *vmem;    /* owned: per root value, into the arena */
+    unsigned char *scratch; /* owned: one scratchpad shared by all steps */
+    size_t scratch_bytes;
+    dnnl_memory_t *smem;    /* owned: per step scratchpad memory (or NULL) */
+    dnnl_memory_t in_mem;   /* owned: user NCHW f32 input; handle set per run */
+    dnnl_memory_t *out_mem; /* owned: per output, NCHW f32 into out_buf */
+    float **out_buf;        /* owned */
+    double flops;
+    size_t weight_bytes;
+};
+
+/* Planning context: the plan, the node being planned, the caller's error. */
+typedef struct pctx {
+    nn_plan *p;
+    const nn_node *n;
+    vas_err *e;
+} pctx;
+
+/* Helpers shared by nn_plan.c and nn_plan_conv.c. */
+int nn_p_fail(pctx *x, dnnl_status_t st, const char *what);
+dnnl_data_type_t nn_p_act_dt(const nn_plan *p);
+void nn_p_add_arg(step *s, int arg, int val, dnnl_memory_t mem);
+/* Keeps mem (and buf, freed with the plan, when not NULL). 0 ok, -1 out of memory. */
+int nn_p_keep_fixed(nn_plan *p, dnnl_memory_t mem, void *buf);
+/* New fixed memory of desc want holding data (plain f32, desc from), re-ordered now. */
+int nn_p_reorder_fixed(pctx *x, const dnnl_memory_desc_t *from, void *data,
+                       const dnnl_memory_desc_t *want, dnnl_memory_t *out);
+/* NHWC desc of runtime value v (refused unless 4-D); also stored in p->md[v]. */
+int nn_p_value_md(pctx *x, int v, dnnl_memory_desc_t *md);
+/* Primitive of op desc od with attr, in a new step; *pdout is the caller's to destroy. */
+int nn_p_make_prim(pctx *x, const_dnnl_op_desc_t od, dnnl_primitive_attr_t attr,
+                   dnnl_primitive_desc_t *pdout, step **sout);
+/* Attributes with a user scratchpad and post-ops po (may be NULL); NULL if out of memory. */
+dnnl_primitive_attr_t nn_p_new_attr(dnnl_post_ops_t po);
+/* Follows v's single-consumer chain (residual Add if allow_sum, activations) into po; returns
+ * the value the fused step writes, the residual operand in *sum_src (or -1). */
+int nn_p_fuse_chain(pctx *x, int v, int allow_sum, dnnl_post_ops_t po, int *sum_src);
+/* Conv / ConvTranspose step (nn_plan_conv.c). */
+int nn_p_conv(pctx *x);
+
+/* Appends a zeroed step; NULL when out of memory. */
+step *nn_plan_step_add(nn_plan *p);
+/* Lifetimes, in-place residuals, arena and memory objects (nn_arena.c). */
+int nn_plan_bind(nn_plan *p, vas_err *e);
+
+#endif

@@ -1,0 +1,273 @@
+/* test_nn.c - the nn engine against fixtures made by tools/make-nn-fixtures.py: per-operator
+ * graphs whose expected outputs PyTorch or numpy computed, DeepLabCut-style ResNet-50 and
+ * MobileNetV2 networks, and models that must be refused cleanly (unsupported operator,
+ * attribute or dynamic shape; truncated and corrupt files).
+ * Fixtures are read from tests/fixtures/nn (or $VAS_NN_FIXTURES). */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "nn/nn.h"
+
+#define MAX_CASES 128
+
+typedef struct nn_case {
+    char name[64];
+    int n, c, h, w;
+    long out_floats;
+} nn_case;
+
+static nn_case cases[MAX_CASES];
+static int n_cases;
+
+static const char *fixdir(void)
+{
+    const char *d = getenv("VAS_NN_FIXTURES");
+    return d ? d : "tests/fixtures/nn";
+}
+
+static void *read_all(const char *name, const char *ext, size_t *len)
+{
+    char path[512];
+    FILE *f;
+    void *buf;
+    long sz;
+
+    snprintf(path, sizeof(path), "%s/%s%s", fixdir(), name, ext);
+    f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    sz = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    buf = malloc((size_t)sz + 1);
+    if (buf && fread(buf, 1, (size_t)sz, f) != (size_t)sz) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    *len = (size_t)sz;
+    return buf;
+}
+
+static nn_graph *load_case(const char *name)
+{
+    char path[512];
+    nn_graph *g = NULL;
+    vas_err e = {0};
+
+    snprintf(path, sizeof(path), "%s/%s.onnx", fixdir(), name);
+    if (nn_graph_load(path, &g, &e) != VAS_OK)
+        print_error("load %s: %s\n", name, e.msg);
+    return g;
+}
+
+/* Runs case c with options opt; returns max |vas - expected| / max(1, max |expected|). */
+static double run_case(const nn_case *c, const nn_options *opt)
+{
+    size_t in_len = 0, out_len = 0;
+    float *in = read_all(c->name, ".in.f32", &in_len);
+    float *want = read_all(c->name, ".out.f32", &out_len);
+    nn_graph *g = load_case(c->name);
+    nn_session *s = NULL;
+    vas_err e = {0};
+    double err = 0, scale = 1;
+    long k = 0;
+
+    assert_non_null(in);
+    assert_non_null(want);
+    assert_non_null(g);
+    assert_int_equal(out_len, (size_t)c->out_floats * 4);
+    if (nn_session_new(g, opt, &s, &e) != VAS_OK)
+        fail_msg("session %s: %s", c->name, e.msg);
+    if (nn_session_run(s, in, c->n, c->h, c->w, &e) != VAS_OK)
+        fail_msg("run %s: %s", c->name, e.msg);
+    for (long i = 0; i < c->out_floats; i++)
+        scale = fmax(scale, fabs(want[i]));
+    for (int o = 0; o < nn_graph_n_outputs(g); o++) {
+        const float *y;
+        nn_tensor_info info;
+        long cnt = 1;
+        assert_int_equal(nn_session_output(s, o, &y, &info, &e), VAS_OK);
+        for (int d = 0; d < info.ndims; d++)
+            cnt *= (long)info.dims[d];
+        assert_true(k + cnt <= c->out_floats);
+        for (long i = 0; i < cnt; i++, k++)
+            err = fmax(err, fabs((double)y[i] - want[k]));
+    }
+    assert_int_equal(k, c->out_floats);
+    nn_session_free(s);
+    nn_graph_free(g);
+    free(in);
+    free(want);
+    return err / scale;
+}
+
+static void agrees_fp32(void **state)
+{
+    const nn_case *c = *state;
+    nn_options opt = {.threads = 0, .bf16 = 0};
+    double err = run_case(c, &opt);
+
+    if (err > 1e-4)
+        fail_msg("%s: relative max error %.3g > 1e-4", c->name, err);
+}
+
+/* bf16 keeps 8 bits of mantissa: the error is measured and printed, and bounded loosely. */
+static void agrees_bf16(void **state)
+{
+    const nn_case *c = *state;
+    nn_options opt = {.threads = 0, .bf16 = 1};
+    double err = run_case(c, &opt);
+
+    printf("bf16 %s: relative max error %.4f\n", c->name, err);
+    assert_true(err < 0.1);
+}
+
+/* ---- refusals ---- */
+static void refused_with(const char *name, const char *needle1, const char *needle2)
+{
+    char path[512];
+    nn_graph *g = NULL;
+    vas_err e = {0};
+    int rc;
+
+    snprintf(path, sizeof(path), "%s/%s.onnx", fixdir(), name);
+    rc = nn_graph_load(path, &g, &e);
+    assert_true(rc < 0);
+    assert_null(g);
+    if (!strstr(e.msg, needle1) || !strstr(e.msg, needle2))
+        fail_msg("%s: message '%s' lacks '%s'/'%s'", name, e.msg, needle1, needle2);
+}
+
+static void refuses_unsupported_op(void **state)
+{
+    (void)state;
+    refused_with("bad_op", "soft", "Softmax");
+}
+
+static void refuses_unsupported_attr(void **state)
+{
+    (void)state;
+    refused_with("bad_attr", "up", "cubic");
+}
+
+static void refuses_dynamic_shape(void **state)
+{
+    (void)state;
+    refused_with("bad_dynamic", "Cast", "run time");
+}
+
+static void refuses_truncated_and_corrupt(void **state)
+{
+    size_t len = 0;
+    unsigned char *buf = read_all("net_mobilenetv2_dlc", ".onnx", &len);
+    nn_graph *g = NULL;
+    vas_err e = {0};
+    uint32_t x = 12345;
+
+    (void)state;
+    assert_non_null(buf);
+    for (size_t cut = 1; cut < len; cut = cut * 3 + 7) {
+        assert_true(nn_graph_load_mem(buf, cut, NULL, &g, &e) < 0);
+        assert_null(g);
+    }
+    for (int round = 0; round < 20; round++) {
+        unsigned char *c = malloc(len);
+        assert_non_null(c);
+        memcpy(c, buf, len);
+        for (int k = 0; k < 16; k++) {
+            x = x * 1103515245u + 12345u;
+            c[(x >> 4) % len] ^= (unsigned char)(x >> 24 | 1);
+        }
+        if (nn_graph_load_mem(c, len, NULL, &g, &e) == VAS_OK)
+            nn_graph_free(g); /* a flip inside weight bytes is still a valid model */
+        g = NULL;
+        free(c);
+    }
+    assert_true(nn_graph_load_mem("", 0, NULL, &g, &e) < 0);
+    assert_true(nn_graph_load("/nonexistent/x.onnx", &g, &e) == VAS_ENOTFOUND);
+    free(buf);
+}
+
+/* A second size plans again, and going back reuses the first plan with the same answer. */
+static void replans_per_size(void **state)
+{
+    nn_graph *g = load_case("op_conv_basic");
+    nn_session *s = NULL;
+    vas_err e = {0};
+    float *in = calloc(2 * 4 * 20 * 30, sizeof(float));
+    const float *y;
+    nn_tensor_info info;
+
+    (void)state;
+    assert_non_null(g);
+    assert_non_null(in);
+    for (int i = 0; i < 2 * 4 * 20 * 30; i++)
+        in[i] = (float)(i % 7) - 3.0f;
+    assert_int_equal(nn_session_new(g, NULL, &s, &e), VAS_OK);
+    /* op_conv_basic declares a fixed 2x4x9x11 input: another size is refused. */
+    assert_int_equal(nn_session_run(s, in, 2, 20, 30, &e), VAS_EINVAL);
+    assert_int_equal(nn_session_run(s, in, 2, 9, 11, &e), VAS_OK);
+    assert_int_equal(nn_session_output(s, 0, &y, &info, &e), VAS_OK);
+    assert_int_equal(info.dims[2], 9);
+    nn_session_free(s);
+    nn_graph_free(g);
+    free(in);
+}
+
+static int load_cases(void)
+{
+    char path[512], line[256];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/cases.txt", fixdir());
+    f = fopen(path, "r");
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof(line), f) && n_cases < MAX_CASES) {
+        nn_case *c = &cases[n_cases];
+        if (line[0] == '#')
+            continue;
+        if (sscanf(line, "%63s %d %d %d %d %ld", c->name, &c->n, &c->c, &c->h, &c->w,
+                   &c->out_floats) == 6)
+            n_cases++;
+    }
+    fclose(f);
+    return 0;
+}
+
+int main(void)
+{
+    static struct CMUnitTest tests[2 * MAX_CASES + 8];
+    static char names[MAX_CASES][80];
+    static const struct CMUnitTest fixed[] = {
+        cmocka_unit_test(refuses_unsupported_op), cmocka_unit_test(refuses_unsupported_attr),
+        cmocka_unit_test(refuses_dynamic_shape),  cmocka_unit_test(refuses_truncated_and_corrupt),
+        cmocka_unit_test(replans_per_size),
+    };
+    size_t n = 0;
+
+    if (load_cases() < 0) {
+        fprintf(stderr, "test_nn: no %s/cases.txt\n", fixdir());
+        return 1;
+    }
+    for (int i = 0; i < n_cases; i++) {
+        tests[n] = (struct CMUnitTest){cases[i].name, agrees_fp32, NULL, NULL, &cases[i]};
+        n++;
+        if (strncmp(cases[i].name, "net_", 4) == 0) {
+            snprintf(names[i], sizeof(names[i]), "%.60s_bf16", cases[i].name);
+            tests[n++] = (struct CMUnitTest){names[i], agrees_bf16, NULL, NULL, &cases[i]};
+        }
+    }
+    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+        tests[n++] = fixed[i];
+    return _cmocka_run_group_tests("nn", tests, n, NULL, NULL);
+}
