@@ -164,10 +164,10 @@ enum MHD_Result body_feed(http_req *r, const char *data, size_t n)
         fail(r, VAS_EINVAL, "a body needs a Content-Type");
     }
     if (r->body_err) {
-        /* Answer now (413 while an upload is still arriving): MHD closes the connection after. */
+        /* Drop the upload now; the error is answered once the body has ended: MHD 0.9.75 refuses
+         * a response queued while the body is still arriving (the client would wait forever). */
         store_writer_abort(r->upload);
         r->upload = NULL;
-        reply_error(r, reply_status_of(r->body_err), "%s", r->body_msg);
     }
     return MHD_YES;
 }

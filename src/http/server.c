@@ -6,7 +6,9 @@
  *   3. last call (no data): the route's handler runs and queues exactly one response.
  *   4. on_completed: one log line, metrics, and every resource of the request is released
  *      (an upload cut off mid-body is aborted here, so nothing of it remains).
- * A response may be queued early (401, 404, 405, 413): the rest of the body is then dropped. */
+ * A response may be queued early, at step 1 (401, 404, 405, 413 by Content-Length): the rest of
+ * the body is then dropped. An error found inside the body (400, 413 while streaming) is answered
+ * at step 3, since MHD refuses a response queued while the body is still arriving. */
 #include "http/http_int.h"
 
 #include "core/log.h"
@@ -174,7 +176,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (r->answered)
         return MHD_YES;
-    if (r->body_kind && body_end(r) < 0) {
+    if ((r->body_kind || r->body_err) && body_end(r) < 0) {
         reply_error(r, reply_status_of(r->body_err), "%s", r->body_msg);
         return MHD_YES;
     }
