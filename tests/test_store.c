@@ -93,10 +93,9 @@ static void blob_has_the_bytes(void **state)
 }
 
 /* Many odd-sized writes hash and store the same as one buffer. */
-static void streamed_upload_matches_sha1(void **state)
+/* Streams n pseudo-random bytes in chunk-sized writes; checks id = SHA-1 and the stored bytes. */
+static void stream_and_check(fx *f, size_t N, size_t CHUNK)
 {
-    enum { N = 1 << 20, CHUNK = 7777 };
-    fx *f = *state;
     unsigned char *buf = malloc(N);
     char want[STORE_ID_LEN + 1], path[4096];
     store_writer *w = NULL;
@@ -126,6 +125,35 @@ static void streamed_upload_matches_sha1(void **state)
     assert_int_equal(n, N);
     assert_memory_equal(got, buf, N);
     free(got);
+    free(buf);
+}
+
+static void streamed_upload_matches_sha1(void **state)
+{
+    stream_and_check(*state, 1 << 20, 7777); /* hashed inline */
+}
+
+static void large_upload_hashed_by_thread(void **state)
+{
+    /* Past 4 MiB a second thread hashes what was written; 13 MiB also crosses the 8 MiB
+     * writeback step. Odd chunk sizes make the thread's reads straddle the writes. */
+    stream_and_check(*state, (13u << 20) + 17, 65537);
+}
+
+static void abort_with_hash_thread_leaves_nothing(void **state)
+{
+    fx *f = *state;
+    size_t N = 6u << 20;
+    char *buf = calloc(1, N);
+    store_writer *w = NULL;
+    vas_err e = {0};
+
+    assert_non_null(buf);
+    assert_int_equal(store_writer_new(f->s, 0, &w, &e), VAS_OK);
+    assert_int_equal(store_writer_write(w, buf, N / 2, &e), VAS_OK);
+    assert_int_equal(store_writer_write(w, buf, N / 2, &e), VAS_OK);
+    store_writer_abort(w);
+    assert_int_equal(tu_count_files(f->files), 0);
     free(buf);
 }
 
@@ -529,6 +557,8 @@ int main(void)
         T(ids_are_sha1),
         T(blob_has_the_bytes),
         T(streamed_upload_matches_sha1),
+        T(large_upload_hashed_by_thread),
+        T(abort_with_hash_thread_leaves_nothing),
         T(missing_names_get_defaults),
         T(abort_leaves_nothing),
         T(over_max_is_too_big),
