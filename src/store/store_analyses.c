@@ -43,8 +43,9 @@ static const char *col_text(sqlite3_stmt *st, int i)
 static int load_inputs(store *s, int64_t seq, store_analysis *a, vas_err *e)
 {
     sqlite3_stmt *st = NULL;
-    int rc = store_stmt(
-        s, -1, "SELECT file_id FROM analysis_inputs WHERE analysis_seq = ? ORDER BY idx", &st, e);
+    int rc = store_stmt(s, ST_AN_INPUTS,
+                        "SELECT file_id FROM analysis_inputs WHERE analysis_seq = ? ORDER BY idx",
+                        &st, e);
 
     if (rc < 0)
         return rc;
@@ -52,7 +53,7 @@ static int load_inputs(store *s, int64_t seq, store_analysis *a, vas_err *e)
     a->n_inputs = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW && a->n_inputs < STORE_MAX_INPUTS)
         snprintf(a->inputs[a->n_inputs++], STORE_ID_LEN + 1, "%s", col_text(st, 0));
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
     return (rc == SQLITE_DONE || rc == SQLITE_ROW) ? VAS_OK : store_db_err(s, e, "reading inputs");
 }
 
@@ -200,7 +201,8 @@ int store_analysis_find(store *s, const char *prefix, store_analysis *out, vas_e
         return rc;
     rc = store_stmt(s, ST_AN_FIND,
                     "SELECT " AN_COLS " FROM analyses WHERE id >= ?1 AND id < ?2"
-                    " UNION SELECT " AN_COLS " FROM analyses WHERE task_id >= ?1 AND task_id < ?2"
+                    " UNION ALL SELECT " AN_COLS
+                    " FROM analyses WHERE task_id >= ?1 AND task_id < ?2"
                     " LIMIT 2",
                     &st, e);
     if (rc < 0)

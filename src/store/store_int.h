@@ -7,7 +7,16 @@
 
 #include <sqlite3.h>
 
-enum { ST_FILE_FIND, ST_FILE_LIST, ST_FILES_GEN, ST_AN_FIND, ST_AN_LIST, ST_AN_PROGRESS, ST_COUNT };
+enum {
+    ST_FILE_FIND,
+    ST_FILE_LIST,
+    ST_FILES_GEN,
+    ST_AN_FIND,
+    ST_AN_LIST,
+    ST_AN_PROGRESS,
+    ST_AN_INPUTS,
+    ST_COUNT
+};
 
 struct store {
     sqlite3 *db;
