@@ -99,7 +99,8 @@ static int token_ok(const char *got, const char *want)
 
 static int reply_405(http_req *r, const char *allow)
 {
-    const char body[] = "{\"error\": \"this method is not allowed here\"}";
+    /* static: MHD_RESPMEM_PERSISTENT keeps pointing at it after we return. */
+    static const char body[] = "{\"error\": \"this method is not allowed here\"}";
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(sizeof(body) - 1, (void *)body, MHD_RESPMEM_PERSISTENT);
 
