@@ -202,6 +202,23 @@ static inline int e2e_stop(e2e_srv *s)
     return st;
 }
 
+/* Waits until the server's log holds needle (the line of a request is written just after its
+ * response goes out); 1 if it did within timeout_s. */
+static inline int e2e_log_wait(const e2e_srv *s, const char *needle, double timeout_s)
+{
+    double end = e2e_now() + timeout_s;
+
+    do {
+        char *text = tu_read_file(s->log, NULL);
+        int found = text && strstr(text, needle);
+        free(text);
+        if (found)
+            return 1;
+        tu_nap_ms(E2E_POLL_MS);
+    } while (e2e_now() < end);
+    return 0;
+}
+
 /* A sanitizer report in the server's log (its own or a worker's). */
 static inline int e2e_log_has_report(const e2e_srv *s)
 {
@@ -242,8 +259,9 @@ static inline int e2e_teardown(void **state)
     return rc;
 }
 
-/* *state on entry: the extra `vas serve` arguments (a static NULL-terminated array) or NULL. */
-static inline int e2e_setup(void **state)
+/* The fixture without a server: a fresh temp folder and the paths in it (nothing started).
+ * *state on entry: the extra `vas serve` arguments (a static NULL-terminated array) or NULL. */
+static inline int e2e_setup_dir(void **state)
 {
     e2e_srv *s = calloc(1, sizeof(*s));
 
@@ -259,7 +277,15 @@ static inline int e2e_setup(void **state)
     snprintf(s->files, sizeof(s->files), "%s/data/files", s->dir);
     snprintf(s->log, sizeof(s->log), "%s/server.log", s->dir);
     snprintf(s->port_file, sizeof(s->port_file), "%s/port", s->dir);
-    if (e2e_start(s) < 0) {
+    return 0;
+}
+
+/* The fixture with a server started on the folder's db and data. */
+static inline int e2e_setup(void **state)
+{
+    if (e2e_setup_dir(state) < 0)
+        return -1;
+    if (e2e_start(*state) < 0) {
         e2e_teardown(state);
         return -1;
     }
@@ -269,6 +295,9 @@ static inline int e2e_setup(void **state)
 /* One test with its own server started with the extra arguments args (NULL: none). */
 #define E2E_TEST(fn, args)                                                                     \
     cmocka_unit_test_prestate_setup_teardown(fn, e2e_setup, e2e_teardown, (void *)(args))
+/* One test with a fresh folder and no server (it may start one with e2e_start). */
+#define E2E_TEST_NO_SERVER(fn, args)                                                           \
+    cmocka_unit_test_prestate_setup_teardown(fn, e2e_setup_dir, e2e_teardown, (void *)(args))
 /* The last line of a passing test: keeps the server's log quiet. */
 #define E2E_PASS(s) ((s)->passed = 1)
 

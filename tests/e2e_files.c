@@ -184,22 +184,6 @@ static void send_all(int fd, const void *p, size_t n)
     }
 }
 
-/* Waits until the server's log has needle (up to timeout_s); 1 if it did. */
-static int log_has(e2e_srv *s, const char *needle, double timeout_s)
-{
-    double end = e2e_now() + timeout_s;
-
-    do {
-        char *text = tu_read_file(s->log, NULL);
-        int found = text && strstr(text, needle);
-        free(text);
-        if (found)
-            return 1;
-        tu_nap_ms(E2E_POLL_MS);
-    } while (e2e_now() < end);
-    return 0;
-}
-
 /* A raw socket announces 1 MB, sends 200 KB of the file part and closes: no row, no blob. */
 static void upload_cut_off_keeps_nothing(void **state)
 {
@@ -224,7 +208,7 @@ static void upload_cut_off_keeps_nothing(void **state)
     tu_nap_ms(200); /* let the server stream what arrived into its temporary file */
     close(fd);
     /* The request ends when the server sees the close; its log line says so. */
-    assert_true(log_has(s, "cut_off=1", 10));
+    assert_true(e2e_log_wait(s, "cut_off=1", 10));
     assert_n_files(s, 0);
     /* The same bytes uploaded whole get their real id (nothing half-written under it). */
     e2e_upload(s, "whole.bin", "application/octet-stream", p, sent, &r);
