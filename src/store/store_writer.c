@@ -26,6 +26,7 @@
 #define WB_CHUNK        ((int64_t)8 << 20)
 #define HASH_THREAD_MIN ((int64_t)4 << 20)
 #define HASH_BUF        ((size_t)1 << 20)
+#define HASH_BATCH      ((int64_t)1 << 20) /* wake the thread once per MiB, not per write */
 
 struct store_writer {
     store *s;
@@ -40,6 +41,7 @@ struct store_writer {
     pthread_cond_t cv;
     int64_t hashed; /* bytes hashed; the thread's own once it runs */
     int64_t avail;  /* bytes written and ready to hash */
+    int64_t woken;  /* avail when the thread was last signalled (writer's own) */
     int done, stop, hash_err;
 };
 
@@ -92,8 +94,10 @@ static int hash_join(store_writer *w, int finish)
     if (!w->threaded)
         return 0;
     pthread_mutex_lock(&w->mu);
-    if (finish)
+    if (finish) {
+        w->avail = w->size;
         w->done = 1;
+    }
     else
         w->stop = 1;
     pthread_cond_signal(&w->cv);
@@ -138,7 +142,7 @@ static int start_hash_thread(store_writer *w)
 {
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
-    w->avail = w->size;
+    w->avail = w->woken = w->size;
     if (pthread_create(&w->th, NULL, hash_thread, w) != 0) {
         pthread_mutex_destroy(&w->mu);
         pthread_cond_destroy(&w->cv);
@@ -180,9 +184,9 @@ int store_writer_write(store_writer *w, const void *p, size_t n, vas_err *e)
     rc = write_all(w, p, n, e);
     if (rc < 0)
         return rc;
-    if (w->threaded) {
+    if (w->threaded && w->size - w->woken >= HASH_BATCH) {
         pthread_mutex_lock(&w->mu);
-        w->avail = w->size;
+        w->avail = w->woken = w->size;
         pthread_cond_signal(&w->cv);
         pthread_mutex_unlock(&w->mu);
     }
