@@ -484,9 +484,11 @@ static inline void e2e_post(e2e_srv *s, const char *path, const char *ctype, con
         fail_msg("POST %s: %s", path, curl_easy_strerror(rc));
 }
 
-/* Multipart POST /file with the field `file` holding data as filename/ctype. */
-static inline void e2e_upload(e2e_srv *s, const char *filename, const char *ctype,
-                              const void *data, size_t len, e2e_resp *r)
+/* Multipart POST /file with the field `file` holding data as filename/ctype, and extra headers
+ * (NULL-terminated, or NULL). */
+static inline void e2e_upload_h(e2e_srv *s, const char *filename, const char *ctype,
+                                const void *data, size_t len, const char *const *headers,
+                                e2e_resp *r)
 {
     CURL *c = curl_easy_init();
     curl_mime *m = curl_mime_init(c);
@@ -497,11 +499,28 @@ static inline void e2e_upload(e2e_srv *s, const char *filename, const char *ctyp
     curl_mime_data(p, data, len);
     curl_mime_filename(p, filename);
     curl_mime_type(p, ctype);
-    rc = e2e_request(s, "POST", "/file", NULL, NULL, 0, m, r);
+    rc = e2e_request(s, "POST", "/file", headers, NULL, 0, m, r);
     curl_mime_free(m);
     curl_easy_cleanup(c);
     if (rc != CURLE_OK)
         fail_msg("POST /file (%s, %zu bytes): %s", filename, len, curl_easy_strerror(rc));
+}
+
+static inline void e2e_upload(e2e_srv *s, const char *filename, const char *ctype,
+                              const void *data, size_t len, e2e_resp *r)
+{
+    e2e_upload_h(s, filename, ctype, data, len, NULL, r);
+}
+
+/* An upload the server refuses from its headers alone (401, 413 by Content-Length): it answers
+ * and closes without reading the body, so the client must wait for that answer before sending
+ * (Expect: 100-continue), or a reset may reach it before the answer does. */
+static inline void e2e_upload_refused(e2e_srv *s, const char *filename, const void *data,
+                                      size_t len, e2e_resp *r)
+{
+    static const char *const expect[] = {"Expect: 100-continue", NULL};
+
+    e2e_upload_h(s, filename, "application/octet-stream", data, len, expect, r);
 }
 
 /* ---- assertions on replies ---- */

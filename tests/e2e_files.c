@@ -150,7 +150,7 @@ static void upload_over_limit_keeps_nothing(void **state)
     e2e_upload(s, "over.bin", "application/octet-stream", p + 1, 100001, &r);
     e2e_assert_error(&r, 413);
     e2e_resp_free(&r);
-    e2e_upload(s, "far-over.bin", "application/octet-stream", p + 2, big - 2, &r);
+    e2e_upload_refused(s, "far-over.bin", p + 2, big - 2, &r);
     e2e_assert_error(&r, 413);
     e2e_resp_free(&r);
     assert_n_files(s, 1);

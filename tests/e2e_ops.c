@@ -129,7 +129,7 @@ static void token_guards_all_but_health(void **state)
         }
     }
     /* An upload without the token keeps nothing. */
-    e2e_upload(s, "in.txt", "text/plain", "hello\n", 6, &r);
+    e2e_upload_refused(s, "in.txt", "hello\n", 6, &r);
     e2e_assert_error(&r, 401);
     e2e_resp_free(&r);
     e2e_get(s, "/health", &r);
