@@ -450,10 +450,18 @@ static int plan_resize(pctx *x)
 
 static int plan_node(pctx *x)
 {
+    int64_t d[2];
+
     switch (x->n->op) {
     case NN_OP_CONV:
-    case NN_OP_CONVT:
         return nn_p_conv(x);
+    case NN_OP_CONVT:
+        d[0] = d[1] = 1;
+        nn_attr_ints(x->n, "dilations", d, 2);
+        return nn_attr_int(x->n, "group", 1) == 1 && d[0] == 1 && d[1] == 1 &&
+                       !getenv("NN_DIRECT_DECONV")
+                   ? nn_p_deconv_gemm(x)
+                   : nn_p_conv(x);
     case NN_OP_ADD:
     case NN_OP_MUL:
     case NN_OP_SUB:

@@ -15,7 +15,7 @@
 
 #define NN_STEP_ARGS 12
 
-enum { ST_PRIM, ST_COPY, ST_RESIZE, ST_NOP };
+enum { ST_PRIM, ST_COPY, ST_RESIZE, ST_NOP, ST_COL2IM };
 
 typedef struct sarg {
     int arg;           /* DNNL_ARG_* */
@@ -40,6 +40,11 @@ typedef struct step {
     dnnl_memory_desc_t scratch_md;
     int src, dst; /* ST_COPY/ST_RESIZE values */
     resize_p rp;
+    /* ST_COL2IM: ConvTranspose as a 1x1 convolution into tbuf (N x H x W x K*K*OC, taps
+     * outermost), then a gather of the taps into dst (+ bias). */
+    void *tbuf;                                /* borrowed from the plan's fixed buffers */
+    const float *bias;                         /* borrowed (graph or plan constant), or NULL */
+    int64_t kk[2], ks[2], kpl[2], kin[2], koc; /* kernel, stride, pad, input H W, OC */
 } step;
 
 struct nn_plan {
@@ -99,6 +104,7 @@ dnnl_primitive_attr_t nn_p_new_attr(dnnl_post_ops_t po);
  * the value the fused step writes, the residual operand in *sum_src (or -1). */
 int nn_p_fuse_chain(pctx *x, int v, int allow_sum, dnnl_post_ops_t po, int *sum_src);
 /* Conv / ConvTranspose step (nn_plan_conv.c). */
+int nn_p_deconv_gemm(pctx *x);
 int nn_p_conv(pctx *x);
 
 /* Appends a zeroed step; NULL when out of memory. */
