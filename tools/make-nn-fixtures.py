@@ -386,6 +386,49 @@ def unsupported_cases(rng):
         onnx.save(m, os.path.join(OUT, name + ".onnx"))
 
 
+def extra_cases(rng):
+    """Standalone BatchNormalization, more fused activations, SAME padding, Sub/Div, Dropout,
+    and weights in an ONNX external-data file."""
+    x = rng.standard_normal((2, 4, 6, 7)).astype(np.float32)
+    tx = t(x)
+    sc, bi = rng.random(4).astype(np.float32) + 0.5, rng.standard_normal(4).astype(np.float32)
+    mu, var = rng.standard_normal(4).astype(np.float32), rng.random(4).astype(np.float32) + 0.5
+    nodes = [helper.make_node("Relu", ["x"], ["r"]),
+             helper.make_node("BatchNormalization", ["r", "sc", "bi", "mu", "var"], ["n"]),
+             helper.make_node("Relu", ["n"], ["y0"])]
+    y = F.relu(F.batch_norm(F.relu(tx), t(mu), t(var), t(sc), t(bi), False, 0.0, 1e-5))
+    graph_case("op_bn_standalone", nodes, x, {"sc": sc, "bi": bi, "mu": mu, "var": var},
+               [y.numpy()], [x.shape])
+    w = rng.standard_normal((5, 4, 3, 3)).astype(np.float32) * 0.3
+    for op, ref, kw, opset in [("HardSwish", F.hardswish, {}, 14),
+                               ("Clip", lambda v: torch.clamp(v, -0.5, 0.7), {}, 11)]:
+        ins = ["c", "lo", "hi"] if op == "Clip" else ["c"]
+        nodes = [helper.make_node("Conv", ["x", "w"], ["c"], kernel_shape=[3, 3], pads=[1] * 4),
+                 helper.make_node(op, ins, ["y0"], **kw)]
+        inits = {"w": w, "lo": np.float32(-0.5), "hi": np.float32(0.7)} if op == "Clip" \
+            else {"w": w}
+        graph_case("op_conv_" + op.lower(), nodes, x, inits,
+                   [ref(F.conv2d(tx, t(w), None, 1, 1)).numpy()], [(2, 5, 6, 7)], opset=opset)
+    # auto_pad SAME_UPPER, stride 2: 6x7 -> 3x4; total pads 1 (H: 0 top, 1 bottom), 2 (W: 1, 1).
+    node = helper.make_node("Conv", ["x", "w"], ["y0"], kernel_shape=[3, 3], strides=[2, 2],
+                            auto_pad="SAME_UPPER")
+    y = F.conv2d(F.pad(tx, (1, 1, 0, 1)), t(w), None, 2)
+    graph_case("op_conv_same_upper", [node], x, {"w": w}, [y.numpy()], [tuple(y.shape)])
+    c = rng.random((4, 1, 1)).astype(np.float32) + 0.5
+    nodes = [helper.make_node("Sub", ["x", "c"], ["s"]), helper.make_node("Div", ["s", "c"], ["d"]),
+             helper.make_node("Dropout", ["d"], ["y0"])]
+    graph_case("op_sub_div_dropout", nodes, x, {"c": c}, [(x - c) / c], [x.shape])
+    # External data: the weights go to op_conv_external.data beside the model.
+    b = rng.standard_normal(5).astype(np.float32)
+    node = helper.make_node("Conv", ["x", "w", "b"], ["y0"], kernel_shape=[3, 3], pads=[1] * 4)
+    graph_case("op_conv_external", [node], x, {"w": w, "b": b},
+               [F.conv2d(tx, t(w), t(b), 1, 1).numpy()], [(2, 5, 6, 7)])
+    m = onnx.load(os.path.join(OUT, "op_conv_external.onnx"))
+    onnx.save_model(m, os.path.join(OUT, "op_conv_external.onnx"), save_as_external_data=True,
+                    all_tensors_to_one_file=True, location="op_conv_external.data",
+                    size_threshold=0)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bench", help="write full-width 640x480 bench models to this folder")
@@ -409,6 +452,7 @@ def main():
     pool_cases(rng)
     resize_cases(rng)
     unsupported_cases(rng)
+    extra_cases(rng)
     net_case("net_resnet50_dlc", ResNetDLC(8, 4), (2, 3, 64, 80), gen)
     net_case("net_mobilenetv2_dlc", MobileNetDLC(0.35, 4, 16), (2, 3, 64, 80), gen)
     with open(os.path.join(OUT, "cases.txt"), "w") as f:

@@ -143,6 +143,8 @@ static int bind_scratch(nn_plan *p, vas_err *e)
     return VAS_OK;
 }
 
+static int resize_prepare(const nn_plan *p, step *s);
+
 int nn_plan_bind(nn_plan *p, vas_err *e)
 {
     int nv = p->g->n_vals, n = 0, rc = VAS_OK;
@@ -173,6 +175,9 @@ int nn_plan_bind(nn_plan *p, vas_err *e)
     rc = bind_memories(p, sl, n, e);
     if (rc >= 0)
         rc = bind_scratch(p, e);
+    for (int i = 0; rc >= 0 && i < p->n_steps; i++)
+        if (p->steps[i].kind == ST_RESIZE && resize_prepare(p, &p->steps[i]) < 0)
+            rc = err_set(e, VAS_ENOMEM, "out of memory planning resize '%s'", p->steps[i].name);
 done:
     free(first);
     free(last);
@@ -248,28 +253,36 @@ static void axis_map(const resize_p *rp, int64_t in, int64_t out, float scale, i
     }
 }
 
-static int run_resize(const nn_plan *p, const step *s)
+/* Row and column maps of a resize step, once per plan: y0 y1 (OH each), x0 x1 (OW each) as
+ * int64, then fy (OH) and fx (OW) as float. */
+static int resize_prepare(const nn_plan *p, step *s)
 {
     const nn_tval *ti = &p->tv[s->src], *to = &p->tv[s->dst];
-    void *src = NULL;
+    int64_t H = ti->dims[2], W = ti->dims[3], OH = to->dims[2], OW = to->dims[3];
+    int64_t *y0 =
+        malloc(sizeof(int64_t) * (size_t)(2 * OH + 2 * OW) + sizeof(float) * (size_t)(OH + OW));
+
+    if (!y0)
+        return VAS_ENOMEM;
+    s->maps = y0;
+    float *fy = (float *)(y0 + 2 * OH + 2 * OW);
+    axis_map(&s->rp, H, OH, s->rp.sh, y0, y0 + OH, fy);
+    axis_map(&s->rp, W, OW, s->rp.sw, y0 + 2 * OH, y0 + 2 * OH + OW, fy + OH);
+    return VAS_OK;
+}
+
+static void run_resize(const nn_plan *p, const step *s)
+{
+    const nn_tval *ti = &p->tv[s->src], *to = &p->tv[s->dst];
+    void *src = NULL, *dst = NULL;
     int64_t N = ti->dims[0], C = ti->dims[1], H = ti->dims[2], W = ti->dims[3];
     int64_t OH = to->dims[2], OW = to->dims[3];
-    int64_t *y0 = malloc(sizeof(int64_t) * (size_t)(2 * OH + 2 * OW));
-    float *fy = malloc(sizeof(float) * (size_t)(OH + OW));
-    void *dst = NULL;
+    const int64_t *y0 = s->maps, *y1 = y0 + OH, *x0 = y1 + OH, *x1 = x0 + OW;
+    const float *fy = (const float *)(x1 + OW), *fx = fy + OH;
     int bf = p->bf16;
 
-    if (!y0 || !fy) {
-        free(y0);
-        free(fy);
-        return VAS_ENOMEM;
-    }
     dnnl_memory_get_data_handle(p->vmem[root_of(p, s->src)], &src);
     dnnl_memory_get_data_handle(p->vmem[root_of(p, s->dst)], &dst);
-    int64_t *y1 = y0 + OH, *x0 = y1 + OH, *x1 = x0 + OW;
-    float *fx = fy + OH;
-    axis_map(&s->rp, H, OH, s->rp.sh, y0, y1, fy);
-    axis_map(&s->rp, W, OW, s->rp.sw, x0, x1, fx);
     for (int64_t n = 0; n < N; n++)
         for (int64_t oy = 0; oy < OH; oy++)
             for (int64_t ox = 0; ox < OW; ox++) {
@@ -286,9 +299,6 @@ static int run_resize(const nn_plan *p, const step *s)
                        bf);
                 }
             }
-    free(y0);
-    free(fy);
-    return VAS_OK;
 }
 
 /* Gathers the K*K taps of each output pixel from the 1x1 product (see nn_plan_conv.c), adding
@@ -363,8 +373,7 @@ int nn_plan_run(nn_plan *p, void *stream, const float *input, vas_err *e)
             run_col2im(p, s);
         } else if (s->kind == ST_RESIZE) {
             dnnl_stream_wait(stream);
-            if (run_resize(p, s) < 0)
-                return err_set(e, VAS_ENOMEM, "out of memory in resize '%s'", s->name);
+            run_resize(p, s);
         }
         if (st != dnnl_success)
             return err_set(e, VAS_EIO, "oneDNN failed running '%s' (status %d)", s->name, (int)st);
@@ -394,9 +403,11 @@ void nn_plan_free(nn_plan *p)
 {
     if (!p)
         return;
-    for (int i = 0; i < p->n_steps; i++)
+    for (int i = 0; i < p->n_steps; i++) {
         if (p->steps[i].prim)
             dnnl_primitive_destroy(p->steps[i].prim);
+        free(p->steps[i].maps);
+    }
     for (int i = 0; i < p->n_fixed; i++) {
         dnnl_memory_destroy(p->fixed[i]);
         free(p->fixed_buf[i]);

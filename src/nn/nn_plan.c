@@ -448,20 +448,99 @@ static int plan_resize(pctx *x)
     return VAS_OK;
 }
 
+/* New (1, C, 1, 1) f32 constants scale = gamma / sqrt(var + eps), shift = beta - mean * scale
+ * of BatchNormalization node n, or NULLs when its parameters are not C constant floats. */
+static void bn_affine(const nn_plan *p, const nn_node *n, int64_t ch, nn_const **sc, nn_const **sh)
+{
+    const nn_const *q[4];
+    int64_t d[4] = {1, ch, 1, 1};
+    float eps = nn_attr_float(n, "epsilon", 1e-5f);
+
+    *sc = *sh = NULL;
+    for (int i = 0; i < 4; i++) {
+        q[i] = n->n_in > i + 1 && n->in[i + 1] >= 0 ? p->tv[n->in[i + 1]].c : NULL;
+        if (!q[i] || q[i]->count != ch)
+            return;
+    }
+    *sc = nn_const_new(NN_F32, 4, d);
+    *sh = nn_const_new(NN_F32, 4, d);
+    for (int64_t c = 0; *sc && *sh && c < ch; c++) {
+        double k = nn_const_getf(q[0], c) / sqrt(nn_const_getf(q[3], c) + eps);
+        ((float *)(*sc)->data)[c] = (float)k;
+        ((float *)(*sh)->data)[c] = (float)(nn_const_getf(q[1], c) - nn_const_getf(q[2], c) * k);
+    }
+}
+
+/* A BatchNormalization that follows no convolution: x * scale (binary) + shift (post-op). */
+static int plan_bn(pctx *x)
+{
+    nn_plan *p = x->p;
+    const nn_node *n = x->n;
+    nn_const *sc = NULL, *sh = NULL;
+    dnnl_memory_desc_t m0, m1, m2, md;
+    dnnl_memory_t cs = NULL, ch = NULL;
+    dnnl_binary_desc_t bd;
+    dnnl_primitive_desc_t pd = NULL;
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_post_ops_t po = NULL;
+    step *s;
+    int out, sum, rc = nn_p_value_md(x, n->in[0], &m0);
+
+    if (rc >= 0)
+        bn_affine(p, n, p->tv[n->in[0]].dims[1], &sc, &sh);
+    if (rc >= 0 && (!sc || !sh))
+        rc = err_set(x->e, VAS_EUNSUPPORTED,
+                     "node '%s' (BatchNormalization): parameters must "
+                     "be constants of one value per channel",
+                     n->name);
+    if (rc >= 0)
+        rc = nn_p_const_mem(x, sc, &m1, &cs);
+    if (rc >= 0)
+        rc = nn_p_const_mem(x, sh, &m2, &ch);
+    if (rc >= 0 && (dnnl_post_ops_create(&po) != dnnl_success ||
+                    dnnl_post_ops_append_binary(po, dnnl_binary_add, &m2) != dnnl_success))
+        rc = err_set(x->e, VAS_ENOMEM, "out of memory planning '%s'", n->name);
+    if (rc < 0)
+        goto done;
+    out = nn_p_fuse_chain(x, n->out[0], 0, po, &sum);
+    attr = nn_p_new_attr(po);
+    rc = nn_p_value_md(x, out, &md);
+    if (rc >= 0 && dnnl_binary_desc_init(&bd, dnnl_binary_mul, &m0, &m1, &md) != dnnl_success)
+        rc = nn_p_fail(x, dnnl_invalid_arguments, "describe this normalization");
+    if (rc >= 0)
+        rc = nn_p_make_prim(x, &bd, attr, &pd, &s);
+    if (rc >= 0) {
+        nn_p_add_arg(s, DNNL_ARG_SRC_0, n->in[0], NULL);
+        nn_p_add_arg(s, DNNL_ARG_SRC_1, -1, cs);
+        nn_p_add_arg(s, DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, -1, ch);
+        nn_p_add_arg(s, DNNL_ARG_DST, out, NULL);
+    }
+done:
+    if (pd)
+        dnnl_primitive_desc_destroy(pd);
+    if (attr)
+        dnnl_primitive_attr_destroy(attr);
+    if (po)
+        dnnl_post_ops_destroy(po);
+    nn_const_free(sc);
+    nn_const_free(sh);
+    return rc;
+}
+
 static int plan_node(pctx *x)
 {
     int64_t d[2];
 
     switch (x->n->op) {
+    case NN_OP_BN:
+        return plan_bn(x);
     case NN_OP_CONV:
         return nn_p_conv(x);
     case NN_OP_CONVT:
         d[0] = d[1] = 1;
         nn_attr_ints(x->n, "dilations", d, 2);
-        return nn_attr_int(x->n, "group", 1) == 1 && d[0] == 1 && d[1] == 1 &&
-                       !getenv("NN_DIRECT_DECONV")
-                   ? nn_p_deconv_gemm(x)
-                   : nn_p_conv(x);
+        return nn_attr_int(x->n, "group", 1) == 1 && d[0] == 1 && d[1] == 1 ? nn_p_deconv_gemm(x)
+                                                                            : nn_p_conv(x);
     case NN_OP_ADD:
     case NN_OP_MUL:
     case NN_OP_SUB:
@@ -493,7 +572,7 @@ static int plan_node(pctx *x)
     default:
         return err_set(x->e, VAS_EUNSUPPORTED,
                        "node '%s' (%s): not supported on a runtime "
-                       "tensor (a BatchNormalization that follows no convolution, say)",
+                       "tensor",
                        x->n->name, x->n->op_type);
     }
 }
