@@ -3,6 +3,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "http/http.h"
+#include "nn/nn_cli.h"
 #include "queue/queue.h"
 #include "store/store.h"
 
@@ -22,6 +23,7 @@ static const char usage[] =
     "  init-db    create the database and data folder if absent\n"
     "  clean-up   delete old analyses and files (clean_up_*_days in the config)\n"
     "  worker     run jobs (started by `vas serve`; --embedded)\n"
+    "  nn-run     run an ONNX model on random input or a raw float32 file (vas nn-run --help)\n"
     "\n"
     "`vas <command> --help` shows a command's options.\n";
 
@@ -250,6 +252,8 @@ int main(int argc, char **argv)
         fputs(usage, stdout);
         return 0;
     }
+    if (strcmp(name, "nn-run") == 0)
+        return nn_cli_main(argc - 1, argv + 1); /* its own options: see nn_cli.h */
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         if (strcmp(name, commands[i].name) == 0)
             cmd = &commands[i];
