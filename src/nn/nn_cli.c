@@ -60,6 +60,8 @@ static int parse_args(int argc, char **argv, cli_args *a)
     for (int i = 1; i < argc; i++) {
         const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int bad = 0;
+        if (!k)
+            return -1;
         if (strcmp(k, "--bf16") == 0) {
             a->opt.bf16 = 1;
             continue;

@@ -222,7 +222,7 @@ static int names_find(const nn_graph *g, const names *t, const char *s)
 
 static int names_put(const nn_graph *g, names *t, int idx)
 {
-    if ((size_t)(g->n_vals * 2) >= t->cap) {
+    if ((size_t)g->n_vals * 2 >= t->cap) {
         size_t cap = t->cap ? t->cap : 256;
         while (cap <= (size_t)g->n_vals * 2)
             cap *= 2;

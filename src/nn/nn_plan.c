@@ -271,7 +271,7 @@ static int eltwise_step(pctx *x, int src, int dst, int alg, float alpha, float b
     dnnl_eltwise_desc_t ed;
     dnnl_primitive_desc_t pd = NULL;
     dnnl_primitive_attr_t attr = nn_p_new_attr(NULL);
-    step *s;
+    step *s = NULL;
     int rc = nn_p_value_md(x, src, &md);
 
     if (rc >= 0)
