@@ -102,8 +102,8 @@ static void post_three_body_kinds(void **state)
     e2e_post(s, "/analysis", "application/json", body, &r);
     assert_accepted(&r, a[2]);
     e2e_resp_free(&r);
-    snprintf(body, sizeof(body), "{\"file_id\": \"%s\", \"analysis\": \"sleep\", \"time\": \"0.5\"}",
-             id);
+    snprintf(body, sizeof(body),
+             "{\"file_id\": \"%s\", \"analysis\": \"sleep\", \"time\": \"0.5\"}", id);
     e2e_post(s, "/analysis", "application/json; charset=utf-8", body, &r);
     assert_accepted(&r, a[3]);
     e2e_resp_free(&r);
@@ -140,8 +140,7 @@ static void post_rejects_bad_requests(void **state)
         {"application/x-www-form-urlencoded", "file_id=%s&analysis=sleep&time=1&color=red", 400,
          "color"},
         {"application/x-www-form-urlencoded", "file_id=zzzz&analysis=sleep&time=1", 400, NULL},
-        {"application/x-www-form-urlencoded", "file_id=%s&analysis=video", 400,
-         "needs a model"},
+        {"application/x-www-form-urlencoded", "file_id=%s&analysis=video", 400, "needs a model"},
         {"application/x-www-form-urlencoded", "file_id=%s&analysis=video&model=nosuch", 400,
          "known models"},
         {"application/json", "{\"file_id\": \"%s\", \"analysis\": \"sleep\", \"time\": -1}", 400,
@@ -225,8 +224,8 @@ static void poll_progress_and_result(void **state)
         if (r.status != 202)
             break;
         assert_running_reply(&r);
-        moved |= json_integer_value(json_object_get(json_object_get(r.json, "progress"),
-                                                    "done")) > 0;
+        moved |=
+            json_integer_value(json_object_get(json_object_get(r.json, "progress"), "done")) > 0;
         running++;
         e2e_resp_free(&r);
     }
@@ -257,8 +256,9 @@ static void poll_progress_and_result(void **state)
 
 static const json_t *list_item(const e2e_resp *r, size_t i)
 {
-    static const char *const keys[] = {"task_id", "analysis_id", "file_id",  "file2_id", "analysis_name",
-                                       "model",   "state",       "progress", "created"};
+    static const char *const keys[] = {"task_id",  "analysis_id",   "file_id",
+                                       "file2_id", "analysis_name", "model",
+                                       "state",    "progress",      "created"};
     const json_t *a = json_array_get(r->json, i);
 
     assert_non_null(a);

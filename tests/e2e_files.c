@@ -19,7 +19,7 @@ static const char *const one_worker[] = {"--workers", "1", NULL};
 static const char *const no_workers[] = {"--workers", "0", NULL};
 static const char *const small_limit[] = {"--max-upload", "100000", "--workers", "0", NULL};
 
-#define BOUNDARY "vasE2Eboundary"
+#define BOUNDARY  "vasE2Eboundary"
 #define MULTIPART "multipart/form-data; boundary=" BOUNDARY
 
 /* Asserts GET /file lists exactly n files and n blobs are on disk. */
@@ -178,7 +178,7 @@ static void send_all(int fd, const void *p, size_t n)
     while (n > 0) {
         ssize_t k = send(fd, c, n, MSG_NOSIGNAL);
         if (k <= 0)
-            fail_msg("send: %s", strerror(errno));
+            fail_msg("send: errno %d", errno);
         c += k;
         n -= (size_t)k;
     }
@@ -436,7 +436,7 @@ static void download_ranges(void **state)
 static void download_large_file(void **state)
 {
     e2e_srv *s = *state;
-    const size_t n = 5 * 1000 * 1000;
+    const size_t n = (size_t)5 * 1000 * 1000;
     unsigned char *p = malloc(n);
     char id[41], path[128];
     e2e_resp r;

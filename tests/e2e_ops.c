@@ -112,9 +112,11 @@ static void metrics_in_prometheus_text(void **state)
 static void token_guards_all_but_health(void **state)
 {
     e2e_srv *s = *state;
-    static const char *const wrong[] = {NULL, "Authorization: Bearer wrong",
+    static const char *const wrong[] = {NULL,
+                                        "Authorization: Bearer wrong",
                                         "Authorization: Bearer secretX",
-                                        "Authorization: Bearer secre", "Authorization: secret",
+                                        "Authorization: Bearer secre",
+                                        "Authorization: secret",
                                         "Authorization: Basic c2VjcmV0"};
     static const char *const paths[] = {"/file", "/analysis", "/metrics", "/model",
                                         "/file/0000000000000000000000000000000000000000"};
@@ -156,8 +158,8 @@ static void token_guards_all_but_health(void **state)
 static void unknown_route_is_404(void **state)
 {
     e2e_srv *s = *state;
-    static const char *const paths[] = {"/", "/nothing", "/files", "/file/abcd/more",
-                                        "/analysis/x/y", "/health/x"};
+    static const char *const paths[] = {
+        "/", "/nothing", "/files", "/file/abcd/more", "/analysis/x/y", "/health/x"};
     e2e_resp r;
 
     for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
