@@ -19,7 +19,7 @@ static const char *const with_token[] = {"--workers", "0", "--token", "secret", 
 
 /* ---- /health and /metrics ---- */
 
-static void health_answers(void **state)
+static void health_and_models_answer(void **state)
 {
     e2e_srv *s = *state;
     e2e_resp r;
@@ -32,6 +32,10 @@ static void health_answers(void **state)
     e2e_call(s, "HEAD", "/health", &r);
     e2e_assert_status(&r, 200);
     assert_int_equal(r.len, 0);
+    e2e_resp_free(&r);
+    e2e_get(s, "/model", &r);
+    e2e_assert_status(&r, 200);
+    assert_true(json_is_array(r.json));
     e2e_resp_free(&r);
     /* One log line per request. */
     assert_true(e2e_log_wait(s, "method=GET path=/health status=200", 5));
@@ -321,7 +325,7 @@ static void clean_up_keeps_what_pending_work_needs(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        E2E_TEST(health_answers, no_workers),
+        E2E_TEST(health_and_models_answer, no_workers),
         E2E_TEST(metrics_in_prometheus_text, one_worker),
         E2E_TEST(token_guards_all_but_health, with_token),
         E2E_TEST(unknown_route_is_404, no_workers),
