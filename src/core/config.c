@@ -42,6 +42,12 @@ void config_free(config *c)
 {
     if (!c)
         return;
+    for (int i = 0; i < c->n_model_map; i++) {
+        free(c->model_map_names[i]);
+        free(c->model_map_paths[i]);
+    }
+    free(c->model_map_names);
+    free(c->model_map_paths);
     free(c->database);
     free(c->data_folder);
     free(c->models_dir);
@@ -145,6 +151,56 @@ static int skip_node(yaml_parser_t *p, yaml_event_t *first)
     return 0;
 }
 
+static int add_model(config *c, const char *name, const char *path, vas_err *e)
+{
+    int n = c->n_model_map;
+    char **names = realloc(c->model_map_names, (size_t)(n + 1) * sizeof(char *));
+    char **paths = names ? realloc(c->model_map_paths, (size_t)(n + 1) * sizeof(char *)) : NULL;
+
+    if (names)
+        c->model_map_names = names;
+    if (paths)
+        c->model_map_paths = paths;
+    if (!names || !paths)
+        return err_set(e, VAS_ENOMEM, "out of memory reading DLC_MODELS");
+    c->model_map_names[n] = strdup(name);
+    c->model_map_paths[n] = strdup(path);
+    c->n_model_map = n + 1;
+    if (!c->model_map_names[n] || !c->model_map_paths[n])
+        return err_set(e, VAS_ENOMEM, "out of memory reading DLC_MODELS");
+    return VAS_OK;
+}
+
+/* DLC_MODELS: {name: path/to/config.yaml, ...}, the old service's form (after its start event). */
+static int parse_model_map(config *c, yaml_parser_t *p, const char *path, vas_err *e)
+{
+    yaml_event_t k, v;
+    int rc = VAS_OK;
+
+    for (;;) {
+        if (!yaml_parser_parse(p, &k))
+            return err_set(e, VAS_EINVAL, "%s: YAML error in DLC_MODELS", path);
+        if (k.type == YAML_MAPPING_END_EVENT) {
+            yaml_event_delete(&k);
+            return rc;
+        }
+        if (!yaml_parser_parse(p, &v)) {
+            yaml_event_delete(&k);
+            return err_set(e, VAS_EINVAL, "%s: YAML error in DLC_MODELS", path);
+        }
+        if (k.type != YAML_SCALAR_EVENT || v.type != YAML_SCALAR_EVENT)
+            rc = err_set(e, VAS_EINVAL, "%s: DLC_MODELS must map model names to config.yaml paths",
+                         path);
+        else if (rc == VAS_OK)
+            rc = add_model(c, (const char *)k.data.scalar.value, (const char *)v.data.scalar.value,
+                           e);
+        yaml_event_delete(&k);
+        yaml_event_delete(&v);
+        if (rc < 0)
+            return rc;
+    }
+}
+
 static int parse_mapping(config *c, yaml_parser_t *p, const char *path, vas_err *e)
 {
     yaml_event_t k, v;
@@ -167,7 +223,10 @@ static int parse_mapping(config *c, yaml_parser_t *p, const char *path, vas_err 
             return err_set(e, VAS_EINVAL, "%s: YAML error at line %zu: %s", path,
                            p->problem_mark.line + 1, p->problem ? p->problem : "unknown");
         }
-        if (v.type == YAML_SCALAR_EVENT) {
+        if (v.type == YAML_MAPPING_START_EVENT &&
+            strcmp((const char *)k.data.scalar.value, "DLC_MODELS") == 0) {
+            rc = parse_model_map(c, p, path, e);
+        } else if (v.type == YAML_SCALAR_EVENT) {
             rc = config_set(c, (const char *)k.data.scalar.value, (const char *)v.data.scalar.value,
                             e);
         } else {

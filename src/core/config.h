@@ -15,8 +15,11 @@
 typedef struct config {
     char *database;    /* SQLite file path ("sqlite:///" prefix stripped) */
     char *data_folder; /* blobs live in <data_folder>/files, temp files in /tmp */
-    char *models_dir;  /* DLC_MODELS: folder of model bundles */
-    char *broker_url;  /* CELERY_broker_url: kept for the Redis backend (not used yet) */
+    char *models_dir;  /* DLC_MODELS as a folder of model folders */
+    /* DLC_MODELS as the old service's mapping {name: path/to/config.yaml}: n_model_map pairs */
+    char **model_map_names, **model_map_paths;
+    int n_model_map;
+    char *broker_url; /* CELERY_broker_url: kept for the Redis backend (not used yet) */
     char *result_backend;
     char *host;
     char *api_token; /* NULL or "": no auth */

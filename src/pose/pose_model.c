@@ -1,0 +1,549 @@
+/* pose_model.c - loading and checking model bundles (see pose_model.h). YAML is read with
+ * libyaml's document API: the files are small and read once at start-up. */
+#include "pose/pose_model.h"
+
+#include "core/log.h"
+#include "nn/nn.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <yaml.h>
+
+struct pose_models {
+    pose_model **m;
+    int n;
+};
+
+/* ---- YAML helpers ---- */
+
+static int yaml_load(const char *path, yaml_document_t *doc, vas_err *e)
+{
+    FILE *f = fopen(path, "rb");
+    yaml_parser_t p;
+    int ok;
+
+    if (!f)
+        return err_sys(e, VAS_EINVAL, errno, "cannot open %s", path);
+    yaml_parser_initialize(&p);
+    yaml_parser_set_input_file(&p, f);
+    ok = yaml_parser_load(&p, doc);
+    if (ok && !yaml_document_get_root_node(doc)) {
+        yaml_document_delete(doc);
+        ok = 0;
+    }
+    if (!ok)
+        err_set(e, VAS_EINVAL, "%s: not YAML (line %zu: %s)", path, p.problem_mark.line + 1,
+                p.problem ? p.problem : "empty");
+    yaml_parser_delete(&p);
+    fclose(f);
+    return ok ? VAS_OK : VAS_EINVAL;
+}
+
+static yaml_node_t *node_get(yaml_document_t *d, yaml_node_t *map, const char *key)
+{
+    if (!map || map->type != YAML_MAPPING_NODE)
+        return NULL;
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+         p++) {
+        yaml_node_t *k = yaml_document_get_node(d, p->key);
+        if (k && k->type == YAML_SCALAR_NODE && strcmp((char *)k->data.scalar.value, key) == 0)
+            return yaml_document_get_node(d, p->value);
+    }
+    return NULL;
+}
+
+static const char *scalar(yaml_document_t *d, yaml_node_t *map, const char *key)
+{
+    yaml_node_t *n = node_get(d, map, key);
+
+    return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+static double number(yaml_document_t *d, yaml_node_t *map, const char *key, double def)
+{
+    const char *s = scalar(d, map, key);
+    char *end = NULL;
+    double v;
+
+    if (!s)
+        return def;
+    v = strtod(s, &end);
+    return end && end != s && !*end ? v : def;
+}
+
+static int boolean(yaml_document_t *d, yaml_node_t *map, const char *key, int def)
+{
+    const char *s = scalar(d, map, key);
+
+    if (!s)
+        return def;
+    return !strcasecmp(s, "true") || !strcasecmp(s, "yes") || !strcmp(s, "1");
+}
+
+static char *dup_or(const char *s, const char *def)
+{
+    return strdup(s ? s : def);
+}
+
+/* A sequence of 3 numbers (mean or std) into out. */
+static int triple(yaml_document_t *d, yaml_node_t *map, const char *key, float *out)
+{
+    yaml_node_t *n = node_get(d, map, key);
+    int i = 0;
+
+    if (!n || n->type != YAML_SEQUENCE_NODE)
+        return -1;
+    for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+         it++) {
+        yaml_node_t *v = yaml_document_get_node(d, *it);
+        if (!v || v->type != YAML_SCALAR_NODE || i >= 3)
+            return -1;
+        out[i++] = strtof((char *)v->data.scalar.value, NULL);
+    }
+    return i == 3 ? 0 : -1;
+}
+
+/* ---- the DLC project config.yaml ---- */
+
+static int bodypart_index(const pose_model *m, const char *name)
+{
+    for (int i = 0; i < m->n_bodyparts; i++)
+        if (strcmp(m->bodyparts[i], name) == 0)
+            return i;
+    return -1;
+}
+
+static int read_bodyparts(pose_model *m, yaml_document_t *d, yaml_node_t *root, vas_err *e)
+{
+    yaml_node_t *n = node_get(d, root, "bodyparts");
+
+    if (!n || n->type != YAML_SEQUENCE_NODE)
+        return err_set(e, VAS_EINVAL, "config.yaml has no list of bodyparts");
+    for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+         it++) {
+        yaml_node_t *v = yaml_document_get_node(d, *it);
+        if (!v || v->type != YAML_SCALAR_NODE || m->n_bodyparts >= POSE_MAX_JOINTS)
+            return err_set(e, VAS_EINVAL, "config.yaml: bodyparts must be at most %d names",
+                           POSE_MAX_JOINTS);
+        m->bodyparts[m->n_bodyparts] = strdup((char *)v->data.scalar.value);
+        if (!m->bodyparts[m->n_bodyparts++])
+            return err_set(e, VAS_ENOMEM, "out of memory");
+    }
+    return m->n_bodyparts ? VAS_OK : err_set(e, VAS_EINVAL, "config.yaml: bodyparts is empty");
+}
+
+static int read_skeleton(pose_model *m, yaml_document_t *d, yaml_node_t *root, vas_err *e)
+{
+    yaml_node_t *n = node_get(d, root, "skeleton");
+    size_t cap;
+
+    if (!n || n->type != YAML_SEQUENCE_NODE)
+        return VAS_OK; /* `skeleton: []` or none */
+    cap = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+    m->skeleton = calloc(cap ? cap : 1, sizeof(*m->skeleton));
+    if (!m->skeleton)
+        return err_set(e, VAS_ENOMEM, "out of memory");
+    for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+         it++) {
+        yaml_node_t *pair = yaml_document_get_node(d, *it);
+        yaml_node_t *a, *b;
+        if (!pair || pair->type != YAML_SEQUENCE_NODE ||
+            pair->data.sequence.items.top - pair->data.sequence.items.start != 2)
+            return err_set(e, VAS_EINVAL, "config.yaml: skeleton entries must be [part, part]");
+        a = yaml_document_get_node(d, pair->data.sequence.items.start[0]);
+        b = yaml_document_get_node(d, pair->data.sequence.items.start[1]);
+        int ia =
+            a && a->type == YAML_SCALAR_NODE ? bodypart_index(m, (char *)a->data.scalar.value) : -1;
+        int ib =
+            b && b->type == YAML_SCALAR_NODE ? bodypart_index(m, (char *)b->data.scalar.value) : -1;
+        if (ia < 0 || ib < 0)
+            return err_set(e, VAS_EINVAL, "config.yaml: skeleton names a part not in bodyparts");
+        m->skeleton[m->n_skeleton][0] = ia;
+        m->skeleton[m->n_skeleton++][1] = ib;
+    }
+    return VAS_OK;
+}
+
+static int read_project(pose_model *m, const char *path, vas_err *e)
+{
+    yaml_document_t d;
+    yaml_node_t *root;
+    int rc = yaml_load(path, &d, e);
+
+    if (rc < 0)
+        return rc;
+    root = yaml_document_get_root_node(&d);
+    m->task = dup_or(scalar(&d, root, "Task"), m->name);
+    m->date = dup_or(scalar(&d, root, "date"), "");
+    m->colormap = dup_or(scalar(&d, root, "colormap"), "rainbow");
+    m->skeleton_color = dup_or(scalar(&d, root, "skeleton_color"), "black");
+    m->pcutoff = number(&d, root, "pcutoff", 0.6);
+    m->alphavalue = number(&d, root, "alphavalue", 0.7);
+    m->dotsize = (int)number(&d, root, "dotsize", 12);
+    rc = read_bodyparts(m, &d, root, e);
+    if (rc == VAS_OK)
+        rc = read_skeleton(m, &d, root, e);
+    yaml_document_delete(&d);
+    if (rc == VAS_OK && (!m->task || !m->date || !m->colormap || !m->skeleton_color))
+        rc = err_set(e, VAS_ENOMEM, "out of memory");
+    return rc;
+}
+
+/* ---- pose_cfg.yaml ---- */
+
+static int read_pose_cfg(pose_model *m, const char *path, vas_err *e)
+{
+    yaml_document_t d;
+    yaml_node_t *root, *norm;
+    const char *cm;
+    int rc = yaml_load(path, &d, e);
+
+    if (rc < 0)
+        return rc;
+    root = yaml_document_get_root_node(&d);
+    m->net_type = dup_or(scalar(&d, root, "net_type"), "unknown");
+    m->stride = (int)number(&d, root, "stride", 8);
+    m->locref = boolean(&d, root, "location_refinement", 1);
+    m->locref_stdev = number(&d, root, "locref_stdev", 7.2801);
+    m->sigmoid_in_graph = boolean(&d, root, "sigmoid_in_graph", 1);
+    m->iteration = (long)number(&d, root, "iteration", number(&d, root, "snapshot", 0));
+    cm = scalar(&d, root, "colormode");
+    m->bgr = cm && !strcasecmp(cm, "BGR");
+    m->input_name = dup_or(scalar(&d, root, "input"), "image");
+    norm = node_get(&d, root, "outputs");
+    m->heatmap_name = dup_or(scalar(&d, norm, "heatmap"), "heatmap");
+    m->locref_name = dup_or(scalar(&d, norm, "locref"), "locref");
+    norm = node_get(&d, root, "normalize");
+    if (triple(&d, norm, "mean", m->mean) < 0 || triple(&d, norm, "std", m->std) < 0)
+        rc = err_set(e, VAS_EINVAL, "pose_cfg.yaml: normalize needs mean and std (3 numbers each)");
+    else if (m->stride < 1 || m->stride > 64)
+        rc = err_set(e, VAS_EINVAL, "pose_cfg.yaml: stride must be 1 to 64");
+    for (int i = 0; rc == VAS_OK && i < 3; i++)
+        if (!(m->std[i] > 0))
+            rc = err_set(e, VAS_EINVAL, "pose_cfg.yaml: normalize std must be positive");
+    yaml_document_delete(&d);
+    return rc;
+}
+
+/* ---- the network ---- */
+
+static int file_sha1(const char *path, char out[41], vas_err *e)
+{
+    unsigned char buf[65536], md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    FILE *f = fopen(path, "rb");
+    size_t k;
+
+    if (!f || !c || !EVP_DigestInit_ex(c, EVP_sha1(), NULL)) {
+        if (f)
+            fclose(f);
+        EVP_MD_CTX_free(c);
+        return err_sys(e, VAS_EINVAL, errno, "cannot read %s", path);
+    }
+    while ((k = fread(buf, 1, sizeof(buf), f)) > 0)
+        EVP_DigestUpdate(c, buf, k);
+    EVP_DigestFinal_ex(c, md, &n);
+    EVP_MD_CTX_free(c);
+    fclose(f);
+    for (unsigned int i = 0; i < n; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+    return VAS_OK;
+}
+
+/* The one .onnx file in dir. */
+static int find_onnx(pose_model *m, vas_err *e)
+{
+    DIR *d = opendir(m->dir);
+    struct dirent *de;
+    char *found = NULL;
+    int n = 0;
+
+    if (!d)
+        return err_sys(e, VAS_EINVAL, errno, "cannot open model folder %s", m->dir);
+    while ((de = readdir(d))) { /* NOLINT(concurrency-mt-unsafe): this DIR is ours */
+        size_t len = strlen(de->d_name);
+        if (len > 5 && strcmp(de->d_name + len - 5, ".onnx") == 0 && n++ == 0)
+            found = strdup(de->d_name);
+    }
+    closedir(d);
+    if (n != 1) {
+        free(found);
+        return err_set(e, VAS_EINVAL, "model folder %s must hold exactly one .onnx file (found %d)",
+                       m->dir, n);
+    }
+    m->onnx_path = malloc(strlen(m->dir) + strlen(found) + 2);
+    if (m->onnx_path)
+        snprintf(m->onnx_path, strlen(m->dir) + strlen(found) + 2, "%s/%s", m->dir, found);
+    free(found);
+    return m->onnx_path ? VAS_OK : err_set(e, VAS_ENOMEM, "out of memory");
+}
+
+/* The network loads, and has the input and outputs pose_cfg.yaml names. */
+static int check_graph(const pose_model *m, vas_err *e)
+{
+    nn_graph *g = NULL;
+    nn_tensor_info in;
+    int rc = nn_graph_load(m->onnx_path, &g, e), have_heat = 0, have_loc = !m->locref;
+
+    if (rc < 0)
+        return rc;
+    rc = nn_graph_input(g, &in);
+    if (rc == VAS_OK && (in.ndims != 4 || (in.dims[1] != 3 && in.dims[1] != -1)))
+        rc = err_set(e, VAS_EINVAL, "%s: the input must be N x 3 x H x W", m->onnx_path);
+    for (int i = 0; rc == VAS_OK && i < nn_graph_n_outputs(g); i++) {
+        const char *name = NULL;
+        nn_graph_output_name(g, i, &name);
+        have_heat |= name && strcmp(name, m->heatmap_name) == 0;
+        have_loc |= name && strcmp(name, m->locref_name) == 0;
+    }
+    if (rc == VAS_OK && (!have_heat || !have_loc))
+        rc = err_set(e, VAS_EINVAL, "%s: no output named '%s'%s%s", m->onnx_path,
+                     have_heat ? m->locref_name : m->heatmap_name, "",
+                     " (see pose_cfg.yaml outputs)");
+    nn_graph_free(g);
+    return rc;
+}
+
+/* DLC 3.x scorer: DLC_<Net>_<Task><date>shuffle1_snapshot_<iteration>, where <Net> is net_type
+ * split on '_' with each part capitalised (dlc-facts section 1). */
+static int make_scorer(pose_model *m, vas_err *e)
+{
+    char net[128], *p = net;
+    size_t n;
+    int up = 1;
+
+    for (const char *s = m->net_type; *s && p < net + sizeof(net) - 1; s++) {
+        if (*s == '_') {
+            up = 1;
+            continue;
+        }
+        *p++ = up ? (char)toupper((unsigned char)*s) : *s;
+        up = 0;
+    }
+    *p = '\0';
+    n = strlen(net) + strlen(m->task) + strlen(m->date) + 64;
+    m->scorer = malloc(n);
+    if (!m->scorer)
+        return err_set(e, VAS_ENOMEM, "out of memory");
+    snprintf(m->scorer, n, "DLC_%s_%s%sshuffle1_snapshot_%ld", net, m->task, m->date, m->iteration);
+    return VAS_OK;
+}
+
+void pose_model_free(pose_model *m)
+{
+    if (!m)
+        return;
+    free(m->name);
+    free(m->dir);
+    free(m->onnx_path);
+    free(m->scorer);
+    free(m->task);
+    free(m->date);
+    free(m->net_type);
+    free(m->colormap);
+    free(m->skeleton_color);
+    for (int i = 0; i < m->n_bodyparts; i++)
+        free(m->bodyparts[i]);
+    free(m->skeleton);
+    free(m->input_name);
+    free(m->heatmap_name);
+    free(m->locref_name);
+    free(m);
+}
+
+int pose_model_load(const char *name, const char *config_path, int check, pose_model **out,
+                    vas_err *e)
+{
+    pose_model *m = calloc(1, sizeof(*m));
+    const char *slash = strrchr(config_path, '/');
+    char cfg_path[4096];
+    int rc;
+
+    if (!m)
+        return err_set(e, VAS_ENOMEM, "out of memory");
+    m->name = strdup(name);
+    m->dir = slash ? strndup(config_path, (size_t)(slash - config_path)) : strdup(".");
+    if (!m->name || !m->dir) {
+        rc = err_set(e, VAS_ENOMEM, "out of memory");
+        goto fail;
+    }
+    snprintf(cfg_path, sizeof(cfg_path), "%s/pose_cfg.yaml", m->dir);
+    rc = read_project(m, config_path, e);
+    if (rc == VAS_OK)
+        rc = read_pose_cfg(m, cfg_path, e);
+    if (rc == VAS_OK)
+        rc = find_onnx(m, e);
+    if (rc == VAS_OK)
+        rc = file_sha1(m->onnx_path, m->onnx_sha1, e);
+    if (rc == VAS_OK && check)
+        rc = check_graph(m, e);
+    if (rc == VAS_OK)
+        rc = make_scorer(m, e);
+    if (rc < 0)
+        goto fail;
+    *out = m;
+    return VAS_OK;
+fail:
+    pose_model_free(m);
+    return rc;
+}
+
+/* ---- the list ---- */
+
+static int list_add(pose_models *l, pose_model *m, vas_err *e)
+{
+    pose_model **nm;
+
+    if (pose_models_find(l, m->name)) {
+        log_warn("pose", "event=model_skipped model=%s reason=\"the name is used twice\"", m->name);
+        pose_model_free(m);
+        return VAS_OK;
+    }
+    nm = realloc(l->m, (size_t)(l->n + 1) * sizeof(*nm));
+    if (!nm) {
+        pose_model_free(m);
+        return err_set(e, VAS_ENOMEM, "out of memory");
+    }
+    l->m = nm;
+    l->m[l->n++] = m;
+    return VAS_OK;
+}
+
+/* Loads one bundle into l; a broken one is logged and left out. */
+static int try_load(pose_models *l, const char *name, const char *config_path, int check,
+                    vas_err *e)
+{
+    pose_model *m = NULL;
+    vas_err me = {0};
+
+    if (pose_model_load(name, config_path, check, &m, &me) < 0) {
+        log_error("pose", "event=model_broken model=%s config=%s error=\"%s\"", name, config_path,
+                  me.msg);
+        return VAS_OK;
+    }
+    log_info("pose", "event=model_loaded model=%s bodyparts=%d scorer=%s", m->name, m->n_bodyparts,
+             m->scorer);
+    return list_add(l, m, e);
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sub-folders of dir holding a config.yaml, in name order. */
+static int scan_dir(pose_models *l, const char *dir, int check, vas_err *e)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    char *names[256];
+    int n = 0, rc = VAS_OK;
+
+    if (!d)
+        return VAS_OK;                   /* no folder: no models */
+    while ((de = readdir(d)) && n < 256) /* NOLINT(concurrency-mt-unsafe): this DIR is ours */
+        if (de->d_name[0] != '.' && (names[n] = strdup(de->d_name)))
+            n++;
+    closedir(d);
+    qsort(names, (size_t)n, sizeof(names[0]), cmp_names);
+    for (int i = 0; i < n; i++) {
+        char path[4096];
+        struct stat sb;
+        snprintf(path, sizeof(path), "%s/%s/config.yaml", dir, names[i]);
+        if (rc == VAS_OK && stat(path, &sb) == 0)
+            rc = try_load(l, names[i], path, check, e);
+        free(names[i]);
+    }
+    return rc;
+}
+
+int pose_models_load(const config *cfg, int check, pose_models **out, vas_err *e)
+{
+    pose_models *l = calloc(1, sizeof(*l));
+    int rc = VAS_OK;
+
+    if (!l)
+        return err_set(e, VAS_ENOMEM, "out of memory");
+    for (int i = 0; rc == VAS_OK && i < cfg->n_model_map; i++)
+        rc = try_load(l, cfg->model_map_names[i], cfg->model_map_paths[i], check, e);
+    if (rc == VAS_OK && cfg->models_dir)
+        rc = scan_dir(l, cfg->models_dir, check, e);
+    if (rc < 0) {
+        pose_models_free(l);
+        return rc;
+    }
+    *out = l;
+    return VAS_OK;
+}
+
+void pose_models_free(pose_models *l)
+{
+    if (!l)
+        return;
+    for (int i = 0; i < l->n; i++)
+        pose_model_free(l->m[i]);
+    free(l->m);
+    free(l);
+}
+
+int pose_models_count(const pose_models *l)
+{
+    return l ? l->n : 0;
+}
+
+const pose_model *pose_models_at(const pose_models *l, int i)
+{
+    return l && i >= 0 && i < l->n ? l->m[i] : NULL;
+}
+
+const pose_model *pose_models_find(const pose_models *l, const char *name)
+{
+    for (int i = 0; l && i < l->n; i++)
+        if (strcmp(l->m[i]->name, name) == 0)
+            return l->m[i];
+    return NULL;
+}
+
+void pose_models_names(const pose_models *l, char *buf, size_t n)
+{
+    size_t k = 0;
+
+    buf[0] = '\0';
+    for (int i = 0; l && i < l->n && k < n; i++)
+        k += (size_t)snprintf(buf + k, n - k, "%s%s", i ? ", " : "", l->m[i]->name);
+    if (!l || l->n == 0)
+        snprintf(buf, n, "none");
+}
+
+static json_t *model_json(const pose_model *m)
+{
+    json_t *bp = json_array(), *sk = json_array();
+
+    for (int i = 0; i < m->n_bodyparts; i++)
+        json_array_append_new(bp, json_string(m->bodyparts[i]));
+    for (int i = 0; i < m->n_skeleton; i++)
+        json_array_append_new(sk, json_pack("[s, s]", m->bodyparts[m->skeleton[i][0]],
+                                            m->bodyparts[m->skeleton[i][1]]));
+    return json_pack("{s:s, s:o, s:o, s:{s:s, s:i, s:[f,f,f], s:[f,f,f], s:s}, s:s, s:s}", "name",
+                     m->name, "bodyparts", bp, "skeleton", sk, "input", "colormode",
+                     m->bgr ? "BGR" : "RGB", "stride", m->stride, "mean", (double)m->mean[0],
+                     (double)m->mean[1], (double)m->mean[2], "std", (double)m->std[0],
+                     (double)m->std[1], (double)m->std[2], "net_type", m->net_type, "description",
+                     m->task, "scorer", m->scorer);
+}
+
+json_t *pose_models_json(const pose_models *l)
+{
+    json_t *arr = json_array();
+
+    for (int i = 0; l && i < l->n; i++)
+        json_array_append_new(arr, model_json(l->m[i]));
+    return arr;
+}
