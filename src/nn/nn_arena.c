@@ -301,47 +301,48 @@ static void run_resize(const nn_plan *p, const step *s)
             }
 }
 
+/* Sums into acc[cn] the taps of output pixel (oy, ox) of image n, channels c0 .. c0+cn. */
+static void col2im_taps(const step *s, int64_t n, int64_t oy, int64_t ox, int64_t c0, int64_t cn,
+                        float *acc, int bf)
+{
+    int64_t kh = s->kk[0], kw = s->kk[1], H = s->kin[0], W = s->kin[1], OC = s->koc;
+
+    for (int64_t ky = 0; ky < kh; ky++) {
+        int64_t yy = oy + s->kpl[0] - ky, iy = yy / s->ks[0];
+        if (yy < 0 || yy % s->ks[0] || iy >= H)
+            continue;
+        for (int64_t kx = 0; kx < kw; kx++) {
+            int64_t xx = ox + s->kpl[1] - kx, ix = xx / s->ks[1];
+            if (xx < 0 || xx % s->ks[1] || ix >= W)
+                continue;
+            size_t at = (size_t)((((n * H + iy) * W + ix) * kh * kw + ky * kw + kx) * OC + c0);
+            for (int64_t c = 0; c < cn; c++)
+                acc[c] += ld(s->tbuf, at + (size_t)c, bf);
+        }
+    }
+}
+
 /* Gathers the K*K taps of each output pixel from the 1x1 product (see nn_plan_conv.c), adding
  * the bias; accumulates in f32 whatever the storage type. */
 static void run_col2im(const nn_plan *p, const step *s)
 {
-    const nn_tval *ti = &p->tv[s->dst];
-    int64_t N = ti->dims[0], OC = s->koc, OH = ti->dims[2], OW = ti->dims[3];
-    int64_t kh = s->kk[0], kw = s->kk[1], H = 0, W = 0;
-    const void *t = s->tbuf;
+    const nn_tval *to = &p->tv[s->dst];
+    int64_t N = to->dims[0], OC = s->koc, OH = to->dims[2], OW = to->dims[3];
     void *dst = NULL;
     float acc[256];
-    int bf = p->bf16;
 
-    H = s->kin[0];
-    W = s->kin[1];
     dnnl_memory_get_data_handle(p->vmem[root_of(p, s->dst)], &dst);
     for (int64_t n = 0; n < N; n++)
-        for (int64_t oy = 0; oy < OH; oy++)
-            for (int64_t ox = 0; ox < OW; ox++)
-                for (int64_t c0 = 0; c0 < OC; c0 += 256) {
-                    int64_t cn = OC - c0 < 256 ? OC - c0 : 256;
-                    for (int64_t c = 0; c < cn; c++)
-                        acc[c] = s->bias ? s->bias[c0 + c] : 0.0f;
-                    for (int64_t ky = 0; ky < kh; ky++) {
-                        int64_t yy = oy + s->kpl[0] - ky, iy = yy / s->ks[0];
-                        if (yy < 0 || yy % s->ks[0] || iy >= H)
-                            continue;
-                        for (int64_t kx = 0; kx < kw; kx++) {
-                            int64_t xx = ox + s->kpl[1] - kx, ix = xx / s->ks[1];
-                            if (xx < 0 || xx % s->ks[1] || ix >= W)
-                                continue;
-                            size_t at =
-                                (size_t)((((n * H + iy) * W + ix) * kh * kw + ky * kw + kx) * OC +
-                                         c0);
-                            for (int64_t c = 0; c < cn; c++)
-                                acc[c] += ld(t, at + (size_t)c, bf);
-                        }
-                    }
-                    size_t o = (size_t)(((n * OH + oy) * OW + ox) * OC + c0);
-                    for (int64_t c = 0; c < cn; c++)
-                        st(dst, o + (size_t)c, acc[c], bf);
-                }
+        for (int64_t o = 0; o < OH * OW; o++)
+            for (int64_t c0 = 0; c0 < OC; c0 += 256) {
+                int64_t cn = OC - c0 < 256 ? OC - c0 : 256;
+                size_t at = (size_t)((n * OH * OW + o) * OC + c0);
+                for (int64_t c = 0; c < cn; c++)
+                    acc[c] = s->bias ? s->bias[c0 + c] : 0.0f;
+                col2im_taps(s, n, o / OW, o % OW, c0, cn, acc, p->bf16);
+                for (int64_t c = 0; c < cn; c++)
+                    st(dst, at + (size_t)c, acc[c], p->bf16);
+            }
 }
 
 /* ---------------------------------------------------------------------------------------------

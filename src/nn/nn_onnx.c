@@ -580,7 +580,7 @@ static int model_opset(const Vasonnx__ModelProto *m, int *opset, vas_err *e)
     return VAS_OK;
 }
 
-static int graph_build(nn_graph *g, const Vasonnx__ModelProto *m, const char *dir, vas_err *e)
+static int graph_build(nn_graph *g, Vasonnx__ModelProto *m, const char *dir, vas_err *e)
 {
     const Vasonnx__GraphProto *gp = m->graph;
     names t = {0};
@@ -592,6 +592,11 @@ static int graph_build(nn_graph *g, const Vasonnx__ModelProto *m, const char *di
     for (size_t i = 0; rc >= 0 && i < gp->n_initializer; i++) {
         nn_const *c = NULL;
         rc = tensor_from_proto(gp->initializer[i], dir, &c, e);
+        if (gp->initializer[i]->has_raw_data) { /* converted: give the bytes back now */
+            free(gp->initializer[i]->raw_data.data);
+            gp->initializer[i]->raw_data.data = NULL;
+            gp->initializer[i]->raw_data.len = 0;
+        }
         if (rc >= 0)
             rc = value_add(g, &t, gp->initializer[i]->name ? gp->initializer[i]->name : "", c, e);
     }
@@ -658,36 +663,38 @@ static int check_shapes(const nn_graph *g, vas_err *e)
     return rc;
 }
 
-int nn_graph_load_mem(const void *buf, size_t len, const char *dir, nn_graph **out, vas_err *e)
+/* Builds the graph from m (taken: freed here, also on error). */
+static int load_model(Vasonnx__ModelProto *m, const char *dir, nn_graph **out, vas_err *e)
 {
-    Vasonnx__ModelProto *m = vasonnx__model_proto__unpack(NULL, len, buf);
-    nn_graph *g = NULL;
+    nn_graph *g = calloc(1, sizeof(*g));
     int rc;
 
-    if (!m)
-        return err_set(e, VAS_EINVAL, "not a valid ONNX model (truncated or corrupt protobuf)");
-    g = calloc(1, sizeof(*g));
     if (!g) {
-        rc = err_set(e, VAS_ENOMEM, "out of memory loading the model");
-        goto fail;
+        vasonnx__model_proto__free_unpacked(m, NULL);
+        return err_set(e, VAS_ENOMEM, "out of memory loading the model");
     }
     g->input = -1;
     rc = graph_build(g, m, dir, e);
     vasonnx__model_proto__free_unpacked(m, NULL);
-    m = NULL;
     if (rc >= 0)
         rc = nn_fold_bn(g, e);
     if (rc >= 0)
         rc = check_shapes(g, e);
-    if (rc < 0)
-        goto fail;
+    if (rc < 0) {
+        nn_graph_free(g);
+        return rc;
+    }
     *out = g;
     return VAS_OK;
-fail:
-    if (m)
-        vasonnx__model_proto__free_unpacked(m, NULL);
-    nn_graph_free(g);
-    return rc;
+}
+
+int nn_graph_load_mem(const void *buf, size_t len, const char *dir, nn_graph **out, vas_err *e)
+{
+    Vasonnx__ModelProto *m = vasonnx__model_proto__unpack(NULL, len, buf);
+
+    if (!m)
+        return err_set(e, VAS_EINVAL, "not a valid ONNX model (truncated or corrupt protobuf)");
+    return load_model(m, dir, out, e);
 }
 
 static int read_file(const char *path, unsigned char **buf, size_t *len, vas_err *e)
@@ -740,8 +747,15 @@ int nn_graph_load(const char *path, nn_graph **out, vas_err *e)
     else
         strncpy(dir, ".", strlen(dir) + 1);
     rc = read_file(path, &buf, &len, e);
-    if (rc >= 0)
-        rc = nn_graph_load_mem(buf, len, dir, out, e);
+    if (rc >= 0) {
+        /* The file's bytes go before the graph is built: peak memory stays near one copy of
+         * the weights (graph_build also frees each tensor's bytes once converted). */
+        Vasonnx__ModelProto *m = vasonnx__model_proto__unpack(NULL, len, buf);
+        free(buf);
+        buf = NULL;
+        rc = m ? load_model(m, dir, out, e)
+               : err_set(e, VAS_EINVAL, "not a valid ONNX model (truncated or corrupt protobuf)");
+    }
     if (rc < 0 && e && e->code != VAS_ENOTFOUND && !strstr(e->msg, path)) {
         char msg[VAS_ERR_MSG];
         snprintf(msg, sizeof(msg), "%s", e->msg);

@@ -218,11 +218,57 @@ done:
  * convolution from Cin to K*K*OC channels (~300 GFLOP/s) followed by a cheap gather of the
  * K*K taps into each output pixel. Activations after it run as separate eltwise steps.
  * ------------------------------------------------------------------------------------------- */
+/* ONNX ConvTranspose weights (Cin, OC, kh, kw) as a 1x1 convolution's (kh*kw*OC, Cin): taps
+ * outermost, so that each tap's OC outputs are contiguous in the product. New array or NULL. */
+static float *gemm_weights(const nn_const *w)
+{
+    int64_t cin = w->dims[0], oc = w->dims[1], kk = w->dims[2] * w->dims[3];
+    float *wt = malloc((size_t)w->count * sizeof(float));
+
+    for (int64_t i = 0; wt && i < cin; i++)
+        for (int64_t j = 0; j < oc; j++)
+            for (int64_t k = 0; k < kk; k++)
+                wt[(k * oc + j) * cin + i] = ((const float *)w->data)[(i * oc + j) * kk + k];
+    return wt;
+}
+
+/* The product's buffer, owned by the plan (not the arena: it lives only inside this step). */
+static int product_mem(pctx *x, const dnnl_memory_desc_t *tmd, dnnl_memory_t *tmem, void **tbuf)
+{
+    *tbuf = aligned_alloc(64, (dnnl_memory_desc_get_size(tmd) + 63) / 64 * 64);
+    *tmem = NULL;
+    if (!*tbuf || dnnl_memory_create(tmem, tmd, x->p->eng, *tbuf) != dnnl_success ||
+        nn_p_keep_fixed(x->p, *tmem, *tbuf) < 0) {
+        if (*tmem)
+            dnnl_memory_destroy(*tmem);
+        free(*tbuf);
+        return err_set(x->e, VAS_ENOMEM, "out of memory planning '%s'", x->n->name);
+    }
+    return VAS_OK;
+}
+
+static void col2im_params(step *c, const nn_node *n, const nn_geom *gm, const nn_tval *t,
+                          const nn_const *w, const nn_const *b)
+{
+    c->kind = ST_COL2IM;
+    c->name = n->name;
+    c->src = -1;
+    c->dst = n->out[0];
+    c->bias = b ? b->data : NULL;
+    for (int i = 0; i < 2; i++) {
+        c->kk[i] = gm->k[i];
+        c->ks[i] = gm->s[i];
+        c->kpl[i] = gm->pl[i];
+        c->kin[i] = t->dims[2 + i];
+    }
+    c->koc = w->dims[1];
+}
+
 int nn_p_deconv_gemm(pctx *x)
 {
     nn_plan *p = x->p;
     const nn_node *n = x->n;
-    const nn_tval *t = &p->tv[n->in[0]], *o = &p->tv[n->out[0]];
+    const nn_tval *t = &p->tv[n->in[0]];
     const nn_const *w = p->tv[n->in[1]].c;
     const nn_const *b = n->n_in > 2 && n->in[2] >= 0 ? p->tv[n->in[2]].c : NULL;
     int64_t cin = w->dims[0], oc = w->dims[1], kh = w->dims[2], kw = w->dims[3];
@@ -234,7 +280,7 @@ int nn_p_deconv_gemm(pctx *x)
     dnnl_primitive_desc_t pd = NULL;
     dnnl_primitive_attr_t attr = nn_p_new_attr(NULL);
     dnnl_memory_t wmem = NULL, tmem = NULL;
-    float *wt = malloc((size_t)w->count * sizeof(float));
+    float *wt = gemm_weights(w);
     void *tbuf = NULL;
     nn_geom gm;
     step *s = NULL, *c;
@@ -247,11 +293,6 @@ int nn_p_deconv_gemm(pctx *x)
         rc = nn_p_value_md(x, n->out[0], &dst);
     if (rc < 0)
         goto done;
-    /* wt[(ky * kw + kx) * oc + j][i] = W[i][j][ky][kx] */
-    for (int64_t i = 0; i < cin; i++)
-        for (int64_t j = 0; j < oc; j++)
-            for (int64_t k = 0; k < kh * kw; k++)
-                wt[(k * oc + j) * cin + i] = ((const float *)w->data)[(i * oc + j) * kh * kw + k];
     dnnl_memory_desc_init_by_tag(&wuser, 4, wd, dnnl_f32, dnnl_oihw);
     dnnl_memory_desc_init_by_tag(&wwant, 4, wd, nn_p_act_dt(p), dnnl_format_tag_any);
     dnnl_memory_desc_init_by_tag(&tmd, 4, td, nn_p_act_dt(p), dnnl_nhwc);
@@ -261,15 +302,9 @@ int nn_p_deconv_gemm(pctx *x)
         rc = nn_p_fail(x, dnnl_invalid_arguments, "describe the deconvolution's product");
         goto done;
     }
-    tbuf = aligned_alloc(64, (dnnl_memory_desc_get_size(&tmd) + 63) / 64 * 64);
-    if (!tbuf || dnnl_memory_create(&tmem, &tmd, p->eng, tbuf) != dnnl_success ||
-        nn_p_keep_fixed(p, tmem, tbuf) < 0) {
-        if (tmem)
-            dnnl_memory_destroy(tmem);
-        free(tbuf);
-        rc = err_set(x->e, VAS_ENOMEM, "out of memory planning '%s'", n->name);
+    rc = product_mem(x, &tmd, &tmem, &tbuf);
+    if (rc < 0)
         goto done;
-    }
     rc = nn_p_make_prim(x, &cd, attr, &pd, &s);
     if (rc >= 0)
         rc = nn_p_reorder_fixed(x, &wuser, wt,
@@ -283,21 +318,9 @@ int nn_p_deconv_gemm(pctx *x)
     nn_p_add_arg(s, DNNL_ARG_SRC, n->in[0], NULL);
     nn_p_add_arg(s, DNNL_ARG_WEIGHTS, -1, wmem);
     nn_p_add_arg(s, DNNL_ARG_DST, -1, tmem);
-    c->kind = ST_COL2IM;
-    c->name = n->name;
-    c->src = -1;
-    c->dst = n->out[0];
+    col2im_params(c, n, &gm, t, w, b);
     c->tbuf = tbuf;
-    c->bias = b ? b->data : NULL;
-    for (int i = 0; i < 2; i++) {
-        c->kk[i] = gm.k[i];
-        c->ks[i] = gm.s[i];
-        c->kpl[i] = gm.pl[i];
-        c->kin[i] = t->dims[2 + i];
-    }
-    c->koc = oc;
     p->flops += (double)w->count * 2.0 * (double)(t->dims[0] * t->dims[2] * t->dims[3]);
-    (void)o;
 done:
     if (pd)
         dnnl_primitive_desc_destroy(pd);

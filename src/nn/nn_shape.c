@@ -221,69 +221,91 @@ static int get_axes(sctx *x, int64_t *axes)
     return (int)a->count;
 }
 
+static int64_t elems(const nn_tval *t)
+{
+    int64_t total = 1;
+
+    for (int i = 0; i < t->ndims; i++)
+        total *= t->dims[i];
+    return total;
+}
+
+static int flatten_dims(sctx *x, int *nd, int64_t *dims)
+{
+    const nn_tval *t = in(x, 0);
+    int64_t a;
+
+    if (axis_norm(nn_attr_int(x->n, "axis", 1), t->ndims + 1, &a) < 0)
+        return refuse(x, "bad axis");
+    dims[0] = 1;
+    for (int i = 0; i < a; i++)
+        dims[0] *= t->dims[i];
+    dims[1] = elems(t) / (dims[0] ? dims[0] : 1);
+    *nd = 2;
+    return VAS_OK;
+}
+
+/* Reshape's target: 0 copies the input's dim, one -1 takes what is left. */
+static int reshape_target(sctx *x, int *nd, int64_t *dims)
+{
+    const nn_tval *t = in(x, 0);
+    const nn_const *s = cin(x, 1);
+    int64_t known = 1;
+    int neg = -1;
+
+    if (!s)
+        return refuse(x, "the target shape is computed at run time (not supported)");
+    if (s->count > NN_MAX_DIMS)
+        return refuse(x, "too many dims");
+    for (int i = 0; i < s->count; i++) {
+        dims[i] = nn_const_geti(s, i);
+        if (dims[i] == 0 && i < t->ndims)
+            dims[i] = t->dims[i];
+        if (dims[i] == -1)
+            neg = i;
+        else
+            known *= dims[i];
+    }
+    if (neg >= 0)
+        dims[neg] = known ? elems(t) / known : 0;
+    *nd = (int)s->count;
+    return VAS_OK;
+}
+
+static int has_axis(const int64_t *axes, int na, int i, int rank)
+{
+    for (int j = 0; j < na; j++)
+        if (axes[j] == i || axes[j] + rank == i)
+            return 1;
+    return 0;
+}
+
 /* New shape of Reshape/Flatten/Squeeze/Unsqueeze into *nd, dims. */
 static int reshape_dims(sctx *x, int *nd, int64_t *dims)
 {
     const nn_tval *t = in(x, 0);
-    int64_t axes[NN_MAX_DIMS], total = 1, known = 1, a;
-    int na = 0, op = x->n->op, k = 0;
+    int64_t axes[NN_MAX_DIMS];
+    int na, k = 0;
 
-    for (int i = 0; i < t->ndims; i++)
-        total *= t->dims[i];
-    if (op == NN_OP_FLATTEN) {
-        if (axis_norm(nn_attr_int(x->n, "axis", 1), t->ndims + 1, &a) < 0)
-            return refuse(x, "bad axis");
-        dims[0] = 1;
-        for (int i = 0; i < a; i++)
-            dims[0] *= t->dims[i];
-        dims[1] = total / (dims[0] ? dims[0] : 1);
-        *nd = 2;
-        return VAS_OK;
-    }
-    if (op == NN_OP_RESHAPE) {
-        const nn_const *s = cin(x, 1);
-        int neg = -1;
-        if (!s)
-            return refuse(x, "the target shape is computed at run time (not supported)");
-        if (s->count > NN_MAX_DIMS)
-            return refuse(x, "too many dims");
-        for (int i = 0; i < s->count; i++) {
-            dims[i] = nn_const_geti(s, i);
-            if (dims[i] == 0 && i < t->ndims)
-                dims[i] = t->dims[i];
-            if (dims[i] == -1)
-                neg = i;
-            else
-                known *= dims[i];
-        }
-        if (neg >= 0)
-            dims[neg] = known ? total / known : 0;
-        *nd = (int)s->count;
-        return VAS_OK;
-    }
+    if (x->n->op == NN_OP_FLATTEN)
+        return flatten_dims(x, nd, dims);
+    if (x->n->op == NN_OP_RESHAPE)
+        return reshape_target(x, nd, dims);
     na = get_axes(x, axes);
     if (na < 0)
         return refuse(x, "axes are computed at run time (not supported)");
-    if (op == NN_OP_SQUEEZE) {
-        for (int i = 0; i < t->ndims; i++) {
-            int drop = 0;
-            for (int j = 0; j < na; j++)
-                drop |= axes[j] == i || axes[j] + t->ndims == i;
-            if (!(na ? drop : t->dims[i] == 1))
+    if (x->n->op == NN_OP_SQUEEZE) {
+        for (int i = 0; i < t->ndims; i++)
+            if (!(na ? has_axis(axes, na, i, t->ndims) : t->dims[i] == 1))
                 dims[k++] = t->dims[i];
-        }
         *nd = k;
         return VAS_OK;
     }
     *nd = t->ndims + na; /* Unsqueeze */
     if (*nd > NN_MAX_DIMS)
         return refuse(x, "too many dims");
-    for (int i = 0, src = 0; i < *nd; i++) {
-        int ins = 0;
-        for (int j = 0; j < na; j++)
-            ins |= axes[j] == i || axes[j] + *nd == i;
-        dims[i] = ins ? 1 : t->dims[src++];
-    }
+    for (int i = 0, src = 0; i < *nd; i++)
+        dims[i] = has_axis(axes, na, i, *nd) ? 1 : t->dims[src++];
     return VAS_OK;
 }
 
@@ -343,6 +365,40 @@ static int fold_concat(sctx *x)
     return set_const(x, c);
 }
 
+/* Start, step and length of one sliced axis, clamped as the Slice text says. */
+static void slice_axis(int64_t dim, int64_t s0, int64_t e0, int64_t k, int64_t *b, int64_t *len)
+{
+    s0 = s0 < 0 ? s0 + dim : s0;
+    e0 = e0 < 0 ? e0 + dim : e0;
+    if (k > 0) {
+        s0 = s0 < 0 ? 0 : s0 > dim ? dim : s0;
+        e0 = e0 < 0 ? 0 : e0 > dim ? dim : e0;
+        *len = e0 > s0 ? (e0 - s0 + k - 1) / k : 0;
+    } else {
+        s0 = s0 < 0 ? -1 : s0 >= dim ? dim - 1 : s0;
+        e0 = e0 < -1 ? -1 : e0 >= dim ? dim - 1 : e0;
+        *len = s0 > e0 ? (s0 - e0 - k - 1) / -k : 0;
+    }
+    *b = s0;
+}
+
+static void slice_copy(const nn_const *d, nn_const *c, const int64_t *b, const int64_t *step)
+{
+    for (int64_t i = 0; i < c->count; i++) {
+        int64_t r = i, src = 0, stride = 1;
+        for (int k = d->ndims - 1; k >= 0; k--) {
+            int64_t len = c->dims[k] ? c->dims[k] : 1;
+            src += (b[k] + (r % len) * step[k]) * stride;
+            r /= len;
+            stride *= d->dims[k];
+        }
+        if (d->dtype == NN_F32)
+            ((float *)c->data)[i] = ((float *)d->data)[src];
+        else
+            ((int64_t *)c->data)[i] = ((int64_t *)d->data)[src];
+    }
+}
+
 static int fold_slice(sctx *x)
 {
     const nn_const *d = cin(x, 0), *st = cin(x, 1), *en = cin(x, 2), *ax = cin(x, 3),
@@ -355,39 +411,16 @@ static int fold_slice(sctx *x)
     memcpy(dims, d->dims, sizeof(dims));
     for (int i = 0; i < d->ndims; i++)
         step[i] = 1;
-    for (int64_t i = 0; i < st->count; i++) {
-        int64_t a, dim, s0 = nn_const_geti(st, i), e0 = nn_const_geti(en, i);
-        int64_t k = sp ? nn_const_geti(sp, i) : 1;
+    for (int64_t i = 0; i < st->count && i < en->count; i++) {
+        int64_t a, k = sp ? nn_const_geti(sp, i) : 1;
         if (axis_norm(ax ? nn_const_geti(ax, i) : i, d->ndims, &a) < 0 || k == 0)
             return refuse(x, "bad axes or steps");
-        dim = d->dims[a];
-        s0 = s0 < 0 ? s0 + dim : s0;
-        e0 = e0 < 0 ? e0 + dim : e0;
-        if (k > 0) {
-            s0 = s0 < 0 ? 0 : s0 > dim ? dim : s0;
-            e0 = e0 < 0 ? 0 : e0 > dim ? dim : e0;
-            dims[a] = e0 > s0 ? (e0 - s0 + k - 1) / k : 0;
-        } else {
-            s0 = s0 < 0 ? -1 : s0 >= dim ? dim - 1 : s0;
-            e0 = e0 < -1 ? -1 : e0 >= dim ? dim - 1 : e0;
-            dims[a] = s0 > e0 ? (s0 - e0 - k - 1) / -k : 0;
-        }
-        b[a] = s0;
+        slice_axis(d->dims[a], nn_const_geti(st, i), nn_const_geti(en, i), k, &b[a], &dims[a]);
         step[a] = k;
     }
     c = nn_const_new(d->dtype, d->ndims, dims);
-    for (int64_t i = 0; c && i < c->count; i++) {
-        int64_t r = i, src = 0, stride = 1;
-        for (int k = d->ndims - 1; k >= 0; k--) {
-            src += (b[k] + (r % dims[k]) * step[k]) * stride;
-            r /= dims[k];
-            stride *= d->dims[k];
-        }
-        if (d->dtype == NN_F32)
-            ((float *)c->data)[i] = ((float *)d->data)[src];
-        else
-            ((int64_t *)c->data)[i] = ((int64_t *)d->data)[src];
-    }
+    if (c)
+        slice_copy(d, c, b, step);
     return set_const(x, c);
 }
 
