@@ -4,6 +4,7 @@
 #include "core/util.h"
 #include "http/http.h"
 #include "nn/nn_cli.h"
+#include "pose/pose_model.h"
 #include "queue/queue.h"
 #include "store/store.h"
 
@@ -147,6 +148,8 @@ static int prepare_db(const config *c, vas_err *e)
 
 static int cmd_serve(const config *c, const opts *o, vas_err *e)
 {
+    pose_models *models = NULL;
+    analysis_env env = {.cfg = c};
     char exe[4096];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
     supervisor *sup = NULL;
@@ -165,9 +168,12 @@ static int cmd_serve(const config *c, const opts *o, vas_err *e)
     signal(SIGPIPE, SIG_IGN);
     rc = prepare_db(c, e);
     if (rc == VAS_OK)
+        rc = pose_models_load(c, 1, &models, e); /* a broken bundle is logged and left out */
+    env.models = models;
+    if (rc == VAS_OK)
         rc = supervisor_start(c, exe, &sup, e);
     if (rc == VAS_OK)
-        rc = http_server_start(c, sup ? supervisor_notify : NULL, sup, &srv, e);
+        rc = http_server_start(&env, sup ? supervisor_notify : NULL, sup, &srv, e);
     if (rc == VAS_OK && o->port_file)
         rc = write_port_file(o->port_file, http_server_port(srv), e);
     if (rc == VAS_OK) {
@@ -178,6 +184,7 @@ static int cmd_serve(const config *c, const opts *o, vas_err *e)
     }
     http_server_stop(srv);
     supervisor_stop(sup);
+    pose_models_free(models);
     return rc;
 }
 

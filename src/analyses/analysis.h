@@ -7,10 +7,17 @@
 
 #include "core/config.h"
 #include "core/err.h"
+#include "pose/pose_model.h"
 
 #include <jansson.h>
 
 typedef struct job job; /* queue/job.h */
+
+/* What checks and jobs may read: the configuration and the models (both borrowed, immutable). */
+typedef struct analysis_env {
+    const config *cfg;
+    const pose_models *models;
+} analysis_env;
 
 typedef struct analysis_def {
     const char *name; /* as clients send it (matched ignoring case and -/_) */
@@ -19,7 +26,7 @@ typedef struct analysis_def {
     const char *const *arg_names; /* NULL-terminated: fields the analysis takes */
     /* Threads: HTTP. Checks the request's fields (a JSON object; values strings or numbers) and
      * puts the normalised arguments into args (borrowed). Bad values: VAS_EINVAL, one sentence. */
-    int (*check)(const config *cfg, const json_t *fields, json_t *args, vas_err *e);
+    int (*check)(const analysis_env *env, const json_t *fields, json_t *args, vas_err *e);
     /* Threads: the worker process's main thread. Runs the job; outputs via job.h. */
     int (*run)(job *j, vas_err *e);
 } analysis_def;
@@ -28,10 +35,10 @@ typedef struct analysis_def {
 const analysis_def *analysis_lookup(const char *name);
 /* "sleep, video, ..." into buf. */
 void analysis_names(char *buf, size_t n);
-/* Names of the models in cfg->models_dir, "a, b" or "none", into buf. */
-void analysis_model_names(const config *cfg, char *buf, size_t n);
-/* The check shared by the model analyses until models land: a clear 400. */
-int analysis_check_model(const config *cfg, const char *analysis, const char *model, vas_err *e);
+/* The model check shared by the model analyses: `model` must name a loaded model (400 listing
+ * the known ones otherwise). The model in *out (borrowed from env->models). */
+int analysis_check_model(const analysis_env *env, const char *analysis, const char *model,
+                         const pose_model **out, vas_err *e);
 
 /* The analyses, defined in their own files. */
 extern const analysis_def analysis_sleep;

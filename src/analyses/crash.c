@@ -8,9 +8,9 @@
 
 static const char *const crash_args[] = {NULL};
 
-static int crash_check(const config *cfg, const json_t *fields, json_t *args, vas_err *e)
+static int crash_check(const analysis_env *env, const json_t *fields, json_t *args, vas_err *e)
 {
-    (void)cfg;
+    (void)env;
     (void)fields;
     (void)args;
     (void)e;

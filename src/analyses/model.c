@@ -1,25 +1,29 @@
-/* model.c - the analyses that need a pose model (video, image, label, label-image, triangulate,
- * label_3d). Their HTTP checks are real; their job bodies arrive with the model capability
- * (issues 5-7). Until then a request names the missing piece and gets 400: no job is queued
- * that could not run. */
+/* model.c - the analyses that need a pose model and whose job bodies are not built yet (label,
+ * label-image, triangulate, label_3d: issues 6 and 7), and the model check every model analysis
+ * shares. A request for an analysis this build cannot run is answered 400 at once, naming
+ * what is missing: no job is queued that could not run. */
 #include "analyses/analysis.h"
 
 #include <stdio.h>
 
 static const char *const model_args[] = {NULL};
 
-int analysis_check_model(const config *cfg, const char *analysis, const char *model, vas_err *e)
+int analysis_check_model(const analysis_env *env, const char *analysis, const char *model,
+                         const pose_model **out, vas_err *e)
 {
     char known[1024];
+    const pose_model *m = model && *model ? pose_models_find(env->models, model) : NULL;
 
-    analysis_model_names(cfg, known, sizeof(known));
+    if (m) {
+        if (out)
+            *out = m;
+        return VAS_OK;
+    }
+    pose_models_names(env->models, known, sizeof(known));
     if (!model || !*model)
         return err_set(e, VAS_EINVAL, "analysis '%s' needs a model; known models: %s", analysis,
                        known);
-    return err_set(e, VAS_EINVAL,
-                   "unknown model '%s' for analysis '%s' (this build runs no models yet); known "
-                   "models: %s",
-                   model, analysis, known);
+    return err_set(e, VAS_EINVAL, "unknown model '%.100s'; known models: %s", model, known);
 }
 
 #define MODEL_DEF(n, lo, hi)                                                                       \

@@ -2,7 +2,6 @@
 #include "analyses/analysis.h"
 
 #include <ctype.h>
-#include <dirent.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -57,25 +56,4 @@ void analysis_names(char *buf, size_t n)
 #endif
         k += (size_t)snprintf(buf + k, n - k, "%s%s", i ? ", " : "", d->name);
     }
-}
-
-void analysis_model_names(const config *cfg, char *buf, size_t n)
-{
-    DIR *dir = opendir(cfg->models_dir);
-    struct dirent *de;
-    size_t k = 0;
-
-    buf[0] = '\0';
-    /* readdir is safe here: this DIR stream is this call's own. */
-    while (dir && (de = readdir(dir)) /* NOLINT(concurrency-mt-unsafe) */ && k < n) {
-        const char *dot = strrchr(de->d_name, '.');
-        if (de->d_name[0] == '.' || !dot || strcmp(dot, ".onnx") != 0)
-            continue;
-        k += (size_t)snprintf(buf + k, n - k, "%s%.*s", k ? ", " : "", (int)(dot - de->d_name),
-                              de->d_name);
-    }
-    if (dir)
-        closedir(dir);
-    if (k == 0)
-        snprintf(buf, n, "none");
 }

@@ -15,12 +15,12 @@
 
 static const char *const sleep_args[] = {"time", NULL};
 
-static int sleep_check(const config *cfg, const json_t *fields, json_t *args, vas_err *e)
+static int sleep_check(const analysis_env *env, const json_t *fields, json_t *args, vas_err *e)
 {
     const json_t *v = json_object_get(fields, "time");
     double t;
 
-    (void)cfg;
+    (void)env;
     if (!v)
         return err_set(e, VAS_EINVAL,
                        "analysis 'sleep' needs 'time' (seconds, a non-negative number)");

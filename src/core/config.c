@@ -48,6 +48,7 @@ void config_free(config *c)
     }
     free(c->model_map_names);
     free(c->model_map_paths);
+    free(c->path);
     free(c->database);
     free(c->data_folder);
     free(c->models_dir);
@@ -277,5 +278,7 @@ int config_load_file(config *c, const char *path, vas_err *e)
     }
     yaml_parser_delete(&p);
     fclose(f);
+    if (rc == VAS_OK && set_str(&c->path, path, e) < 0)
+        return VAS_ENOMEM;
     return rc;
 }

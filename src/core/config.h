@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 typedef struct config {
+    char *path;        /* the YAML file loaded, or NULL (workers are given it again) */
     char *database;    /* SQLite file path ("sqlite:///" prefix stripped) */
     char *data_folder; /* blobs live in <data_folder>/files, temp files in /tmp */
     char *models_dir;  /* DLC_MODELS as a folder of model folders */

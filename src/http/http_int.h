@@ -19,6 +19,7 @@
 struct http_server {
     struct MHD_Daemon *d;
     const config *cfg;
+    const analysis_env *env; /* cfg and the models */
     http_notify_fn notify;
     void *notify_arg;
     int port;

@@ -93,10 +93,16 @@ static int build_analysis(http_req *r, store_analysis *a, vas_err *e)
         return err_set(e, VAS_EINVAL, "the request needs the field 'file_id'");
     if (check_fields(d, r->fields, e) < 0)
         return e->code;
-    if (d->needs_model)
-        return analysis_check_model(r->srv->cfg, d->name, model, e);
-    a->model[0] = '\0'; /* analyses without a model ignore the field, as the old service did */
-    if (d->check(r->srv->cfg, r->fields, a->args, e) < 0)
+    if (d->needs_model) {
+        if (analysis_check_model(r->srv->env, d->name, model, NULL, e) < 0)
+            return e->code;
+    } else {
+        a->model[0] = '\0'; /* analyses without a model ignore it, as the old service did */
+    }
+    if (!d->run)
+        return err_set(e, VAS_EUNSUPPORTED, "analysis '%s' is not available in this version of vas",
+                       d->name);
+    if (d->check && d->check(r->srv->env, r->fields, a->args, e) < 0)
         return e->code;
     if (http_store_get(r, e) < 0)
         return e->code;

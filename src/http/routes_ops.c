@@ -77,6 +77,5 @@ int ops_metrics(http_req *r)
 
 int ops_models(http_req *r)
 {
-    /* Model bundles arrive with the pose capability; until then the list is honest: empty. */
-    return reply_json(r, MHD_HTTP_OK, json_array());
+    return reply_json(r, MHD_HTTP_OK, pose_models_json(r->srv->env->models));
 }

@@ -274,9 +274,10 @@ static int resolve(const config *cfg, struct sockaddr_storage *ss, int *v6, vas_
     return VAS_OK;
 }
 
-int http_server_start(const config *cfg, http_notify_fn notify, void *notify_arg, http_server **out,
-                      vas_err *e)
+int http_server_start(const analysis_env *env, http_notify_fn notify, void *notify_arg,
+                      http_server **out, vas_err *e)
 {
+    const config *cfg = env->cfg;
     struct sockaddr_storage ss;
     http_server *s;
     int v6 = 0, rc;
@@ -289,6 +290,7 @@ int http_server_start(const config *cfg, http_notify_fn notify, void *notify_arg
     if (!s)
         return err_set(e, VAS_ENOMEM, "out of memory starting the server");
     s->cfg = cfg;
+    s->env = env;
     s->notify = notify;
     s->notify_arg = notify_arg;
     s->list_gen = -1;

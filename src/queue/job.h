@@ -4,6 +4,7 @@
 #ifndef VAS_JOB_H
 #define VAS_JOB_H
 
+#include "analyses/analysis.h"
 #include "core/config.h"
 #include "store/store.h"
 
@@ -11,11 +12,11 @@
 #include <stdint.h>
 
 struct job {
-    store *st;             /* borrowed: the worker's own connection */
-    const config *cfg;     /* borrowed */
-    store_analysis *a;     /* borrowed: the claimed row */
-    json_t *result;        /* owned: the result object the job fills */
-    int64_t last_progress; /* monotonic ms of the last progress write */
+    store *st;               /* borrowed: the worker's own connection */
+    const analysis_env *env; /* borrowed: config and models */
+    store_analysis *a;       /* borrowed: the claimed row */
+    json_t *result;          /* owned: the result object the job fills */
+    int64_t last_progress;   /* monotonic ms of the last progress write */
 };
 typedef struct job job;
 

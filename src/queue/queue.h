@@ -8,6 +8,7 @@
 #ifndef VAS_QUEUE_H
 #define VAS_QUEUE_H
 
+#include "analyses/analysis.h"
 #include "core/config.h"
 #include "core/err.h"
 #include "store/store.h"
@@ -27,6 +28,6 @@ void supervisor_stop(supervisor *s);
  * notify_fd: read end of the wake-up pipe (-1: poll the catalog every second). */
 int worker_main(const config *cfg, int notify_fd, int parent_pid, vas_err *e);
 /* Runs one claimed analysis to its end state (used by worker_main). */
-void worker_run_job(store *st, const config *cfg, store_analysis *a);
+void worker_run_job(store *st, const analysis_env *env, store_analysis *a);
 
 #endif

@@ -52,6 +52,8 @@ static int spawn_worker(supervisor *s, slot *w)
 {
     char lvl[8], parent[16];
     const char *levels[] = {"error", "warn", "info", "debug"};
+    /* The config file first (for what has no flag, like the DLC_MODELS mapping), then the
+     * resolved values as flags, which override it: the worker sees what the server sees. */
     char *argv[] = {(char *)s->exe,
                     "worker",
                     "--embedded",
@@ -67,6 +69,8 @@ static int spawn_worker(supervisor *s, slot *w)
                     lvl,
                     "--parent",
                     parent,
+                    s->cfg->path ? "--config" : NULL,
+                    s->cfg->path,
                     NULL};
     posix_spawn_file_actions_t fa;
     pid_t pid;

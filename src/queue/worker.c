@@ -84,10 +84,10 @@ static void finish(store *st, store_analysis *a, int rc, job *j, vas_err *e, int
         log_error("queue", "event=job_finish_failed analysis_id=%s error=\"%s\"", a->id, e2.msg);
 }
 
-void worker_run_job(store *st, const config *cfg, store_analysis *a)
+void worker_run_job(store *st, const analysis_env *env, store_analysis *a)
 {
     const analysis_def *d = analysis_lookup(a->name);
-    job j = {.st = st, .cfg = cfg, .a = a, .result = json_object()};
+    job j = {.st = st, .env = env, .a = a, .result = json_object()};
     vas_err e = {0};
     int64_t t0 = util_mono_ms();
     int rc;
@@ -121,6 +121,8 @@ static void wait_for_work(int fd)
 int worker_main(const config *cfg, int notify_fd, int parent_pid, vas_err *e)
 {
     store *st = NULL;
+    pose_models *models = NULL;
+    analysis_env env = {.cfg = cfg};
     store_analysis a;
     int rc;
 
@@ -129,14 +131,19 @@ int worker_main(const config *cfg, int notify_fd, int parent_pid, vas_err *e)
     if (parent_pid > 0 && getppid() != parent_pid)
         return err_set(e, VAS_EIO, "the server that started this worker is gone");
     rc = store_open(cfg->database, cfg->data_folder, &st, e);
-    if (rc < 0)
+    if (rc == VAS_OK)
+        rc = pose_models_load(cfg, 0, &models, e); /* each job loads its network itself */
+    if (rc < 0) {
+        store_close(st);
         return rc;
+    }
+    env.models = models;
     log_info("queue", "event=worker_ready");
     for (;;) {
         vas_err ce = {0};
         rc = store_analysis_claim(st, (int)getpid(), &a, &ce);
         if (rc == VAS_OK) {
-            worker_run_job(st, cfg, &a);
+            worker_run_job(st, &env, &a);
             store_analysis_clear(&a);
             continue;
         }
