@@ -198,30 +198,70 @@ static void refuses_truncated_and_corrupt(void **state)
     free(buf);
 }
 
-/* A second size plans again, and going back reuses the first plan with the same answer. */
+/* External data: resolved beside the model, refused without a folder or outside it. */
+static void external_data_checked(void **state)
+{
+    size_t len = 0;
+    unsigned char *buf = read_all("op_conv_external", ".onnx", &len);
+    const char *loc = "op_conv_external.data";
+    nn_graph *g = NULL;
+    vas_err e = {0};
+    unsigned char *at;
+
+    (void)state;
+    assert_non_null(buf);
+    assert_int_equal(nn_graph_load_mem(buf, len, fixdir(), &g, &e), VAS_OK);
+    nn_graph_free(g);
+    g = NULL;
+    assert_true(nn_graph_load_mem(buf, len, NULL, &g, &e) < 0);
+    assert_non_null(strstr(e.msg, "external data"));
+    at = memmem(buf, len, loc, strlen(loc));
+    assert_non_null(at);
+    memcpy(at, "../conv_external.data", strlen(loc)); /* same length: still valid protobuf */
+    assert_true(nn_graph_load_mem(buf, len, fixdir(), &g, &e) < 0);
+    assert_null(g);
+    assert_non_null(strstr(e.msg, "external data"));
+    free(buf);
+}
+
+/* A model with free N, H, W: a second size plans again, and going back to the first reuses
+ * its plan with the same answer; a fixed model refuses other sizes. */
 static void replans_per_size(void **state)
 {
-    nn_graph *g = load_case("op_conv_basic");
+    nn_graph *g = load_case("op_dynamic_size"), *fixed = load_case("op_conv_basic");
     nn_session *s = NULL;
     vas_err e = {0};
-    float *in = calloc(2 * 4 * 20 * 30, sizeof(float));
+    size_t n = 3 * 4 * 20 * 30;
+    float *in = calloc(n, sizeof(float)), *first = calloc(2 * 3 * 9 * 11, sizeof(float));
     const float *y;
     nn_tensor_info info;
 
     (void)state;
     assert_non_null(g);
-    assert_non_null(in);
-    for (int i = 0; i < 2 * 4 * 20 * 30; i++)
+    assert_non_null(fixed);
+    for (size_t i = 0; i < n; i++)
         in[i] = (float)(i % 7) - 3.0f;
     assert_int_equal(nn_session_new(g, NULL, &s, &e), VAS_OK);
-    /* op_conv_basic declares a fixed 2x4x9x11 input: another size is refused. */
-    assert_int_equal(nn_session_run(s, in, 2, 20, 30, &e), VAS_EINVAL);
     assert_int_equal(nn_session_run(s, in, 2, 9, 11, &e), VAS_OK);
     assert_int_equal(nn_session_output(s, 0, &y, &info, &e), VAS_OK);
-    assert_int_equal(info.dims[2], 9);
+    memcpy(first, y, 2 * 3 * 9 * 11 * sizeof(float));
+    for (int size = 0; size < 6; size++) { /* more sizes than the cache keeps */
+        assert_int_equal(nn_session_run(s, in, 1 + size % 3, 20 - size, 30, &e), VAS_OK);
+        assert_int_equal(nn_session_output(s, 0, &y, &info, &e), VAS_OK);
+        assert_int_equal(info.dims[0], 1 + size % 3);
+        assert_int_equal(info.dims[2], 20 - size);
+    }
+    assert_int_equal(nn_session_run(s, in, 2, 9, 11, &e), VAS_OK);
+    assert_int_equal(nn_session_output(s, 0, &y, &info, &e), VAS_OK);
+    assert_memory_equal(first, y, 2 * 3 * 9 * 11 * sizeof(float));
+    nn_session_free(s);
+    assert_int_equal(nn_session_new(fixed, NULL, &s, &e), VAS_OK);
+    assert_int_equal(nn_session_run(s, in, 2, 20, 30, &e), VAS_EINVAL);
     nn_session_free(s);
     nn_graph_free(g);
+    nn_graph_free(fixed);
     free(in);
+    free(first);
 }
 
 static int load_cases(void)
@@ -252,7 +292,7 @@ int main(void)
     static const struct CMUnitTest fixed[] = {
         cmocka_unit_test(refuses_unsupported_op), cmocka_unit_test(refuses_unsupported_attr),
         cmocka_unit_test(refuses_dynamic_shape),  cmocka_unit_test(refuses_truncated_and_corrupt),
-        cmocka_unit_test(replans_per_size),
+        cmocka_unit_test(replans_per_size),       cmocka_unit_test(external_data_checked),
     };
     size_t n = 0;
 

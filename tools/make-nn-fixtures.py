@@ -429,6 +429,21 @@ def extra_cases(rng):
                     size_threshold=0)
 
 
+def dynamic_case(rng):
+    """A model with free N, H, W (like the bench models): checked at 2x4x9x11, and run by the
+    test at other sizes to exercise re-planning."""
+    x = rng.standard_normal((2, 4, 9, 11)).astype(np.float32)
+    w = rng.standard_normal((3, 4, 3, 3)).astype(np.float32) * 0.3
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], kernel_shape=[3, 3], pads=[1] * 4),
+             helper.make_node("Relu", ["c"], ["y0"])]
+    ins = [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4, "H", "W"])]
+    outs = [helper.make_tensor_value_info("y0", TensorProto.FLOAT, ["N", 3, "H", "W"])]
+    g = helper.make_graph(nodes, "dyn", ins, outs, [numpy_helper.from_array(w, "w")])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 7
+    save_case("op_dynamic_size", m, x, [F.relu(F.conv2d(t(x), t(w), None, 1, 1)).numpy()])
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bench", help="write full-width 640x480 bench models to this folder")
@@ -453,6 +468,7 @@ def main():
     resize_cases(rng)
     unsupported_cases(rng)
     extra_cases(rng)
+    dynamic_case(rng)
     net_case("net_resnet50_dlc", ResNetDLC(8, 4), (2, 3, 64, 80), gen)
     net_case("net_mobilenetv2_dlc", MobileNetDLC(0.35, 4, 16), (2, 3, 64, 80), gen)
     with open(os.path.join(OUT, "cases.txt"), "w") as f:
