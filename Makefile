@@ -54,7 +54,7 @@ $(BUILD)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
-$(BUILD)/tests/%: tests/%.c $(BUILD)/libvas.a tests/testutil.h
+$(BUILD)/tests/%: tests/%.c $(BUILD)/libvas.a $(wildcard tests/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests $(shell pkg-config --cflags $(TEST_PKGS)) $(LDFLAGS) -o $@ $< \
 	    $(BUILD)/libvas.a $(LDLIBS) $(shell pkg-config --libs $(TEST_PKGS))

@@ -426,6 +426,7 @@ static void download_ranges(void **state)
     range_case(s, path, "bytes=14-99", "ef", "bytes 14-15/16");
     e2e_get_h(s, path, "Range: bytes=100-", &r);
     e2e_assert_error(&r, 416);
+    assert_string_equal(e2e_header(&r, "Content-Range"), "bytes */16"); /* RFC 9110 */
     e2e_resp_free(&r);
     e2e_get_h(s, path, "Range: bytes=16-20", &r);
     e2e_assert_error(&r, 416);

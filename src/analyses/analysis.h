@@ -22,6 +22,7 @@ typedef struct analysis_env {
 typedef struct analysis_def {
     const char *name; /* as clients send it (matched ignoring case and -/_) */
     int needs_model;
+    const char *unit;             /* of its progress: "frames", "images", "ms" */
     int min_inputs, max_inputs;   /* file_id, file2_id, ... */
     const char *const *arg_names; /* NULL-terminated: fields the analysis takes */
     /* Threads: HTTP. Checks the request's fields (a JSON object; values strings or numbers) and

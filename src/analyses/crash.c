@@ -27,7 +27,7 @@ static int crash_run(job *j, vas_err *e)
     return VAS_OK;
 }
 
-const analysis_def analysis_crash = {"crash", 0, 1, 1, crash_args, crash_check, crash_run};
+const analysis_def analysis_crash = {"crash", 0, "steps", 1, 1, crash_args, crash_check, crash_run};
 #else
 typedef int crash_c_is_empty_outside_test_builds; /* ISO C wants a declaration */
 #endif

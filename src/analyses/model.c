@@ -26,13 +26,14 @@ int analysis_check_model(const analysis_env *env, const char *analysis, const ch
     return err_set(e, VAS_EINVAL, "unknown model '%.100s'; known models: %s", model, known);
 }
 
-#define MODEL_DEF(n, lo, hi)                                                                       \
+#define MODEL_DEF(n, u, lo, hi)                                                                    \
     {                                                                                              \
-        n, 1, lo, hi, model_args, NULL, NULL                                                       \
+        n, 1, u, lo, hi, model_args, NULL, NULL                                                    \
     }
 
 const analysis_def analysis_model_defs[] = {
-    MODEL_DEF("video", 1, 1),       MODEL_DEF("image", 1, 1),        MODEL_DEF("label", 1, 1),
-    MODEL_DEF("label-image", 1, 1), MODEL_DEF("triangulate", 2, 16), MODEL_DEF("label_3d", 1, 16),
+    MODEL_DEF("video", "frames", 1, 1),        MODEL_DEF("image", "images", 1, 1),
+    MODEL_DEF("label", "frames", 1, 1),        MODEL_DEF("label-image", "images", 1, 1),
+    MODEL_DEF("triangulate", "frames", 2, 16), MODEL_DEF("label_3d", "frames", 1, 16),
 };
 const int analysis_n_model_defs = sizeof(analysis_model_defs) / sizeof(analysis_model_defs[0]);

@@ -65,4 +65,4 @@ static int sleep_run(job *j, vas_err *e)
     return VAS_OK;
 }
 
-const analysis_def analysis_sleep = {"sleep", 0, 1, 1, sleep_args, sleep_check, sleep_run};
+const analysis_def analysis_sleep = {"sleep", 0, "ms", 1, 1, sleep_args, sleep_check, sleep_run};

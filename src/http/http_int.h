@@ -72,6 +72,9 @@ int reply_json(http_req *r, unsigned status, json_t *body);
 /* {"error": msg} with status. */
 int reply_error(http_req *r, unsigned status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Like reply_error, with one extra response header (Allow, Content-Range). */
+int reply_error_hdr(http_req *r, unsigned status, const char *hname, const char *hval,
+                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* Maps a vas_err to a status and answers with its message. */
 int reply_err(http_req *r, const vas_err *e);
 int reply_raw(http_req *r, unsigned status, const char *ctype, const char *body, size_t n);

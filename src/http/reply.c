@@ -30,7 +30,9 @@ unsigned reply_status_of(int code)
     }
 }
 
-int reply_raw(http_req *r, unsigned status, const char *ctype, const char *body, size_t n)
+/* Queues body (copied) with an optional extra header (hname NULL: none). */
+static int queue_body(http_req *r, unsigned status, const char *ctype, const char *body, size_t n,
+                      const char *hname, const char *hval)
 {
     struct MHD_Response *resp;
     enum MHD_Result ok;
@@ -41,12 +43,41 @@ int reply_raw(http_req *r, unsigned status, const char *ctype, const char *body,
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
     if (status == MHD_HTTP_UNAUTHORIZED)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+    if (hname)
+        MHD_add_response_header(resp, hname, hval);
     ok = MHD_queue_response(r->conn, status, resp);
     MHD_destroy_response(resp);
     r->status = (int)status;
     r->bytes_out += n;
     r->answered = 1;
     return ok == MHD_YES ? VAS_OK : VAS_EIO;
+}
+
+int reply_raw(http_req *r, unsigned status, const char *ctype, const char *body, size_t n)
+{
+    return queue_body(r, status, ctype, body, n, NULL, NULL);
+}
+
+int reply_error_hdr(http_req *r, unsigned status, const char *hname, const char *hval,
+                    const char *fmt, ...)
+{
+    char msg[VAS_ERR_MSG], *s;
+    json_t *j;
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    j = json_pack("{s:s}", "error", msg);
+    s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (!s)
+        return reply_raw(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "application/json",
+                         "{\"error\": \"out of memory\"}", 26);
+    rc = queue_body(r, status, "application/json", s, strlen(s), hname, hval);
+    free(s);
+    return rc;
 }
 
 int reply_json(http_req *r, unsigned status, json_t *body)

@@ -89,6 +89,7 @@ static int build_analysis(http_req *r, store_analysis *a, vas_err *e)
         return err_set(e, VAS_EINVAL, "unknown analysis '%.64s'; known analyses: %s", name, names);
     }
     snprintf(a->name, sizeof(a->name), "%s", d->name);
+    snprintf(a->unit, sizeof(a->unit), "%s", d->unit);
     if (!body_field(r, "file_id", buf, sizeof(buf)))
         return err_set(e, VAS_EINVAL, "the request needs the field 'file_id'");
     if (check_fields(d, r->fields, e) < 0)

@@ -112,9 +112,10 @@ static int send_file(http_req *r, const store_file *f, int fd, int64_t size)
     kind = range_parse(range, size, &start, &len);
     if (kind == RANGE_UNSATISFIABLE) {
         close(fd);
-        return reply_error(r, MHD_HTTP_RANGE_NOT_SATISFIABLE,
-                           "the range '%s' is outside the file's %lld bytes", range,
-                           (long long)size);
+        snprintf(cr, sizeof(cr), "bytes */%lld", (long long)size);
+        return reply_error_hdr(r, MHD_HTTP_RANGE_NOT_SATISFIABLE, MHD_HTTP_HEADER_CONTENT_RANGE, cr,
+                               "the range '%s' is outside the file's %lld bytes", range,
+                               (long long)size);
     }
     resp = MHD_create_response_from_fd_at_offset64((uint64_t)len, fd, (uint64_t)start);
     if (!resp) {

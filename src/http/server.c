@@ -97,25 +97,6 @@ static int token_ok(const char *got, const char *want)
     return d == 0;
 }
 
-static int reply_405(http_req *r, const char *allow)
-{
-    /* static: MHD_RESPMEM_PERSISTENT keeps pointing at it after we return. */
-    static const char body[] = "{\"error\": \"this method is not allowed here\"}";
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(sizeof(body) - 1, (void *)body, MHD_RESPMEM_PERSISTENT);
-
-    if (!resp)
-        return VAS_ENOMEM;
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
-    MHD_queue_response(r->conn, MHD_HTTP_METHOD_NOT_ALLOWED, resp);
-    MHD_destroy_response(resp);
-    r->status = MHD_HTTP_METHOD_NOT_ALLOWED;
-    r->bytes_out += sizeof(body) - 1;
-    r->answered = 1;
-    return VAS_OK;
-}
-
 /* Step 1: route, method, auth; starts the body parser. */
 static void request_begin(http_req *r)
 {
@@ -140,7 +121,8 @@ static void request_begin(http_req *r)
                  : !strcmp(r->method, "DELETE") ? d->del
                                                 : NULL;
     if (!r->handler) {
-        reply_405(r, d->allow);
+        reply_error_hdr(r, MHD_HTTP_METHOD_NOT_ALLOWED, MHD_HTTP_HEADER_ALLOW, d->allow,
+                        "%s is not allowed on %s (allowed: %s)", r->method, r->path, d->allow);
         return;
     }
     if (!strcmp(r->method, "POST") && body_begin(r, r->route == HTTP_ROUTE_FILES) < 0 &&

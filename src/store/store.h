@@ -78,7 +78,7 @@ typedef struct store_analysis {
     int n_inputs;
     char state[12]; /* PENDING STARTED SUCCESS FAILURE REVOKED */
     int64_t done, total;
-    char unit[16];
+    char unit[16];     /* of progress; set by the caller of store_analysis_insert */
     json_t *args;      /* owned: object of the analysis's arguments */
     json_t *result;    /* owned: object on SUCCESS, else NULL */
     char *description; /* owned: on FAILURE, else NULL */

@@ -111,7 +111,7 @@ static int insert_row(store *s, store_analysis *a, int64_t *seq, vas_err *e)
         return err_set(e, VAS_ENOMEM, "out of memory saving an analysis");
     rc = store_stmt(s, -1,
                     "INSERT INTO analyses(id, task_id, name, model, file_id, file2_id, args, state,"
-                    " created) VALUES(?, ?, ?, ?, ?, ?, ?, 'PENDING', ?)",
+                    " created, unit) VALUES(?, ?, ?, ?, ?, ?, ?, 'PENDING', ?, ?)",
                     &st, e);
     if (rc < 0) {
         free(args);
@@ -126,6 +126,7 @@ static int insert_row(store *s, store_analysis *a, int64_t *seq, vas_err *e)
         sqlite3_bind_text(st, 6, a->inputs[1], -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 7, args, -1, SQLITE_STATIC);
     sqlite3_bind_double(st, 8, a->created);
+    sqlite3_bind_text(st, 9, a->unit, -1, SQLITE_STATIC);
     rc = sqlite3_step(st) == SQLITE_DONE ? VAS_OK : store_db_err(s, e, "saving an analysis");
     sqlite3_finalize(st);
     free(args);
