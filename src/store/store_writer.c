@@ -97,8 +97,7 @@ static int hash_join(store_writer *w, int finish)
     if (finish) {
         w->avail = w->size;
         w->done = 1;
-    }
-    else
+    } else
         w->stop = 1;
     pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&w->mu);
