@@ -10,7 +10,7 @@ PKGS += libprotobuf-c $(CURDIR)/mk/dnnl.pc
 BUILD ?= build/release
 NN_GEN := $(BUILD)/gen
 
-$(NN_GEN)/onnx_subset.pb-c.c $(NN_GEN)/onnx_subset.pb-c.h: src/nn/onnx_subset.proto
+$(NN_GEN)/onnx_subset.pb-c.c $(NN_GEN)/onnx_subset.pb-c.h &: src/nn/onnx_subset.proto
 	@mkdir -p $(NN_GEN)
 	protoc-c --c_out=$(NN_GEN) -Isrc/nn src/nn/onnx_subset.proto
 
