@@ -128,9 +128,9 @@ static int read_bodyparts(pose_model *m, yaml_document_t *d, yaml_node_t *root, 
     for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
          it++) {
         yaml_node_t *v = yaml_document_get_node(d, *it);
-        if (!v || v->type != YAML_SCALAR_NODE || m->n_bodyparts >= POSE_MAX_JOINTS)
+        if (!v || v->type != YAML_SCALAR_NODE || m->n_bodyparts >= POSE_MODEL_MAX_PARTS)
             return err_set(e, VAS_EINVAL, "config.yaml: bodyparts must be at most %d names",
-                           POSE_MAX_JOINTS);
+                           POSE_MODEL_MAX_PARTS);
         m->bodyparts[m->n_bodyparts] = strdup((char *)v->data.scalar.value);
         if (!m->bodyparts[m->n_bodyparts++])
             return err_set(e, VAS_ENOMEM, "out of memory");

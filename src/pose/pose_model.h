@@ -13,7 +13,7 @@
 
 #include <jansson.h>
 
-#define POSE_MAX_JOINTS 64
+#define POSE_MODEL_MAX_PARTS 64
 
 typedef struct pose_model {
     char *name;         /* the name clients use (folder name or mapping key) */
@@ -23,7 +23,7 @@ typedef struct pose_model {
     char *scorer;       /* DeepLabCut's scorer name, e.g.
                            DLC_MobilenetV2_openfieldOct30shuffle1_snapshot_3000 */
     char *task, *date, *net_type, *colormap, *skeleton_color;
-    char *bodyparts[POSE_MAX_JOINTS];
+    char *bodyparts[POSE_MODEL_MAX_PARTS];
     int n_bodyparts;
     int (*skeleton)[2]; /* pairs of bodypart indices */
     int n_skeleton;
