@@ -28,9 +28,11 @@ int nn_session_new(const nn_graph *g, const nn_options *opt, nn_session **out, v
     s->g = g;
     if (opt)
         s->opt = *opt;
-    /* The ISA enum grows with each level: anything from avx512_core_bf16 up has bf16 dot
-     * products. Without them oneDNN would emulate bf16, slower than fp32: refuse instead. */
-    if (s->opt.bf16 && (int)dnnl_get_effective_cpu_isa() < (int)dnnl_cpu_isa_avx512_core_bf16) {
+    /* oneDNN's ISA values are bit sets, each a superset of the ones it extends: bf16 dot
+     * products are there when all of avx512_core_bf16's bits are. Without them oneDNN would
+     * emulate bf16, slower than fp32: refuse instead of running silently slower. */
+    if (s->opt.bf16 && ((unsigned)dnnl_get_effective_cpu_isa() & dnnl_cpu_isa_avx512_core_bf16) !=
+                           dnnl_cpu_isa_avx512_core_bf16) {
         free(s);
         return err_set(e, VAS_EUNSUPPORTED,
                        "bf16 was asked for but this CPU has no "
