@@ -13,3 +13,5 @@ $(BUILD)/tests/test_media $(BUILD)/tests/test_media_pipe $(BUILD)/tests/test_med
 # test_media holds LeakSanitizer's suppressions hook (libx265's own leaks); the sanitizer
 # runtime, a shared library, finds it only if the executable exports it.
 $(BUILD)/tests/test_media: LDFLAGS += -Wl,--export-dynamic-symbol=__lsan_default_suppressions
+# test_media_pipe sets a small ASan quarantine (see the test) through ASan's options hook.
+$(BUILD)/tests/test_media_pipe: LDFLAGS += -Wl,--export-dynamic-symbol=__asan_default_options

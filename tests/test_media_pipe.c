@@ -1,0 +1,351 @@
+/* test_media_pipe.c - media_pipe: the decoder thread and its ring, on real videos made here
+ * with FFmpeg's encoders. Every frame arrives once, in order, in batches, already normalised;
+ * stop, the caller's cancel flag and freeing work at any point (also with the decoder blocked
+ * on a full ring); a consumer holding every slot gets an error, not a hang; a 10,240-frame
+ * video goes through with memory that does not grow. */
+#include "core/err.h"
+#include "core/log.h"
+#include "media/media_pipe.h"
+
+#include "test_media_enc.h"
+#include "testutil.h"
+
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+/* AddressSanitizer's hook. FFmpeg allocates and frees some KB per decoded frame; ASan keeps
+ * freed blocks in a quarantine (256 MB by default) before reusing them, so resident memory
+ * would grow by that much whatever vas does. A 4 MB quarantine lets the long-video test
+ * measure our bound under ASan too; use-after-free is still caught within that window. */
+/* NOLINTNEXTLINE(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp): its fixed name */
+const char *__asan_default_options(void);
+/* NOLINTNEXTLINE(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp) */
+const char *__asan_default_options(void)
+{
+    return "quarantine_size_mb=4:thread_local_quarantine_size_kb=256";
+}
+
+/* ---- fixture: a fresh temp folder with one video ---- */
+
+typedef struct fx {
+    char *dir;      /* /tmp/vas-test-XXXXXX, removed by teardown */
+    char path[512]; /* the video */
+} fx;
+
+static int fx_setup(void **state)
+{
+    fx *f = calloc(1, sizeof(*f));
+
+    if (!f || !(f->dir = tu_mkdtemp())) {
+        free(f);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int fx_teardown(void **state)
+{
+    fx *f = *state;
+
+    tu_rm_rf(f->dir);
+    free(f->dir);
+    free(f);
+    return 0;
+}
+
+/* An MPEG-4 avi of n frames of the index picture, w x h, in f->path. */
+static void make_avi(fx *f, int w, int h, int n)
+{
+    tenc_video s = {.codec = "mpeg4", .w = w, .h = h, .frames = n, .fps = 30};
+
+    snprintf(f->path, sizeof(f->path), "%s/v.avi", f->dir);
+    if (tenc_write_video(f->path, &s) < 0)
+        fail_msg("could not make %s", f->path);
+}
+
+/* Identity normalisation: a float is the byte / 255. */
+static media_norm unit_norm(void)
+{
+    const float mean[3] = {0, 0, 0}, sd[3] = {1, 1, 1};
+    media_norm n;
+    vas_err e = {0};
+
+    assert_int_equal(media_norm_init(&n, mean, sd, 0, &e), VAS_OK);
+    return n;
+}
+
+/* Mean of plane c over the 8x8 square centred on (cx, cy) of a CHW frame, back in bytes. */
+static int plane_mean(const float *chw, int w, int h, int c, int cx, int cy)
+{
+    double sum = 0;
+
+    for (int y = cy - 4; y < cy + 4; y++)
+        for (int x = cx - 4; x < cx + 4; x++)
+            sum += chw[(size_t)c * w * h + (size_t)y * w + x];
+    return (int)lround(sum * 255.0 / 64.0);
+}
+
+static int chw_index(const float *chw, int w, int h)
+{
+    int lo = tenc_digit(plane_mean(chw, w, h, 1, 16, 16));
+    int hi = tenc_digit(plane_mean(chw, w, h, 1, 48, 16));
+
+    return lo < 0 || hi < 0 ? -1 : hi * 8 + lo;
+}
+
+/* ---- every frame, in order ---- */
+
+static void every_frame_in_order(void **state)
+{
+    fx *f = *state;
+    media_norm n = unit_norm();
+    media_pipe_opts o = {.batch = 8, .depth = 3, .layout = MEDIA_LAYOUT_CHW_F32, .norm = &n};
+    media_pipe *p = NULL;
+    media_batch b;
+    media_video_stats st;
+    vas_err e = {0};
+    int64_t next = 0;
+    int rc, batches = 0;
+
+    make_avi(f, 96, 64, 100);
+    assert_int_equal(media_pipe_start(f->path, &o, &p, &e), VAS_OK);
+    assert_int_equal(media_pipe_info(p)->width, 96);
+    while ((rc = media_pipe_take(p, &b, &e)) == 1) {
+        assert_int_equal(b.frame_bytes, sizeof(float) * 96 * 64 * 3);
+        assert_int_equal(b.n, next + 8 <= 100 ? 8 : 100 - next);
+        for (int i = 0; i < b.n; i++) {
+            const float *fr = (const float *)((const char *)b.data + (size_t)i * b.frame_bytes);
+            assert_int_equal(b.index[i], next);
+            assert_true(fabs(b.t[i] - (double)next / 30.0) < 0.002);
+            assert_int_equal(chw_index(fr, 96, 64), (int)(next % 64));
+            assert_in_range(plane_mean(fr, 96, 64, 0, 16, 48), 190, 250); /* red plane first */
+            assert_in_range(plane_mean(fr, 96, 64, 2, 48, 48), 190, 250); /* blue plane last */
+            next++;
+        }
+        media_pipe_release(p, &b);
+        batches++;
+    }
+    assert_int_equal(rc, 0);
+    assert_int_equal(next, 100);
+    assert_int_equal(batches, 13);
+    assert_int_equal(media_pipe_take(p, &b, &e), 0); /* stays at the end */
+    media_pipe_stats(p, &st);
+    assert_int_equal(st.frames, 100);
+    media_pipe_free(p);
+}
+
+/* RGB24 slots, scaled to a model size, and batches held two at a time. */
+static void rgb_scaled_two_held(void **state)
+{
+    fx *f = *state;
+    media_pipe_opts o = {.batch = 5, .depth = 3, .width = 48, .height = 32, .threads = 1};
+    media_pipe *p = NULL;
+    media_batch a, b;
+    vas_err e = {0};
+    int64_t next = 0;
+
+    make_avi(f, 96, 64, 20);
+    assert_int_equal(media_pipe_start(f->path, &o, &p, &e), VAS_OK);
+    assert_int_equal(media_pipe_info(p)->width, 48);
+    while (media_pipe_take(p, &a, &e) == 1) {
+        int more = media_pipe_take(p, &b, &e);
+        assert_true(more == 1 || more == 0);
+        for (int i = 0; i < a.n; i++) {
+            const uint8_t *fr = (const uint8_t *)a.data + (size_t)i * a.frame_bytes;
+            assert_int_equal(a.frame_bytes, 48 * 32 * 3);
+            assert_int_equal(a.index[i], next++);
+            assert_in_range(tenc_mean(fr, 48, 8, 24, 0), 180, 250); /* red, now 16x16 */
+        }
+        next += more == 1 ? b.n : 0;
+        media_pipe_release(p, &a);
+        if (more == 1)
+            media_pipe_release(p, &b);
+    }
+    assert_int_equal(next, 20);
+    media_pipe_free(p);
+}
+
+/* ---- stopping ---- */
+
+static void stop_mid_stream(void **state)
+{
+    fx *f = *state;
+    media_pipe_opts o = {.batch = 4, .depth = 2};
+    media_pipe *p = NULL;
+    media_batch b;
+    vas_err e = {0};
+
+    make_avi(f, 64, 64, 300);
+    assert_int_equal(media_pipe_start(f->path, &o, &p, &e), VAS_OK);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(media_pipe_take(p, &b, &e), 1);
+        assert_int_equal(b.index[0], i * 4);
+        media_pipe_release(p, &b);
+    }
+    media_pipe_stop(p);
+    media_pipe_stop(p);
+    assert_int_equal(media_pipe_take(p, &b, &e), VAS_ECANCELLED);
+    assert_int_equal(media_pipe_take(p, &b, &e), VAS_ECANCELLED);
+    media_pipe_free(p);
+    /* Freed while the decoder waits on a full ring, and right after start. */
+    assert_int_equal(media_pipe_start(f->path, &o, &p, &e), VAS_OK);
+    tu_nap_ms(50);
+    media_pipe_free(p);
+    assert_int_equal(media_pipe_start(f->path, &o, &p, &e), VAS_OK);
+    media_pipe_free(p);
+    media_pipe_free(NULL);
+}
+
+static void cancel_flag(void **state)
+{
+    fx *f = *state;
+    atomic_bool cancel;
+    media_pipe_opts o = {.batch = 4, .depth = 2, .cancel = &cancel};
+    media_pipe *p = NULL;
+    media_batch b;
+    vas_err e = {0};
+    int rc, got = 0;
+
+    atomic_init(&cancel, false);
+    make_avi(f, 64, 64, 300);
+    assert_int_equal(media_pipe_start(f->path, &o, &p, &e), VAS_OK);
+    while ((rc = media_pipe_take(p, &b, &e)) == 1) {
+        media_pipe_release(p, &b);
+        if (++got == 2)
+            atomic_store(&cancel, true);
+    }
+    assert_int_equal(rc, VAS_ECANCELLED);
+    assert_int_equal(got, 2);
+    media_pipe_free(p);
+}
+
+static void holding_every_slot_is_an_error(void **state)
+{
+    fx *f = *state;
+    media_pipe_opts o = {.batch = 2, .depth = 2};
+    media_pipe *p = NULL;
+    media_batch a, b, c;
+    vas_err e = {0};
+
+    make_avi(f, 64, 64, 30);
+    assert_int_equal(media_pipe_start(f->path, &o, &p, &e), VAS_OK);
+    assert_int_equal(media_pipe_take(p, &a, &e), 1);
+    assert_int_equal(media_pipe_take(p, &b, &e), 1);
+    assert_int_equal(media_pipe_take(p, &c, &e), VAS_EINVAL);
+    assert_non_null(strstr(e.msg, "held"));
+    media_pipe_release(p, &b); /* out of order */
+    media_pipe_release(p, &a);
+    assert_int_equal(media_pipe_take(p, &c, &e), 1);
+    assert_int_equal(c.index[0], 4);
+    media_pipe_release(p, &c);
+    media_pipe_free(p);
+}
+
+static void bad_input(void **state)
+{
+    fx *f = *state;
+    media_pipe_opts o = {.batch = 4, .depth = 2};
+    media_pipe *p = NULL;
+    vas_err e = {0};
+
+    snprintf(f->path, sizeof(f->path), "%s/x.txt", f->dir);
+    assert_int_equal(tu_write_file(f->path, "not a video at all\n", 19), 0);
+    assert_int_equal(media_pipe_start(f->path, &o, &p, &e), VAS_EINVAL);
+    assert_null(p);
+    assert_non_null(strstr(e.msg, "not a video"));
+    o.depth = 1;
+    assert_int_equal(media_pipe_start(f->path, &o, &p, &e), VAS_EINVAL);
+    o.depth = 2;
+    o.layout = MEDIA_LAYOUT_CHW_F32; /* without a normalisation */
+    assert_int_equal(media_pipe_start(f->path, &o, &p, &e), VAS_EINVAL);
+    make_avi(f, 64, 64, 2);
+    o.layout = MEDIA_LAYOUT_RGB24;
+    o.width = o.height = 4096;
+    o.batch = 64;
+    assert_int_equal(media_pipe_start(f->path, &o, &p, &e), VAS_ETOOBIG);
+}
+
+/* ---- a long video in bounded memory ---- */
+
+/* This process's resident memory in KiB, from /proc/self/status. */
+static long rss_kib(void)
+{
+    FILE *fp = fopen("/proc/self/status", "r");
+    char line[256];
+    long kib = -1;
+
+    if (!fp)
+        return -1;
+    while (fgets(line, sizeof(line), fp)) {
+        if (strncmp(line, "VmRSS:", 6) == 0) {
+            kib = strtol(line + 6, NULL, 10);
+            break;
+        }
+    }
+    fclose(fp);
+    return kib;
+}
+
+static void long_video_bounded_memory(void **state)
+{
+    enum { N = 10240 };
+    fx *f = *state;
+    media_norm n = unit_norm();
+    media_pipe_opts o = {.batch = 16, .depth = 4, .layout = MEDIA_LAYOUT_CHW_F32, .norm = &n};
+    media_pipe *p = NULL;
+    media_batch b;
+    vas_err e = {0};
+    int64_t next = 0;
+    long base = 0, peak = 0;
+    int rc;
+
+    make_avi(f, 64, 48, N);
+    assert_int_equal(media_pipe_start(f->path, &o, &p, &e), VAS_OK);
+    assert_int_equal(media_pipe_info(p)->frames, N);
+    while ((rc = media_pipe_take(p, &b, &e)) == 1) {
+        for (int i = 0; i < b.n; i++, next++) {
+            const float *fr = (const float *)((const char *)b.data + (size_t)i * b.frame_bytes);
+            assert_int_equal(b.index[i], next);
+            if (next % 97 == 0)
+                assert_int_equal(chw_index(fr, 64, 48), (int)(next % 64));
+        }
+        media_pipe_release(p, &b);
+        if (next == 1024) /* warmed up: FFmpeg's pools and the ring are all there */
+            base = rss_kib();
+        if (next > 1024 && next % 512 == 0 && rss_kib() > peak)
+            peak = rss_kib();
+    }
+    assert_int_equal(rc, 0);
+    assert_int_equal(next, N);
+    media_pipe_free(p);
+    if (peak - base > 3L * 1024)
+        fail_msg("resident memory grew by %ld KiB over %d frames", peak - base, N - 1024);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(every_frame_in_order, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(rgb_scaled_two_held, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(stop_mid_stream, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(cancel_flag, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(holding_every_slot_is_an_error, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(bad_input, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(long_video_bounded_memory, fx_setup, fx_teardown),
+    };
+
+    log_set_level(LOG_ERROR);
+    media_log_setup();
+    av_log_set_level(AV_LOG_ERROR);
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
