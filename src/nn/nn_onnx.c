@@ -139,6 +139,21 @@ static void convert_raw(const unsigned char *raw, int t, nn_const *c)
     }
 }
 
+/* dims of tp into dims[] and their product into *count; -1 if too many, negative or huge. */
+static int tensor_dims(const Vasonnx__TensorProto *tp, int64_t *dims, int64_t *count)
+{
+    *count = 1;
+    if (tp->n_dims > NN_MAX_DIMS)
+        return -1;
+    for (size_t i = 0; i < tp->n_dims; i++) {
+        dims[i] = tp->dims[i];
+        if (dims[i] < 0 || (dims[i] && *count > NN_MAX_ELEMS / dims[i]))
+            return -1;
+        *count *= dims[i];
+    }
+    return 0;
+}
+
 static int tensor_from_proto(const Vasonnx__TensorProto *tp, const char *dir, nn_const **out,
                              vas_err *e)
 {
@@ -153,14 +168,8 @@ static int tensor_from_proto(const Vasonnx__TensorProto *tp, const char *dir, nn
                        "tensor '%s': data type %d is not supported (vas "
                        "reads float32, float64, int32, int64, bool)",
                        name, tp->data_type);
-    if (tp->n_dims > NN_MAX_DIMS)
-        return err_set(e, VAS_EUNSUPPORTED, "tensor '%s' has %zu dims", name, tp->n_dims);
-    for (size_t i = 0; i < tp->n_dims; i++) {
-        dims[i] = tp->dims[i];
-        if (dims[i] < 0 || (dims[i] && count > NN_MAX_ELEMS / dims[i]))
-            return err_set(e, VAS_EINVAL, "tensor '%s' has bad dims", name);
-        count *= dims[i];
-    }
+    if (tensor_dims(tp, dims, &count) < 0)
+        return err_set(e, VAS_EINVAL, "tensor '%s' has bad or too many dims", name);
     c = nn_const_new(tp->data_type == 1 || tp->data_type == 11 ? NN_F32 : NN_I64, (int)tp->n_dims,
                      dims);
     if (!c)
@@ -220,6 +229,15 @@ static int names_find(const nn_graph *g, const names *t, const char *s)
     }
 }
 
+static void names_insert(const nn_graph *g, names *t, int idx)
+{
+    size_t i = hash_str(g->vals[idx].name) & (t->cap - 1);
+
+    while (t->slot[i])
+        i = (i + 1) & (t->cap - 1);
+    t->slot[i] = idx + 1;
+}
+
 static int names_put(const nn_graph *g, names *t, int idx)
 {
     if ((size_t)g->n_vals * 2 >= t->cap) {
@@ -234,7 +252,7 @@ static int names_put(const nn_graph *g, names *t, int idx)
         t->cap = cap;
         for (int v = 0; v < g->n_vals; v++)
             if (v != idx)
-                names_put(g, t, v);
+                names_insert(g, t, v);
     }
     size_t i = hash_str(g->vals[idx].name) & (t->cap - 1);
     while (t->slot[i])
@@ -367,7 +385,8 @@ static int str_in(const char *s, const char *const *set)
 /* Attribute values vas implements; anything else is refused with the node named. */
 static int check_attrs(const nn_node *n, vas_err *e)
 {
-    static const char *const pads[] = {"NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER", NULL};
+    /* pads + 3 is ConvTranspose's list: NOTSET only */
+    static const char *const pads[] = {"VALID", "SAME_UPPER", "SAME_LOWER", "NOTSET", NULL};
     static const char *const modes[] = {"nearest", "linear", NULL};
     static const char *const ctms[] = {"half_pixel", "pytorch_half_pixel", "align_corners",
                                        "asymmetric", NULL};
@@ -376,11 +395,10 @@ static int check_attrs(const nn_node *n, vas_err *e)
     const char *bad = NULL, *val = "";
     int64_t to = nn_attr_int(n, "to", 1);
 
-    if ((n->op == NN_OP_CONV || n->op == NN_OP_MAXPOOL || n->op == NN_OP_AVGPOOL) &&
-        !str_in((val = nn_attr_str(n, "auto_pad", "NOTSET")), pads))
-        bad = "auto_pad";
-    else if (n->op == NN_OP_CONVT &&
-             strcmp((val = nn_attr_str(n, "auto_pad", "NOTSET")), "NOTSET") != 0)
+    if ((n->op == NN_OP_CONV || n->op == NN_OP_MAXPOOL || n->op == NN_OP_AVGPOOL ||
+         n->op == NN_OP_CONVT) &&
+        !str_in((val = nn_attr_str(n, "auto_pad", "NOTSET")),
+                n->op == NN_OP_CONVT ? pads + 3 : pads))
         bad = "auto_pad";
     else if (n->op == NN_OP_CONVT && nn_attr_find(n, "output_shape"))
         bad = "output_shape", val = "(given)";

@@ -41,6 +41,8 @@ step *nn_plan_step_add(nn_plan *p)
 
 void nn_p_add_arg(step *s, int arg, int val, dnnl_memory_t mem)
 {
+    if (!s || s->n_args >= NN_STEP_ARGS - 1) /* one slot stays for the scratchpad */
+        return;
     s->args[s->n_args].arg = arg;
     s->args[s->n_args].val = val;
     s->args[s->n_args].mem = mem;
@@ -52,7 +54,8 @@ int nn_p_keep_fixed(nn_plan *p, dnnl_memory_t mem, void *buf)
 {
     if (p->n_fixed == p->cap_fixed) {
         int cap = p->cap_fixed ? p->cap_fixed * 2 : 64;
-        dnnl_memory_t *m = realloc(p->fixed, (size_t)cap * sizeof(*m));
+        dnnl_memory_t *m =
+            realloc(p->fixed, (size_t)cap * sizeof(*m)); // NOLINT(bugprone-sizeof-expression)
         void **b = m ? realloc(p->fixed_buf, (size_t)cap * sizeof(*b)) : NULL;
         if (m)
             p->fixed = m;
@@ -358,6 +361,26 @@ static int plan_pool(pctx *x)
     return rc;
 }
 
+/* A step running the primitive of pd (borrowed), with its scratchpad size recorded. */
+static int step_from_pd(pctx *x, const_dnnl_primitive_desc_t pd, step **out)
+{
+    step *s = nn_plan_step_add(x->p);
+    const dnnl_memory_desc_t *sm;
+
+    if (!s || dnnl_primitive_create(&s->prim, pd) != dnnl_success) {
+        if (s)
+            x->p->n_steps--;
+        return err_set(x->e, VAS_ENOMEM, "cannot create the primitive of '%s'", x->n->name);
+    }
+    sm = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+    s->name = x->n->name;
+    s->scratch = sm ? dnnl_memory_desc_get_size(sm) : 0;
+    if (s->scratch)
+        s->scratch_md = *sm;
+    *out = s;
+    return VAS_OK;
+}
+
 static int plan_concat(pctx *x)
 {
     const nn_node *n = x->n;
@@ -365,7 +388,8 @@ static int plan_concat(pctx *x)
     dnnl_primitive_desc_t pd = NULL;
     dnnl_primitive_attr_t attr = nn_p_new_attr(NULL);
     int64_t axis = nn_attr_int(n, "axis", 0);
-    step *s;
+    dnnl_status_t st;
+    step *s = NULL;
     int rc = n->n_in < NN_STEP_ARGS - 1
                  ? VAS_OK
                  : err_set(x->e, VAS_EUNSUPPORTED, "node '%s' (Concat): more than %d inputs",
@@ -373,32 +397,22 @@ static int plan_concat(pctx *x)
 
     for (int i = 0; rc >= 0 && i < n->n_in; i++)
         rc = x->p->tv[n->in[i]].c ? err_set(x->e, VAS_EUNSUPPORTED,
-                                            "node '%s' (Concat): constant inputs are "
-                                            "not supported",
+                                            "node '%s' (Concat): constant inputs are not "
+                                            "supported",
                                             n->name)
                                   : nn_p_value_md(x, n->in[i], &srcs[i]);
     if (rc >= 0)
         rc = nn_p_value_md(x, n->out[0], &dst);
     if (rc >= 0) {
-        dnnl_status_t st = dnnl_concat_primitive_desc_create(
+        st = dnnl_concat_primitive_desc_create(
             &pd, &dst, n->n_in, (int)(axis < 0 ? axis + 4 : axis), srcs, attr, x->p->eng);
-        s = st == dnnl_success ? nn_plan_step_add(x->p) : NULL;
-        if (st != dnnl_success)
-            rc = nn_p_fail(x, st, "concatenate these inputs");
-        else if (!s || dnnl_primitive_create(&s->prim, pd) != dnnl_success)
-            rc = err_set(x->e, VAS_ENOMEM, "out of memory planning '%s'", n->name);
-        if (rc >= 0) {
-            const dnnl_memory_desc_t *sm =
-                dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
-            s->name = n->name;
-            s->scratch = sm ? dnnl_memory_desc_get_size(sm) : 0;
-            if (s->scratch)
-                s->scratch_md = *sm;
-            for (int i = 0; i < n->n_in; i++)
-                nn_p_add_arg(s, DNNL_ARG_MULTIPLE_SRC + i, n->in[i], NULL);
-            nn_p_add_arg(s, DNNL_ARG_DST, n->out[0], NULL);
-        }
+        rc = st == dnnl_success ? step_from_pd(x, pd, &s)
+                                : nn_p_fail(x, st, "concatenate these inputs");
     }
+    for (int i = 0; rc >= 0 && i < n->n_in; i++)
+        nn_p_add_arg(s, DNNL_ARG_MULTIPLE_SRC + i, n->in[i], NULL);
+    if (rc >= 0)
+        nn_p_add_arg(s, DNNL_ARG_DST, n->out[0], NULL);
     if (pd)
         dnnl_primitive_desc_destroy(pd);
     if (attr)

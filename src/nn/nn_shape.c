@@ -74,6 +74,8 @@ static int axis_norm(int64_t a, int rank, int64_t *outp)
 static int bcast_dims(const nn_tval *a, const nn_tval *b, int *nd, int64_t *dims)
 {
     *nd = a->ndims > b->ndims ? a->ndims : b->ndims;
+    if (*nd > NN_MAX_DIMS || *nd < 0)
+        return -1;
     for (int i = 0; i < *nd; i++) {
         int ia = i - (*nd - a->ndims), ib = i - (*nd - b->ndims);
         int64_t da = ia >= 0 ? a->dims[ia] : 1, db = ib >= 0 ? b->dims[ib] : 1;
@@ -89,11 +91,11 @@ static int64_t bcast_index(const nn_const *c, int nd, const int64_t *dims, int64
 {
     int64_t idx = 0, stride = 1;
 
-    for (int k = nd - 1; k >= 0; k--) {
-        int64_t pos = i % dims[k];
+    for (int k = (nd < NN_MAX_DIMS ? nd : NN_MAX_DIMS) - 1; k >= 0; k--) {
+        int64_t pos = dims[k] ? i % dims[k] : 0;
         int kc = k - (nd - c->ndims);
-        i /= dims[k];
-        if (kc >= 0) {
+        i = dims[k] ? i / dims[k] : 0;
+        if (kc >= 0 && kc < c->ndims) {
             if (c->dims[kc] != 1)
                 idx += pos * stride;
             stride *= c->dims[kc];
@@ -366,17 +368,22 @@ static int fold_concat(sctx *x)
 }
 
 /* Start, step and length of one sliced axis, clamped as the Slice text says. */
+static int64_t clamp64(int64_t v, int64_t lo, int64_t hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
 static void slice_axis(int64_t dim, int64_t s0, int64_t e0, int64_t k, int64_t *b, int64_t *len)
 {
     s0 = s0 < 0 ? s0 + dim : s0;
     e0 = e0 < 0 ? e0 + dim : e0;
     if (k > 0) {
-        s0 = s0 < 0 ? 0 : s0 > dim ? dim : s0;
-        e0 = e0 < 0 ? 0 : e0 > dim ? dim : e0;
+        s0 = clamp64(s0, 0, dim);
+        e0 = clamp64(e0, 0, dim);
         *len = e0 > s0 ? (e0 - s0 + k - 1) / k : 0;
     } else {
-        s0 = s0 < 0 ? -1 : s0 >= dim ? dim - 1 : s0;
-        e0 = e0 < -1 ? -1 : e0 >= dim ? dim - 1 : e0;
+        s0 = clamp64(s0, -1, dim - 1);
+        e0 = clamp64(e0, -1, dim - 1);
         *len = s0 > e0 ? (s0 - e0 - k - 1) / -k : 0;
     }
     *b = s0;
@@ -409,7 +416,7 @@ static int fold_slice(sctx *x)
     if (!st || !en || (in(x, 3) && !ax) || (in(x, 4) && !sp))
         return refuse(x, "slice bounds are computed at run time (not supported)");
     memcpy(dims, d->dims, sizeof(dims));
-    for (int i = 0; i < d->ndims; i++)
+    for (int i = 0; i < NN_MAX_DIMS; i++)
         step[i] = 1;
     for (int64_t i = 0; i < st->count && i < en->count; i++) {
         int64_t a, k = sp ? nn_const_geti(sp, i) : 1;
