@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "core/util.h"
 #include "nn/nn.h"
 
 #define MAX_CASES 128
@@ -29,6 +30,7 @@ static int n_cases;
 
 static const char *fixdir(void)
 {
+    /* NOLINTNEXTLINE(concurrency-mt-unsafe): tests run on one thread */
     const char *d = getenv("VAS_NN_FIXTURES");
     return d ? d : "tests/fixtures/nn";
 }
@@ -90,7 +92,7 @@ static double run_case(const nn_case *c, const nn_options *opt)
     if (nn_session_run(s, in, c->n, c->h, c->w, &e) != VAS_OK)
         fail_msg("run %s: %s", c->name, e.msg);
     for (long i = 0; i < c->out_floats; i++)
-        scale = fmax(scale, fabs(want[i]));
+        scale = fmax(scale, fabs((double)want[i]));
     for (int o = 0; o < nn_graph_n_outputs(g); o++) {
         const float *y;
         nn_tensor_info info;
@@ -100,7 +102,7 @@ static double run_case(const nn_case *c, const nn_options *opt)
             cnt *= (long)info.dims[d];
         assert_true(k + cnt <= c->out_floats);
         for (long i = 0; i < cnt; i++, k++)
-            err = fmax(err, fabs((double)y[i] - want[k]));
+            err = fmax(err, fabs((double)y[i] - (double)want[k]));
     }
     assert_int_equal(k, c->out_floats);
     nn_session_free(s);
@@ -181,7 +183,7 @@ static void refuses_truncated_and_corrupt(void **state)
         assert_null(g);
     }
     for (int round = 0; round < 20; round++) {
-        unsigned char *c = malloc(len);
+        unsigned char *c = malloc(len + 1);
         assert_non_null(c);
         memcpy(c, buf, len);
         for (int k = 0; k < 16; k++) {
@@ -217,7 +219,8 @@ static void external_data_checked(void **state)
     assert_non_null(strstr(e.msg, "external data"));
     at = memmem(buf, len, loc, strlen(loc));
     assert_non_null(at);
-    memcpy(at, "../conv_external.data", strlen(loc)); /* same length: still valid protobuf */
+    /* same length: still valid protobuf */
+    memcpy(at, "../conv_external.data", strlen(loc)); // NOLINT(bugprone-not-null-terminated-result)
     assert_true(nn_graph_load_mem(buf, len, fixdir(), &g, &e) < 0);
     assert_null(g);
     assert_non_null(strstr(e.msg, "external data"));
@@ -231,8 +234,8 @@ static void replans_per_size(void **state)
     nn_graph *g = load_case("op_dynamic_size"), *fixed = load_case("op_conv_basic");
     nn_session *s = NULL;
     vas_err e = {0};
-    size_t n = 3 * 4 * 20 * 30;
-    float *in = calloc(n, sizeof(float)), *first = calloc(2 * 3 * 9 * 11, sizeof(float));
+    const size_t n = (size_t)3 * 4 * 20 * 30, n1 = (size_t)2 * 3 * 9 * 11;
+    float *in = calloc(n, sizeof(float)), *first = calloc(n1, sizeof(float));
     const float *y;
     nn_tensor_info info;
 
@@ -244,7 +247,7 @@ static void replans_per_size(void **state)
     assert_int_equal(nn_session_new(g, NULL, &s, &e), VAS_OK);
     assert_int_equal(nn_session_run(s, in, 2, 9, 11, &e), VAS_OK);
     assert_int_equal(nn_session_output(s, 0, &y, &info, &e), VAS_OK);
-    memcpy(first, y, 2 * 3 * 9 * 11 * sizeof(float));
+    memcpy(first, y, n1 * sizeof(float));
     for (int size = 0; size < 6; size++) { /* more sizes than the cache keeps */
         assert_int_equal(nn_session_run(s, in, 1 + size % 3, 20 - size, 30, &e), VAS_OK);
         assert_int_equal(nn_session_output(s, 0, &y, &info, &e), VAS_OK);
@@ -253,7 +256,7 @@ static void replans_per_size(void **state)
     }
     assert_int_equal(nn_session_run(s, in, 2, 9, 11, &e), VAS_OK);
     assert_int_equal(nn_session_output(s, 0, &y, &info, &e), VAS_OK);
-    assert_memory_equal(first, y, 2 * 3 * 9 * 11 * sizeof(float));
+    assert_memory_equal(first, y, n1 * sizeof(float));
     nn_session_free(s);
     assert_int_equal(nn_session_new(fixed, NULL, &s, &e), VAS_OK);
     assert_int_equal(nn_session_run(s, in, 2, 20, 30, &e), VAS_EINVAL);
@@ -277,9 +280,20 @@ static int load_cases(void)
         nn_case *c = &cases[n_cases];
         if (line[0] == '#')
             continue;
-        if (sscanf(line, "%63s %d %d %d %d %ld", c->name, &c->n, &c->c, &c->h, &c->w,
-                   &c->out_floats) == 6)
-            n_cases++;
+        char num[5][32];
+        int64_t v[5];
+        if (sscanf(line, "%63s %31s %31s %31s %31s %31s", c->name, num[0], num[1], num[2], num[3],
+                   num[4]) != 6)
+            continue;
+        for (int i = 0; i < 5; i++)
+            if (util_parse_i64(num[i], &v[i]) < 0 || v[i] < 0 || v[i] > (1L << 30))
+                return -1;
+        c->n = (int)v[0];
+        c->c = (int)v[1];
+        c->h = (int)v[2];
+        c->w = (int)v[3];
+        c->out_floats = (long)v[4];
+        n_cases++;
     }
     fclose(f);
     return 0;
