@@ -197,3 +197,51 @@ int nn_fold_bn(nn_graph *g, vas_err *e)
     }
     return VAS_OK;
 }
+
+/* ---------------------------------------------------------------------------------------------
+ * Accessors
+ * ------------------------------------------------------------------------------------------- */
+int nn_graph_input(const nn_graph *g, nn_tensor_info *info)
+{
+    info->name = g->vals[g->input].name;
+    info->ndims = g->in_ndims;
+    memcpy(info->dims, g->in_dims, sizeof(info->dims));
+    return VAS_OK;
+}
+
+int nn_graph_n_outputs(const nn_graph *g)
+{
+    return g->n_outs;
+}
+
+int nn_graph_output_name(const nn_graph *g, int i, const char **name)
+{
+    if (i < 0 || i >= g->n_outs)
+        return VAS_EINVAL;
+    *name = g->vals[g->outs[i]].name;
+    return VAS_OK;
+}
+
+int nn_graph_n_nodes(const nn_graph *g)
+{
+    int k = 0;
+    for (int i = 0; i < g->n_nodes; i++)
+        k += g->nodes[i].op != NN_OP_NONE;
+    return k;
+}
+
+int nn_graph_summary(const nn_graph *g, char *buf, size_t len)
+{
+    size_t off = 0;
+
+    if (len)
+        buf[0] = '\0';
+    for (int op = 1; op < NN_OP_COUNT; op++) {
+        int c = 0;
+        for (int i = 0; i < g->n_nodes; i++)
+            c += g->nodes[i].op == op;
+        if (c && off < len)
+            off += (size_t)snprintf(buf + off, len - off, "  %-20s %d\n", nn_op_name(op), c);
+    }
+    return VAS_OK;
+}

@@ -116,6 +116,9 @@ struct nn_graph {
     int opset; /* default-domain opset */
 };
 
+/* The ONNX name of an operator ("Conv"), or "?". */
+const char *nn_op_name(int op);
+
 /* Attribute look-ups; `def` when absent. */
 const nn_attr *nn_attr_find(const nn_node *n, const char *name);
 int64_t nn_attr_int(const nn_node *n, const char *name, int64_t def);

@@ -333,6 +333,14 @@ static const struct {
     {"Ceil", NN_OP_CEIL},
 };
 
+const char *nn_op_name(int op)
+{
+    for (size_t i = 0; i < sizeof(op_names) / sizeof(op_names[0]); i++)
+        if (op_names[i].op == op)
+            return op_names[i].name;
+    return "?";
+}
+
 static int op_lookup(const char *s)
 {
     for (size_t i = 0; i < sizeof(op_names) / sizeof(op_names[0]); i++)
@@ -782,49 +790,4 @@ int nn_graph_load(const char *path, nn_graph **out, vas_err *e)
     free(buf);
     free(dir);
     return rc;
-}
-
-int nn_graph_input(const nn_graph *g, nn_tensor_info *info)
-{
-    info->name = g->vals[g->input].name;
-    info->ndims = g->in_ndims;
-    memcpy(info->dims, g->in_dims, sizeof(info->dims));
-    return VAS_OK;
-}
-
-int nn_graph_n_outputs(const nn_graph *g)
-{
-    return g->n_outs;
-}
-
-int nn_graph_output_name(const nn_graph *g, int i, const char **name)
-{
-    if (i < 0 || i >= g->n_outs)
-        return VAS_EINVAL;
-    *name = g->vals[g->outs[i]].name;
-    return VAS_OK;
-}
-
-int nn_graph_n_nodes(const nn_graph *g)
-{
-    int k = 0;
-    for (int i = 0; i < g->n_nodes; i++)
-        k += g->nodes[i].op != NN_OP_NONE;
-    return k;
-}
-
-int nn_graph_summary(const nn_graph *g, char *buf, size_t len)
-{
-    size_t off = 0;
-
-    if (len)
-        buf[0] = '\0';
-    for (size_t k = 0; k < sizeof(op_names) / sizeof(op_names[0]); k++) {
-        int c = 0;
-        for (int i = 0; i < g->n_nodes; i++)
-            c += g->nodes[i].op == op_names[k].op;
-        if (c && off < len)
-            off += (size_t)snprintf(buf + off, len - off, "  %-20s %d\n", op_names[k].name, c);
-    }
-    return VAS_OK;
 }
