@@ -179,6 +179,28 @@ static int fold_bn(nn_graph *g, nn_node *cv, const nn_node *bn, vas_err *e)
     return 1;
 }
 
+/* Frees constants no live node reads any more (the pre-folding weights and BN parameters), so
+ * that a folded model does not hold its weights twice. */
+static void drop_unused(nn_graph *g)
+{
+    char *used = calloc((size_t)g->n_vals + 1, 1);
+
+    if (!used)
+        return; /* only memory is lost, not correctness */
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int j = 0; g->nodes[i].op != NN_OP_NONE && j < g->nodes[i].n_in; j++)
+            if (g->nodes[i].in[j] >= 0)
+                used[g->nodes[i].in[j]] = 1;
+    for (int i = 0; i < g->n_outs; i++)
+        used[g->outs[i]] = 1;
+    for (int v = 0; v < g->n_vals; v++)
+        if (!used[v] && g->vals[v].c) {
+            nn_const_free(g->vals[v].c);
+            g->vals[v].c = NULL;
+        }
+    free(used);
+}
+
 int nn_fold_bn(nn_graph *g, vas_err *e)
 {
     for (int i = 0; i < g->n_nodes; i++) {
@@ -195,6 +217,7 @@ int nn_fold_bn(nn_graph *g, vas_err *e)
         if (rc == 1)
             bn->op = NN_OP_NONE;
     }
+    drop_unused(g);
     return VAS_OK;
 }
 
