@@ -1,6 +1,6 @@
-/* model.c - the analyses that need a pose model and whose job bodies are not built yet (label,
- * label-image, triangulate, label_3d: issues 6 and 7), and the model check every model analysis
- * shares. A request for an analysis this build cannot run is answered 400 at once, naming
+/* model.c - the analyses that need a pose model and whose job bodies are not built yet (image,
+ * label, label-image, triangulate, label_3d: issues 5 to 7), and the model check every model
+ * analysis shares. A request for an analysis this build cannot run is answered 400 at once, naming
  * what is missing: no job is queued that could not run. */
 #include "analyses/analysis.h"
 
@@ -32,8 +32,8 @@ int analysis_check_model(const analysis_env *env, const char *analysis, const ch
     }
 
 const analysis_def analysis_model_defs[] = {
-    MODEL_DEF("video", "frames", 1, 1),        MODEL_DEF("image", "images", 1, 1),
-    MODEL_DEF("label", "frames", 1, 1),        MODEL_DEF("label-image", "images", 1, 1),
-    MODEL_DEF("triangulate", "frames", 2, 16), MODEL_DEF("label_3d", "frames", 1, 16),
+    MODEL_DEF("image", "images", 1, 1),       MODEL_DEF("label", "frames", 1, 1),
+    MODEL_DEF("label-image", "images", 1, 1), MODEL_DEF("triangulate", "frames", 2, 16),
+    MODEL_DEF("label_3d", "frames", 1, 16),
 };
 const int analysis_n_model_defs = sizeof(analysis_model_defs) / sizeof(analysis_model_defs[0]);

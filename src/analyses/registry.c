@@ -20,14 +20,19 @@ static int same_name(const char *a, const char *b)
     return *a == *b;
 }
 
+/* The analyses in the order clients see them listed. */
 static const analysis_def *nth(int i)
 {
-    if (i == 0)
-        return &analysis_sleep;
-    if (i - 1 < analysis_n_model_defs)
-        return &analysis_model_defs[i - 1];
+    static const analysis_def *const first[] = {&analysis_sleep, &analysis_video};
+    const int n_first = (int)(sizeof(first) / sizeof(first[0]));
+
+    if (i < n_first)
+        return first[i];
+    i -= n_first;
+    if (i < analysis_n_model_defs)
+        return &analysis_model_defs[i];
 #ifdef VAS_TEST_BUILD
-    if (i - 1 == analysis_n_model_defs)
+    if (i == analysis_n_model_defs)
         return &analysis_crash;
 #endif
     return NULL;

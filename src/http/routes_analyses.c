@@ -97,6 +97,7 @@ static int build_analysis(http_req *r, store_analysis *a, vas_err *e)
     if (d->needs_model) {
         if (analysis_check_model(r->srv->env, d->name, model, NULL, e) < 0)
             return e->code;
+        snprintf(a->model, sizeof(a->model), "%s", model); /* body_field may return its own */
     } else {
         a->model[0] = '\0'; /* analyses without a model ignore it, as the old service did */
     }

@@ -30,6 +30,12 @@ int job_progress(job *j, int64_t done, int64_t total, const char *unit, vas_err 
 /* Stores bytes as an output file; its id into id_out (STORE_ID_LEN + 1). */
 int job_output(job *j, const void *p, size_t n, const char *filename, const char *ctype,
                char *id_out, vas_err *e);
+/* Streams the file at path (borrowed) into the store as an output; its id into id_out. */
+int job_output_file(job *j, const char *path, const char *filename, const char *ctype, char *id_out,
+                    vas_err *e);
+/* A new empty folder for the job's temporary files, <data>/tmp/<analysis id>, into out[n].
+ * The worker removes it, whatever is left in it, when the job ends. */
+int job_tmp_dir(job *j, char *out, size_t n, vas_err *e);
 /* The result object (borrowed; add keys to it). */
 json_t *job_result(job *j);
 

@@ -9,6 +9,8 @@
 #include "core/util.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -59,6 +61,56 @@ int job_output(job *j, const void *p, size_t n, const char *filename, const char
     return rc;
 }
 
+int job_output_file(job *j, const char *path, const char *filename, const char *ctype, char *id_out,
+                    vas_err *e)
+{
+    char buf[1 << 16];
+    store_writer *w = NULL;
+    store_file f;
+    ssize_t k;
+    int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
+
+    if (fd < 0)
+        return err_sys(e, VAS_EIO, errno, "cannot read output %s", path);
+    rc = store_writer_new(j->st, 0, &w, e);
+    while (rc == VAS_OK && (k = read(fd, buf, sizeof(buf))) != 0) {
+        if (k < 0 && errno == EINTR)
+            continue;
+        rc = k < 0 ? err_sys(e, VAS_EIO, errno, "cannot read output %s", path)
+                   : store_writer_write(w, buf, (size_t)k, e);
+    }
+    close(fd);
+    if (rc < 0) {
+        store_writer_abort(w);
+        return rc;
+    }
+    rc = store_writer_commit(w, filename, ctype, &f, e);
+    if (rc == VAS_OK)
+        snprintf(id_out, STORE_ID_LEN + 1, "%s", f.id);
+    return rc;
+}
+
+static void tmp_path(const job *j, char *out, size_t n)
+{
+    snprintf(out, n, "%s/tmp/%s", j->env->cfg->data_folder, j->a->id);
+}
+
+int job_tmp_dir(job *j, char *out, size_t n, vas_err *e)
+{
+    tmp_path(j, out, n);
+    if (util_mkdir_p(out, 0700) < 0)
+        return err_sys(e, VAS_EIO, errno, "cannot create %s", out);
+    return VAS_OK;
+}
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
 static void finish(store *st, store_analysis *a, int rc, job *j, vas_err *e, int64_t t0)
 {
     vas_err e2 = {0};
@@ -90,6 +142,7 @@ void worker_run_job(store *st, const analysis_env *env, store_analysis *a)
     job j = {.st = st, .env = env, .a = a, .result = json_object()};
     vas_err e = {0};
     int64_t t0 = util_mono_ms();
+    char tmp[4096];
     int rc;
 
     log_info("queue", "event=job_state analysis_id=%s analysis=%s state=STARTED attempt=%d", a->id,
@@ -102,6 +155,8 @@ void worker_run_job(store *st, const analysis_env *env, store_analysis *a)
         rc = d->run(&j, &e);
     finish(st, a, rc, &j, &e, t0);
     json_decref(j.result);
+    tmp_path(&j, tmp, sizeof(tmp));
+    nftw(tmp, rm_one, 8, FTW_DEPTH | FTW_PHYS); /* whatever the job left; absent is fine */
 }
 
 static void wait_for_work(int fd)

@@ -1,0 +1,47 @@
+/* pose_run.h - pose on every frame of a video: media_pipe decodes on its own thread into the
+ * network's input layout, nn runs batches, pose_decode turns maps into keypoints, and the three
+ * writers (DeepLabCut's CSV and HDF5, vas's JSON) stream rows to disk. Shared by the `video`
+ * job and `vas analyze`. Memory is bounded whatever the video's length (the pipe's ring, the
+ * network's arena, one batch of rows).
+ * Not: storing outputs (the job does), HTTP. Threads: the caller's (the nn session lives on it),
+ * plus the pipe's decoder thread. */
+#ifndef VAS_POSE_RUN_H
+#define VAS_POSE_RUN_H
+
+#include "core/err.h"
+#include "pose/pose_model.h"
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+/* Called after each batch; a negative return (e.g. VAS_ECANCELLED) stops the run with it. */
+typedef int (*pose_progress_fn)(void *arg, int64_t done, int64_t total, vas_err *e);
+
+typedef struct pose_run_opts {
+    int batch;                 /* frames per inference batch (0: 4) */
+    int threads;               /* inference threads (0: all cores) */
+    int bf16;                  /* bf16 convolutions, where the CPU has them */
+    pose_progress_fn progress; /* optional */
+    void *arg;
+    const atomic_bool *cancel; /* optional: read per frame by the decoder */
+    const char *name;          /* the video's name for the JSON's metadata (NULL: its path) */
+} pose_run_opts;
+
+typedef struct pose_video_out {
+    char *csv, *h5, *json;         /* new paths (pose_video_out_clear frees them) */
+    int64_t frames;                /* frames analysed */
+    double fps;                    /* the video's average frame rate */
+    int width, height;             /* upright frame size */
+    double seconds, infer_seconds; /* wall time of the run and of inference alone */
+    char note[256];                /* damage the decoder skipped, or "" */
+} pose_video_out;
+
+/* Analyses every frame of video with model m; writes <prefix>.csv, <prefix>.h5, <prefix>.json
+ * (each appears complete or not at all). prefix, m, video borrowed. Fills *out.
+ * Errors: the decoder's (not a video: VAS_EINVAL naming what FFmpeg found), the network's,
+ * the writers', or the progress callback's code. */
+int pose_run_video(const pose_model *m, const char *video, const char *prefix,
+                   const pose_run_opts *o, pose_video_out *out, vas_err *e);
+void pose_video_out_clear(pose_video_out *out);
+
+#endif

@@ -1,0 +1,118 @@
+/* video.c - the `video` analysis: pose on every frame of an uploaded video with a model, as
+ * deeplabcut.analyze_videos does. Outputs, named as DeepLabCut names them (<video stem><scorer>):
+ * the CSV, the HDF5 (pandas read_hdf) and vas's JSON. Result:
+ * {"csv_file","h5_file","json_file","frames","fps","scorer"}; progress in frames.
+ * The work itself is pose_run.c; this file is the job around it. */
+#include "analyses/analysis.h"
+#include "analyses/pose_run.h"
+#include "queue/job.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *const video_args[] = {"force", "batch", NULL};
+
+/* `force` (re-run even if an identical analysis finished) and `batch` (frames per batch). */
+int analysis_check_pose_args(const analysis_env *env, const json_t *fields, json_t *args,
+                             vas_err *e)
+{
+    const json_t *b = json_object_get(fields, "batch"), *f = json_object_get(fields, "force");
+    const char *s;
+    long long n = 0;
+
+    (void)env;
+    if (f) {
+        s = json_is_string(f) ? json_string_value(f) : NULL;
+        if (!(json_is_boolean(f) || json_is_integer(f) ||
+              (s &&
+               (!strcmp(s, "0") || !strcmp(s, "1") || !strcmp(s, "true") || !strcmp(s, "false")))))
+            return err_set(e, VAS_EINVAL, "'force' must be 0 or 1");
+    }
+    if (b) {
+        s = json_is_string(b) ? json_string_value(b) : NULL;
+        if (json_is_integer(b))
+            n = json_integer_value(b);
+        else if (!s || sscanf(s, "%lld", &n) != 1) /* NOLINT(cert-err34-c): range-checked below */
+            n = 0;
+        if (n < 1 || n > 64)
+            return err_set(e, VAS_EINVAL, "'batch' must be a whole number from 1 to 64");
+        json_object_set_new(args, "batch", json_integer(n));
+    }
+    return VAS_OK;
+}
+
+static int progress(void *arg, int64_t done, int64_t total, vas_err *e)
+{
+    return job_progress(arg, done, total, "frames", e);
+}
+
+/* "<dir>/<stem of the uploaded name><scorer>" into out; the uploaded name into f. */
+static void out_prefix(job *j, const pose_model *m, const char *dir, store_file *f, char *out,
+                       size_t n)
+{
+    vas_err e = {0};
+    char stem[256];
+    char *dot;
+
+    if (store_file_find(j->st, j->a->inputs[0], f, &e) < 0)
+        snprintf(f->filename, sizeof(f->filename), "%s", j->a->inputs[0]);
+    snprintf(stem, sizeof(stem), "%s", f->filename);
+    dot = strrchr(stem, '.');
+    if (dot && dot != stem)
+        *dot = '\0';
+    for (char *p = stem; *p; p++)
+        if (*p == '/')
+            *p = '_';
+    snprintf(out, n, "%s/%s%s", dir, stem, m->scorer);
+}
+
+static int store_outputs(job *j, const pose_video_out *o, vas_err *e)
+{
+    static const char *const keys[3] = {"csv_file", "h5_file", "json_file"};
+    static const char *const types[3] = {"text/csv", "application/x-hdf5", "application/json"};
+    const char *paths[3] = {o->csv, o->h5, o->json};
+    char id[STORE_ID_LEN + 1];
+
+    for (int i = 0; i < 3; i++) {
+        const char *name = strrchr(paths[i], '/');
+        int rc = job_output_file(j, paths[i], name ? name + 1 : paths[i], types[i], id, e);
+        if (rc < 0)
+            return rc;
+        json_object_set_new(job_result(j), keys[i], json_string(id));
+    }
+    return VAS_OK;
+}
+
+static int video_run(job *j, vas_err *e)
+{
+    const pose_model *m = pose_models_find(j->env->models, j->a->model);
+    const json_t *batch = json_object_get(job_args(j), "batch");
+    pose_run_opts o = {
+        .batch = batch ? (int)json_integer_value(batch) : 0, .progress = progress, .arg = j};
+    pose_video_out out = {0};
+    store_file f;
+    char dir[4096], prefix[4600], input[4096];
+    int rc;
+
+    if (!m)
+        return err_set(e, VAS_EINVAL, "model '%s' is not loaded on this worker", j->a->model);
+    rc = job_tmp_dir(j, dir, sizeof(dir), e);
+    if (rc < 0)
+        return rc;
+    out_prefix(j, m, dir, &f, prefix, sizeof(prefix));
+    o.name = f.filename;
+    job_input_path(j, 0, input, sizeof(input));
+    rc = pose_run_video(m, input, prefix, &o, &out, e);
+    if (rc == VAS_OK)
+        rc = store_outputs(j, &out, e);
+    if (rc == VAS_OK)
+        json_object_update_new(job_result(j),
+                               json_pack("{s:I, s:f, s:s, s:s, s:f}", "frames",
+                                         (json_int_t)out.frames, "fps", out.fps, "scorer",
+                                         m->scorer, "model", m->name, "seconds", out.seconds));
+    pose_video_out_clear(&out);
+    return rc;
+}
+
+const analysis_def analysis_video = {
+    "video", 1, "frames", 1, 1, video_args, analysis_check_pose_args, video_run};
