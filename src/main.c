@@ -1,4 +1,5 @@
 /* main.c - the `vas` command line: parses arguments and calls into modules. Nothing else. */
+#include "analyses/analyze_cli.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -24,6 +25,7 @@ static const char usage[] =
     "  init-db    create the database and data folder if absent\n"
     "  clean-up   delete old analyses and files (clean_up_*_days in the config)\n"
     "  worker     run jobs (started by `vas serve`; --embedded)\n"
+    "  analyze    run an analysis on local files, no server (vas analyze --help)\n"
     "  nn-run     run an ONNX model on random input or a raw float32 file (vas nn-run --help)\n"
     "\n"
     "`vas <command> --help` shows a command's options.\n";
@@ -221,6 +223,44 @@ static int cmd_worker(const config *c, const opts *o, vas_err *e)
     return worker_main(c, o->notify_fd, o->parent, e);
 }
 
+/* `vas analyze`: the config options (--config, --models, --log-level) are taken here, the rest
+ * go to analyze_cli_main. */
+static int cmd_analyze(int argc, char **argv)
+{
+    char **rest = calloc((size_t)argc + 1, sizeof(char *));
+    config c;
+    vas_err e = {0};
+    int n = 0, rc = 0;
+
+    if (!rest || config_defaults(&c, &e) < 0) {
+        free(rest);
+        fprintf(stderr, "vas analyze: out of memory\n");
+        return 1;
+    }
+    rest[n++] = argv[0];
+    for (int i = 1; i < argc && rc == 0; i++) {
+        const char *a = argv[i];
+        int is_cfg = !strcmp(a, "--config") || !strcmp(a, "--models") || !strcmp(a, "--log-level");
+        if (!is_cfg || i + 1 >= argc) {
+            rest[n++] = argv[i];
+            continue;
+        }
+        const char *v = argv[++i];
+        if (!strcmp(a, "--config"))
+            rc = config_load_file(&c, v, &e);
+        else
+            rc = config_set(&c, !strcmp(a, "--models") ? "DLC_MODELS" : "LOG_LEVEL", v, &e);
+    }
+    log_set_level(c.log_level);
+    if (rc < 0)
+        fprintf(stderr, "vas analyze: %s\n", e.msg);
+    else
+        rc = analyze_cli_main(&c, n, rest);
+    config_free(&c);
+    free(rest);
+    return rc < 0 ? 2 : rc;
+}
+
 typedef struct command {
     const char *name;
     const char *help;
@@ -259,6 +299,8 @@ int main(int argc, char **argv)
         fputs(usage, stdout);
         return 0;
     }
+    if (strcmp(name, "analyze") == 0)
+        return cmd_analyze(argc - 1, argv + 1);
     if (strcmp(name, "nn-run") == 0)
         return nn_cli_main(argc - 1, argv + 1); /* its own options: see nn_cli.h */
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)

@@ -1,0 +1,156 @@
+/* analyze_cli.c - `vas analyze --analysis video --model NAME FILE...` (see analyze_cli.h). */
+#include "analyses/analyze_cli.h"
+
+#include "analyses/pose_run.h"
+#include "core/log.h"
+#include "core/util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char usage[] =
+    "usage: vas analyze --analysis video --model NAME [--batch N] [--threads T] [--bf16]\n"
+    "                   [--config FILE | --models DIR] FILE...\n"
+    "Writes <stem><scorer>.csv, .h5 and .json beside each FILE, as DeepLabCut does.\n";
+
+typedef struct cli {
+    const char *analysis, *model;
+    int batch, threads, bf16;
+    int64_t t0;
+    int tty;
+} cli;
+
+static int progress(void *arg, int64_t done, int64_t total, vas_err *e)
+{
+    cli *c = arg;
+    double s = (double)(util_mono_ms() - c->t0) / 1000.0;
+    int width = 30, fill = total > 0 ? (int)(width * done / total) : 0;
+    char bar[64];
+
+    (void)e;
+    if (!c->tty)
+        return VAS_OK;
+    for (int i = 0; i < width; i++)
+        bar[i] = i < fill ? '#' : ' ';
+    bar[width] = '\0';
+    fprintf(stderr, "\r[%s] %lld/%lld frames, %.1f frames/s ", bar, (long long)done,
+            (long long)total, s > 0 ? (double)done / s : 0.0);
+    return VAS_OK;
+}
+
+/* "<dir of file>/<stem><scorer>" into out. */
+static void prefix_for(const char *file, const pose_model *m, char *out, size_t n)
+{
+    const char *slash = strrchr(file, '/'), *base = slash ? slash + 1 : file;
+    const char *dot = strrchr(base, '.');
+    int stem = dot && dot != base ? (int)(dot - base) : (int)strlen(base);
+
+    snprintf(out, n, "%.*s%.*s%s", (int)(base - file), file, stem, base, m->scorer);
+}
+
+static int one_file(cli *c, const pose_model *m, const char *file)
+{
+    pose_run_opts o = {
+        .batch = c->batch, .threads = c->threads, .bf16 = c->bf16, .progress = progress, .arg = c};
+    pose_video_out out = {0};
+    char prefix[4096];
+    vas_err e = {0};
+    int rc;
+
+    prefix_for(file, m, prefix, sizeof(prefix));
+    c->t0 = util_mono_ms();
+    rc = pose_run_video(m, file, prefix, &o, &out, &e);
+    if (c->tty)
+        fputc('\n', stderr);
+    if (rc < 0) {
+        fprintf(stderr, "vas analyze: %s: %s\n", file, e.msg);
+        return 1;
+    }
+    printf("%s: %lld frames in %.1f s (%.1f frames/s; inference %.1f s)\n  %s\n  %s\n  %s\n", file,
+           (long long)out.frames, out.seconds,
+           out.seconds > 0 ? (double)out.frames / out.seconds : 0.0, out.infer_seconds, out.csv,
+           out.h5, out.json);
+    pose_video_out_clear(&out);
+    return 0;
+}
+
+static int int_arg(const char *flag, const char *v, int lo, int hi, int *out)
+{
+    int64_t n;
+
+    if (util_parse_i64(v, &n) < 0 || n < lo || n > hi) {
+        fprintf(stderr, "vas analyze: %s must be %d to %d\n%s", flag, lo, hi, usage);
+        return -1;
+    }
+    *out = (int)n;
+    return 0;
+}
+
+/* Options this command owns; the config ones (--config, --models, --log-level) were read by
+ * main. Returns the index of the first file, or -1. */
+static int parse(cli *c, int argc, char **argv)
+{
+    int i = 1;
+
+    for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0) {
+            fputs(usage, stdout);
+            exit(0); /* NOLINT(concurrency-mt-unsafe): single-threaded here */
+        }
+        if (strcmp(a, "--bf16") == 0) {
+            c->bf16 = 1;
+            continue;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "vas analyze: %s needs a value\n%s", a, usage);
+            return -1;
+        }
+        const char *v = argv[++i];
+        if (strcmp(a, "--analysis") == 0)
+            c->analysis = v;
+        else if (strcmp(a, "--model") == 0)
+            c->model = v;
+        else if (strcmp(a, "--batch") == 0     ? int_arg(a, v, 1, 64, &c->batch) < 0
+                 : strcmp(a, "--threads") == 0 ? int_arg(a, v, 0, 256, &c->threads) < 0
+                                               : 0)
+            return -1;
+    }
+    return i;
+}
+
+int analyze_cli_main(const config *cfg, int argc, char **argv)
+{
+    cli c = {.analysis = "video", .tty = isatty(STDERR_FILENO)};
+    pose_models *models = NULL;
+    const pose_model *m;
+    char names[1024];
+    vas_err e = {0};
+    int first = parse(&c, argc, argv), failed = 0;
+
+    if (first < 0)
+        return 2;
+    if (first >= argc || !c.model || strcmp(c.analysis, "video") != 0) {
+        fprintf(stderr, "%s%s", usage,
+                strcmp(c.analysis, "video") != 0 ? "(only --analysis video is built so far)\n"
+                                                 : "");
+        return 2;
+    }
+    if (pose_models_load(cfg, 0, &models, &e) < 0) {
+        fprintf(stderr, "vas analyze: %s\n", e.msg);
+        return 1;
+    }
+    m = pose_models_find(models, c.model);
+    if (!m) {
+        pose_models_names(models, names, sizeof(names));
+        fprintf(stderr, "vas analyze: unknown model '%s'; known models: %s\n", c.model, names);
+        pose_models_free(models);
+        return 2;
+    }
+    for (int i = first; i < argc; i++)
+        failed |= one_file(&c, m, argv[i]);
+    pose_models_free(models);
+    return failed;
+}
