@@ -6,6 +6,7 @@
 #include "analyses/analysis.h"
 #include "core/log.h"
 
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,8 +74,62 @@ static int resolve_inputs(http_req *r, const analysis_def *d, store_analysis *a,
     return VAS_OK;
 }
 
+/* DESIGN: model analyses are cached. Identical work = same analysis, input file ids, network
+ * bytes (the .onnx's SHA-1, not its name) and arguments; its key is the SHA-1 of those. A
+ * request whose key matches a finished analysis whose outputs still exist succeeds at once with
+ * the same outputs and "cached": true, unless it says force=1. */
+static void cache_key(const store_analysis *a, const pose_model *m, char out[STORE_ID_LEN + 1])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    char *args = json_dumps(a->args, JSON_COMPACT | JSON_SORT_KEYS);
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+
+    out[0] = '\0';
+    if (c && args && EVP_DigestInit_ex(c, EVP_sha1(), NULL)) {
+        EVP_DigestUpdate(c, a->name, strlen(a->name) + 1);
+        EVP_DigestUpdate(c, m->onnx_sha1, strlen(m->onnx_sha1) + 1);
+        for (int i = 0; i < a->n_inputs; i++)
+            EVP_DigestUpdate(c, a->inputs[i], strlen(a->inputs[i]) + 1);
+        EVP_DigestUpdate(c, args, strlen(args));
+        EVP_DigestFinal_ex(c, md, &n);
+        for (unsigned int i = 0; i < n; i++)
+            snprintf(out + 2 * i, 3, "%02x", md[i]);
+    }
+    EVP_MD_CTX_free(c);
+    free(args);
+}
+
+static int is_forced(http_req *r)
+{
+    char buf[32];
+    const char *f = body_field(r, "force", buf, sizeof(buf));
+
+    return f && (strcmp(f, "1") == 0 || strcmp(f, "true") == 0);
+}
+
+/* Makes a a finished copy of identical earlier work, if there is one. */
+static int use_cache(http_req *r, store_analysis *a, const pose_model *m, vas_err *e)
+{
+    json_t *result = NULL;
+    int rc;
+
+    cache_key(a, m, a->cache_key);
+    if (!a->cache_key[0] || is_forced(r))
+        return VAS_OK;
+    rc = store_analysis_cached(r->st, a->cache_key, &result, e);
+    if (rc == VAS_ENOTFOUND)
+        return VAS_OK;
+    if (rc < 0)
+        return rc;
+    json_object_set_new(result, "cached", json_true());
+    a->result = result;
+    return VAS_OK;
+}
+
 static int build_analysis(http_req *r, store_analysis *a, vas_err *e)
 {
+    const pose_model *m = NULL;
     char buf[64];
     const char *name = body_field(r, "analysis", buf, sizeof(buf));
     const char *model = body_field(r, "model", a->model, sizeof(a->model));
@@ -95,7 +150,7 @@ static int build_analysis(http_req *r, store_analysis *a, vas_err *e)
     if (check_fields(d, r->fields, e) < 0)
         return e->code;
     if (d->needs_model) {
-        if (analysis_check_model(r->srv->env, d->name, model, NULL, e) < 0)
+        if (analysis_check_model(r->srv->env, d->name, model, &m, e) < 0)
             return e->code;
         snprintf(a->model, sizeof(a->model), "%s", model); /* body_field may return its own */
     } else {
@@ -106,9 +161,9 @@ static int build_analysis(http_req *r, store_analysis *a, vas_err *e)
                        d->name);
     if (d->check && d->check(r->srv->env, r->fields, a->args, e) < 0)
         return e->code;
-    if (http_store_get(r, e) < 0)
+    if (http_store_get(r, e) < 0 || resolve_inputs(r, d, a, e) < 0)
         return e->code;
-    return resolve_inputs(r, d, a, e);
+    return m ? use_cache(r, a, m, e) : VAS_OK;
 }
 
 int analyses_post(http_req *r)
@@ -125,9 +180,9 @@ int analyses_post(http_req *r)
         store_analysis_clear(&a);
         return reply_err(r, &e);
     }
-    log_info("queue", "event=job_state analysis_id=%s task_id=%s analysis=%s state=PENDING", a.id,
-             a.task_id, a.name);
-    if (r->srv->notify)
+    log_info("queue", "event=job_state analysis_id=%s task_id=%s analysis=%s state=%s", a.id,
+             a.task_id, a.name, a.state);
+    if (r->srv->notify && !a.result)
         r->srv->notify(r->srv->notify_arg);
     rc = reply_json(r, MHD_HTTP_ACCEPTED,
                     json_pack("{s:s, s:s}", "task_id", a.task_id, "analysis_id", a.id));

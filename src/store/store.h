@@ -85,13 +85,18 @@ typedef struct store_analysis {
     double created, started, finished;
     int worker_pid;
     int attempts;
+    char cache_key[STORE_ID_LEN + 1]; /* "" or the key of identical work (analyses/ makes it) */
 } store_analysis;
 
 /* Frees the owned members (not a itself). */
 void store_analysis_clear(store_analysis *a);
-/* Inserts a PENDING analysis; fills a->id, a->task_id, a->created. Checks every input file
- * exists in the same transaction (VAS_ENOTFOUND names it). Borrows a. */
+/* Inserts a PENDING analysis, or a SUCCESS one when a->result is set (a cached result); fills
+ * a->id, a->task_id, a->created. Checks every input file exists in the same transaction
+ * (VAS_ENOTFOUND names it). Borrows a. */
 int store_analysis_insert(store *s, store_analysis *a, vas_err *e);
+/* The result of the newest SUCCESS analysis with cache_key whose output files all still
+ * exist, as a new object in *result (caller json_decref's); VAS_ENOTFOUND when none. */
+int store_analysis_cached(store *s, const char *cache_key, json_t **result, vas_err *e);
 /* By analysis_id or task_id, or a prefix (>= 4 chars) of either. Fills *out (clear it). */
 int store_analysis_find(store *s, const char *prefix, store_analysis *out, vas_err *e);
 /* New JSON array, newest first, of list rows (api.md's keys). limit < 0: all. */

@@ -104,17 +104,24 @@ static int insert_row(store *s, store_analysis *a, int64_t *seq, vas_err *e)
     sqlite3_stmt *st = NULL;
     json_t *none = a->args ? NULL : json_object(); /* ours to free: dumped, then dropped */
     char *args = json_dumps(a->args ? a->args : none, JSON_COMPACT);
+    char *result = a->result ? json_dumps(a->result, JSON_COMPACT) : NULL;
     int rc;
 
     json_decref(none);
-    if (!args)
+    if (!args || (a->result && !result)) {
+        free(args);
         return err_set(e, VAS_ENOMEM, "out of memory saving an analysis");
+    }
     rc = store_stmt(s, -1,
                     "INSERT INTO analyses(id, task_id, name, model, file_id, file2_id, args, state,"
-                    " created, unit) VALUES(?, ?, ?, ?, ?, ?, ?, 'PENDING', ?, ?)",
+                    " created, unit, cache_key, result, started, finished)"
+                    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, iif(?11 IS NULL, 'PENDING', 'SUCCESS'),"
+                    " ?8, ?9, nullif(?10, ''), ?11, iif(?11 IS NULL, NULL, ?8),"
+                    " iif(?11 IS NULL, NULL, ?8))",
                     &st, e);
     if (rc < 0) {
         free(args);
+        free(result);
         return rc;
     }
     sqlite3_bind_text(st, 1, a->id, -1, SQLITE_STATIC);
@@ -127,9 +134,13 @@ static int insert_row(store *s, store_analysis *a, int64_t *seq, vas_err *e)
     sqlite3_bind_text(st, 7, args, -1, SQLITE_STATIC);
     sqlite3_bind_double(st, 8, a->created);
     sqlite3_bind_text(st, 9, a->unit, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 10, a->cache_key, -1, SQLITE_STATIC);
+    if (result)
+        sqlite3_bind_text(st, 11, result, -1, SQLITE_STATIC);
     rc = sqlite3_step(st) == SQLITE_DONE ? VAS_OK : store_db_err(s, e, "saving an analysis");
     sqlite3_finalize(st);
     free(args);
+    free(result);
     *seq = sqlite3_last_insert_rowid(s->db);
     return rc;
 }
@@ -186,7 +197,7 @@ int store_analysis_insert(store *s, store_analysis *a, vas_err *e)
     if (rc < 0)
         store_exec(s, "ROLLBACK", NULL);
     else
-        snprintf(a->state, sizeof(a->state), "PENDING");
+        snprintf(a->state, sizeof(a->state), "%s", a->result ? "SUCCESS" : "PENDING");
     return rc;
 }
 
@@ -497,4 +508,51 @@ int store_analysis_durations(store *s, const double *le, int n, int64_t *buckets
     }
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? VAS_OK : store_db_err(s, e, "reading job durations");
+}
+
+/* 1 if every "*_file" member of result names a file that exists. */
+static int outputs_exist(store *s, const json_t *result, vas_err *e)
+{
+    const char *k;
+    json_t *v;
+
+    json_object_foreach((json_t *)result, k, v)
+    {
+        size_t n = strlen(k);
+        if (n < 5 || strcmp(k + n - 5, "_file") != 0 || !json_is_string(v))
+            continue;
+        int rc = file_exists(s, json_string_value(v), e);
+        if (rc != 1)
+            return rc;
+    }
+    return 1;
+}
+
+int store_analysis_cached(store *s, const char *cache_key, json_t **result, vas_err *e)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = store_stmt(s, -1,
+                        "SELECT result FROM analyses WHERE cache_key = ? AND state = 'SUCCESS'"
+                        " ORDER BY seq DESC LIMIT 8",
+                        &st, e);
+
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_text(st, 1, cache_key, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *r = json_loads(col_text(st, 0), 0, NULL);
+        int ok = r ? outputs_exist(s, r, e) : 0;
+        if (ok == 1) {
+            sqlite3_finalize(st);
+            *result = r;
+            return VAS_OK;
+        }
+        json_decref(r);
+        if (ok < 0) {
+            sqlite3_finalize(st);
+            return ok;
+        }
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? VAS_ENOTFOUND : store_db_err(s, e, "looking for a cached result");
 }
