@@ -44,6 +44,7 @@ int analysis_check_model(const analysis_env *env, const char *analysis, const ch
 /* The analyses, defined in their own files. */
 extern const analysis_def analysis_sleep;
 extern const analysis_def analysis_video; /* video.c */
+extern const analysis_def analysis_image; /* video.c */
 /* The arguments every pose analysis takes (force, batch): video.c. */
 int analysis_check_pose_args(const analysis_env *env, const json_t *fields, json_t *args,
                              vas_err *e);

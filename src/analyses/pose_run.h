@@ -44,4 +44,12 @@ int pose_run_video(const pose_model *m, const char *video, const char *prefix,
                    const pose_run_opts *o, pose_video_out *out, vas_err *e);
 void pose_video_out_clear(pose_video_out *out);
 
+/* Images: one image file, or a zip/tar archive of images (DeepLabCut's
+ * analyze_time_lapse_frames), analysed one by one at their own sizes into one table whose index
+ * is the image names (the file's display name o->name, or the names inside the archive).
+ * Same outputs and out fields as a video (frames = images; fps 0); skipped archive entries are
+ * listed in out->note. VAS_EINVAL when path is neither an image nor an archive of images. */
+int pose_run_images(const pose_model *m, const char *path, const char *prefix,
+                    const pose_run_opts *o, pose_video_out *out, vas_err *e);
+
 #endif

@@ -1,8 +1,9 @@
-/* video.c - the `video` analysis: pose on every frame of an uploaded video with a model, as
- * deeplabcut.analyze_videos does. Outputs, named as DeepLabCut names them (<video stem><scorer>):
- * the CSV, the HDF5 (pandas read_hdf) and vas's JSON. Result:
- * {"csv_file","h5_file","json_file","frames","fps","scorer"}; progress in frames.
- * The work itself is pose_run.c; this file is the job around it. */
+/* video.c - the `video` and `image` analyses: pose on every frame of an uploaded video (as
+ * deeplabcut.analyze_videos does), or on one image or a zip/tar of images (as
+ * analyze_time_lapse_frames does, rows indexed by image name). Outputs, named as DeepLabCut
+ * names them (<upload stem><scorer>): the CSV, the HDF5 (pandas read_hdf) and vas's JSON.
+ * Result: {"csv_file","h5_file","json_file","frames","fps","scorer"} (images: "images" too);
+ * progress in frames or images. The work itself is pose_run*.c; this file is the job. */
 #include "analyses/analysis.h"
 #include "analyses/pose_run.h"
 #include "queue/job.h"
@@ -43,7 +44,9 @@ int analysis_check_pose_args(const analysis_env *env, const json_t *fields, json
 
 static int progress(void *arg, int64_t done, int64_t total, vas_err *e)
 {
-    return job_progress(arg, done, total, "frames", e);
+    job *j = arg;
+
+    return job_progress(j, done, total, j->a->unit, e);
 }
 
 /* "<dir>/<stem of the uploaded name><scorer>" into out; the uploaded name into f. */
@@ -83,7 +86,7 @@ static int store_outputs(job *j, const pose_video_out *o, vas_err *e)
     return VAS_OK;
 }
 
-static int video_run(job *j, vas_err *e)
+static int pose_job(job *j, int images, vas_err *e)
 {
     const pose_model *m = pose_models_find(j->env->models, j->a->model);
     const json_t *batch = json_object_get(job_args(j), "batch");
@@ -102,7 +105,8 @@ static int video_run(job *j, vas_err *e)
     out_prefix(j, m, dir, &f, prefix, sizeof(prefix));
     o.name = f.filename;
     job_input_path(j, 0, input, sizeof(input));
-    rc = pose_run_video(m, input, prefix, &o, &out, e);
+    rc = images ? pose_run_images(m, input, prefix, &o, &out, e)
+                : pose_run_video(m, input, prefix, &o, &out, e);
     if (rc == VAS_OK)
         rc = store_outputs(j, &out, e);
     if (rc == VAS_OK)
@@ -110,9 +114,25 @@ static int video_run(job *j, vas_err *e)
                                json_pack("{s:I, s:f, s:s, s:s, s:f}", "frames",
                                          (json_int_t)out.frames, "fps", out.fps, "scorer",
                                          m->scorer, "model", m->name, "seconds", out.seconds));
+    if (rc == VAS_OK && images)
+        json_object_set_new(job_result(j), "images", json_integer((json_int_t)out.frames));
+    if (rc == VAS_OK && out.note[0])
+        json_object_set_new(job_result(j), "note", json_string(out.note));
     pose_video_out_clear(&out);
     return rc;
 }
 
+static int video_run(job *j, vas_err *e)
+{
+    return pose_job(j, 0, e);
+}
+
+static int image_run(job *j, vas_err *e)
+{
+    return pose_job(j, 1, e);
+}
+
 const analysis_def analysis_video = {
     "video", 1, "frames", 1, 1, video_args, analysis_check_pose_args, video_run};
+const analysis_def analysis_image = {
+    "image", 1, "images", 1, 1, video_args, analysis_check_pose_args, image_run};
