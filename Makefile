@@ -39,7 +39,7 @@ LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
 TEST_SRC := $(wildcard tests/test_*.c) $(wildcard tests/e2e_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all release test test-build run bench lint clean
+.PHONY: all release test test-build run bench bench-http bench-nn bench-video lint clean
 all release:
 	@$(MAKE) --no-print-directory BUILD=build/release build/release/vas
 
@@ -70,8 +70,14 @@ run:
 	@$(MAKE) --no-print-directory BUILD=build/release build/release/vas
 	./build/release/vas serve $(if $(wildcard config.yaml),--config config.yaml,)
 
+# make bench runs every benchmark; make bench-http (or -nn, -video) runs one.
 bench: all
 	@bench/http
+	@bench/nn
+	@if [ -x bench/video ]; then bench/video; fi
+
+bench-http bench-nn bench-video: all
+	@bench/$(@:bench-%=%)
 
 lint:
 	@scripts/lint
