@@ -475,6 +475,24 @@ static void damaged_middle(void **state)
 
 /* ---- DeepLabCut's example video ---- */
 
+/* The openfield video is a grey arena: R = G = B within rounding, mid-bright on average. */
+static void check_grey_arena(const media_frame *fr)
+{
+    size_t n = (size_t)fr->width * fr->height;
+    uint64_t sum = 0;
+    int off = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *p = fr->rgb + i * 3;
+        int d = abs(p[0] - p[1]) > abs(p[2] - p[1]) ? abs(p[0] - p[1]) : abs(p[2] - p[1]);
+        off = d > off ? d : off;
+        sum += p[1];
+    }
+    assert_in_range(off, 0, 3);
+    assert_true(n > 0);
+    assert_in_range(sum / (n ? n : 1), 100, 220);
+}
+
 static void openfield(void **state)
 {
     media_video *v = NULL;
@@ -497,6 +515,8 @@ static void openfield(void **state)
         assert_int_equal(media_video_next(v, &fr, &e), 1);
         assert_int_equal(fr.index, i);
         assert_true(fabs(fr.t - i / 30.0) < 0.001);
+        if (i % 33 == 0)
+            check_grey_arena(&fr);
     }
     media_video_close(v);
 }

@@ -182,6 +182,7 @@ static int open_decoder(media_video *v, const media_video_opts *o, const char *p
     v->dec->pkt_timebase = st->time_base;
     v->dec->thread_count = o ? o->threads : 0;
     v->dec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+    v->dec->max_pixels = MEDIA_MAX_PIXELS; /* a giant frame header fails before allocating */
     r = avcodec_open2(v->dec, codec, NULL);
     if (r < 0)
         return err_set(e, VAS_EINVAL, "FFmpeg could not open the %s decoder for '%s' (%s)",

@@ -1,0 +1,403 @@
+/* test_media_image.c - media_image and media_archive: PNG (RGB, RGBA, grey), JPEG, BMP and
+ * TIFF files made here with FFmpeg's encoders, decoded back and compared pixel by pixel;
+ * files that are not images (text, a video, cut short, empty); zip and tar.gz archives made
+ * here with libarchive, read in name order with non-images skipped and noted; things that are
+ * not archives or hold no image. */
+#include "core/err.h"
+#include "core/log.h"
+#include "media/media_archive.h"
+#include "media/media_image.h"
+
+#include "test_media_enc.h"
+#include "testutil.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#define W 64
+#define H 48
+
+/* ---- fixture: a fresh temp folder ---- */
+
+typedef struct fx {
+    char *dir;      /* /tmp/vas-test-XXXXXX, removed by teardown */
+    char path[512]; /* scratch path inside dir */
+} fx;
+
+static int fx_setup(void **state)
+{
+    fx *f = calloc(1, sizeof(*f));
+
+    if (!f || !(f->dir = tu_mkdtemp())) {
+        free(f);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int fx_teardown(void **state)
+{
+    fx *f = *state;
+
+    tu_rm_rf(f->dir);
+    free(f->dir);
+    free(f);
+    return 0;
+}
+
+static const char *fx_file(fx *f, const char *name)
+{
+    snprintf(f->path, sizeof(f->path), "%s/%s", f->dir, name);
+    return f->path;
+}
+
+/* The index picture k (W x H) plus a horizontal grey ramp on its bottom rows. */
+static void paint(int k, uint8_t *rgb)
+{
+    tenc_paint_index(k, W, H, rgb, NULL);
+    for (int y = 40; y < H; y++)
+        for (int x = 0; x < W; x++)
+            memset(rgb + ((size_t)y * W + x) * 3, x * 4, 3);
+}
+
+/* Writes picture k as codec/fmt into name; returns the path (f->path). */
+static const char *make_image(fx *f, const char *name, const char *codec, int fmt, int k)
+{
+    uint8_t rgb[W * H * 3];
+    const char *p = fx_file(f, name);
+
+    paint(k, rgb);
+    if (tenc_write_image(p, codec, fmt, W, H, rgb) < 0)
+        fail_msg("could not encode %s with %s", name, codec);
+    return p;
+}
+
+/* Largest per-byte difference between im and picture k. */
+static int max_diff(const media_image *im, int k)
+{
+    uint8_t rgb[W * H * 3];
+    int worst = 0;
+
+    paint(k, rgb);
+    for (size_t i = 0; i < sizeof(rgb); i++) {
+        int d = abs((int)im->rgb[i] - (int)rgb[i]);
+        worst = d > worst ? d : worst;
+    }
+    return worst;
+}
+
+/* ---- single images ---- */
+
+static void check_format(fx *f, const char *name, const char *codec, int fmt, const char *dec,
+                         int tolerance)
+{
+    media_image im = {0};
+    vas_err e = {0};
+
+    make_image(f, name, codec, fmt, 5);
+    if (media_image_load(f->path, &im, &e) != VAS_OK)
+        fail_msg("%s: %s", name, e.msg);
+    assert_int_equal(im.width, W);
+    assert_int_equal(im.height, H);
+    assert_string_equal(im.codec, dec);
+    assert_int_equal(tenc_read_index(im.rgb, W), 5);
+    assert_in_range(max_diff(&im, 5), 0, tolerance);
+    media_image_clear(&im);
+    media_image_clear(&im); /* twice: the struct was reset */
+    assert_null(im.rgb);
+}
+
+static void png_rgb(void **state)
+{
+    check_format(*state, "a.png", "png", AV_PIX_FMT_RGB24, "png", 0);
+}
+
+static void png_rgba(void **state)
+{
+    check_format(*state, "a.png", "png", AV_PIX_FMT_RGBA, "png", 0);
+}
+
+static void jpeg(void **state)
+{
+    /* Lossy, but q 2 at 4:4:4 on 8x8-aligned blocks and a ramp comes back within 1 or 2. */
+    check_format(*state, "a.jpg", "mjpeg", AV_PIX_FMT_YUVJ444P, "mjpeg", 4);
+}
+
+static void bmp(void **state)
+{
+    check_format(*state, "a.bmp", "bmp", AV_PIX_FMT_BGR24, "bmp", 0);
+}
+
+static void tiff(void **state)
+{
+    check_format(*state, "a.tif", "tiff", AV_PIX_FMT_RGB24, "tiff", 0);
+}
+
+static void png_grey(void **state)
+{
+    fx *f = *state;
+    media_image im = {0};
+    vas_err e = {0};
+
+    make_image(f, "g.png", "png", AV_PIX_FMT_GRAY8, 9);
+    assert_int_equal(media_image_load(f->path, &im, &e), VAS_OK);
+    assert_int_equal(tenc_read_index(im.rgb, W), 9);
+    assert_int_equal(im.rgb[((size_t)44 * W + 10) * 3 + 0], 40); /* the ramp, R = G = B */
+    assert_int_equal(im.rgb[((size_t)44 * W + 10) * 3 + 2], 40);
+    media_image_clear(&im);
+}
+
+static void not_images(void **state)
+{
+    fx *f = *state;
+    tenc_video v = {.codec = "mpeg4", .format = "avi", .w = 64, .h = 64, .frames = 3, .fps = 25};
+    media_image im = {0};
+    vas_err e = {0};
+    size_t n = 0;
+    char *png;
+
+    assert_int_equal(tu_write_file(fx_file(f, "x.png"), "hello, not a png\n", 17), 0);
+    assert_int_equal(media_image_load(f->path, &im, &e), VAS_EINVAL);
+    assert_non_null(strstr(e.msg, "not an image"));
+    assert_non_null(strstr(e.msg, "x.png"));
+    assert_int_equal(tenc_write_video(fx_file(f, "v.png"), &v), 0); /* an avi named .png */
+    assert_int_equal(media_image_load(f->path, &im, &e), VAS_EINVAL);
+    assert_non_null(strstr(e.msg, "not an image: FFmpeg found a avi file"));
+    png = tu_read_file(make_image(f, "c.png", "png", AV_PIX_FMT_RGB24, 1), &n);
+    assert_non_null(png);
+    assert_int_equal(media_image_decode(png, n / 2, "cut.png", &im, &e), VAS_EINVAL);
+    assert_non_null(strstr(e.msg, "cut.png"));
+    assert_int_equal(media_image_decode(png, 0, "empty.png", &im, &e), VAS_EINVAL);
+    assert_int_equal(media_image_decode(png, 8, "magic.png", &im, &e), VAS_EINVAL);
+    free(png);
+    assert_int_equal(media_image_load(fx_file(f, "missing.png"), &im, &e), VAS_ENOTFOUND);
+    assert_int_equal(media_image_load(f->dir, &im, &e), VAS_EINVAL);
+    assert_null(im.rgb);
+}
+
+/* A real DeepLabCut labeled frame (../shared, as CI lays it). The reference sum of its bytes
+ * came from an independent PNG decoder (Python's zlib and the PNG filter rules). */
+static void openfield_png(void **state)
+{
+    const char *p = "../shared/data/openfield/labeled-data/m4s1/img0000.png";
+    media_image im = {0};
+    vas_err e = {0};
+    uint64_t sum = 0;
+
+    (void)state;
+    if (media_image_load(p, &im, &e) != VAS_OK)
+        fail_msg("%s (run from the repo root with ../shared beside it)", e.msg);
+    assert_int_equal(im.width, 640);
+    assert_int_equal(im.height, 480);
+    for (size_t i = 0; i < (size_t)640 * 480 * 3; i++)
+        sum += im.rgb[i];
+    assert_int_equal(sum, 159883434);
+    assert_int_equal(im.rgb[((size_t)100 * 640 + 100) * 3], 144);
+    media_image_clear(&im);
+}
+
+static void image_names(void **state)
+{
+    (void)state;
+    assert_true(media_image_name_ok("img0001.png"));
+    assert_true(media_image_name_ok("a/b/C.JPG"));
+    assert_true(media_image_name_ok("x.jpeg"));
+    assert_true(media_image_name_ok("x.tif"));
+    assert_true(media_image_name_ok("x.tiff"));
+    assert_true(media_image_name_ok("x.bmp"));
+    assert_false(media_image_name_ok("notes.txt"));
+    assert_false(media_image_name_ok("png"));
+    assert_false(media_image_name_ok("dir.png/file"));
+    assert_false(media_image_name_ok("x.png.csv"));
+}
+
+/* ---- archives ---- */
+
+/* Adds a file entry with n bytes of p to w. */
+static void arc_add(struct archive *w, const char *name, const void *p, size_t n)
+{
+    struct archive_entry *en = archive_entry_new();
+
+    archive_entry_set_pathname(en, name);
+    archive_entry_set_filetype(en, AE_IFREG);
+    archive_entry_set_perm(en, 0644);
+    archive_entry_set_size(en, (la_int64_t)n);
+    assert_int_equal(archive_write_header(w, en), ARCHIVE_OK);
+    assert_int_equal(archive_write_data(w, p, n), (la_ssize_t)n);
+    archive_entry_free(en);
+}
+
+static void arc_add_file(struct archive *w, const char *name, const char *path)
+{
+    size_t n = 0;
+    char *b = tu_read_file(path, &n);
+
+    assert_non_null(b);
+    arc_add(w, name, b, n);
+    free(b);
+}
+
+static void arc_add_dir(struct archive *w, const char *name)
+{
+    struct archive_entry *en = archive_entry_new();
+
+    archive_entry_set_pathname(en, name);
+    archive_entry_set_filetype(en, AE_IFDIR);
+    archive_entry_set_perm(en, 0755);
+    assert_int_equal(archive_write_header(w, en), ARCHIVE_OK);
+    archive_entry_free(en);
+}
+
+/* Writes the test archive, entries out of name order: four images (picture k in img0k),
+ * a text file, macOS metadata, a folder, and a .png that is not one. */
+static void make_archive(fx *f, const char *name, int zip)
+{
+    struct archive *w = archive_write_new();
+    char png[600], jpg[600], bmp[600], tif[600];
+
+    snprintf(png, sizeof(png), "%s", make_image(f, "s10.png", "png", AV_PIX_FMT_RGB24, 10));
+    snprintf(jpg, sizeof(jpg), "%s", make_image(f, "s2.jpg", "mjpeg", AV_PIX_FMT_YUVJ444P, 2));
+    snprintf(bmp, sizeof(bmp), "%s", make_image(f, "s1.bmp", "bmp", AV_PIX_FMT_BGR24, 1));
+    snprintf(tif, sizeof(tif), "%s", make_image(f, "s3.tif", "tiff", AV_PIX_FMT_RGB24, 3));
+    assert_non_null(w);
+    if (zip) {
+        assert_int_equal(archive_write_set_format_zip(w), ARCHIVE_OK);
+    } else {
+        assert_int_equal(archive_write_set_format_pax_restricted(w), ARCHIVE_OK);
+        assert_int_equal(archive_write_add_filter_gzip(w), ARCHIVE_OK);
+    }
+    assert_int_equal(archive_write_open_filename(w, fx_file(f, name)), ARCHIVE_OK);
+    arc_add_dir(w, "frames/");
+    arc_add_file(w, "frames/img10.png", png);
+    arc_add_file(w, "frames/img02.jpg", jpg);
+    arc_add(w, "frames/readme.txt", "frames from the cage camera\n", 28);
+    arc_add_file(w, "frames/img01.bmp", bmp);
+    arc_add_file(w, "__MACOSX/frames/._img01.bmp", bmp);
+    arc_add(w, "frames/bad.png", "not a png at all", 16);
+    arc_add_file(w, "frames/img03.tif", tif);
+    assert_int_equal(archive_write_close(w), ARCHIVE_OK);
+    archive_write_free(w);
+}
+
+static void check_archive(fx *f, const char *name, int zip)
+{
+    static const char *const order[] = {"frames/img01.bmp", "frames/img02.jpg", "frames/img03.tif",
+                                        "frames/img10.png"};
+    static const int pic[] = {1, 2, 3, 10};
+    media_archive *a = NULL;
+    media_image im = {0};
+    const char *in = NULL;
+    const char *const *notes = NULL;
+    size_t n_notes = 0;
+    vas_err e = {0};
+    int k = 0, rc;
+
+    make_archive(f, name, zip);
+    if (media_archive_open(fx_file(f, name), &a, &e) != VAS_OK)
+        fail_msg("%s", e.msg);
+    assert_int_equal(media_archive_count(a), 5); /* the four and bad.png */
+    while ((rc = media_archive_next(a, &im, &in, &e)) == 1) {
+        assert_true(k < 4);
+        assert_string_equal(in, order[k]);
+        assert_int_equal(im.width, W);
+        assert_int_equal(tenc_read_index(im.rgb, W), pic[k]);
+        media_image_clear(&im);
+        k++;
+    }
+    assert_int_equal(rc, 0);
+    assert_int_equal(k, 4);
+    assert_int_equal(media_archive_next(a, &im, &in, &e), 0);
+    assert_int_equal(media_archive_skipped(a, &notes, &n_notes), 3);
+    assert_int_equal(n_notes, 3);
+    assert_non_null(strstr(notes[0], "frames/readme.txt: not an image"));
+    assert_non_null(strstr(notes[1], "__MACOSX/frames/._img01.bmp: macOS metadata"));
+    assert_non_null(strstr(notes[2], "frames/bad.png"));
+    media_archive_close(a);
+}
+
+static void zip_archive(void **state)
+{
+    check_archive(*state, "frames.zip", 1);
+}
+
+static void tar_gz_archive(void **state)
+{
+    check_archive(*state, "frames.tar.gz", 0);
+}
+
+static void not_archives(void **state)
+{
+    fx *f = *state;
+    struct archive *w = archive_write_new();
+    media_archive *a = NULL;
+    vas_err e = {0};
+    size_t n = 0;
+    char *b;
+
+    make_image(f, "a.png", "png", AV_PIX_FMT_RGB24, 0);
+    assert_int_equal(media_archive_open(f->path, &a, &e), VAS_EINVAL);
+    assert_non_null(strstr(e.msg, "not an archive"));
+    assert_int_equal(media_archive_open(fx_file(f, "none.zip"), &a, &e), VAS_ENOTFOUND);
+    assert_int_equal(media_archive_open(f->dir, &a, &e), VAS_EINVAL);
+    /* An archive without images. */
+    assert_int_equal(archive_write_set_format_zip(w), ARCHIVE_OK);
+    assert_int_equal(archive_write_open_filename(w, fx_file(f, "text.zip")), ARCHIVE_OK);
+    arc_add(w, "notes.txt", "nothing to see\n", 15);
+    assert_int_equal(archive_write_close(w), ARCHIVE_OK);
+    archive_write_free(w);
+    assert_int_equal(media_archive_open(f->path, &a, &e), VAS_EINVAL);
+    assert_non_null(strstr(e.msg, "no image in archive"));
+    assert_non_null(strstr(e.msg, "notes.txt"));
+    assert_null(a);
+    /* Cut short: fails at open or at some entry, never crashes. */
+    make_archive(f, "full.tar.gz", 0);
+    b = tu_read_file(f->path, &n);
+    assert_non_null(b);
+    for (int i = 1; i < 8; i++) {
+        media_image im = {0};
+        const char *in;
+        int rc;
+        assert_int_equal(tu_write_file(fx_file(f, "cut.tar.gz"), b, n * (size_t)i / 8), 0);
+        if (media_archive_open(f->path, &a, &e) != VAS_OK)
+            continue;
+        while ((rc = media_archive_next(a, &im, &in, &e)) == 1)
+            media_image_clear(&im);
+        assert_true(rc == 0 || rc == VAS_EINVAL);
+        media_archive_close(a);
+        a = NULL;
+    }
+    free(b);
+    media_archive_close(NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(png_rgb, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(png_rgba, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(png_grey, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(jpeg, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(bmp, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(tiff, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(not_images, fx_setup, fx_teardown),
+        cmocka_unit_test(openfield_png),
+        cmocka_unit_test(image_names),
+        cmocka_unit_test_setup_teardown(zip_archive, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(tar_gz_archive, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(not_archives, fx_setup, fx_teardown),
+    };
+
+    log_set_level(LOG_ERROR);
+    media_log_setup();
+    av_log_set_level(AV_LOG_ERROR);
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
