@@ -1,0 +1,137 @@
+/* pose_sink.c - see pose_sink.h. */
+#include "analyses/pose_sink.h"
+
+#include "core/util.h"
+#include "pose/pose_decode.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *cat(const char *a, const char *b)
+{
+    size_t n = strlen(a) + strlen(b) + 1;
+    char *s = malloc(n);
+
+    if (s)
+        snprintf(s, n, "%s%s", a, b);
+    return s;
+}
+
+static int open_net(pose_sink *k, const pose_run_opts *o, vas_err *e)
+{
+    nn_options no = {.threads = o->threads, .bf16 = o->bf16};
+    int rc = nn_graph_load(k->m->onnx_path, &k->g, e);
+
+    if (rc < 0)
+        return rc;
+    k->heat = k->loc = -1;
+    for (int i = 0; i < nn_graph_n_outputs(k->g); i++) {
+        const char *name = NULL;
+        nn_graph_output_name(k->g, i, &name);
+        if (name && strcmp(name, k->m->heatmap_name) == 0)
+            k->heat = i;
+        if (name && k->m->locref && strcmp(name, k->m->locref_name) == 0)
+            k->loc = i;
+    }
+    if (k->heat < 0 || (k->m->locref && k->loc < 0))
+        return err_set(e, VAS_EINVAL, "model '%s': the network lacks output '%s' or '%s'",
+                       k->m->name, k->m->heatmap_name, k->m->locref_name);
+    return nn_session_new(k->g, &no, &k->s, e);
+}
+
+int pose_sink_open(pose_sink *k, const pose_model *m, const pose_run_opts *o, const char *prefix,
+                   int label_max, const json_t *head, pose_video_out *out, vas_err *e)
+{
+    pose_layout l = {.scorer = m->scorer,
+                     .bodyparts = (const char *const *)m->bodyparts,
+                     .n_bodyparts = m->n_bodyparts,
+                     .label_max = label_max};
+    int rc;
+
+    memset(k, 0, sizeof(*k));
+    k->m = m;
+    rc = open_net(k, o, e);
+    if (rc < 0)
+        return rc;
+    out->csv = cat(prefix, ".csv");
+    out->h5 = cat(prefix, ".h5");
+    out->json = cat(prefix, ".json");
+    if (!out->csv || !out->h5 || !out->json)
+        return err_set(e, VAS_ENOMEM, "out of memory");
+    rc = dlc_csv_open(out->csv, &l, &k->csv, e);
+    if (rc == VAS_OK)
+        rc = dlc_h5_open(out->h5, &l, &k->h5, e);
+    if (rc == VAS_OK)
+        rc = pose_json_open(out->json, &l, head, &k->js, e);
+    return rc;
+}
+
+static int write_row(pose_sink *k, int64_t frame, const char *label, vas_err *e)
+{
+    int rc = dlc_csv_add_row(k->csv, frame, label, k->xyl, e);
+
+    if (rc == VAS_OK)
+        rc = dlc_h5_add_row(k->h5, frame, label, k->xyl, e);
+    if (rc == VAS_OK)
+        rc = pose_json_add_row(k->js, frame, label, k->xyl, e);
+    return rc;
+}
+
+int pose_sink_run(pose_sink *k, const float *in, int n, int h, int w, const int64_t *frames,
+                  const char *const *labels, vas_err *e)
+{
+    const float *heat = NULL, *loc = NULL;
+    nn_tensor_info hi, li;
+    int64_t t0 = util_mono_ms();
+    int rc = nn_session_run(k->s, in, n, h, w, e);
+
+    k->infer_ms += util_mono_ms() - t0;
+    if (rc == VAS_OK)
+        rc = nn_session_output(k->s, k->heat, &heat, &hi, e);
+    if (rc == VAS_OK && k->loc >= 0)
+        rc = nn_session_output(k->s, k->loc, &loc, &li, e);
+    if (rc < 0)
+        return rc;
+    if (hi.ndims != 4 || hi.dims[1] != k->m->n_bodyparts)
+        return err_set(e, VAS_EINVAL, "model '%s' gives %lld score maps for %d bodyparts",
+                       k->m->name, (long long)(hi.ndims == 4 ? hi.dims[1] : -1), k->m->n_bodyparts);
+    for (int i = 0; i < n && rc == VAS_OK; i++) {
+        size_t cells = (size_t)hi.dims[2] * (size_t)hi.dims[3];
+        pose_maps pm = {.scores = heat + (size_t)i * (size_t)hi.dims[1] * cells,
+                        .locref = loc ? loc + (size_t)i * 2 * (size_t)hi.dims[1] * cells : NULL,
+                        .n_joints = k->m->n_bodyparts,
+                        .h = (int)hi.dims[2],
+                        .w = (int)hi.dims[3],
+                        .stride = k->m->stride,
+                        .locref_stdev = k->m->locref_stdev};
+        rc = pose_decode(&pm, k->xyl, e);
+        if (rc == VAS_OK)
+            rc = write_row(k, frames ? frames[i] : 0, labels ? labels[i] : NULL, e);
+    }
+    return rc;
+}
+
+int pose_sink_close(pose_sink *k, const json_t *tail, vas_err *e)
+{
+    int rc = dlc_csv_close(k->csv, e);
+
+    k->csv = NULL;
+    if (rc == VAS_OK)
+        rc = dlc_h5_close(k->h5, e);
+    k->h5 = NULL;
+    if (rc == VAS_OK)
+        rc = pose_json_close(k->js, tail, e);
+    k->js = NULL;
+    return rc;
+}
+
+void pose_sink_free(pose_sink *k)
+{
+    dlc_csv_abort(k->csv);
+    dlc_h5_abort(k->h5);
+    pose_json_abort(k->js);
+    nn_session_free(k->s);
+    nn_graph_free(k->g);
+    memset(k, 0, sizeof(*k));
+}

@@ -1,0 +1,44 @@
+/* pose_sink.h - what every pose run shares once its input is a normalised NCHW batch: the
+ * network session, decoding to keypoints, and DeepLabCut's CSV and HDF5 plus vas's JSON.
+ * Internal to analyses/ (pose_run.c for videos, pose_run_images.c for images).
+ * Threads: the caller's; the nn session lives on it. */
+#ifndef VAS_POSE_SINK_H
+#define VAS_POSE_SINK_H
+
+#include "analyses/pose_run.h"
+#include "nn/nn.h"
+#include "pose/dlc_csv.h"
+#include "pose/dlc_h5.h"
+#include "pose/pose_json.h"
+
+#include <jansson.h>
+
+#define POSE_PAD_TO 16 /* network input sides are padded (bottom, right) to a multiple of this */
+
+typedef struct pose_sink {
+    const pose_model *m;
+    nn_graph *g;
+    nn_session *s;
+    int heat, loc; /* output indices; loc -1 without location refinement */
+    dlc_csv *csv;
+    dlc_h5 *h5;
+    pose_json *js;
+    int64_t infer_ms; /* time spent in the network */
+    double xyl[3 * POSE_MODEL_MAX_PARTS];
+} pose_sink;
+
+/* Loads m's network and opens <prefix>.csv/.h5/.json (paths into out->csv/h5/json, new).
+ * label_max: 0 for frame-numbered rows, else the longest row name. head: extra JSON metadata
+ * (borrowed). On error, pose_sink_free still cleans up. */
+int pose_sink_open(pose_sink *k, const pose_model *m, const pose_run_opts *o, const char *prefix,
+                   int label_max, const json_t *head, pose_video_out *out, vas_err *e);
+/* Runs n images (NCHW float32, h x w, borrowed) and writes one row each: frames[i] (labels NULL)
+ * or labels[i]. */
+int pose_sink_run(pose_sink *k, const float *in, int n, int h, int w, const int64_t *frames,
+                  const char *const *labels, vas_err *e);
+/* Closes the three files (renaming them into place); tail: JSON metadata (borrowed). */
+int pose_sink_close(pose_sink *k, const json_t *tail, vas_err *e);
+/* Frees everything; files not closed are removed. */
+void pose_sink_free(pose_sink *k);
+
+#endif
