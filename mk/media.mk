@@ -15,3 +15,6 @@ $(BUILD)/tests/test_media $(BUILD)/tests/test_media_pipe $(BUILD)/tests/test_med
 $(BUILD)/tests/test_media: LDFLAGS += -Wl,--export-dynamic-symbol=__lsan_default_suppressions
 # test_media_pipe sets a small ASan quarantine (see the test) through ASan's options hook.
 $(BUILD)/tests/test_media_pipe: LDFLAGS += -Wl,--export-dynamic-symbol=__asan_default_options
+
+# The video end-to-end test makes its short test video with the same encoders.
+$(BUILD)/tests/e2e_video: tests/test_media_enc.h
