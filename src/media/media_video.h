@@ -13,6 +13,8 @@
  *   Variable-rate videos are decoded frame by frame anyway: every frame has its own timestamp
  *   (media_frame.t), and the true count is the number of frames media_video_next returns;
  *   info.frames is the container's count or duration x fps, an estimate for progress only.
+ *   A file with no average rate (variable-rate mkv, raw streams) is read once more at open,
+ *   packets only, to count its frames and derive the rate.
  * - Damage: packets the decoder refuses are skipped and counted (a glitch in a long recording
  *   should not cost the whole analysis); a demuxer that stops early ends the stream. Both are
  *   reported by media_video_stats for the caller to surface. A file from which not one frame
