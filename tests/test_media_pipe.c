@@ -175,6 +175,50 @@ static void rgb_scaled_two_held(void **state)
     media_pipe_free(p);
 }
 
+/* Planes padded to a multiple of 40 (120x80 for 96x64): the picture at the top left, zeros
+ * around it, and RGB24 rows padded the same way. */
+static void padded_slots(void **state)
+{
+    fx *f = *state;
+    media_norm n = unit_norm();
+    media_pipe_opts o = {
+        .batch = 3, .depth = 2, .layout = MEDIA_LAYOUT_CHW_F32, .norm = &n, .pad_to = 40};
+    media_pipe *p = NULL;
+    media_batch b;
+    vas_err e = {0};
+
+    make_avi(f, 96, 64, 7);
+    assert_int_equal(media_pipe_start(f->path, &o, &p, &e), VAS_OK);
+    assert_int_equal(media_pipe_info(p)->width, 96);
+    for (int64_t next = 0; media_pipe_take(p, &b, &e) == 1; media_pipe_release(p, &b)) {
+        assert_int_equal(b.width, 120);
+        assert_int_equal(b.height, 80);
+        assert_int_equal(b.frame_bytes, sizeof(float) * 120 * 80 * 3);
+        for (int i = 0; i < b.n; i++, next++) {
+            const float *fr = (const float *)((const char *)b.data + (size_t)i * b.frame_bytes);
+            assert_int_equal(chw_index(fr, 120, 80), (int)(next % 64));
+            assert_in_range(plane_mean(fr, 120, 80, 0, 16, 48), 190, 250);          /* red */
+            assert_in_range(plane_mean(fr, 120, 80, 1, 80, 32), 170, 230);          /* green */
+            assert_true(fr[(size_t)2 * 120 * 80 + (size_t)10 * 120 + 100] == 0.0f); /* right pad */
+            assert_true(fr[(size_t)1 * 120 * 80 + (size_t)70 * 120 + 10] == 0.0f);  /* bottom pad */
+        }
+    }
+    media_pipe_free(p);
+    o.layout = MEDIA_LAYOUT_RGB24;
+    o.pad_to = 16;
+    o.width = 40; /* 40x30 pictures in 48x32 rows */
+    o.height = 30;
+    assert_int_equal(media_pipe_start(f->path, &o, &p, &e), VAS_OK);
+    assert_int_equal(media_pipe_take(p, &b, &e), 1);
+    assert_int_equal(b.width, 48);
+    assert_int_equal(b.frame_bytes, 48 * 32 * 3);
+    assert_in_range(tenc_mean(b.data, 48, 8, 6, 1), TENC_LEVEL(0) - 12, TENC_LEVEL(0) + 12);
+    assert_int_equal(((const uint8_t *)b.data)[((size_t)10 * 48 + 44) * 3], 0);
+    assert_int_equal(((const uint8_t *)b.data)[((size_t)31 * 48 + 4) * 3], 0);
+    media_pipe_release(p, &b);
+    media_pipe_free(p);
+}
+
 /* ---- stopping ---- */
 
 static void stop_mid_stream(void **state)
@@ -337,6 +381,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(every_frame_in_order, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(rgb_scaled_two_held, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(padded_slots, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(stop_mid_stream, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(cancel_flag, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(holding_every_slot_is_an_error, fx_setup, fx_teardown),

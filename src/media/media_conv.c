@@ -171,19 +171,25 @@ int media_norm_init(media_norm *n, const float mean[3], const float std[3], int 
     return VAS_OK;
 }
 
-void media_rgb_to_chw(const media_norm *n, const uint8_t *rgb, int w, int h, size_t stride,
-                      float *dst)
+void media_rgb_to_chw_padded(const media_norm *n, const uint8_t *rgb, int w, int h, size_t stride,
+                             float *dst, int dst_w, int dst_h)
 {
-    size_t plane = (size_t)w * h;
+    size_t plane = (size_t)dst_w * dst_h;
     int c0 = n->bgr ? 2 : 0, c2 = n->bgr ? 0 : 2;
 
     for (int y = 0; y < h; y++) {
         const uint8_t *s = rgb + (size_t)y * stride;
-        float *p0 = dst + (size_t)y * w, *p1 = p0 + plane, *p2 = p1 + plane;
+        float *p0 = dst + (size_t)y * dst_w, *p1 = p0 + plane, *p2 = p1 + plane;
         for (int x = 0; x < w; x++, s += 3) {
             p0[x] = n->lut[0][s[c0]];
             p1[x] = n->lut[1][s[1]];
             p2[x] = n->lut[2][s[c2]];
         }
     }
+}
+
+void media_rgb_to_chw(const media_norm *n, const uint8_t *rgb, int w, int h, size_t stride,
+                      float *dst)
+{
+    media_rgb_to_chw_padded(n, rgb, w, h, stride, dst, w, h);
 }

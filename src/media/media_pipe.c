@@ -32,6 +32,7 @@ struct media_pipe {
     media_pipe_opts o;       /* copy; o.norm is NULL, the copy is norm */
     media_norm norm;         /* CHW_F32 normalisation */
     size_t frame_bytes;      /* one frame slot */
+    int sw, sh;              /* a slot's plane size: the picture's, padded to o.pad_to */
     pipe_slot *slots;        /* o.depth of them */
     pthread_t thread;        /* the decoder */
     int started;             /* thread runs and must be joined */
@@ -69,15 +70,21 @@ static pipe_slot *wait_free_slot(media_pipe *p)
     return s;
 }
 
+/* Writes frame fr at the next place in s. The padding of a slot is zeroed once at start and
+ * never written: every picture of the pipe has the same size. */
 static void put_frame(media_pipe *p, pipe_slot *s, const media_frame *fr)
 {
     uint8_t *dst = s->data + (size_t)s->n * p->frame_bytes;
+    size_t row = (size_t)fr->width * 3;
 
     if (p->o.layout == MEDIA_LAYOUT_CHW_F32)
-        media_rgb_to_chw(&p->norm, fr->rgb, fr->width, fr->height, (size_t)fr->width * 3,
-                         (float *)(void *)dst);
+        media_rgb_to_chw_padded(&p->norm, fr->rgb, fr->width, fr->height, row, (float *)(void *)dst,
+                                p->sw, p->sh);
+    else if (p->sw == fr->width)
+        memcpy(dst, fr->rgb, row * (size_t)fr->height);
     else
-        memcpy(dst, fr->rgb, p->frame_bytes);
+        for (int y = 0; y < fr->height; y++)
+            memcpy(dst + (size_t)y * p->sw * 3, fr->rgb + (size_t)y * row, row);
     s->index[s->n] = fr->index;
     s->t[s->n] = fr->t;
     s->n++;
@@ -148,9 +155,10 @@ static void *decode_main(void *arg)
 
 static int check_opts(const media_pipe_opts *o, vas_err *e)
 {
-    if (o->batch < 1 || o->batch > 1024 || o->depth < 2 || o->depth > 64)
-        return err_set(e, VAS_EINVAL, "bad decoding ring: %d batches of %d frames", o->depth,
-                       o->batch);
+    if (o->batch < 1 || o->batch > 1024 || o->depth < 2 || o->depth > 64 || o->pad_to < 0 ||
+        o->pad_to > 1024)
+        return err_set(e, VAS_EINVAL, "bad decoding ring: %d batches of %d frames, padded to %d",
+                       o->depth, o->batch, o->pad_to);
     if (o->layout != MEDIA_LAYOUT_RGB24 && o->layout != MEDIA_LAYOUT_CHW_F32)
         return err_set(e, VAS_EINVAL, "unknown frame layout %d", (int)o->layout);
     if (o->layout == MEDIA_LAYOUT_CHW_F32 && !o->norm)
@@ -161,7 +169,12 @@ static int check_opts(const media_pipe_opts *o, vas_err *e)
 static int alloc_ring(media_pipe *p, vas_err *e)
 {
     const media_video_info *in = &p->info;
-    size_t px = (size_t)in->width * in->height * 3;
+    int pad = p->o.pad_to > 1 ? p->o.pad_to : 1;
+    size_t px;
+
+    p->sw = (in->width + pad - 1) / pad * pad;
+    p->sh = (in->height + pad - 1) / pad * pad;
+    px = (size_t)p->sw * p->sh * 3;
     size_t fb = p->o.layout == MEDIA_LAYOUT_CHW_F32 ? px * sizeof(float) : px;
     size_t batch_bytes = (fb * (size_t)p->o.batch + 63) / 64 * 64;
 
@@ -178,6 +191,8 @@ static int alloc_ring(media_pipe *p, vas_err *e)
         void *d = NULL;
         if (posix_memalign(&d, 64, batch_bytes) != 0)
             d = NULL;
+        else
+            memset(d, 0, batch_bytes); /* the padding, and 0.0f is all zero bytes */
         s->data = d;
         s->index = calloc((size_t)p->o.batch, sizeof(*s->index));
         s->t = calloc((size_t)p->o.batch, sizeof(*s->t));
@@ -265,6 +280,8 @@ static void fill_batch(media_pipe *p, media_batch *b)
     b->data = s->data;
     b->n = s->n;
     b->frame_bytes = p->frame_bytes;
+    b->width = p->sw;
+    b->height = p->sh;
     b->index = s->index;
     b->t = s->t;
     b->slot = p->tail;

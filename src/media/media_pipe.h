@@ -43,6 +43,10 @@ typedef struct media_pipe_opts {
     int batch;                 /* frames per batch, 1..1024 */
     int depth;                 /* batches in the ring, 2..64 (one decoding, one inferring) */
     int width, height;         /* model input size; 0, 0: the video's upright size */
+    int pad_to;                /* > 1: slot planes are the picture's size rounded up to a
+                                  multiple of this (networks with a stride), the picture at
+                                  the top left, the padding 0 (the mean colour once
+                                  normalised); 0 or 1: no padding */
     media_layout layout;       /* what a frame slot holds */
     const media_norm *norm;    /* MEDIA_LAYOUT_CHW_F32: borrowed during start (copied) */
     int threads;               /* FFmpeg decoder threads; 0: FFmpeg's choice */
@@ -55,6 +59,7 @@ typedef struct media_batch {
                              until media_pipe_release */
     int n;                /* frames in it: opts.batch, fewer only in the last batch */
     size_t frame_bytes;   /* bytes of one frame slot */
+    int width, height;    /* size of a frame slot's planes (rows): the picture's, padded */
     const int64_t *index; /* n frame indices (0, 1, ... in order) */
     const double *t;      /* n presentation times, seconds */
     int slot;             /* which ring slot: for media_pipe_release */
@@ -65,8 +70,8 @@ typedef struct media_batch {
  * media_pipe_free); *out untouched on error. VAS_EINVAL bad opts; VAS_ETOOBIG ring over
  * MEDIA_PIPE_MAX_BYTES; VAS_EIO thread could not start. Threads: the consumer. */
 int media_pipe_start(const char *path, const media_pipe_opts *opts, media_pipe **out, vas_err *e);
-/* The video's info (width/height are the model input size). Borrowed result, valid until
- * media_pipe_free; never changes. Threads: any. */
+/* The video's info (width/height are the picture's size in a slot, before padding). Borrowed
+ * result, valid until media_pipe_free; never changes. Threads: any. */
 const media_video_info *media_pipe_info(const media_pipe *p);
 /* Waits for the next batch. 1: *b filled (hold it until media_pipe_release); 0: the end of
  * the video; VAS_ECANCELLED after a stop or the cancel flag; a decode error (the same again

@@ -111,5 +111,9 @@ int media_norm_init(media_norm *n, const float mean[3], const float std[3], int 
  * rgb (stride bytes a row). Both borrowed. Threads: any. */
 void media_rgb_to_chw(const media_norm *n, const uint8_t *rgb, int w, int h, size_t stride,
                       float *dst);
+/* The same into planes of dst_w x dst_h floats (dst_w >= w, dst_h >= h; 3 * dst_w * dst_h in
+ * all): the picture at the top left, the padding right and below left as it is. Threads: any. */
+void media_rgb_to_chw_padded(const media_norm *n, const uint8_t *rgb, int w, int h, size_t stride,
+                             float *dst, int dst_w, int dst_h);
 
 #endif
