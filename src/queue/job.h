@@ -24,7 +24,7 @@ typedef struct job job;
 const json_t *job_args(const job *j);
 /* Path of input i (0 = file_id) into out. */
 void job_input_path(const job *j, int i, char *out, size_t n);
-/* Reports progress (written at most every 200 ms, and always when done == total). Returns
+/* Reports progress (the first report, then at most one every 200 ms). Returns
  * VAS_ECANCELLED once the analysis was cancelled: the job must stop and return that code. */
 int job_progress(job *j, int64_t done, int64_t total, const char *unit, vas_err *e);
 /* Stores bytes as an output file; its id into id_out (STORE_ID_LEN + 1). */

@@ -39,7 +39,9 @@ int job_progress(job *j, int64_t done, int64_t total, const char *unit, vas_err 
     char state[12];
     int rc;
 
-    if (done != total && now - j->last_progress < 200)
+    /* The first report (it sets the total) and then one every 200 ms: the final count needs no
+     * write of its own, since SUCCESS sets done = total. */
+    if (j->last_progress && now - j->last_progress < 200)
         return VAS_OK;
     j->last_progress = now;
     rc = store_analysis_progress(j->st, j->a->id, done, total, unit, state, e);
