@@ -19,10 +19,11 @@
 
 static const char *const with_model[] = {"--models", "models", NULL};
 
-/* Makes <dir>/mouse.avi (MPEG-4, 128x96, FRAMES frames at 24 fps); its path into out. */
+/* Makes <dir>/mouse.avi (MPEG-4, 120x90: padded to 128x96 for the network, FRAMES frames at
+ * 24 fps); its path into out. */
 static void make_video(e2e_srv *s, char *out, size_t n)
 {
-    tenc_video v = {.codec = "mpeg4", .w = 128, .h = 96, .frames = FRAMES, .fps = 24};
+    tenc_video v = {.codec = "mpeg4", .w = 120, .h = 90, .frames = FRAMES, .fps = 24};
 
     snprintf(out, n, "%s/mouse.avi", s->dir);
     assert_int_equal(tenc_write_video(out, &v), 0);

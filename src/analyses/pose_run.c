@@ -15,8 +15,6 @@ typedef struct run {
     const pose_run_opts *o;
     pose_sink k;
     media_pipe *p;
-    int w, h, pw, ph; /* frame size, padded input size */
-    float *pad;       /* padded batch when pw/ph differ from w/h */
 } run;
 
 static int open_pipe(run *r, const pose_model *m, const char *video, vas_err *e)
@@ -25,27 +23,13 @@ static int open_pipe(run *r, const pose_model *m, const char *video, vas_err *e)
     media_pipe_opts po = {.batch = r->o->batch > 0 ? r->o->batch : 4,
                           .depth = 3,
                           .layout = MEDIA_LAYOUT_CHW_F32,
+                          .pad_to = POSE_PAD_TO, /* slots are the network's input, in place */
                           .norm = &norm,
                           .threads = 1, /* inference has the cores; one decoder thread keeps up */
                           .cancel = r->o->cancel};
-    const media_video_info *vi;
     int rc = media_norm_init(&norm, m->mean, m->std, m->bgr, e);
 
-    if (rc == VAS_OK)
-        rc = media_pipe_start(video, &po, &r->p, e);
-    if (rc < 0)
-        return rc;
-    vi = media_pipe_info(r->p);
-    r->w = vi->width;
-    r->h = vi->height;
-    r->pw = (r->w + POSE_PAD_TO - 1) / POSE_PAD_TO * POSE_PAD_TO;
-    r->ph = (r->h + POSE_PAD_TO - 1) / POSE_PAD_TO * POSE_PAD_TO;
-    if (r->pw != r->w || r->ph != r->h) {
-        r->pad = calloc((size_t)po.batch * 3 * (size_t)r->pw * (size_t)r->ph, sizeof(float));
-        if (!r->pad)
-            return err_set(e, VAS_ENOMEM, "out of memory padding frames");
-    }
-    return VAS_OK;
+    return rc < 0 ? rc : media_pipe_start(video, &po, &r->p, e);
 }
 
 static int open_sink(run *r, const pose_model *m, const char *video, const char *prefix,
@@ -65,23 +49,6 @@ static int open_sink(run *r, const pose_model *m, const char *video, const char 
     return rc;
 }
 
-/* The batch as the network's input: in place, or copied into the padded buffer (whose padding
- * stays 0, the mean colour after normalisation). */
-static const float *net_input(run *r, const media_batch *b)
-{
-    const float *src = b->data;
-    size_t plane = (size_t)r->w * (size_t)r->h, pplane = (size_t)r->pw * (size_t)r->ph;
-
-    if (!r->pad)
-        return src;
-    for (int i = 0; i < b->n * 3; i++)
-        for (int y = 0; y < r->h; y++)
-            memcpy(r->pad + (size_t)i * pplane + (size_t)y * (size_t)r->pw,
-                   src + (size_t)i * plane + (size_t)y * (size_t)r->w,
-                   (size_t)r->w * sizeof(float));
-    return r->pad;
-}
-
 static int loop(run *r, pose_video_out *out, vas_err *e)
 {
     const media_video_info *vi = media_pipe_info(r->p);
@@ -89,7 +56,7 @@ static int loop(run *r, pose_video_out *out, vas_err *e)
     int rc;
 
     while ((rc = media_pipe_take(r->p, &b, e)) == 1) {
-        rc = pose_sink_run(&r->k, net_input(r, &b), b.n, r->ph, r->pw, b.index, NULL, e);
+        rc = pose_sink_run(&r->k, b.data, b.n, b.height, b.width, b.index, NULL, e);
         media_pipe_release(r->p, &b);
         if (rc < 0)
             return rc;
@@ -145,7 +112,6 @@ int pose_run_video(const pose_model *m, const char *video, const char *prefix,
         rc = finish(&r, out, t0, e);
     media_pipe_free(r.p);
     pose_sink_free(&r.k);
-    free(r.pad);
     return rc;
 }
 
