@@ -251,6 +251,39 @@ static void images_indexed_by_name(void **state)
     E2E_PASS(s);
 }
 
+/* `vas analyze --analysis image` on several images: one table named after their folder. */
+static void analyze_cli_several_images(void **state)
+{
+    e2e_srv *s = *state;
+    char dir[E2E_PATH], out[E2E_PATH], csv_path[2 * E2E_PATH], cmd[3 * E2E_PATH], a[E2E_PATH + 16];
+    char b[E2E_PATH + 16];
+    char *csv;
+    e2e_resp r;
+
+    snprintf(dir, sizeof(dir), "%s/frames", s->dir);
+    snprintf(cmd, sizeof(cmd), "mkdir -p %s && cp %s/img0003.png %s/img0001.png %s/", dir, LABELED,
+             LABELED, dir);
+    assert_int_equal(system(cmd), 0);
+    snprintf(a, sizeof(a), "%s/img0003.png", dir);
+    snprintf(b, sizeof(b), "%s/img0001.png", dir);
+    snprintf(out, sizeof(out), "%s/analyze.out", s->dir);
+    assert_int_equal(e2e_run_vas(out, "analyze", "--analysis", "image", "--models", "models",
+                                 "--model", "openfield", a, b, NULL),
+                     0);
+    e2e_get(s, "/model", &r);
+    snprintf(csv_path, sizeof(csv_path), "%s/frames%s.csv", dir,
+             e2e_str(json_array_get(r.json, 0), "scorer"));
+    e2e_resp_free(&r);
+    csv = tu_read_file(csv_path, NULL);
+    assert_non_null(csv);
+    {
+        const char *p3 = strstr(csv, "\nimg0003.png,"), *p1 = strstr(csv, "\nimg0001.png,");
+        assert_true(p3 && p1 && p3 < p1); /* the order given */
+    }
+    free(csv);
+    E2E_PASS(s);
+}
+
 static void not_an_image_fails_clearly(void **state)
 {
     e2e_srv *s = *state;
@@ -388,6 +421,7 @@ int main(void)
         E2E_TEST(not_a_video_fails_clearly, with_model),
         E2E_TEST(images_indexed_by_name, with_model),
         E2E_TEST(not_an_image_fails_clearly, with_model),
+        E2E_TEST(analyze_cli_several_images, with_model),
         E2E_TEST(unknown_model_lists_known, with_model),
         E2E_TEST(cancel_mid_video, with_model),
         E2E_TEST(openfield_video_end_to_end, with_model),

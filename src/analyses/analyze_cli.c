@@ -11,9 +11,11 @@
 #include <unistd.h>
 
 static const char usage[] =
-    "usage: vas analyze --analysis video --model NAME [--batch N] [--threads T] [--bf16]\n"
+    "usage: vas analyze [--analysis video|image] --model NAME [--batch N] [--threads T] [--bf16]\n"
     "                   [--config FILE | --models DIR] FILE...\n"
-    "Writes <stem><scorer>.csv, .h5 and .json beside each FILE, as DeepLabCut does.\n";
+    "video: writes <stem><scorer>.csv, .h5 and .json beside each FILE, as DeepLabCut does.\n"
+    "image: one image or a zip/tar of images gives <stem><scorer>.*; several images give one\n"
+    "       table <folder><scorer>.* in the first image's folder, indexed by image name.\n";
 
 typedef struct cli {
     const char *analysis, *model;
@@ -50,6 +52,41 @@ static void prefix_for(const char *file, const pose_model *m, char *out, size_t 
     snprintf(out, n, "%.*s%.*s%s", (int)(base - file), file, stem, base, m->scorer);
 }
 
+static int report(cli *c, const char *what, int rc, pose_video_out *out, vas_err *e)
+{
+    if (c->tty)
+        fputc('\n', stderr);
+    if (rc < 0) {
+        fprintf(stderr, "vas analyze: %s: %s\n", what, e->msg);
+        return 1;
+    }
+    printf("%s: %lld %s in %.1f s (%.1f a second; inference %.1f s)\n  %s\n  %s\n  %s\n", what,
+           (long long)out->frames, strcmp(c->analysis, "image") ? "frames" : "images", out->seconds,
+           out->seconds > 0 ? (double)out->frames / out->seconds : 0.0, out->infer_seconds,
+           out->csv, out->h5, out->json);
+    pose_video_out_clear(out);
+    return 0;
+}
+
+/* Several images: one table named after the first image's folder, in that folder. */
+static int image_files(cli *c, const pose_model *m, char **files, int n)
+{
+    pose_run_opts o = {.threads = c->threads, .bf16 = c->bf16, .progress = progress, .arg = c};
+    pose_video_out out = {0};
+    char dir[2048], prefix[8192];
+    const char *slash = strrchr(files[0], '/'), *folder;
+    vas_err e = {0};
+
+    snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - files[0]) : 1, slash ? files[0] : ".");
+    folder = strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir;
+    snprintf(prefix, sizeof(prefix), "%s/%s%s", dir, strcmp(folder, ".") ? folder : "images",
+             m->scorer);
+    c->t0 = util_mono_ms();
+    return report(c, "images",
+                  pose_run_image_files(m, (const char *const *)files, n, prefix, &o, &out, &e),
+                  &out, &e);
+}
+
 static int one_file(cli *c, const pose_model *m, const char *file)
 {
     pose_run_opts o = {
@@ -61,19 +98,9 @@ static int one_file(cli *c, const pose_model *m, const char *file)
 
     prefix_for(file, m, prefix, sizeof(prefix));
     c->t0 = util_mono_ms();
-    rc = pose_run_video(m, file, prefix, &o, &out, &e);
-    if (c->tty)
-        fputc('\n', stderr);
-    if (rc < 0) {
-        fprintf(stderr, "vas analyze: %s: %s\n", file, e.msg);
-        return 1;
-    }
-    printf("%s: %lld frames in %.1f s (%.1f frames/s; inference %.1f s)\n  %s\n  %s\n  %s\n", file,
-           (long long)out.frames, out.seconds,
-           out.seconds > 0 ? (double)out.frames / out.seconds : 0.0, out.infer_seconds, out.csv,
-           out.h5, out.json);
-    pose_video_out_clear(&out);
-    return 0;
+    rc = strcmp(c->analysis, "image") == 0 ? pose_run_images(m, file, prefix, &o, &out, &e)
+                                           : pose_run_video(m, file, prefix, &o, &out, &e);
+    return report(c, file, rc, &out, &e);
 }
 
 static int int_arg(const char *flag, const char *v, int lo, int hi, int *out)
@@ -132,10 +159,10 @@ int analyze_cli_main(const config *cfg, int argc, char **argv)
 
     if (first < 0)
         return 2;
-    if (first >= argc || !c.model || strcmp(c.analysis, "video") != 0) {
+    if (first >= argc || !c.model ||
+        (strcmp(c.analysis, "video") != 0 && strcmp(c.analysis, "image") != 0)) {
         fprintf(stderr, "%s%s", usage,
-                strcmp(c.analysis, "video") != 0 ? "(only --analysis video is built so far)\n"
-                                                 : "");
+                first < argc && c.model ? "(--analysis is video or image in this version)\n" : "");
         return 2;
     }
     if (pose_models_load(cfg, 0, &models, &e) < 0) {
@@ -149,8 +176,11 @@ int analyze_cli_main(const config *cfg, int argc, char **argv)
         pose_models_free(models);
         return 2;
     }
-    for (int i = first; i < argc; i++)
-        failed |= one_file(&c, m, argv[i]);
+    if (strcmp(c.analysis, "image") == 0 && argc - first > 1)
+        failed = image_files(&c, m, argv + first, argc - first);
+    else
+        for (int i = first; i < argc; i++)
+            failed |= one_file(&c, m, argv[i]);
     pose_models_free(models);
     return failed;
 }

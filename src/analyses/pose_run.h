@@ -51,5 +51,9 @@ void pose_video_out_clear(pose_video_out *out);
  * listed in out->note. VAS_EINVAL when path is neither an image nor an archive of images. */
 int pose_run_images(const pose_model *m, const char *path, const char *prefix,
                     const pose_run_opts *o, pose_video_out *out, vas_err *e);
+/* Several image files (paths[0..n), borrowed) into one table indexed by their base names, in the
+ * order given (`vas analyze --analysis image a.png b.png ...`). */
+int pose_run_image_files(const pose_model *m, const char *const *paths, int n, const char *prefix,
+                         const pose_run_opts *o, pose_video_out *out, vas_err *e);
 
 #endif

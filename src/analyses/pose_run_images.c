@@ -148,3 +148,36 @@ int pose_run_images(const pose_model *m, const char *path, const char *prefix,
     free(r.in);
     return rc;
 }
+
+int pose_run_image_files(const pose_model *m, const char *const *paths, int n, const char *prefix,
+                         const pose_run_opts *o, pose_video_out *out, vas_err *e)
+{
+    pose_run_opts def = {0};
+    img_run r = {.o = o ? o : &def};
+    json_t *head = json_pack("{s:s}", "model", m->name);
+    int64_t t0 = util_mono_ms();
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    rc = media_norm_init(&r.norm, m->mean, m->std, m->bgr, e);
+    if (rc == VAS_OK)
+        rc = pose_sink_open(&r.k, m, r.o, prefix, LABEL_MAX, head, out, e);
+    for (int i = 0; rc == VAS_OK && i < n; i++) {
+        const char *slash = strrchr(paths[i], '/');
+        media_image im = {0};
+        rc = media_image_load(paths[i], &im, e);
+        if (rc == VAS_OK)
+            rc = one_image(&r, &im, slash ? slash + 1 : paths[i], e);
+        media_image_clear(&im);
+        if (rc == VAS_OK && r.o->progress)
+            rc = r.o->progress(r.o->arg, ++out->frames, n, e);
+        else if (rc == VAS_OK)
+            out->frames++;
+    }
+    if (rc == VAS_OK)
+        rc = finish(&r, NULL, out, t0, e);
+    json_decref(head);
+    pose_sink_free(&r.k);
+    free(r.in);
+    return rc;
+}
