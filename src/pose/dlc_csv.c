@@ -142,18 +142,12 @@ int dlc_csv_add_row(dlc_csv *w, int64_t frame, const char *label, const double *
 
 int dlc_csv_close(dlc_csv *w, vas_err *e)
 {
-    int rc = VAS_OK, bad;
+    int rc;
 
     if (!w)
         return VAS_OK;
-    bad = fclose(w->f) != 0;
+    rc = pose_part_close(w->f, w->part, w->path, e);
     w->f = NULL;
-    if (bad) {
-        rc = err_sys(e, VAS_EIO, errno, "cannot write %s", w->part);
-        remove(w->part);
-    } else {
-        rc = pose_part_commit(w->part, w->path, e);
-    }
     csv_free(w);
     return rc;
 }

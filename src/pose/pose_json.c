@@ -276,12 +276,7 @@ int pose_json_close(pose_json *w, const json_t *tail, vas_err *e)
     }
     f = w->f;
     w->f = NULL;
-    if (fclose(f) != 0) {
-        rc = err_sys(e, VAS_EIO, errno, "cannot write %s", w->part);
-        remove(w->part);
-    } else {
-        rc = pose_part_commit(w->part, w->path, e);
-    }
+    rc = pose_part_close(f, w->part, w->path, e);
     json_free(w);
     return rc;
 }

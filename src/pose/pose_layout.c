@@ -115,3 +115,13 @@ int pose_part_commit(const char *part, const char *path, vas_err *e)
     }
     return VAS_OK;
 }
+
+int pose_part_close(FILE *f, const char *part, const char *path, vas_err *e)
+{
+    if (fclose(f) != 0) {
+        int err = errno;
+        remove(part);
+        return err_sys(e, VAS_EIO, err, "cannot write %s", part);
+    }
+    return pose_part_commit(part, path, e);
+}

@@ -11,6 +11,8 @@
 
 #include "core/err.h"
 
+#include <stdio.h>
+
 #define POSE_NAME_MAX  1024 /* bytes in a scorer or bodypart name */
 #define POSE_LABEL_MAX 4096 /* bytes in an image name (the index of an image analysis) */
 #define POSE_PARTS_MAX 1024 /* bodyparts */
@@ -35,5 +37,8 @@ int pose_utf8_valid(const char *s);
 int pose_part_path(const char *path, char **out, vas_err *e);
 /* Renames part over path (atomic on one filesystem); on failure removes part. */
 int pose_part_commit(const char *part, const char *path, vas_err *e);
+/* Closes f (taken, also on error), then commits part over path, or removes part when the close
+ * reports a write error. The ending of the stdio writers (CSV, JSON). */
+int pose_part_close(FILE *f, const char *part, const char *path, vas_err *e);
 
 #endif
