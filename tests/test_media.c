@@ -34,38 +34,10 @@ const char *__lsan_default_suppressions(void)
 
 /* ---- fixture: a fresh temp folder ---- */
 
-typedef struct fx {
-    char *dir;      /* /tmp/vas-test-XXXXXX, removed by teardown */
-    char path[512]; /* scratch path inside dir */
-} fx;
-
-static int fx_setup(void **state)
-{
-    fx *f = calloc(1, sizeof(*f));
-
-    if (!f || !(f->dir = tu_mkdtemp())) {
-        free(f);
-        return -1;
-    }
-    *state = f;
-    return 0;
-}
-
-static int fx_teardown(void **state)
-{
-    fx *f = *state;
-
-    tu_rm_rf(f->dir);
-    free(f->dir);
-    free(f);
-    return 0;
-}
-
-static const char *fx_file(fx *f, const char *name)
-{
-    snprintf(f->path, sizeof(f->path), "%s/%s", f->dir, name);
-    return f->path;
-}
+typedef tu_dir_fx fx; /* testutil.h */
+#define fx_setup    tu_dir_setup
+#define fx_teardown tu_dir_teardown
+#define fx_file     tu_dir_file
 
 /* Makes a video of the index picture in f's folder; returns its path (f->path). */
 static const char *make_video(fx *f, const char *name, const char *codec, int w, int h, int n)

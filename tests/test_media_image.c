@@ -27,38 +27,10 @@
 
 /* ---- fixture: a fresh temp folder ---- */
 
-typedef struct fx {
-    char *dir;      /* /tmp/vas-test-XXXXXX, removed by teardown */
-    char path[512]; /* scratch path inside dir */
-} fx;
-
-static int fx_setup(void **state)
-{
-    fx *f = calloc(1, sizeof(*f));
-
-    if (!f || !(f->dir = tu_mkdtemp())) {
-        free(f);
-        return -1;
-    }
-    *state = f;
-    return 0;
-}
-
-static int fx_teardown(void **state)
-{
-    fx *f = *state;
-
-    tu_rm_rf(f->dir);
-    free(f->dir);
-    free(f);
-    return 0;
-}
-
-static const char *fx_file(fx *f, const char *name)
-{
-    snprintf(f->path, sizeof(f->path), "%s/%s", f->dir, name);
-    return f->path;
-}
+typedef tu_dir_fx fx; /* testutil.h */
+#define fx_setup    tu_dir_setup
+#define fx_teardown tu_dir_teardown
+#define fx_file     tu_dir_file
 
 /* The index picture k (W x H) plus a horizontal grey ramp on its bottom rows. */
 static void paint(int k, uint8_t *rgb)

@@ -36,32 +36,10 @@ const char *__asan_default_options(void)
 
 /* ---- fixture: a fresh temp folder with one video ---- */
 
-typedef struct fx {
-    char *dir;      /* /tmp/vas-test-XXXXXX, removed by teardown */
-    char path[512]; /* the video */
-} fx;
-
-static int fx_setup(void **state)
-{
-    fx *f = calloc(1, sizeof(*f));
-
-    if (!f || !(f->dir = tu_mkdtemp())) {
-        free(f);
-        return -1;
-    }
-    *state = f;
-    return 0;
-}
-
-static int fx_teardown(void **state)
-{
-    fx *f = *state;
-
-    tu_rm_rf(f->dir);
-    free(f->dir);
-    free(f);
-    return 0;
-}
+typedef tu_dir_fx fx; /* testutil.h */
+#define fx_setup    tu_dir_setup
+#define fx_teardown tu_dir_teardown
+#define fx_file     tu_dir_file
 
 /* An MPEG-4 avi of n frames of the index picture, w x h, in f->path. */
 static void make_avi(fx *f, int w, int h, int n)

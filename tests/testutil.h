@@ -144,6 +144,42 @@ static inline void tu_nap_ms(long ms)
         ;
 }
 
+/* ---- a fresh temp folder fixture (cmocka setup/teardown) ---- */
+
+typedef struct tu_dir_fx {
+    char *dir;      /* /tmp/vas-test-XXXXXX, removed by teardown */
+    char path[512]; /* scratch path inside dir (tu_dir_file) */
+} tu_dir_fx;
+
+static inline int tu_dir_setup(void **state)
+{
+    tu_dir_fx *f = calloc(1, sizeof(*f));
+
+    if (!f || !(f->dir = tu_mkdtemp())) {
+        free(f);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static inline int tu_dir_teardown(void **state)
+{
+    tu_dir_fx *f = *state;
+
+    tu_rm_rf(f->dir);
+    free(f->dir);
+    free(f);
+    return 0;
+}
+
+/* "<dir>/<name>" in f->path (overwritten by the next call). */
+static inline const char *tu_dir_file(tu_dir_fx *f, const char *name)
+{
+    snprintf(f->path, sizeof(f->path), "%s/%s", f->dir, name);
+    return f->path;
+}
+
 /* ---- the store fixture (needs store/store.h and cmocka.h first) ---- */
 #if defined(VAS_STORE_H) && defined(cmocka_unit_test)
 
