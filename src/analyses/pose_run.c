@@ -75,23 +75,13 @@ static int finish(run *r, pose_video_out *out, int64_t t0, vas_err *e)
 {
     const media_video_info *vi = media_pipe_info(r->p);
     media_video_stats st;
-    json_t *tail;
-    int rc;
 
     media_pipe_stats(r->p, &st);
     snprintf(out->note, sizeof(out->note), "%s", st.note);
     out->fps = vi->fps;
     out->width = vi->width;
     out->height = vi->height;
-    out->infer_seconds = (double)r->k.infer_ms / 1000.0;
-    out->seconds = (double)(util_mono_ms() - t0) / 1000.0;
-    if (out->frames == 0)
-        return err_set(e, VAS_EINVAL, "no frame could be decoded from the video");
-    tail = json_pack("{s:{s:f, s:f}, s:s}", "timings", "seconds", out->seconds, "inference_seconds",
-                     out->infer_seconds, "note", out->note);
-    rc = pose_sink_close(&r->k, tail, e);
-    json_decref(tail);
-    return rc;
+    return pose_sink_finish(&r->k, out, t0, "no frame could be decoded from the video", e);
 }
 
 int pose_run_video(const pose_model *m, const char *video, const char *prefix,

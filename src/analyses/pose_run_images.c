@@ -99,21 +99,11 @@ static int finish(img_run *r, media_archive *a, pose_video_out *out, int64_t t0,
 {
     const char *const *notes = NULL;
     size_t n_notes = 0, skipped = a ? media_archive_skipped(a, &notes, &n_notes) : 0;
-    json_t *tail;
-    int rc;
 
     if (skipped)
         snprintf(out->note, sizeof(out->note), "%zu entries skipped; first: %s", skipped,
                  n_notes ? notes[0] : "");
-    out->infer_seconds = (double)r->k.infer_ms / 1000.0;
-    out->seconds = (double)(util_mono_ms() - t0) / 1000.0;
-    if (out->frames == 0)
-        return err_set(e, VAS_EINVAL, "no image to analyse");
-    tail = json_pack("{s:{s:f, s:f}, s:s}", "timings", "seconds", out->seconds, "inference_seconds",
-                     out->infer_seconds, "note", out->note);
-    rc = pose_sink_close(&r->k, tail, e);
-    json_decref(tail);
-    return rc;
+    return pose_sink_finish(&r->k, out, t0, "no image to analyse", e);
 }
 
 int pose_run_images(const pose_model *m, const char *path, const char *prefix,

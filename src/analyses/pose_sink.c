@@ -126,6 +126,22 @@ int pose_sink_close(pose_sink *k, const json_t *tail, vas_err *e)
     return rc;
 }
 
+int pose_sink_finish(pose_sink *k, pose_video_out *out, int64_t t0, const char *empty, vas_err *e)
+{
+    json_t *tail;
+    int rc;
+
+    out->infer_seconds = (double)k->infer_ms / 1000.0;
+    out->seconds = (double)(util_mono_ms() - t0) / 1000.0;
+    if (out->frames == 0)
+        return err_set(e, VAS_EINVAL, "%s", empty);
+    tail = json_pack("{s:{s:f, s:f}, s:s}", "timings", "seconds", out->seconds, "inference_seconds",
+                     out->infer_seconds, "note", out->note);
+    rc = pose_sink_close(k, tail, e);
+    json_decref(tail);
+    return rc;
+}
+
 void pose_sink_free(pose_sink *k)
 {
     dlc_csv_abort(k->csv);

@@ -38,6 +38,9 @@ int pose_sink_run(pose_sink *k, const float *in, int n, int h, int w, const int6
                   const char *const *labels, vas_err *e);
 /* Closes the three files (renaming them into place); tail: JSON metadata (borrowed). */
 int pose_sink_close(pose_sink *k, const json_t *tail, vas_err *e);
+/* The end of a run started at t0 (monotonic ms): fills out's timings, refuses a run of no rows
+ * with VAS_EINVAL `empty`, and closes the files with the timings and out->note as their tail. */
+int pose_sink_finish(pose_sink *k, pose_video_out *out, int64_t t0, const char *empty, vas_err *e);
 /* Frees everything; files not closed are removed. */
 void pose_sink_free(pose_sink *k);
 
