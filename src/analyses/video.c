@@ -6,6 +6,7 @@
  * progress in frames or images. The work itself is pose_run*.c; this file is the job. */
 #include "analyses/analysis.h"
 #include "analyses/pose_run.h"
+#include "core/util.h"
 #include "queue/job.h"
 
 #include <stdio.h>
@@ -19,7 +20,7 @@ int analysis_check_pose_args(const analysis_env *env, const json_t *fields, json
 {
     const json_t *b = json_object_get(fields, "batch"), *f = json_object_get(fields, "force");
     const char *s;
-    long long n = 0;
+    int64_t n = 0;
 
     (void)env;
     if (f) {
@@ -33,7 +34,7 @@ int analysis_check_pose_args(const analysis_env *env, const json_t *fields, json
         s = json_is_string(b) ? json_string_value(b) : NULL;
         if (json_is_integer(b))
             n = json_integer_value(b);
-        else if (!s || sscanf(s, "%lld", &n) != 1) /* NOLINT(cert-err34-c): range-checked below */
+        else if (!s || util_parse_i64(s, &n) < 0)
             n = 0;
         if (n < 1 || n > 64)
             return err_set(e, VAS_EINVAL, "'batch' must be a whole number from 1 to 64");

@@ -121,7 +121,7 @@ int body_begin(http_req *r, int allow_upload)
         return fail(r, VAS_ETOOBIG, msg);
     }
     if (!ct || cl == 0) {
-        r->body_kind = BODY_NONE + 0;
+        r->body_kind = BODY_NONE;
         return VAS_OK;
     }
     if (!strncasecmp(ct, "application/json", 16)) {

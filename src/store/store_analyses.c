@@ -344,11 +344,9 @@ int store_analysis_claim(store *s, int worker_pid, store_analysis *out, vas_err 
     sqlite3_bind_int(st, 2, worker_pid);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
-        /* Inputs are read after the UPDATE finishes: RETURNING rows are ready at once. */
-        int64_t seq = sqlite3_column_int64(st, 0);
+        /* RETURNING rows are ready at once: the inputs can be read while st is still open. */
         memset(out, 0, sizeof(*out));
         rc = row_to_analysis(s, st, out, e) == VAS_OK ? SQLITE_ROW : -1;
-        (void)seq;
         if (sqlite3_step(st) != SQLITE_DONE && rc == SQLITE_ROW)
             rc = -1;
         sqlite3_finalize(st);
