@@ -41,6 +41,12 @@ void analysis_names(char *buf, size_t n);
 int analysis_check_model(const analysis_env *env, const char *analysis, const char *model,
                          const pose_model **out, vas_err *e);
 
+/* The key of identical work: SHA-1 (hex, STORE_ID_LEN) over a's name, inputs and args and the
+ * model's fingerprint (the .onnx's SHA-1); "" if it could not be made. A request whose key
+ * matches a finished analysis is answered with its result (cache_key.c). */
+typedef struct store_analysis store_analysis;
+void analysis_cache_key(const store_analysis *a, const char *model_sha1, char out[41]);
+
 /* The analyses, defined in their own files. */
 extern const analysis_def analysis_sleep;
 extern const analysis_def analysis_video; /* video.c */

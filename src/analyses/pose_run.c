@@ -56,6 +56,9 @@ static int loop(run *r, pose_video_out *out, vas_err *e)
     int rc;
 
     while ((rc = media_pipe_take(r->p, &b, e)) == 1) {
+        r->k.rgb = NULL; /* TODO(keep_rgb) */
+        r->k.rgb_w = vi->width;
+        r->k.rgb_h = vi->height;
         rc = pose_sink_run(&r->k, b.data, b.n, b.height, b.width, b.index, NULL, e);
         media_pipe_release(r->p, &b);
         if (rc < 0)

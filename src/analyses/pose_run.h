@@ -17,6 +17,19 @@
 /* Called after each batch; a negative return (e.g. VAS_ECANCELLED) stops the run with it. */
 typedef int (*pose_progress_fn)(void *arg, int64_t done, int64_t total, vas_err *e);
 
+/* One analysed row, for callers that want more than the files (plots, labeled videos). All
+ * pointers are borrowed for the duration of the call. */
+typedef struct pose_row {
+    int64_t frame;      /* frame index (videos) or image number (images) */
+    const char *label;  /* the image's name; NULL for video frames */
+    const double *xyl;  /* 3 * n_bodyparts: x, y, likelihood */
+    const uint8_t *rgb; /* the picture, packed RGB24 (width * 3 bytes a row) when opts.keep_rgb
+                           is set; else NULL */
+    int width, height;  /* the picture's size */
+} pose_row;
+/* Called for every row after it is written; a negative return stops the run with it. */
+typedef int (*pose_row_fn)(void *arg, const pose_row *r, vas_err *e);
+
 typedef struct pose_run_opts {
     int batch;                 /* frames per inference batch (0: 4) */
     int threads;               /* inference threads (0: all cores) */
@@ -25,6 +38,9 @@ typedef struct pose_run_opts {
     void *arg;
     const atomic_bool *cancel; /* optional: read per frame by the decoder */
     const char *name;          /* the video's name for the JSON's metadata (NULL: its path) */
+    pose_row_fn on_row;        /* optional: every row, in order */
+    void *row_arg;
+    int keep_rgb; /* 1: rows carry their picture (videos: the decoder keeps an RGB copy) */
 } pose_run_opts;
 
 typedef struct pose_video_out {

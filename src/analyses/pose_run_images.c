@@ -58,6 +58,9 @@ static int one_image(img_run *r, const media_image *im, const char *name, vas_er
 {
     int pw, ph, rc = prepare(r, im, &pw, &ph, e);
 
+    r->k.rgb = r->o->keep_rgb ? im->rgb : NULL;
+    r->k.rgb_w = im->width;
+    r->k.rgb_h = im->height;
     return rc < 0 ? rc : pose_sink_run(&r->k, r->in, 1, ph, pw, NULL, &name, e);
 }
 

@@ -51,6 +51,7 @@ int pose_sink_open(pose_sink *k, const pose_model *m, const pose_run_opts *o, co
 
     memset(k, 0, sizeof(*k));
     k->m = m;
+    k->o = o;
     rc = open_net(k, o, e);
     if (rc < 0)
         return rc;
@@ -67,14 +68,24 @@ int pose_sink_open(pose_sink *k, const pose_model *m, const pose_run_opts *o, co
     return rc;
 }
 
-static int write_row(pose_sink *k, int64_t frame, const char *label, vas_err *e)
+/* Row i of the batch: the three files, then the caller's hook. */
+static int write_row(pose_sink *k, int i, int64_t frame, const char *label, vas_err *e)
 {
+    size_t pic = (size_t)k->rgb_w * (size_t)k->rgb_h * 3;
+    pose_row r = {.frame = frame,
+                  .label = label,
+                  .xyl = k->xyl,
+                  .rgb = k->rgb ? k->rgb + (size_t)i * pic : NULL,
+                  .width = k->rgb_w,
+                  .height = k->rgb_h};
     int rc = dlc_csv_add_row(k->csv, frame, label, k->xyl, e);
 
     if (rc == VAS_OK)
         rc = dlc_h5_add_row(k->h5, frame, label, k->xyl, e);
     if (rc == VAS_OK)
         rc = pose_json_add_row(k->js, frame, label, k->xyl, e);
+    if (rc == VAS_OK && k->o && k->o->on_row)
+        rc = k->o->on_row(k->o->row_arg, &r, e);
     return rc;
 }
 
@@ -107,7 +118,7 @@ int pose_sink_run(pose_sink *k, const float *in, int n, int h, int w, const int6
                         .locref_stdev = k->m->locref_stdev};
         rc = pose_decode(&pm, k->xyl, e);
         if (rc == VAS_OK)
-            rc = write_row(k, frames ? frames[i] : 0, labels ? labels[i] : NULL, e);
+            rc = write_row(k, i, frames ? frames[i] : 0, labels ? labels[i] : NULL, e);
     }
     return rc;
 }

@@ -17,6 +17,10 @@
 
 typedef struct pose_sink {
     const pose_model *m;
+    const pose_run_opts *o; /* borrowed: o->on_row is called for every row */
+    const uint8_t *rgb;     /* the pictures of the batch being run (set by the caller before
+                               pose_sink_run when o->keep_rgb; n frames back to back), or NULL */
+    int rgb_w, rgb_h;       /* their size */
     nn_graph *g;
     nn_session *s;
     int heat, loc; /* output indices; loc -1 without location refinement */

@@ -5,7 +5,7 @@
  * Result: {"csv_file","h5_file","json_file","frames","fps","scorer"} (images: "images" too);
  * progress in frames or images. The work itself is pose_run*.c; this file is the job. */
 #include "analyses/analysis.h"
-#include "analyses/pose_run.h"
+#include "analyses/pose_job.h"
 #include "core/util.h"
 #include "queue/job.h"
 
@@ -70,55 +70,80 @@ static void out_prefix(job *j, const pose_model *m, const char *dir, store_file 
     snprintf(out, n, "%s/%s%s", dir, stem, m->scorer);
 }
 
-static int store_outputs(job *j, const pose_video_out *o, vas_err *e)
+int pose_job_store(job *j, const char *key, const char *path, const char *ctype, vas_err *e)
 {
-    static const char *const keys[3] = {"csv_file", "h5_file", "json_file"};
-    static const char *const types[3] = {"text/csv", "application/x-hdf5", "application/json"};
-    const char *paths[3] = {o->csv, o->h5, o->json};
+    const char *name = strrchr(path, '/');
     char id[STORE_ID_LEN + 1];
+    int rc = job_output_file(j, path, name ? name + 1 : path, ctype, id, e);
 
-    for (int i = 0; i < 3; i++) {
-        const char *name = strrchr(paths[i], '/');
-        int rc = job_output_file(j, paths[i], name ? name + 1 : paths[i], types[i], id, e);
-        if (rc < 0)
-            return rc;
-        json_object_set_new(job_result(j), keys[i], json_string(id));
-    }
+    if (rc == VAS_OK)
+        json_object_set_new(job_result(j), key, json_string(id));
+    return rc;
+}
+
+int pose_job_store_pose(job *j, const pose_video_out *out, vas_err *e)
+{
+    int rc = pose_job_store(j, "csv_file", out->csv, "text/csv", e);
+
+    if (rc == VAS_OK)
+        rc = pose_job_store(j, "h5_file", out->h5, "application/x-hdf5", e);
+    if (rc == VAS_OK)
+        rc = pose_job_store(j, "json_file", out->json, "application/json", e);
+    return rc;
+}
+
+void pose_job_result(job *j, const pose_model *m, const pose_video_out *out)
+{
+    json_object_update_new(job_result(j),
+                           json_pack("{s:I, s:f, s:s, s:s, s:f}", "frames", (json_int_t)out->frames,
+                                     "fps", out->fps, "scorer", m->scorer, "model", m->name,
+                                     "seconds", out->seconds));
+    if (out->note[0])
+        json_object_set_new(job_result(j), "note", json_string(out->note));
+}
+
+int pose_job_start(job *j, const pose_model **m, pose_run_opts *o, char *prefix, size_t np,
+                   char *input, size_t ni, vas_err *e)
+{
+    static store_file f;
+    const json_t *batch = json_object_get(job_args(j), "batch");
+    char dir[4096];
+    int rc;
+
+    *m = pose_models_find(j->env->models, j->a->model);
+    if (!*m)
+        return err_set(e, VAS_EINVAL, "model '%s' is not loaded on this worker", j->a->model);
+    memset(o, 0, sizeof(*o));
+    o->batch = batch ? (int)json_integer_value(batch) : 0;
+    o->progress = progress;
+    o->arg = j;
+    rc = job_tmp_dir(j, dir, sizeof(dir), e);
+    if (rc < 0)
+        return rc;
+    out_prefix(j, *m, dir, &f, prefix, np);
+    o->name = f.filename;
+    job_input_path(j, 0, input, ni);
     return VAS_OK;
 }
 
 static int pose_job(job *j, int images, vas_err *e)
 {
-    const pose_model *m = pose_models_find(j->env->models, j->a->model);
-    const json_t *batch = json_object_get(job_args(j), "batch");
-    pose_run_opts o = {
-        .batch = batch ? (int)json_integer_value(batch) : 0, .progress = progress, .arg = j};
+    const pose_model *m = NULL;
+    pose_run_opts o;
     pose_video_out out = {0};
-    store_file f;
-    char dir[4096], prefix[4600], input[4096];
-    int rc;
+    char prefix[4600], input[4096];
+    int rc = pose_job_start(j, &m, &o, prefix, sizeof(prefix), input, sizeof(input), e);
 
-    if (!m)
-        return err_set(e, VAS_EINVAL, "model '%s' is not loaded on this worker", j->a->model);
-    rc = job_tmp_dir(j, dir, sizeof(dir), e);
     if (rc < 0)
         return rc;
-    out_prefix(j, m, dir, &f, prefix, sizeof(prefix));
-    o.name = f.filename;
-    job_input_path(j, 0, input, sizeof(input));
     rc = images ? pose_run_images(m, input, prefix, &o, &out, e)
                 : pose_run_video(m, input, prefix, &o, &out, e);
     if (rc == VAS_OK)
-        rc = store_outputs(j, &out, e);
+        rc = pose_job_store_pose(j, &out, e);
     if (rc == VAS_OK)
-        json_object_update_new(job_result(j),
-                               json_pack("{s:I, s:f, s:s, s:s, s:f}", "frames",
-                                         (json_int_t)out.frames, "fps", out.fps, "scorer",
-                                         m->scorer, "model", m->name, "seconds", out.seconds));
+        pose_job_result(j, m, &out);
     if (rc == VAS_OK && images)
         json_object_set_new(job_result(j), "images", json_integer((json_int_t)out.frames));
-    if (rc == VAS_OK && out.note[0])
-        json_object_set_new(job_result(j), "note", json_string(out.note));
     pose_video_out_clear(&out);
     return rc;
 }

@@ -6,7 +6,6 @@
 #include "analyses/analysis.h"
 #include "core/log.h"
 
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,28 +77,6 @@ static int resolve_inputs(http_req *r, const analysis_def *d, store_analysis *a,
  * bytes (the .onnx's SHA-1, not its name) and arguments; its key is the SHA-1 of those. A
  * request whose key matches a finished analysis whose outputs still exist succeeds at once with
  * the same outputs and "cached": true, unless it says force=1. */
-static void cache_key(const store_analysis *a, const pose_model *m, char out[STORE_ID_LEN + 1])
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    char *args = json_dumps(a->args, JSON_COMPACT | JSON_SORT_KEYS);
-    EVP_MD_CTX *c = EVP_MD_CTX_new();
-
-    out[0] = '\0';
-    if (c && args && EVP_DigestInit_ex(c, EVP_sha1(), NULL)) {
-        EVP_DigestUpdate(c, a->name, strlen(a->name) + 1);
-        EVP_DigestUpdate(c, m->onnx_sha1, strlen(m->onnx_sha1) + 1);
-        for (int i = 0; i < a->n_inputs; i++)
-            EVP_DigestUpdate(c, a->inputs[i], strlen(a->inputs[i]) + 1);
-        EVP_DigestUpdate(c, args, strlen(args));
-        EVP_DigestFinal_ex(c, md, &n);
-        for (unsigned int i = 0; i < n; i++)
-            snprintf(out + 2 * i, 3, "%02x", md[i]);
-    }
-    EVP_MD_CTX_free(c);
-    free(args);
-}
-
 static int is_forced(http_req *r)
 {
     char buf[32];
@@ -114,7 +91,7 @@ static int use_cache(http_req *r, store_analysis *a, const pose_model *m, vas_er
     json_t *result = NULL;
     int rc;
 
-    cache_key(a, m, a->cache_key);
+    analysis_cache_key(a, m->onnx_sha1, a->cache_key);
     if (!a->cache_key[0] || is_forced(r))
         return VAS_OK;
     rc = store_analysis_cached(r->st, a->cache_key, &result, e);

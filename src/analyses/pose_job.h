@@ -1,0 +1,25 @@
+/* pose_job.h - what the jobs of the pose analyses (video, image, label, label-image) share:
+ * finding the model and the input, naming outputs as DeepLabCut does (<upload stem><scorer>),
+ * storing output files and the common result fields. Defined in video.c.
+ * Threads: the worker's main thread. */
+#ifndef VAS_POSE_JOB_H
+#define VAS_POSE_JOB_H
+
+#include "analyses/pose_run.h"
+#include "queue/job.h"
+
+#include <stddef.h>
+
+/* The job's model (*m, borrowed), run options from its arguments (progress to the job; o->name =
+ * the upload's name, borrowed from a static buffer valid until the next call), the output prefix
+ * "<tmp dir>/<upload stem><scorer>" and input 0's path. */
+int pose_job_start(job *j, const pose_model **m, pose_run_opts *o, char *prefix, size_t np,
+                   char *input, size_t ni, vas_err *e);
+/* Stores the csv/h5/json of out as csv_file, h5_file, json_file. */
+int pose_job_store_pose(job *j, const pose_video_out *out, vas_err *e);
+/* Stores the file at path (its base name kept) as an output; its id under key in the result. */
+int pose_job_store(job *j, const char *key, const char *path, const char *ctype, vas_err *e);
+/* frames, fps, scorer, model, seconds (and note, when there is one) into the result. */
+void pose_job_result(job *j, const pose_model *m, const pose_video_out *out);
+
+#endif
