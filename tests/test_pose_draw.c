@@ -1,6 +1,7 @@
 /* test_pose_draw.c - matplotlib colormaps and colour specs against values worked out by hand
- * from their definitions, styles from a real model bundle, and poses drawn on synthetic grey
- * frames checked pixel by pixel (alpha blends within ±2 per channel). */
+ * from their definitions, styles from a real model bundle, poses drawn on synthetic grey
+ * frames checked pixel by pixel (alpha blends within ±2 per channel), and the 3D panel
+ * (pose_view3d.h). VAS_PLOT_DIR=<folder> keeps the 3D panel there as view3d.png. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +19,7 @@
 #include "pose/pose_cmap.h"
 #include "pose/pose_draw.h"
 #include "pose/pose_model.h"
+#include "pose/pose_view3d.h"
 
 #define W  200
 #define H  150
@@ -339,6 +341,109 @@ static void draw_time_per_frame(void **state)
     free(f.px);
 }
 
+/* ---- 3D panel ---- */
+
+#define PW 480
+#define PH 360
+
+/* Pixels of frame f within ±3 of colour rgb. */
+static long count_rgb(const frame *f, int w, int h, const double rgb[3])
+{
+    long n = 0;
+    int x, y;
+
+    for (y = 0; y < h; y++)
+        for (x = 0; x < w; x++)
+            if (abs(chan(f, x, y, 0) - (int)(255 * rgb[0])) <= 3 &&
+                abs(chan(f, x, y, 1) - (int)(255 * rgb[1])) <= 3 &&
+                abs(chan(f, x, y, 2) - (int)(255 * rgb[2])) <= 3)
+                n++;
+    return n;
+}
+
+static void keep_png(const frame *f, int w, int h, const char *name)
+{
+    /* NOLINTNEXTLINE(concurrency-mt-unsafe): tests run on one thread */
+    const char *dir = getenv("VAS_PLOT_DIR");
+    cairo_surface_t *s;
+    char p[512];
+
+    if (!dir)
+        return;
+    snprintf(p, sizeof(p), "%s/%s", dir, name);
+    s = cairo_image_surface_create_for_data(f->px, CAIRO_FORMAT_RGB24, w, h, f->stride);
+    cairo_surface_write_to_png(s, p);
+    cairo_surface_destroy(s);
+}
+
+static void view3d_centre_and_parts(void **state)
+{
+    int skel[][2] = {{0, 1}, {0, 2}, {1, 3}, {2, 3}};
+    pose_style s = test_style(skel, 4);
+    /* a box 0..100 x 0..60 x 0..30 (mm, say) holding the track */
+    const double track[] = {0, 0, 0, 100, 60, 30, 50, 30, 15, NAN, 1e9, 0};
+    double pose[] = {40, 30, 10, 60, 25, 12, 60, 35, 12, 80, 30, 8}, c[3] = {50, 30, 15}, x, y;
+    pose_view3d v;
+    frame f = grey_frame(PW, PH);
+    vas_err e = {0};
+    long white = 0, blue;
+    int i;
+
+    (void)state;
+    assert_int_equal(pose_view3d_init(&v, track, 4, PW, PH, &e), VAS_OK);
+    assert_true(pose_view3d_project(&v, c, &x, &y));
+    assert_true(fabs(x - PW / 2.0) < 1 && fabs(y - PH / 2.0) < 1);
+    /* z is up on screen; every box corner is inside the panel */
+    assert_true(pose_view3d_project(&v, (double[]){50, 30, 30}, &x, &y) && y < PH / 2.0);
+    for (i = 0; i < 8; i++) {
+        double p[3] = {i & 1 ? 100 : 0, i & 2 ? 60 : 0, i & 4 ? 30 : 0};
+        assert_true(pose_view3d_project(&v, p, &x, &y));
+        assert_in_range((long)x, 0, PW - 1);
+        assert_in_range((long)y, 0, PH - 1);
+    }
+    assert_int_equal(pose_view3d_draw(&v, &s, f.px, PW, PH, f.stride, pose, &e), VAS_OK);
+    keep_png(&f, PW, PH, "view3d.png");
+    white = count_rgb(&f, PW, PH, (double[]){1, 1, 1});
+    assert_true(white > PW * PH / 2);    /* cleared to white */
+    assert_true(white < PW * PH - 2000); /* with grid, axes, labels, dots */
+    blue = count_rgb(&f, PW, PH, s.rgb[2]);
+    assert_true(blue > 50); /* part 2's dot, opaque */
+    pose[6] = NAN;          /* part 2 missing: no dot, no lines to it */
+    assert_int_equal(pose_view3d_draw(&v, &s, f.px, PW, PH, f.stride, pose, &e), VAS_OK);
+    assert_int_equal(count_rgb(&f, PW, PH, s.rgb[2]), 0);
+    assert_true(count_rgb(&f, PW, PH, s.rgb[0]) > 50);
+    assert_int_equal(pose_view3d_draw(&v, &s, f.px, PW, PH - 1, f.stride, pose, &e), VAS_EINVAL);
+    free(f.px);
+}
+
+static void view3d_without_points(void **state)
+{
+    const double nan3[] = {NAN, NAN, NAN, INFINITY, 0, 0};
+    double pose[12], x, y;
+    pose_style s = test_style(NULL, 0);
+    pose_view3d v;
+    frame f = grey_frame(PW, PH);
+    vas_err e = {0};
+    int i;
+
+    (void)state;
+    for (i = 0; i < 12; i++)
+        pose[i] = NAN;
+    assert_int_equal(pose_view3d_init(&v, nan3, 2, PW, PH, &e), VAS_OK);
+    assert_true(isfinite(v.focal) && v.focal > 0);
+    assert_true(pose_view3d_project(&v, (double[]){0, 0, 0}, &x, &y));
+    assert_true(fabs(x - PW / 2.0) < 1 && fabs(y - PH / 2.0) < 1);
+    assert_int_equal(pose_view3d_draw(&v, &s, f.px, PW, PH, f.stride, pose, &e), VAS_OK);
+    assert_true(count_rgb(&f, PW, PH, (double[]){1, 1, 1}) > PW * PH / 2);
+    assert_int_equal(pose_view3d_init(&v, NULL, 0, PW, PH, &e), VAS_OK);
+    /* one point: a flat box is padded, the point is the centre */
+    assert_int_equal(pose_view3d_init(&v, (double[]){5, 5, 5}, 1, PW, PH, &e), VAS_OK);
+    assert_true(pose_view3d_project(&v, (double[]){5, 5, 5}, &x, &y));
+    assert_true(fabs(x - PW / 2.0) < 1 && fabs(y - PH / 2.0) < 1);
+    assert_int_equal(pose_view3d_init(&v, NULL, 0, 8, PH, &e), VAS_EINVAL);
+    free(f.px);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -351,6 +456,8 @@ int main(void)
         cmocka_unit_test(skeleton_joins_shown_parts),
         cmocka_unit_test(bad_frames_refused),
         cmocka_unit_test(draw_time_per_frame),
+        cmocka_unit_test(view3d_centre_and_parts),
+        cmocka_unit_test(view3d_without_points),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -105,6 +105,16 @@ static void draw_dots(const pose_style *s, cairo_t *cr, const double *xyl)
     }
 }
 
+int pose_frame_check(const uint8_t *bgrx, int w, int h, int stride, vas_err *e)
+{
+    if (!bgrx || w < 1 || h < 1 || w > 32767 || h > 32767)
+        return err_set(e, VAS_EINVAL, "frame must be 1 to 32767 pixels a side");
+    if (stride < 4 * w || stride % 4 != 0 || (uintptr_t)bgrx % 4 != 0)
+        return err_set(e, VAS_EINVAL, "frame stride %d must be a multiple of 4 of at least %d",
+                       stride, 4 * w);
+    return VAS_OK;
+}
+
 int pose_draw(const pose_style *s, uint8_t *bgrx, int w, int h, int stride, const double *xyl,
               vas_err *e)
 {
@@ -114,11 +124,11 @@ int pose_draw(const pose_style *s, uint8_t *bgrx, int w, int h, int stride, cons
 
     if (rc < 0)
         return rc;
-    if (!bgrx || !xyl || w < 1 || h < 1 || w > 32767 || h > 32767)
-        return err_set(e, VAS_EINVAL, "frame must be 1 to 32767 pixels a side");
-    if (stride < 4 * w || stride % 4 != 0 || (uintptr_t)bgrx % 4 != 0)
-        return err_set(e, VAS_EINVAL, "frame stride %d must be a multiple of 4 of at least %d",
-                       stride, 4 * w);
+    if (!xyl)
+        return err_set(e, VAS_EINVAL, "no pose to draw");
+    rc = pose_frame_check(bgrx, w, h, stride, e);
+    if (rc < 0)
+        return rc;
     surf = cairo_image_surface_create_for_data(bgrx, CAIRO_FORMAT_RGB24, w, h, stride);
     if (cairo_surface_status(surf) != CAIRO_STATUS_SUCCESS) {
         cairo_surface_destroy(surf);

@@ -10,8 +10,8 @@
  * row 20.
  *
  * Speed (measured with test_pose_draw's timing test, -O2, one core of the build machine): a 640x480
- * frame with 4 parts, 4 skeleton lines, dotsize 8, about 45 µs per call, surface set-up included.
- * Threads: any; a pose_style is read-only once made and can be shared. */
+ * frame with 4 parts, 4 skeleton lines, dotsize 8, 45 to 65 µs per call (busy machine), surface
+ * set-up included. Threads: any; a pose_style is read-only once made and can be shared. */
 #ifndef VAS_POSE_DRAW_H
 #define VAS_POSE_DRAW_H
 
@@ -40,6 +40,10 @@ typedef struct pose_style {
 int pose_style_init(pose_style *s, const pose_model *m, vas_err *e);
 /* Checks a hand-made style: counts, indices, ranges. VAS_EINVAL saying what is wrong. */
 int pose_style_check(const pose_style *s, vas_err *e);
+
+/* VAS_OK if bgrx can be drawn on as a w x h RGB24 frame with this stride (see above), else
+ * VAS_EINVAL saying why. */
+int pose_frame_check(const uint8_t *bgrx, int w, int h, int stride, vas_err *e);
 
 /* Draws one pose on bgrx (borrowed, w x h, stride bytes a row, 4-byte aligned): xyl holds
  * s->n_parts (x, y, likelihood) triples. Skeleton lines (anti-aliased, round caps, skel_rgb at

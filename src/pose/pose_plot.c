@@ -119,8 +119,7 @@ static double axes_y(const axes *a, double v)
     return a->y_down ? a->py0 + u * (a->py1 - a->py0) : a->py1 - u * (a->py1 - a->py0);
 }
 
-/* A tick step of 1, 2 or 5 x 10^k giving about `want` ticks over [lo, hi]. */
-static double nice_step(double lo, double hi, int want)
+double pose_plot_tick_step(double lo, double hi, int want)
 {
     double raw = (hi - lo) / want, mag, norm;
 
@@ -143,7 +142,7 @@ static void tick_label(char *buf, size_t n, double v, double step)
 /* Ticks and labels along axis k (0 x, 1 y), light grid lines across the plot area. */
 static void axes_ticks(cairo_t *cr, const axes *a, int k)
 {
-    double step = nice_step(a->lo[k], a->hi[k], k == 0 ? 8 : 6), v;
+    double step = pose_plot_tick_step(a->lo[k], a->hi[k], k == 0 ? 8 : 6), v;
     char buf[64];
     int i;
 

@@ -48,4 +48,8 @@ int pose_plot_likelihood(const pose_track *t, const pose_style *s, const char *p
  * and a note. Errors as above. */
 int pose_plot_histogram(const pose_track *t, const pose_style *s, const char *png_path, vas_err *e);
 
+/* A tick step of 1, 2 or 5 x 10^k giving about `want` ticks over lo..hi (1 if the range is empty
+ * or not finite). Also used by pose_view3d.h for its floor grid. */
+double pose_plot_tick_step(double lo, double hi, int want);
+
 #endif
