@@ -7,7 +7,7 @@
  * sees half a file. Long videos are decimated (at most POSE_PLOT_MAX_SEGS line segments a part),
  * so an hour of video plots in well under a second.
  * Not: colours and styles (pose_draw.h), reading pose tables (dlc_*.h).
- * Threads: any; nothing shared (cairo's toy font API is thread-safe). */
+ * Threads: any; each call has its own cairo surface and context, nothing of ours is shared. */
 #ifndef VAS_POSE_PLOT_H
 #define VAS_POSE_PLOT_H
 
