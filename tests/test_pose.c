@@ -272,7 +272,7 @@ static void assert_same_file(const char *path, const char *fixture_name)
 static void csv_video_matches_pandas(void **state)
 {
     double rows[3][12];
-    pose_layout l = {SCORER, BODYPARTS, 4, 0};
+    pose_layout l = {SCORER, BODYPARTS, 4, 0, NULL, 0};
     char *path = tu_path(*state, "videoDLC.csv");
 
     video_rows(rows);
@@ -284,7 +284,7 @@ static void csv_video_matches_pandas(void **state)
 static void csv_images_match_pandas(void **state)
 {
     double rows[3][12];
-    pose_layout l = {SCORER, BODYPARTS, 4, 64};
+    pose_layout l = {SCORER, BODYPARTS, 4, 64, NULL, 0};
     char *path = tu_path(*state, "labeled-dataDLC.csv");
 
     video_rows(rows);
@@ -297,7 +297,7 @@ static void csv_unicode_matches_pandas(void **state)
 {
     const double rows[2][9] = {{1.5, 2.5, 0.5, 3.0, 4.0, 1.0, 0.1, 0.2, 0.3},
                                {NAN, NAN, NAN, 7.0, 8.0, 0.0, 9.5, 10.5, 0.25}};
-    pose_layout l = {UNI_SCORER, UNI_BODYPARTS, 3, 0};
+    pose_layout l = {UNI_SCORER, UNI_BODYPARTS, 3, 0, NULL, 0};
     char *path = tu_path(*state, "u.csv");
 
     write_csv(path, &l, 2, NULL, &rows[0][0]);
@@ -308,7 +308,7 @@ static void csv_unicode_matches_pandas(void **state)
 static void csv_streams_to_part_then_renames(void **state)
 {
     double rows[3][12];
-    pose_layout l = {SCORER, BODYPARTS, 4, 0};
+    pose_layout l = {SCORER, BODYPARTS, 4, 0, NULL, 0};
     char *path = tu_path(*state, "s.csv"), *part = tu_path(*state, "s.csv.part");
     dlc_csv *w = NULL;
     vas_err e = {0};
@@ -328,7 +328,7 @@ static void csv_streams_to_part_then_renames(void **state)
 static void csv_abort_removes_partial_file(void **state)
 {
     double rows[3][12];
-    pose_layout l = {SCORER, BODYPARTS, 4, 0};
+    pose_layout l = {SCORER, BODYPARTS, 4, 0, NULL, 0};
     char *path = tu_path(*state, "a.csv"), *part = tu_path(*state, "a.csv.part");
     size_t n = 0;
     char *kept;
@@ -356,7 +356,7 @@ static void csv_refuses_bad_input(void **state)
 {
     double row[12] = {0};
     const char *const bad_utf8[] = {"snout", "\xc3\x28"};
-    pose_layout l = {SCORER, BODYPARTS, 4, 0};
+    pose_layout l = {SCORER, BODYPARTS, 4, 0, NULL, 0};
     char *path = tu_path(*state, "b.csv");
     char *nodir = tu_path(*state, "no/such/dir/b.csv");
     dlc_csv *w = NULL;

@@ -231,7 +231,7 @@ static void write_h5(const char *path, const pose_layout *l, int n_rows, const c
 static void h5_video_read_by_pandas(void **state)
 {
     fx *f = *state;
-    pose_layout l = {SCORER, BODYPARTS, 4, 0};
+    pose_layout l = {SCORER, BODYPARTS, 4, 0, NULL, 0};
     char *path = tu_path(f->dir, "videoDLC.h5"), *ref = fixture_path("video.csv");
 
     write_h5(path, &l, 3, NULL, &VIDEO_ROWS[0][0]);
@@ -246,7 +246,7 @@ static void h5_images_read_by_pandas(void **state)
 {
     fx *f = *state;
     /* pandas sizes the index column to the longest name; vas takes the width up front */
-    pose_layout l = {SCORER, BODYPARTS, 4, (int)strlen(IMAGES[2])};
+    pose_layout l = {SCORER, BODYPARTS, 4, (int)strlen(IMAGES[2]), NULL, 0};
     char *path = tu_path(f->dir, "labeled-data.h5"), *ref = fixture_path("images.csv");
 
     write_h5(path, &l, 3, IMAGES, &VIDEO_ROWS[0][0]);
@@ -259,7 +259,7 @@ static void h5_images_read_by_pandas(void **state)
 static void h5_unicode_names_read_by_pandas(void **state)
 {
     fx *f = *state;
-    pose_layout l = {UNI_SCORER, UNI_BODYPARTS, 3, 0};
+    pose_layout l = {UNI_SCORER, UNI_BODYPARTS, 3, 0, NULL, 0};
     char *path = tu_path(f->dir, "u.h5"), *ref = fixture_path("unicode.csv");
 
     write_h5(path, &l, 2, NULL, &UNI_ROWS[0][0]);
@@ -272,7 +272,7 @@ static void h5_unicode_names_read_by_pandas(void **state)
 static void h5_abort_removes_partial_file(void **state)
 {
     fx *f = *state;
-    pose_layout l = {SCORER, BODYPARTS, 4, 0};
+    pose_layout l = {SCORER, BODYPARTS, 4, 0, NULL, 0};
     char *path = tu_path(f->dir, "a.h5"), *part = tu_path(f->dir, "a.h5.part");
     dlc_h5 *w = NULL;
     vas_err e = {0};
@@ -295,7 +295,7 @@ static void h5_abort_removes_partial_file(void **state)
 static void h5_refuses_bad_input(void **state)
 {
     fx *f = *state;
-    pose_layout l = {SCORER, BODYPARTS, 4, 0};
+    pose_layout l = {SCORER, BODYPARTS, 4, 0, NULL, 0};
     char *path = tu_path(f->dir, "b.h5"), *nodir = tu_path(f->dir, "no/such/b.h5");
     dlc_h5 *w = NULL;
     vas_err e = {0};
@@ -349,7 +349,7 @@ static void write_json(const char *path, const pose_layout *l, int n_rows,
 static void json_video_layout(void **state)
 {
     fx *f = *state;
-    pose_layout l = {SCORER, BODYPARTS, 1, 0};
+    pose_layout l = {SCORER, BODYPARTS, 1, 0, NULL, 0};
     const double row[3] = {1.5, NAN, 1e-07};
     char *path = tu_path(f->dir, "v.json"), *text;
 
@@ -369,8 +369,8 @@ static void json_video_layout(void **state)
 static void json_read_by_python(void **state)
 {
     fx *f = *state;
-    pose_layout lv = {SCORER, BODYPARTS, 4, 0}, li = {SCORER, BODYPARTS, 4, 64};
-    pose_layout lu = {UNI_SCORER, UNI_BODYPARTS, 3, 0};
+    pose_layout lv = {SCORER, BODYPARTS, 4, 0, NULL, 0}, li = {SCORER, BODYPARTS, 4, 64, NULL, 0};
+    pose_layout lu = {UNI_SCORER, UNI_BODYPARTS, 3, 0, NULL, 0};
     char *pv = tu_path(f->dir, "v.json"), *pi = tu_path(f->dir, "i.json");
     char *pu = tu_path(f->dir, "u.json"), *rv = fixture_path("video.csv");
     char *ri = fixture_path("images.csv"), *ru = fixture_path("unicode.csv");
@@ -393,7 +393,7 @@ static void json_read_by_python(void **state)
 static void json_refuses_reserved_keys_and_aborts(void **state)
 {
     fx *f = *state;
-    pose_layout l = {SCORER, BODYPARTS, 4, 0};
+    pose_layout l = {SCORER, BODYPARTS, 4, 0, NULL, 0};
     json_t *bad = json_pack("{s:i}", "frames", 3), *head = json_head();
     char *path = tu_path(f->dir, "r.json"), *part = tu_path(f->dir, "r.json.part");
     pose_json *w = NULL;
@@ -446,7 +446,7 @@ static void stream_20000_rows_bounded(void **state)
     fx *f = *state;
     static const char *const parts[BIG_J] = {"p0", "p1", "p2",  "p3",  "p4",  "p5",  "p6",  "p7",
                                              "p8", "p9", "p10", "p11", "p12", "p13", "p14", "p15"};
-    pose_layout l = {SCORER, parts, BIG_J, 0};
+    pose_layout l = {SCORER, parts, BIG_J, 0, NULL, 0};
     char *ph = tu_path(f->dir, "big.h5"), *pc = tu_path(f->dir, "big.csv");
     char *pj = tu_path(f->dir, "big.json"), n[16], j[16];
     double row[3 * BIG_J];

@@ -45,25 +45,24 @@ static void put_field(FILE *f, const char *s)
 
 static void put_header(FILE *f, const pose_layout *l)
 {
-    static const char *const coords[3] = {"x", "y", "likelihood"};
-    int i, k;
+    int i, k, nc = pose_layout_n_coords(l);
 
     fputs("scorer", f);
-    for (i = 0; i < 3 * l->n_bodyparts; i++) {
+    for (i = 0; i < nc * l->n_bodyparts; i++) {
         putc(',', f);
         put_field(f, l->scorer);
     }
     fputs("\nbodyparts", f);
     for (i = 0; i < l->n_bodyparts; i++)
-        for (k = 0; k < 3; k++) {
+        for (k = 0; k < nc; k++) {
             putc(',', f);
             put_field(f, l->bodyparts[i]);
         }
     fputs("\ncoords", f);
     for (i = 0; i < l->n_bodyparts; i++)
-        for (k = 0; k < 3; k++) {
+        for (k = 0; k < nc; k++) {
             putc(',', f);
-            fputs(coords[k], f);
+            put_field(f, pose_layout_coord(l, k));
         }
     putc('\n', f);
 }
@@ -89,6 +88,7 @@ int dlc_csv_open(const char *path, const pose_layout *l, dlc_csv **out, vas_err 
         return err_set(e, VAS_ENOMEM, "out of memory opening %s", path);
     w->l.n_bodyparts = l->n_bodyparts;
     w->l.label_max = l->label_max;
+    w->l.n_coords = pose_layout_n_coords(l);
     rc = pose_part_path(path, &w->part, e);
     if (rc < 0)
         goto fail;
@@ -126,7 +126,7 @@ int dlc_csv_add_row(dlc_csv *w, int64_t frame, const char *label, const double *
         put_field(w->f, label);
     else
         fprintf(w->f, "%" PRId64, frame);
-    for (i = 0; i < 3 * w->l.n_bodyparts; i++) {
+    for (i = 0; i < w->l.n_coords * w->l.n_bodyparts; i++) {
         putc(',', w->f);
         if (!isnan(xyl[i])) {
             pose_fmt_double(xyl[i], num);

@@ -3,7 +3,7 @@
  *
  *   scorer,S,S,S,...            (level names first; csv.QUOTE_MINIMAL quoting)
  *   bodyparts,snout,snout,snout,...
- *   coords,x,y,likelihood,...
+ *   coords,x,y,likelihood,...   (or the layout's coords, e.g. x,y,z)
  *   0,123.45,45.5,0.999,...     (index, then floats as Python repr; NaN = empty field)
  *
  * The file is written to "<path>.part" and renamed to path by dlc_csv_close, so path never
@@ -24,7 +24,8 @@ typedef struct dlc_csv dlc_csv;
  * error. */
 int dlc_csv_open(const char *path, const pose_layout *l, dlc_csv **out, vas_err *e);
 /* Appends one row: index = frame (label NULL) or label (image tables; see pose_layout.h);
- * xyl = 3·n_bodyparts doubles (borrowed). On error the writer stays usable only for abort. */
+ * xyl = n_coords·n_bodyparts doubles (pose_layout_n_coords; borrowed). On error the writer stays
+ * usable only for abort. */
 int dlc_csv_add_row(dlc_csv *w, int64_t frame, const char *label, const double *xyl, vas_err *e);
 /* Flushes, closes and renames the file to its final path. Frees w, also on error (then the
  * partial file is removed). NULL is a no-op. */

@@ -36,7 +36,7 @@ struct dlc_h5 {
     char *path, *part;        /* final name, "<path>.part" */
     pose_layout l;            /* counts only: the name pointers are not kept past open */
     size_t idx_size;          /* bytes of the index field: 8, or label_max */
-    size_t row_size;          /* idx_size + 3·J doubles */
+    size_t row_size;          /* idx_size + C·J doubles (C coords, J bodyparts) */
     size_t chunk_rows, n_buf; /* rows per chunk and per buffer flush; rows buffered */
     hsize_t n_rows;           /* rows already in the file */
     unsigned char *buf;       /* chunk_rows x row_size, packed rows */
@@ -193,7 +193,7 @@ done:
  * else in memory (native). Packed: index at 0, values right after. */
 static hid_t row_type(const dlc_h5 *w, int file)
 {
-    hsize_t n = 3 * (hsize_t)w->l.n_bodyparts;
+    hsize_t n = (hsize_t)w->l.n_coords * (hsize_t)w->l.n_bodyparts;
     hid_t t = H5Tcreate(H5T_COMPOUND, w->row_size), idx = -1, vals = -1;
 
     if (t < 0)
@@ -348,8 +348,9 @@ static int h5_new(const char *path, const pose_layout *l, dlc_h5 **out, vas_err 
     w->file = w->table = w->mtype = H5I_INVALID_HID;
     w->l.n_bodyparts = l->n_bodyparts;
     w->l.label_max = l->label_max;
+    w->l.n_coords = pose_layout_n_coords(l);
     w->idx_size = l->label_max > 0 ? (size_t)l->label_max : sizeof(int64_t);
-    w->row_size = w->idx_size + (size_t)(3 * l->n_bodyparts) * sizeof(double);
+    w->row_size = w->idx_size + (size_t)(w->l.n_coords * l->n_bodyparts) * sizeof(double);
     w->chunk_rows = w->row_size < H5_CHUNK_BYTES ? H5_CHUNK_BYTES / w->row_size : 1;
     w->buf = malloc(w->chunk_rows * w->row_size);
     w->path = strdup(path);

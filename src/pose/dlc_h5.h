@@ -3,7 +3,7 @@
  * mode="w") (dlc-facts §1): PyTables' "frame_table" layout, the group and table attributes
  * PyTables and pandas read (the MultiIndex columns as protocol-0 pickles), rows in the
  * extendible, chunked table /df_with_missing/table (index int64 or fixed-width image names,
- * values_block_0 float64[3·J]).
+ * values_block_0 float64[C·J], C = coords per bodypart: x, y, likelihood or the layout's).
  *
  * Streamed: rows are buffered one chunk (~64 KiB) at a time and appended; libhdf5's chunk cache
  * is off for the table, so memory stays bounded whatever the number of rows. Like dlc_csv, the
@@ -29,8 +29,8 @@ typedef struct dlc_h5 dlc_h5;
  * error. */
 int dlc_h5_open(const char *path, const pose_layout *l, dlc_h5 **out, vas_err *e);
 /* Appends one row: index = frame (label NULL) or label (image tables; see pose_layout.h);
- * xyl = 3·n_bodyparts doubles (borrowed; NaN is stored as NaN). On error the writer stays
- * usable only for abort. */
+ * xyl = n_coords·n_bodyparts doubles (pose_layout_n_coords; borrowed; NaN stored as NaN). On error
+ * the writer stays usable only for abort. */
 int dlc_h5_add_row(dlc_h5 *w, int64_t frame, const char *label, const double *xyl, vas_err *e);
 /* Writes the buffered rows and NROWS, closes and renames the file to its final path. Frees w,
  * also on error (then the partial file is removed). NULL is a no-op. */

@@ -117,15 +117,14 @@ static void pkl_str(dlc_pkl *p, const char *s)
 /* The (scorer, bodypart, coord) tuples, each appended to the open list. */
 static void pkl_columns(dlc_pkl *p, const pose_layout *l)
 {
-    static const char *const coords[3] = {"x", "y", "likelihood"};
-    int i, k;
+    int i, k, nc = pose_layout_n_coords(l);
 
     for (i = 0; i < l->n_bodyparts; i++)
-        for (k = 0; k < 3; k++) {
+        for (k = 0; k < nc; k++) {
             pkl_text(p, "(");
             pkl_str(p, l->scorer);
             pkl_str(p, l->bodyparts[i]);
-            pkl_str(p, coords[k]);
+            pkl_str(p, pose_layout_coord(l, k));
             pkl_text(p, "t");
             pkl_put(p, NULL);
             pkl_text(p, "a");

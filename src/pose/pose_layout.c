@@ -59,6 +59,39 @@ static int check_name(const char *what, const char *s, vas_err *e)
     return VAS_OK;
 }
 
+int pose_layout_n_coords(const pose_layout *l)
+{
+    return l->n_coords > 0 ? l->n_coords : 3;
+}
+
+const char *pose_layout_coord(const pose_layout *l, int k)
+{
+    static const char *const xyl[3] = {"x", "y", "likelihood"};
+
+    if (l->coords)
+        return l->coords[k];
+    return k >= 0 && k < 3 ? xyl[k] : NULL;
+}
+
+/* Custom coords: 1..POSE_COORDS_MAX valid, distinct names. */
+static int check_coords(const pose_layout *l, vas_err *e)
+{
+    int i, j, rc = VAS_OK;
+
+    if (!l->coords && l->n_coords == 0)
+        return VAS_OK;
+    if (!l->coords || l->n_coords < 1 || l->n_coords > POSE_COORDS_MAX)
+        return err_set(e, VAS_EINVAL, "a pose table needs 1 to %d coords per bodypart",
+                       POSE_COORDS_MAX);
+    for (i = 0; rc == VAS_OK && i < l->n_coords; i++) {
+        rc = check_name("coord", l->coords[i], e);
+        for (j = 0; rc == VAS_OK && j < i; j++)
+            if (strcmp(l->coords[i], l->coords[j]) == 0)
+                rc = err_set(e, VAS_EINVAL, "coord \"%s\" is named twice", l->coords[i]);
+    }
+    return rc;
+}
+
 int pose_layout_check(const pose_layout *l, vas_err *e)
 {
     int i, rc;
@@ -70,6 +103,8 @@ int pose_layout_check(const pose_layout *l, vas_err *e)
     rc = check_name("scorer", l->scorer, e);
     for (i = 0; rc == VAS_OK && i < l->n_bodyparts; i++)
         rc = check_name("bodypart", l->bodyparts[i], e);
+    if (rc == VAS_OK)
+        rc = check_coords(l, e);
     return rc;
 }
 

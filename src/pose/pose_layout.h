@@ -3,8 +3,9 @@
  * streams into before renaming it over the final name.
  *
  * Columns are DeepLabCut's MultiIndex (scorer, bodyparts, coords): [scorer] x bodyparts x
- * [x, y, likelihood]; a row is 3·n_bodyparts doubles in that order. The index is frame numbers
- * (videos) or image names (analyze_time_lapse_frames).
+ * coords, coords being [x, y, likelihood] (2D, the default) or any other list, e.g. [x, y, z]
+ * for 3D (dlc-facts §6); a row is n_coords·n_bodyparts doubles in that order. The index is
+ * frame numbers (videos) or image names (analyze_time_lapse_frames).
  * Threads: any; nothing shared. */
 #ifndef VAS_POSE_LAYOUT_H
 #define VAS_POSE_LAYOUT_H
@@ -13,9 +14,10 @@
 
 #include <stdio.h>
 
-#define POSE_NAME_MAX  1024 /* bytes in a scorer or bodypart name */
-#define POSE_LABEL_MAX 4096 /* bytes in an image name (the index of an image analysis) */
-#define POSE_PARTS_MAX 1024 /* bodyparts */
+#define POSE_NAME_MAX   1024 /* bytes in a scorer or bodypart name */
+#define POSE_LABEL_MAX  4096 /* bytes in an image name (the index of an image analysis) */
+#define POSE_PARTS_MAX  1024 /* bodyparts */
+#define POSE_COORDS_MAX 16   /* coords per bodypart */
 
 typedef struct pose_layout {
     const char *scorer;           /* borrowed during open: UTF-8, 1..POSE_NAME_MAX bytes */
@@ -23,9 +25,19 @@ typedef struct pose_layout {
     int n_bodyparts;              /* 1..POSE_PARTS_MAX */
     int label_max; /* 0: the index is frame numbers; > 0: image names of at most label_max
                     * bytes (HDF5 stores them at that fixed width), <= POSE_LABEL_MAX */
+    const char *const *coords; /* borrowed during open: n_coords distinct names (as above), or
+                                * NULL with n_coords 0 for x, y, likelihood */
+    int n_coords;              /* 0 (x, y, likelihood) or 1..POSE_COORDS_MAX */
 } pose_layout;
 
-/* VAS_OK, or VAS_EINVAL naming what is wrong (missing or non-UTF-8 name, counts out of range). */
+/* Values per bodypart in a row: n_coords, or 3 when it is 0. */
+int pose_layout_n_coords(const pose_layout *l);
+/* The name of coord k (0 <= k < pose_layout_n_coords(l)); "x", "y", "likelihood" by default.
+ * Borrowed result: l->coords[k] or a static string. */
+const char *pose_layout_coord(const pose_layout *l, int k);
+
+/* VAS_OK, or VAS_EINVAL naming what is wrong (missing or non-UTF-8 name, counts out of range,
+ * a coord named twice). */
 int pose_layout_check(const pose_layout *l, vas_err *e);
 /* A row's index: label must be NULL for frame numbers (frame >= 0), and a UTF-8 name of
  * 1..label_max bytes for image names. VAS_EINVAL otherwise. */
