@@ -1,6 +1,6 @@
 /* e2e_video.c - the `video` analysis through the HTTP API with the demo model (models/openfield):
  * a short video made here with FFmpeg's encoders, its three outputs in DeepLabCut's layout (the
- * HDF5 read back by pandas as a real client), the same CSV from `vas analyze`, a non-video
+ * HDF5 read back by pandas as a real client) and its three plots, the same CSV from `vas analyze`, a non-video
  * refused with what FFmpeg found, an unknown model, and a cancel mid-video (the real openfield
  * recording from ../shared). */
 #include <setjmp.h>
@@ -107,6 +107,23 @@ static void check_h5_with_pandas(e2e_srv *s)
     assert_int_equal(rc, 0);
 }
 
+/* The result's three plots: PNGs named <stem><scorer>_<plot>.png (pose_plots.h). */
+static void check_plots(e2e_srv *s, const json_t *res, const char *stem, const char *scorer)
+{
+    static const char *const keys[] = {"plot_trajectories", "plot_likelihood", "plot_histogram"};
+    static const char *const names[] = {"trajectory", "plot-likelihood", "hist"};
+    char disp[600], want[600];
+
+    for (int i = 0; i < 3; i++) {
+        char *png = download(s, e2e_str(res, keys[i]), "plot.png", disp, sizeof(disp));
+        assert_memory_equal(png, "\x89PNG\r\n\x1a\n", 8);
+        snprintf(want, sizeof(want), "attachment; filename=\"%s%s_%s.png\"", stem, scorer,
+                 names[i]);
+        assert_string_equal(disp, want);
+        free(png);
+    }
+}
+
 static void video_outputs_in_dlc_layout(void **state)
 {
     e2e_srv *s = *state;
@@ -140,6 +157,7 @@ static void video_outputs_in_dlc_layout(void **state)
     json_decref(j);
     free(json);
     free(csv);
+    check_plots(s, r.json, "mouse", scorer);
     e2e_resp_free(&r);
     E2E_PASS(s);
 }

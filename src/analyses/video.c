@@ -2,14 +2,17 @@
  * deeplabcut.analyze_videos does), or on one image or a zip/tar of images (as
  * analyze_time_lapse_frames does, rows indexed by image name). Outputs, named as DeepLabCut
  * names them (<upload stem><scorer>): the CSV, the HDF5 (pandas read_hdf) and vas's JSON.
- * Result: {"csv_file","h5_file","json_file","frames","fps","scorer"} (images: "images" too);
+ * Result: {"csv_file","h5_file","json_file","frames","fps","scorer"} (images: "images" too;
+ * videos: the three plots of pose_plots.h, "plot_trajectories", ...);
  * progress in frames or images. The work itself is pose_run*.c; this file is the job. */
 #include "analyses/analysis.h"
 #include "analyses/pose_job.h"
+#include "analyses/pose_plots.h"
 #include "core/util.h"
 #include "queue/job.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const video_args[] = {"force", "batch", NULL};
@@ -42,6 +45,12 @@ int analysis_check_pose_args(const analysis_env *env, const json_t *fields, json
     }
     return VAS_OK;
 }
+
+/* A video's track, for its plots. */
+typedef struct track {
+    const pose_model *m;
+    pose_plots plots;
+} track;
 
 static int progress(void *arg, int64_t done, int64_t total, vas_err *e)
 {
@@ -126,20 +135,49 @@ int pose_job_start(job *j, const pose_model **m, pose_run_opts *o, char *prefix,
     return VAS_OK;
 }
 
+static int track_row(void *arg, const pose_row *r, vas_err *e)
+{
+    track *t = arg;
+
+    return pose_plots_add(&t->plots, t->m->n_bodyparts, r->xyl, e);
+}
+
+/* The three plots of a video's track, stored under their result keys. */
+static int store_plots(job *j, track *t, const pose_video_out *out, const char *prefix, vas_err *e)
+{
+    char *paths[POSE_PLOTS_N] = {0};
+    int rc = pose_plots_write(&t->plots, t->m, out->width, out->height, out->fps, prefix, paths, e);
+
+    for (int i = 0; i < POSE_PLOTS_N && rc == VAS_OK; i++)
+        rc = pose_job_store(j, pose_plots_keys[i], paths[i], "image/png", e);
+    for (int i = 0; i < POSE_PLOTS_N; i++)
+        free(paths[i]);
+    return rc;
+}
+
 static int pose_job(job *j, int images, vas_err *e)
 {
     const pose_model *m = NULL;
     pose_run_opts o;
     pose_video_out out = {0};
+    track t = {0};
     char prefix[4600], input[4096];
     int rc = pose_job_start(j, &m, &o, prefix, sizeof(prefix), input, sizeof(input), e);
 
     if (rc < 0)
         return rc;
+    t.m = m;
+    if (!images) {
+        o.on_row = track_row;
+        o.row_arg = &t;
+    }
     rc = images ? pose_run_images(m, input, prefix, &o, &out, e)
                 : pose_run_video(m, input, prefix, &o, &out, e);
     if (rc == VAS_OK)
         rc = pose_job_store_pose(j, &out, e);
+    if (rc == VAS_OK && !images)
+        rc = store_plots(j, &t, &out, prefix, e);
+    pose_plots_free(&t.plots);
     if (rc == VAS_OK)
         pose_job_result(j, m, &out);
     if (rc == VAS_OK && images)

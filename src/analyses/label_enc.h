@@ -1,0 +1,38 @@
+/* label_enc.h - the labeled-video writer: a thread that draws poses on frames (pose_draw.h) and
+ * encodes them to H.264 .mp4 (media_enc.h), so drawing and encoding overlap with decoding and
+ * inference. Owns: the thread, a bounded ring of frames, the encoder.
+ *
+ * DESIGN
+ * The ring holds LABEL_ENC_DEPTH frames (picture + pose), allocated once: memory is that many
+ * frames whatever the video's length. label_enc_push copies a frame in (waiting while the ring is
+ * full) and returns; the thread converts it to cairo's layout, draws, and encodes. An error on the
+ * thread is kept and returned by the next push or by close; the file is then removed.
+ * Threads: two. The caller's (push/close/abort, one thread) and "vas-label" (started by open,
+ * joined by close/abort); x264 may run threads of its own inside the encoder. */
+#ifndef VAS_LABEL_ENC_H
+#define VAS_LABEL_ENC_H
+
+#include "core/err.h"
+#include "pose/pose_draw.h"
+
+#include <stdint.h>
+
+#define LABEL_ENC_DEPTH 8
+
+typedef struct label_enc label_enc;
+
+/* Starts writing path (borrowed), a w x h video at fps, drawn in style s (copied). New writer in
+ * *out (caller ends it: label_enc_close or label_enc_abort). */
+int label_enc_open(const char *path, int w, int h, double fps, const pose_style *s, int n_parts,
+                   label_enc **out, vas_err *e);
+/* Queues one frame: rgb (packed RGB24, w * 3 bytes a row) and its pose xyl (3 * n_parts; NULL:
+ * nothing drawn), both copied. Frames are written in the order pushed. */
+int label_enc_push(label_enc *le, const uint8_t *rgb, const double *xyl, vas_err *e);
+/* Encodes what is queued, finishes the file (moved into place) and frees le, also on error. */
+int label_enc_close(label_enc *le, vas_err *e);
+/* Stops, removes the partial file, frees. NULL: no-op. */
+void label_enc_abort(label_enc *le);
+/* Frames written so far, and seconds the thread spent drawing and encoding. */
+void label_enc_stats(label_enc *le, int64_t *frames, double *busy_seconds);
+
+#endif
