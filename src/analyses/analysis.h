@@ -49,8 +49,10 @@ void analysis_cache_key(const store_analysis *a, const char *model_sha1, char ou
 
 /* The analyses, defined in their own files. */
 extern const analysis_def analysis_sleep;
-extern const analysis_def analysis_video; /* video.c */
-extern const analysis_def analysis_image; /* video.c */
+extern const analysis_def analysis_video;       /* video.c */
+extern const analysis_def analysis_image;       /* video.c */
+extern const analysis_def analysis_label;       /* label.c */
+extern const analysis_def analysis_label_image; /* label.c */
 /* The arguments every pose analysis takes (force, batch): video.c. */
 int analysis_check_pose_args(const analysis_env *env, const json_t *fields, json_t *args,
                              vas_err *e);

@@ -32,8 +32,6 @@ int analysis_check_model(const analysis_env *env, const char *analysis, const ch
     }
 
 const analysis_def analysis_model_defs[] = {
-    MODEL_DEF("label", "frames", 1, 1),
-    MODEL_DEF("label-image", "images", 1, 1),
     MODEL_DEF("triangulate", "frames", 2, 16),
     MODEL_DEF("label_3d", "frames", 1, 16),
 };

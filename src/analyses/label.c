@@ -1,0 +1,123 @@
+/* label.c - the `label` and `label-image` analyses: a labeled video (or labeled images) of an
+ * upload with a model, plus the pose files and the plots (label_run.h does the work).
+ * `label` reuses the poses of a finished `video` analysis of the same file and network when
+ * there is one (its files are then the result's csv/h5/json) instead of running the network.
+ * Result: {"labeled_video", "csv_file", "h5_file", "json_file", "plot_*", "frames", "fps",
+ * "scorer", "model", "seconds", "poses_reused"}; label-image: {"labeled_image"} for one image, or
+ * {"labeled_images": [...], "archive"} for an archive, plus the pose files. */
+#include "analyses/analysis.h"
+#include "analyses/label_run.h"
+#include "analyses/pose_job.h"
+#include "queue/job.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *const label_args[] = {"force", "batch", NULL};
+
+/* The DeepLabCut CSV of a finished `video` analysis of input 0 with m's network, into path;
+ * its result (new) into *result. VAS_ENOTFOUND when there is none. */
+static int find_poses(job *j, const pose_model *m, char *path, size_t n, json_t **result,
+                      vas_err *e)
+{
+    store_analysis a = {.n_inputs = 1};
+    const char *csv;
+    int rc;
+
+    snprintf(a.name, sizeof(a.name), "video");
+    snprintf(a.inputs[0], sizeof(a.inputs[0]), "%s", j->a->inputs[0]);
+    a.args = json_object();
+    analysis_cache_key(&a, m->onnx_sha1, a.cache_key);
+    json_decref(a.args);
+    if (!a.cache_key[0])
+        return VAS_ENOTFOUND;
+    rc = store_analysis_cached(j->st, a.cache_key, result, e);
+    if (rc < 0)
+        return rc;
+    csv = json_string_value(json_object_get(*result, "csv_file"));
+    if (!csv) {
+        json_decref(*result);
+        *result = NULL;
+        return VAS_ENOTFOUND;
+    }
+    store_file_path(j->st, csv, path, n);
+    return VAS_OK;
+}
+
+static int label_run_job(job *j, vas_err *e)
+{
+    const pose_model *m = NULL;
+    pose_run_opts o;
+    label_out out = {0};
+    json_t *prev = NULL;
+    char prefix[4600], input[4096], poses[4096];
+    vas_err fe = {0};
+    int rc = pose_job_start(j, &m, &o, prefix, sizeof(prefix), input, sizeof(input), e);
+
+    if (rc < 0)
+        return rc;
+    rc = find_poses(j, m, poses, sizeof(poses), &prev, &fe);
+    if (rc < 0 && rc != VAS_ENOTFOUND) {
+        json_decref(prev);
+        return err_set(e, rc, "%s", fe.msg);
+    }
+    rc = label_run_video(m, input, prev ? poses : NULL, prefix, &o, &out, e);
+    if (rc == VAS_OK && prev) {
+        const char *keys[] = {"csv_file", "h5_file", "json_file"};
+        for (int i = 0; i < 3; i++)
+            json_object_set(job_result(j), keys[i], json_object_get(prev, keys[i]));
+    } else if (rc == VAS_OK) {
+        rc = pose_job_store_pose(j, &out.pose, e);
+    }
+    if (rc == VAS_OK)
+        rc = pose_job_store(j, "labeled_video", out.video, "video/mp4", e);
+    for (int i = 0; i < POSE_PLOTS_N && rc == VAS_OK; i++)
+        rc = pose_job_store(j, pose_plots_keys[i], out.plots[i], "image/png", e);
+    if (rc == VAS_OK) {
+        pose_job_result(j, m, &out.pose);
+        json_object_set_new(job_result(j), "poses_reused", json_boolean(prev != NULL));
+    }
+    json_decref(prev);
+    label_out_clear(&out);
+    return rc;
+}
+
+static int label_image_job(job *j, vas_err *e)
+{
+    const pose_model *m = NULL;
+    pose_run_opts o;
+    label_out out = {0};
+    char prefix[4600], input[4096], id[STORE_ID_LEN + 1];
+    int rc = pose_job_start(j, &m, &o, prefix, sizeof(prefix), input, sizeof(input), e);
+
+    if (rc < 0)
+        return rc;
+    rc = label_run_images(m, input, prefix, &o, &out, e);
+    if (rc == VAS_OK)
+        rc = pose_job_store_pose(j, &out.pose, e);
+    if (rc == VAS_OK && !out.archive) {
+        rc = pose_job_store(j, "labeled_image", out.images[0], "image/png", e);
+    } else if (rc == VAS_OK) {
+        json_t *ids = json_array();
+        json_object_set_new(job_result(j), "labeled_images", ids);
+        for (int i = 0; i < out.n_images && rc == VAS_OK; i++) {
+            const char *name = strrchr(out.images[i], '/') + 1;
+            rc = job_output_file(j, out.images[i], name, "image/png", id, e);
+            if (rc == VAS_OK)
+                json_array_append_new(ids, json_string(id));
+        }
+        if (rc == VAS_OK)
+            rc = pose_job_store(j, "archive", out.archive, "application/zip", e);
+    }
+    if (rc == VAS_OK) {
+        pose_job_result(j, m, &out.pose);
+        json_object_set_new(job_result(j), "images", json_integer((json_int_t)out.pose.frames));
+    }
+    label_out_clear(&out);
+    return rc;
+}
+
+const analysis_def analysis_label = {
+    "label", 1, "frames", 1, 1, label_args, analysis_check_pose_args, label_run_job};
+const analysis_def analysis_label_image = {
+    "label-image", 1, "images", 1, 1, label_args, analysis_check_pose_args, label_image_job};
