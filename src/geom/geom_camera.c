@@ -6,14 +6,21 @@
 #include <math.h>
 #include <stddef.h>
 
-/* The radial factor and its derivative with respect to r2. */
+/* The radial factor and its derivative with respect to r2. Without k4..k6 (the common case)
+ * the denominator is 1 and the division is skipped. */
 static double radial(const double *k, double r2, double *d_r2)
 {
     double a = 1 + ((k[4] * r2 + k[1]) * r2 + k[0]) * r2;
-    double b = 1 + ((k[7] * r2 + k[6]) * r2 + k[5]) * r2;
     double da = (3 * k[4] * r2 + 2 * k[1]) * r2 + k[0];
-    double db = (3 * k[7] * r2 + 2 * k[6]) * r2 + k[5];
+    double b, db;
 
+    if (k[5] == 0 && k[6] == 0 && k[7] == 0) {
+        if (d_r2)
+            *d_r2 = da;
+        return a;
+    }
+    b = 1 + ((k[7] * r2 + k[6]) * r2 + k[5]) * r2;
+    db = (3 * k[7] * r2 + 2 * k[6]) * r2 + k[5];
     if (d_r2)
         *d_r2 = (da * b - a * db) / (b * b);
     return a / b;
@@ -93,26 +100,24 @@ int geom_camera_undistort(const geom_camera *c, const double uv[2], double xy[2]
         xy[1] = ty;
         return 0;
     }
-    geom_camera_undistort_cv(c, uv, GEOM_CV_UNDISTORT_ITERS, xy);
+    geom_camera_undistort_cv(c, uv, GEOM_UNDISTORT_START_ITERS, xy);
     if (!isfinite(xy[0]) || !isfinite(xy[1])) {
         xy[0] = tx;
         xy[1] = ty;
     }
     /* Newton on distort(x) = target: quadratic convergence from OpenCV's start. */
     for (int it = 0; it < 10; it++) {
-        double d[2], J[4], det, sx, sy;
+        double d[2], J[4], det;
         distort_norm(c->k, xy[0], xy[1], d, J);
         d[0] -= tx;
         d[1] -= ty;
+        if (fabs(d[0]) + fabs(d[1]) < 1e-15)
+            return 0;
         det = J[0] * J[3] - J[1] * J[2];
         if (!(fabs(det) > 1e-12))
             return -1;
-        sx = (J[3] * d[0] - J[1] * d[1]) / det;
-        sy = (J[0] * d[1] - J[2] * d[0]) / det;
-        xy[0] -= sx;
-        xy[1] -= sy;
-        if (fabs(sx) + fabs(sy) < 1e-14)
-            return 0;
+        xy[0] -= (J[3] * d[0] - J[1] * d[1]) / det;
+        xy[1] -= (J[0] * d[1] - J[2] * d[0]) / det;
     }
     return -1;
 }

@@ -14,9 +14,10 @@
 #ifndef VAS_GEOM_CAMERA_H
 #define VAS_GEOM_CAMERA_H
 
-#define GEOM_NAME_MAX           64 /* camera name, with its NUL */
-#define GEOM_MAX_DIST           8  /* distortion coefficients vas models: k1 k2 p1 p2 k3 k4 k5 k6 */
-#define GEOM_CV_UNDISTORT_ITERS 5  /* cv::undistortPoints' default: TermCriteria(COUNT, 5) */
+#define GEOM_NAME_MAX              64 /* camera name, with its NUL */
+#define GEOM_MAX_DIST              8 /* distortion coefficients vas models: k1 k2 p1 p2 k3 k4 k5 k6 */
+#define GEOM_CV_UNDISTORT_ITERS    5 /* cv::undistortPoints' default: TermCriteria(COUNT, 5) */
+#define GEOM_UNDISTORT_START_ITERS 3 /* OpenCV steps before Newton in geom_camera_undistort */
 
 typedef struct geom_camera {
     char name[GEOM_NAME_MAX]; /* as in the calibration file, e.g. camera-1 */
@@ -38,9 +39,10 @@ void geom_camera_project(const geom_camera *c, const double X[3], double uv[2]);
  * (GEOM_CV_UNDISTORT_ITERS is OpenCV's default; no R, no P). Agrees with OpenCV 4 to rounding,
  * including its fall back to the undistorted-by-nothing point when the iteration goes wrong. */
 void geom_camera_undistort_cv(const geom_camera *c, const double uv[2], int iters, double xy[2]);
-/* Pixel -> normalised (x, y) to convergence: OpenCV's 5 steps, then Newton on the distortion
- * until a step is below 1e-14 (at most 10). 0 when converged; -1 when not (xy then holds the
- * best point found, or NaN when the pixel is not finite). */
+/* Pixel -> normalised (x, y) to convergence: GEOM_UNDISTORT_START_ITERS of OpenCV's steps,
+ * then Newton on the distortion until distort(x, y) is within 1e-15 (normalised units, about
+ * 1e-12 pixels) of the pixel (at most 10 steps). 0 when converged; -1 when not (xy then holds
+ * the last point, or NaN when the pixel is not finite). */
 int geom_camera_undistort(const geom_camera *c, const double uv[2], double xy[2]);
 /* Rodrigues vector (axis * angle, radians) -> rotation matrix, row-major, as cv::Rodrigues. */
 void geom_camera_rodrigues(const double rvec[3], double R[9]);

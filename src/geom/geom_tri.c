@@ -125,36 +125,6 @@ static void add_row(double M[4][4], const double r[4])
             M[i][j] += w * r[i] * r[j];
 }
 
-/* DLT from the normalised views xy of the cameras in mask; 0 ok, -1 at infinity. */
-static int dlt(const geom_tri *t, const double *xy, unsigned mask, double X[3])
-{
-    double M[4][4] = {{0}}, v[4];
-
-    for (int c = 0; c < t->n; c++) {
-        const double *R = t->cam[c].R, *tn = t->tn[c];
-        double x = xy[2 * c], y = xy[2 * c + 1], r[4];
-        if (!(mask & (1u << c)))
-            continue;
-        for (int k = 0; k < 3; k++)
-            r[k] = x * R[6 + k] - R[k];
-        r[3] = x * tn[2] - tn[0];
-        add_row(M, r);
-        for (int k = 0; k < 3; k++)
-            r[k] = y * R[6 + k] - R[3 + k];
-        r[3] = y * tn[2] - tn[1];
-        add_row(M, r);
-    }
-    for (int i = 0; i < 4; i++)
-        for (int j = 0; j < i; j++)
-            M[i][j] = M[j][i];
-    smallest_eigvec4(M, v);
-    if (!(fabs(v[3]) > 1e-12))
-        return -1;
-    for (int k = 0; k < 3; k++)
-        X[k] = t->centre[k] + t->scale * v[k] / v[3];
-    return 0;
-}
-
 /* ---- refinement ---- */
 
 /* Camera c's pixel residual at X (projection - seen) and, if J, its 2x3 Jacobian. -1 when X
@@ -188,36 +158,86 @@ static int residual(const geom_camera *c, const double X[3], const double *uv, d
     return 0;
 }
 
-/* Solves the symmetric positive definite H d = g (Cholesky); -1 if H is not. */
+/* Solves the symmetric positive definite H d = g by cofactors (no square roots); -1 if H is
+ * not positive definite (its leading minors must be > 0) or is too near singular. */
 static int solve3(const double H[3][3], const double g[3], double d[3])
 {
-    double L[3][3] = {{0}}, y[3];
+    double c00 = H[1][1] * H[2][2] - H[1][2] * H[1][2];
+    double c01 = H[0][2] * H[1][2] - H[0][1] * H[2][2];
+    double c02 = H[0][1] * H[1][2] - H[0][2] * H[1][1];
+    double c11 = H[0][0] * H[2][2] - H[0][2] * H[0][2];
+    double c12 = H[0][1] * H[0][2] - H[0][0] * H[1][2];
+    double c22 = H[0][0] * H[1][1] - H[0][1] * H[0][1];
+    double det = H[0][0] * c00 + H[0][1] * c01 + H[0][2] * c02, id;
 
-    for (int i = 0; i < 3; i++)
-        for (int j = 0; j <= i; j++) {
-            double s = H[i][j];
-            for (int k = 0; k < j; k++)
-                s -= L[i][k] * L[j][k];
-            if (i == j) {
-                if (!(s > 0))
-                    return -1;
-                L[i][i] = sqrt(s);
-            } else {
-                L[i][j] = s / L[j][j];
-            }
-        }
-    for (int i = 0; i < 3; i++) {
-        y[i] = g[i];
-        for (int k = 0; k < i; k++)
-            y[i] -= L[i][k] * y[k];
-        y[i] /= L[i][i];
+    if (!(H[0][0] > 0) || !(c22 > 0) ||
+        !(det > 1e-14 * H[0][0] * H[1][1] * H[2][2])) /* 1e-14: well short of rank loss */
+        return -1;
+    id = 1 / det;
+    d[0] = (c00 * g[0] + c01 * g[1] + c02 * g[2]) * id;
+    d[1] = (c01 * g[0] + c11 * g[1] + c12 * g[2]) * id;
+    d[2] = (c02 * g[0] + c12 * g[1] + c22 * g[2]) * id;
+    return 0;
+}
+
+/* Fast path for the eigenvector of M's smallest eigenvalue. With M = [A b; b' c] and
+ * v = (X, 1), M v = l v reads (A - l I) X = -b and c + b'X = l. Newton on the secular equation
+ * f(l) = c - l + b'X(l) (f' = -1 - |X|^2), from l = 0 (the inhomogeneous least squares), is the
+ * Rayleigh quotient iteration: l only rises, to the smallest root, which is below A's smallest
+ * eigenvalue, so A - l I stays positive definite. -1 (use Jacobi) if it does not. */
+static int smallest_fast(double M[4][4], double X[3])
+{
+    double l = 0, H[3][3], g[3] = {-M[0][3], -M[1][3], -M[2][3]};
+
+    for (int it = 0; it < 8; it++) {
+        double f, step;
+        for (int i = 0; i < 3; i++)
+            for (int j = 0; j < 3; j++)
+                H[i][j] = M[i][j] - (i == j ? l : 0);
+        if (solve3(H, g, X) < 0)
+            return -1;
+        f = M[3][3] - l + M[0][3] * X[0] + M[1][3] * X[1] + M[2][3] * X[2];
+        step = f / (1 + X[0] * X[0] + X[1] * X[1] + X[2] * X[2]);
+        if (!isfinite(step))
+            return -1;
+        l += step;
+        if (fabs(step) <= 1e-15 * (M[0][0] + M[1][1] + M[2][2] + M[3][3]))
+            return 0;
     }
-    for (int i = 2; i >= 0; i--) {
-        d[i] = y[i];
-        for (int k = i + 1; k < 3; k++)
-            d[i] -= L[k][i] * d[k];
-        d[i] /= L[i][i];
+    return 0;
+}
+
+/* DLT from the normalised views xy of the cameras in mask; 0 ok, -1 at infinity. */
+static int dlt(const geom_tri *t, const double *xy, unsigned mask, double X[3])
+{
+    double M[4][4] = {{0}}, v[4], Xn[3];
+
+    for (int c = 0; c < t->n; c++) {
+        const double *R = t->cam[c].R, *tn = t->tn[c];
+        double x = xy[2 * c], y = xy[2 * c + 1], r[4];
+        if (!(mask & (1u << c)))
+            continue;
+        for (int k = 0; k < 3; k++)
+            r[k] = x * R[6 + k] - R[k];
+        r[3] = x * tn[2] - tn[0];
+        add_row(M, r);
+        for (int k = 0; k < 3; k++)
+            r[k] = y * R[6 + k] - R[3 + k];
+        r[3] = y * tn[2] - tn[1];
+        add_row(M, r);
     }
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < i; j++)
+            M[i][j] = M[j][i];
+    if (smallest_fast(M, Xn) < 0) {
+        smallest_eigvec4(M, v);
+        if (!(fabs(v[3]) > 1e-12))
+            return -1;
+        for (int k = 0; k < 3; k++)
+            Xn[k] = v[k] / v[3];
+    }
+    for (int k = 0; k < 3; k++)
+        X[k] = t->centre[k] + t->scale * Xn[k];
     return 0;
 }
 
@@ -261,7 +281,7 @@ static void refine(const geom_tri *t, const double *uv, unsigned mask, double X[
             prev[k] = X[k];
             X[k] += d[k];
         }
-        if (sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2]) < 1e-12 * t->scale)
+        if (sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2]) < 1e-10 * t->scale)
             return;
     }
 }
@@ -277,7 +297,8 @@ static double reproj_error(const geom_tri *t, const double *uv, unsigned mask, i
         if (!(mask & (1u << c)))
             continue;
         geom_camera_project(&t->cam[c], X, p);
-        sum += hypot(p[0] - uv[2 * c], p[1] - uv[2 * c + 1]);
+        sum += sqrt((p[0] - uv[2 * c]) * (p[0] - uv[2 * c]) +
+                    (p[1] - uv[2 * c + 1]) * (p[1] - uv[2 * c + 1]));
     }
     return sum / n;
 }

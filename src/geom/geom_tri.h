@@ -15,7 +15,7 @@
  *    cyclic Jacobi. Fewer than 2 cameras, or a solution at infinity: NaN.
  * 3. Refinement (refine_iters > 0): Gauss-Newton on the sum of squared distances in distorted
  *    pixels over the cameras used, analytic Jacobian; it stops after refine_iters steps, when
- *    a step is below 1e-12 of the scene scale, or when a step would raise the error (that step
+ *    a step is below 1e-10 of the scene scale, or when a step would raise the error (that step
  *    is undone). Without noise the DLT is exact already; with noise this is the maximum
  *    likelihood point for Gaussian pixel noise.
  * 4. The mean reprojection error: mean over the cameras used of the Euclidean distance, in
