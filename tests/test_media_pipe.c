@@ -2,7 +2,8 @@
  * with FFmpeg's encoders. Every frame arrives once, in order, in batches, already normalised;
  * stop, the caller's cancel flag and freeing work at any point (also with the decoder blocked
  * on a full ring); a consumer holding every slot gets an error, not a hang; a 10,240-frame
- * video goes through with memory that does not grow. */
+ * video goes through with memory that does not grow. With keep_rgb, batches also carry the
+ * decoded pictures: the same bytes as media_video's frames and as the de-normalised planes. */
 #include "core/err.h"
 #include "core/log.h"
 #include "media/media_pipe.h"
@@ -100,6 +101,7 @@ static void every_frame_in_order(void **state)
     assert_int_equal(media_pipe_info(p)->width, 96);
     while ((rc = media_pipe_take(p, &b, &e)) == 1) {
         assert_int_equal(b.frame_bytes, sizeof(float) * 96 * 64 * 3);
+        assert_null(b.rgb); /* not asked for */
         assert_int_equal(b.n, next + 8 <= 100 ? 8 : 100 - next);
         for (int i = 0; i < b.n; i++) {
             const float *fr = (const float *)((const char *)b.data + (size_t)i * b.frame_bytes);
@@ -197,6 +199,77 @@ static void padded_slots(void **state)
     media_pipe_free(p);
 }
 
+/* ---- kept pictures ---- */
+
+/* Checks one frame: every pixel of the picture rgb (w x h) de-normalised from the planes chw
+ * (sw x sh each, B, G, R order) with mean and sd. */
+static void planes_match_picture(const float *chw, int sw, int sh, const uint8_t *rgb, int w, int h,
+                                 const float mean[3], const float sd[3])
+{
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            for (int c = 0; c < 3; c++) {
+                float v = chw[(size_t)(2 - c) * sw * sh + (size_t)y * sw + x];
+                long byte = lroundf((v * sd[c] + mean[c]) * 255.0f);
+                if (byte != rgb[((size_t)y * w + x) * 3 + c])
+                    fail_msg("pixel %d,%d channel %d: plane %ld, picture %d", x, y, c, byte,
+                             rgb[((size_t)y * w + x) * 3 + c]);
+            }
+}
+
+/* keep_rgb with ImageNet normalisation, BGR planes and padding, at the video's size and
+ * scaled to a size that is no multiple of the padding: the pictures are media_video's frames
+ * byte for byte, and the planes are those pictures normalised. */
+static void kept_rgb_matches_planes_and_video(void **state)
+{
+    fx *f = *state;
+    const float mean[3] = {0.485f, 0.456f, 0.406f}, sd[3] = {0.229f, 0.224f, 0.225f};
+    const int size[2][2] = {{96, 64}, {90, 50}};
+    media_norm n;
+    vas_err e = {0};
+
+    assert_int_equal(media_norm_init(&n, mean, sd, 1, &e), VAS_OK);
+    make_avi(f, 96, 64, 11);
+    for (int k = 0; k < 2; k++) {
+        int w = size[k][0], h = size[k][1], frames = 0;
+        media_pipe_opts o = {.batch = 4,
+                             .depth = 2,
+                             .width = k ? w : 0,
+                             .height = k ? h : 0,
+                             .pad_to = 32,
+                             .layout = MEDIA_LAYOUT_CHW_F32,
+                             .norm = &n,
+                             .keep_rgb = 1,
+                             .threads = 1};
+        media_video_opts vo = {o.width, o.height, 1};
+        media_pipe *p = NULL;
+        media_video *v = NULL;
+        media_frame fr;
+        media_batch b;
+
+        assert_int_equal(media_pipe_start(f->path, &o, &p, &e), VAS_OK);
+        assert_int_equal(media_video_open(f->path, &vo, &v, &e), VAS_OK);
+        while (media_pipe_take(p, &b, &e) == 1) {
+            assert_non_null(b.rgb);
+            assert_int_equal(b.rgb_bytes, (size_t)w * h * 3);
+            assert_int_equal(b.width, 96);
+            assert_int_equal(b.height, 64);
+            for (int i = 0; i < b.n; i++, frames++) {
+                const uint8_t *pic = b.rgb + (size_t)i * b.rgb_bytes;
+                const float *chw = (const float *)((const char *)b.data + i * b.frame_bytes);
+                assert_int_equal(media_video_next(v, &fr, &e), 1);
+                assert_memory_equal(pic, fr.rgb, b.rgb_bytes);
+                planes_match_picture(chw, b.width, b.height, pic, w, h, mean, sd);
+            }
+            media_pipe_release(p, &b);
+        }
+        assert_int_equal(frames, 11);
+        assert_int_equal(media_video_next(v, &fr, &e), 0);
+        media_video_close(v);
+        media_pipe_free(p);
+    }
+}
+
 /* ---- stopping ---- */
 
 static void stop_mid_stream(void **state)
@@ -290,11 +363,29 @@ static void bad_input(void **state)
     o.depth = 2;
     o.layout = MEDIA_LAYOUT_CHW_F32; /* without a normalisation */
     assert_int_equal(media_pipe_start(f->path, &o, &p, &e), VAS_EINVAL);
+    o.keep_rgb = 1; /* RGB24 slots already are the pictures */
+    assert_int_equal(media_pipe_start(f->path, &o, &p, &e), VAS_EINVAL);
+    o.keep_rgb = 0;
     make_avi(f, 64, 64, 2);
     o.layout = MEDIA_LAYOUT_RGB24;
     o.width = o.height = 4096;
     o.batch = 64;
     assert_int_equal(media_pipe_start(f->path, &o, &p, &e), VAS_ETOOBIG);
+    /* The kept pictures count: 2 x 2 float frames of 4096x4608 are 864 MiB, under the 1 GiB
+     * ceiling; their pictures add 216 MiB. */
+    {
+        media_norm n = unit_norm();
+        media_pipe_opts fo = {.batch = 2,
+                              .depth = 2,
+                              .width = 4096,
+                              .height = 4608,
+                              .layout = MEDIA_LAYOUT_CHW_F32,
+                              .norm = &n,
+                              .keep_rgb = 1};
+        assert_int_equal(media_pipe_start(f->path, &fo, &p, &e), VAS_ETOOBIG);
+        assert_non_null(strstr(e.msg, "pictures"));
+        assert_null(p);
+    }
 }
 
 /* ---- a long video in bounded memory ---- */
@@ -360,6 +451,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(every_frame_in_order, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(rgb_scaled_two_held, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(padded_slots, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(kept_rgb_matches_planes_and_video, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(stop_mid_stream, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(cancel_flag, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(holding_every_slot_is_an_error, fx_setup, fx_teardown),

@@ -20,6 +20,7 @@ enum { SLOT_FREE, SLOT_FILLING, SLOT_READY, SLOT_TAKEN };
 
 typedef struct pipe_slot {
     uint8_t *data;  /* batch frames back to back, 64-byte aligned */
+    uint8_t *rgb;   /* o.keep_rgb: the batch's pictures, RGB24 back to back; else NULL */
     int64_t *index; /* batch frame indices */
     double *t;      /* batch presentation times */
     int n;          /* frames filled */
@@ -32,6 +33,7 @@ struct media_pipe {
     media_pipe_opts o;       /* copy; o.norm is NULL, the copy is norm */
     media_norm norm;         /* CHW_F32 normalisation */
     size_t frame_bytes;      /* one frame slot */
+    size_t rgb_bytes;        /* one kept picture (o.keep_rgb), else 0 */
     int sw, sh;              /* a slot's plane size: the picture's, padded to o.pad_to */
     pipe_slot *slots;        /* o.depth of them */
     pthread_t thread;        /* the decoder */
@@ -77,6 +79,8 @@ static void put_frame(media_pipe *p, pipe_slot *s, const media_frame *fr)
     uint8_t *dst = s->data + (size_t)s->n * p->frame_bytes;
     size_t row = (size_t)fr->width * 3;
 
+    if (p->rgb_bytes)
+        memcpy(s->rgb + (size_t)s->n * p->rgb_bytes, fr->rgb, p->rgb_bytes);
     if (p->o.layout == MEDIA_LAYOUT_CHW_F32)
         media_rgb_to_chw_padded(&p->norm, fr->rgb, fr->width, fr->height, row, (float *)(void *)dst,
                                 p->sw, p->sh);
@@ -163,43 +167,53 @@ static int check_opts(const media_pipe_opts *o, vas_err *e)
         return err_set(e, VAS_EINVAL, "unknown frame layout %d", (int)o->layout);
     if (o->layout == MEDIA_LAYOUT_CHW_F32 && !o->norm)
         return err_set(e, VAS_EINVAL, "float frames need a normalisation");
+    if (o->keep_rgb && o->layout != MEDIA_LAYOUT_CHW_F32)
+        return err_set(e, VAS_EINVAL, "keeping RGB pictures needs float frames (RGB slots are)");
     return VAS_OK;
+}
+
+/* Allocates slot s: batch_bytes of frames (zeroed), o.batch pictures when kept, the times. */
+static int alloc_slot(media_pipe *p, pipe_slot *s, size_t batch_bytes)
+{
+    void *d = NULL;
+
+    if (posix_memalign(&d, 64, batch_bytes) != 0)
+        d = NULL;
+    else
+        memset(d, 0, batch_bytes); /* the padding, and 0.0f is all zero bytes */
+    s->data = d;
+    s->index = calloc((size_t)p->o.batch, sizeof(*s->index));
+    s->t = calloc((size_t)p->o.batch, sizeof(*s->t));
+    s->rgb = p->rgb_bytes ? malloc(p->rgb_bytes * (size_t)p->o.batch) : NULL;
+    return s->data && s->index && s->t && (s->rgb || !p->rgb_bytes) ? VAS_OK : VAS_ENOMEM;
 }
 
 static int alloc_ring(media_pipe *p, vas_err *e)
 {
     const media_video_info *in = &p->info;
     int pad = p->o.pad_to > 1 ? p->o.pad_to : 1;
-    size_t px;
+    size_t px, fb, batch_bytes, slot_bytes;
 
     p->sw = (in->width + pad - 1) / pad * pad;
     p->sh = (in->height + pad - 1) / pad * pad;
     px = (size_t)p->sw * p->sh * 3;
-    size_t fb = p->o.layout == MEDIA_LAYOUT_CHW_F32 ? px * sizeof(float) : px;
-    size_t batch_bytes = (fb * (size_t)p->o.batch + 63) / 64 * 64;
-
-    if (batch_bytes > MEDIA_PIPE_MAX_BYTES / (size_t)p->o.depth)
-        return err_set(e, VAS_ETOOBIG,
-                       "decoding ring of %d x %d frames of %dx%d is over the %zu MiB limit",
-                       p->o.depth, p->o.batch, in->width, in->height, MEDIA_PIPE_MAX_BYTES >> 20);
+    fb = p->o.layout == MEDIA_LAYOUT_CHW_F32 ? px * sizeof(float) : px;
+    batch_bytes = (fb * (size_t)p->o.batch + 63) / 64 * 64;
     p->frame_bytes = fb;
+    p->rgb_bytes = p->o.keep_rgb ? (size_t)in->width * in->height * 3 : 0;
+    slot_bytes = batch_bytes + p->rgb_bytes * (size_t)p->o.batch;
+    if (slot_bytes > MEDIA_PIPE_MAX_BYTES / (size_t)p->o.depth)
+        return err_set(e, VAS_ETOOBIG,
+                       "decoding ring of %d x %d frames of %dx%d%s is over the %zu MiB limit",
+                       p->o.depth, p->o.batch, in->width, in->height,
+                       p->rgb_bytes ? " with their pictures" : "", MEDIA_PIPE_MAX_BYTES >> 20);
     p->slots = calloc((size_t)p->o.depth, sizeof(*p->slots));
     if (!p->slots)
         return err_set(e, VAS_ENOMEM, "out of memory for the decoding ring");
-    for (int i = 0; i < p->o.depth; i++) {
-        pipe_slot *s = &p->slots[i];
-        void *d = NULL;
-        if (posix_memalign(&d, 64, batch_bytes) != 0)
-            d = NULL;
-        else
-            memset(d, 0, batch_bytes); /* the padding, and 0.0f is all zero bytes */
-        s->data = d;
-        s->index = calloc((size_t)p->o.batch, sizeof(*s->index));
-        s->t = calloc((size_t)p->o.batch, sizeof(*s->t));
-        if (!s->data || !s->index || !s->t)
+    for (int i = 0; i < p->o.depth; i++)
+        if (alloc_slot(p, &p->slots[i], batch_bytes) < 0)
             return err_set(e, VAS_ENOMEM, "out of memory for the decoding ring (%zu MiB)",
-                           batch_bytes * (size_t)p->o.depth >> 20);
-    }
+                           slot_bytes * (size_t)p->o.depth >> 20);
     return VAS_OK;
 }
 
@@ -284,6 +298,8 @@ static void fill_batch(media_pipe *p, media_batch *b)
     b->height = p->sh;
     b->index = s->index;
     b->t = s->t;
+    b->rgb = s->rgb;
+    b->rgb_bytes = p->rgb_bytes;
     b->slot = p->tail;
     p->tail = (p->tail + 1) % p->o.depth;
 }
@@ -361,6 +377,7 @@ void media_pipe_free(media_pipe *p)
         free(p->slots[i].data);
         free(p->slots[i].index);
         free(p->slots[i].t);
+        free(p->slots[i].rgb);
     }
     free(p->slots);
     pthread_cond_destroy(&p->cv_free);

@@ -11,6 +11,9 @@
  * READY -> TAKEN (consumer, until media_pipe_release) -> FREE. Batches are handed out in
  * order; every batch is full but the last. The decoder waits when no slot is FREE; the
  * consumer waits when the next slot is not READY.
+ * With opts.keep_rgb (float layouts), each slot also holds the batch's pictures as decoded,
+ * packed RGB24: the decoder copies the frame once (one memcpy) besides converting it, so one
+ * decode feeds both the model and whatever draws on the pictures (labeled videos).
  * Stop: media_pipe_stop (or the caller's cancel flag, read per frame) ends the decoder at the
  * next frame or wait; media_pipe_take then answers VAS_ECANCELLED. A decode error ends the
  * stream: the batches decoded before it are still handed out, then take returns the error.
@@ -30,7 +33,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MEDIA_PIPE_MAX_BYTES ((size_t)1 << 30) /* ceiling of the ring: depth x batch x frame */
+#define MEDIA_PIPE_MAX_BYTES                                                                       \
+    ((size_t)1 << 30) /* ceiling of the ring: depth x batch x (frame                               \
+                         slot + kept picture) */
 
 typedef struct media_pipe media_pipe;
 
@@ -49,6 +54,8 @@ typedef struct media_pipe_opts {
                                   normalised); 0 or 1: no padding */
     media_layout layout;       /* what a frame slot holds */
     const media_norm *norm;    /* MEDIA_LAYOUT_CHW_F32: borrowed during start (copied) */
+    int keep_rgb;              /* 1: batches also carry the RGB24 pictures (media_batch.rgb);
+                                  MEDIA_LAYOUT_CHW_F32 only (RGB24 slots already are them) */
     int threads;               /* FFmpeg decoder threads; 0: FFmpeg's choice */
     const atomic_bool *cancel; /* optional: the job's cancel flag, read by the decoder per
                                   frame; borrowed until media_pipe_free */
@@ -62,6 +69,11 @@ typedef struct media_batch {
     int width, height;    /* size of a frame slot's planes (rows): the picture's, padded */
     const int64_t *index; /* n frame indices (0, 1, ... in order) */
     const double *t;      /* n presentation times, seconds */
+    const uint8_t *rgb;   /* opts.keep_rgb: n pictures back to back, packed RGB24 of the
+                             picture's size (media_pipe_info's width x height: unpadded,
+                             scaled if opts asked), width * 3 bytes a row; borrowed until
+                             media_pipe_release. NULL without keep_rgb */
+    size_t rgb_bytes;     /* bytes of one picture in rgb (0 without keep_rgb) */
     int slot;             /* which ring slot: for media_pipe_release */
 } media_batch;
 
