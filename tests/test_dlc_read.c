@@ -167,7 +167,11 @@ static void generate(const fx *f)
 
 static void assert_same(double want, double got, int r, int c)
 {
-    if (isnan(want) ? !isnan(got) : memcmp(&want, &got, sizeof(got)) != 0)
+    uint64_t a, b;
+
+    memcpy(&a, &want, sizeof(a));
+    memcpy(&b, &got, sizeof(b));
+    if (isnan(want) ? !isnan(got) : a != b) /* bits: -0.0 is not 0.0 */
         fail_msg("row %d value %d: want %.17g, got %.17g", r, c, want, got);
 }
 
@@ -354,7 +358,7 @@ static void reads_pandas_files(void **state)
         assert_string_equal(t.coords[0], "x");
         assert_int_equal(dlc_table_select_coords(&t, LXY, 3, &e), VAS_OK);
         assert_int_equal(dlc_table_select_coords(&t, XYL, 3, &e), VAS_OK);
-        assert_same(val(1, 3), t.v[(1 * NP + 0) * 3], 1, 3); /* left,ear x */
+        assert_same(val(1, 3), t.v[(size_t)(1 * NP + 0) * 3], 1, 3); /* left,ear x */
         assert_same(val(1, 5), t.v[(1 * NP + 0) * 3 + 2], 1, 5);
         dlc_table_free(&t);
     }
@@ -505,9 +509,9 @@ static void unpickle_file(const fx *f, const char *name)
     assert_int_equal(n_cols, 9);
     assert_int_equal(w, 3);
     for (i = 0; i < 9; i++) {
-        assert_string_equal(names[3 * i], SCORER);
-        assert_string_equal(names[3 * i + 1], PARTS[i / 3]);
-        assert_string_equal(names[3 * i + 2], XYL[i % 3]);
+        assert_string_equal(names[(size_t)3 * i], SCORER);
+        assert_string_equal(names[(size_t)3 * i + 1], PARTS[i / 3]);
+        assert_string_equal(names[(size_t)3 * i + 2], XYL[i % 3]);
     }
     free(names);
     for (k = 0; k < n; k++) { /* every prefix, in its own block so ASan sees overreads */
@@ -521,7 +525,7 @@ static void unpickle_file(const fx *f, const char *name)
         int rc;
         cut = malloc(n);
         memcpy(cut, buf, n);
-        cut[k] ^= (char)(k % 2 ? 0x01 : 0x40);
+        cut[k] = (char)((unsigned char)cut[k] ^ (k % 2 ? 0x01u : 0x40u));
         names = NULL;
         rc = dlc_unpickle_columns(cut, n, name, &names, &n_cols, &w, &e);
         flips += rc == VAS_OK;

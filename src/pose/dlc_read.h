@@ -38,12 +38,13 @@ typedef struct dlc_table {
     char **coords;    /* n_coords names as in the file, e.g. x, y, likelihood or x, y, z */
     int64_t n_rows;   /* rows (frames or images); may be 0 */
     int64_t *frames;  /* n_rows frame numbers when the index is numeric, else NULL */
-    char **labels;    /* n_rows image names when it is not, else NULL */
+    char **labels;    /* n_rows image names when it is not, else NULL (both NULL: no rows) */
     double *v;        /* n_rows x n_parts x n_coords; NaN where the file has none */
 } dlc_table;
 
 /* Reads the pose table in path (CSV or HDF5, sniffed) into *out, which the caller zeroes
- * beforehand and frees with dlc_table_free, also on error (it is then empty). */
+ * beforehand and frees with dlc_table_free. On error *out is left zeroed. VAS_ENOTFOUND when
+ * path does not exist. Threads: any. */
 int dlc_read(const char *path, dlc_table *out, vas_err *e);
 /* Frees what t holds and zeroes it. NULL is a no-op. */
 void dlc_table_free(dlc_table *t);

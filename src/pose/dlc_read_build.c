@@ -120,7 +120,7 @@ int dlc_build_columns(dlc_build *b, dlc_table *t, const char *file, int n_cols,
         goto done;
     }
     for (i = 0; i < n_cols && rc == VAS_OK; i++)
-        rc = add_column(b, names + 3 * i, &part[i], &coord[i], e);
+        rc = add_column(b, names + (size_t)3 * (size_t)i, &part[i], &coord[i], e);
     if (rc == VAS_OK)
         rc = check_grid(b, part, coord, e);
     if (rc == VAS_OK)

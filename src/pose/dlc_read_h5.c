@@ -161,7 +161,7 @@ static int table_type(hid_t ft, const char *file, int *n_vals, size_t *label_w, 
         H5Tget_array_dims2(tv, &dim);
     else if (rc == VAS_OK && (tv < 0 || H5Tget_class(tv) != H5T_FLOAT))
         rc = err_set(e, VAS_EUNSUPPORTED, "%s: the values are not floats", file);
-    if (rc == VAS_OK && (dim < 1 || dim > POSE_PARTS_MAX * POSE_COORDS_MAX))
+    if (rc == VAS_OK && (dim < 1 || dim > (hsize_t)POSE_PARTS_MAX * POSE_COORDS_MAX))
         rc = err_set(e, VAS_EINVAL, "%s has %llu value columns", file, (unsigned long long)dim);
     *n_vals = (int)dim;
     close_id(ti, H5Tclose);
@@ -465,7 +465,7 @@ static int fixed_columns(hid_t g, const char *file, dlc_build *b, dlc_table *t, 
     h5_mi m = {0};
     const char **names = NULL;
     int64_t i;
-    int rc = read_multi(g, "block0_items", POSE_PARTS_MAX * POSE_COORDS_MAX, &m, file, e);
+    int rc = read_multi(g, "block0_items", (int64_t)POSE_PARTS_MAX * POSE_COORDS_MAX, &m, file, e);
 
     if (rc == VAS_OK && m.nl == 4)
         rc = err_set(e, VAS_EUNSUPPORTED,
