@@ -74,6 +74,7 @@ run:
 bench: all
 	@bench/http
 	@bench/nn
+	@bench/geom
 	@if [ -x bench/video ]; then bench/video; fi
 
 bench-http bench-nn bench-video: all

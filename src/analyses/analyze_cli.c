@@ -1,7 +1,7 @@
 /* analyze_cli.c - `vas analyze --analysis video --model NAME FILE...` (see analyze_cli.h). */
 #include "analyses/analyze_cli.h"
 
-#include "analyses/pose_run.h"
+#include "analyses/label_run.h"
 #include "core/log.h"
 #include "core/util.h"
 
@@ -11,9 +11,12 @@
 #include <unistd.h>
 
 static const char usage[] =
-    "usage: vas analyze [--analysis video|image] --model NAME [--batch N] [--threads T] [--bf16]\n"
-    "                   [--config FILE | --models DIR] FILE...\n"
+    "usage: vas analyze [--analysis video|image|label] --model NAME [--batch N] [--threads T]\n"
+    "                   [--bf16] [--config FILE | --models DIR] FILE...\n"
     "video: writes <stem><scorer>.csv, .h5 and .json beside each FILE, as DeepLabCut does.\n"
+    "label: the same plus <stem><scorer>_labeled.mp4 (bodyparts and skeleton drawn on every\n"
+    "       frame) and three plots, <stem><scorer>_trajectory.png, _plot-likelihood.png, "
+    "_hist.png.\n"
     "image: one image or a zip/tar of images gives <stem><scorer>.*; several images give one\n"
     "       table <folder><scorer>.* in the first image's folder, indexed by image name.\n";
 
@@ -85,6 +88,25 @@ static int image_files(cli *c, const pose_model *m, char **files, int n)
     return report(c, "images",
                   pose_run_image_files(m, (const char *const *)files, n, prefix, &o, &out, &e),
                   &out, &e);
+}
+
+static int label_file(cli *c, const pose_model *m, const char *file)
+{
+    pose_run_opts o = {
+        .batch = c->batch, .threads = c->threads, .bf16 = c->bf16, .progress = progress, .arg = c};
+    label_out out = {0};
+    char prefix[4096];
+    vas_err e = {0};
+    int rc;
+
+    prefix_for(file, m, prefix, sizeof(prefix));
+    c->t0 = util_mono_ms();
+    rc = label_run_video(m, file, NULL, prefix, &o, &out, &e);
+    if (rc == VAS_OK)
+        printf("  %s\n  %s\n  %s\n  %s\n", out.video, out.plots[0], out.plots[1], out.plots[2]);
+    rc = report(c, file, rc, &out.pose, &e);
+    label_out_clear(&out);
+    return rc;
 }
 
 static int one_file(cli *c, const pose_model *m, const char *file)
@@ -160,9 +182,10 @@ int analyze_cli_main(const config *cfg, int argc, char **argv)
     if (first < 0)
         return 2;
     if (first >= argc || !c.model ||
-        (strcmp(c.analysis, "video") != 0 && strcmp(c.analysis, "image") != 0)) {
+        (strcmp(c.analysis, "video") != 0 && strcmp(c.analysis, "image") != 0 &&
+         strcmp(c.analysis, "label") != 0)) {
         fprintf(stderr, "%s%s", usage,
-                first < argc && c.model ? "(--analysis is video or image in this version)\n" : "");
+                first < argc && c.model ? "(--analysis is video, image or label)\n" : "");
         return 2;
     }
     if (pose_models_load(cfg, 0, &models, &e) < 0) {
@@ -180,7 +203,8 @@ int analyze_cli_main(const config *cfg, int argc, char **argv)
         failed = image_files(&c, m, argv + first, argc - first);
     else
         for (int i = first; i < argc; i++)
-            failed |= one_file(&c, m, argv[i]);
+            failed |= strcmp(c.analysis, "label") == 0 ? label_file(&c, m, argv[i])
+                                                       : one_file(&c, m, argv[i]);
     pose_models_free(models);
     return failed;
 }

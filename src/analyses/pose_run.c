@@ -26,6 +26,7 @@ static int open_pipe(run *r, const pose_model *m, const char *video, vas_err *e)
                           .pad_to = POSE_PAD_TO, /* slots are the network's input, in place */
                           .norm = &norm,
                           .threads = 1, /* inference has the cores; one decoder thread keeps up */
+                          .keep_rgb = r->o->keep_rgb,
                           .cancel = r->o->cancel};
     int rc = media_norm_init(&norm, m->mean, m->std, m->bgr, e);
 
@@ -56,7 +57,7 @@ static int loop(run *r, pose_video_out *out, vas_err *e)
     int rc;
 
     while ((rc = media_pipe_take(r->p, &b, e)) == 1) {
-        r->k.rgb = NULL; /* TODO(keep_rgb) */
+        r->k.rgb = b.rgb;
         r->k.rgb_w = vi->width;
         r->k.rgb_h = vi->height;
         rc = pose_sink_run(&r->k, b.data, b.n, b.height, b.width, b.index, NULL, e);
