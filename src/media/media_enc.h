@@ -26,14 +26,24 @@
  * - Memory: fixed after open (one yuv420p frame, x264's lookahead of some tens of frames);
  *   frames are never accumulated.
  *
- * Speed, measured on the 2-core dev machine (the openfield video, 640x480, 2,705 frames,
- * decoded by media_video first, median of 3 runs; encode time only):
- *   preset veryfast, crf 23: threads 1 XXX fps, threads 2 XXX fps, auto (3) XXX fps;
- *   XXX MB a minute at 30 fps.
- *   Default: veryfast, crf 23, threads 2 (see media_enc_opts).
+ * Speed, measured on the 2-core dev machine while other builds and tests ran on it (load
+ * 4-7, so wall times are loose; CPU time per frame, all threads, is the steadier figure):
+ * the openfield video (640x480, 30 fps, 2,330 frames) decoded by media_video into memory
+ * first, then encoded; encode and close timed; median of 3 runs.
+ *   preset     crf threads  frames/s  CPU ms/frame  MB a minute
+ *   veryfast   23  1        176       3.70          1.03
+ *   veryfast   23  2        181       3.63          1.03
+ *   veryfast   23  auto (3) 178       3.97          1.03
+ *   superfast  23  2        262       2.89          2.51
+ *   ultrafast  23  2        457       1.72          3.12
+ *   faster     23  2        104       7.01          1.58
+ * (The openfield scene is mostly still; busier videos make bigger files.) veryfast keeps files
+ * 2.5x smaller than superfast for 30% more CPU; faster costs twice the CPU. More x264 threads
+ * buy no speed on 2 busy cores and cost CPU, and inference runs beside the encoder: 1 thread.
+ * So the defaults: veryfast, crf 23, 1 thread; ~3.7 ms of one core a 640x480 frame.
  *
- * Threads: an encoder is used by one thread at a time. libx264 runs its own threads
- * (opts.threads) from open to close; no other thread is started. */
+ * Threads: an encoder is used by one thread at a time. With opts.threads > 1 libx264 runs
+ * that many threads of its own (plus lookahead) from open to close; with 1 it runs none. */
 #ifndef VAS_MEDIA_ENC_H
 #define VAS_MEDIA_ENC_H
 
@@ -44,7 +54,7 @@
 
 #define MEDIA_ENC_CRF     23         /* x264's default quality */
 #define MEDIA_ENC_PRESET  "veryfast" /* see the measurements above */
-#define MEDIA_ENC_THREADS 2          /* see the measurements above */
+#define MEDIA_ENC_THREADS 1          /* see the measurements above */
 
 typedef struct media_enc media_enc;
 
