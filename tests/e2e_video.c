@@ -1,8 +1,8 @@
 /* e2e_video.c - the `video` analysis through the HTTP API with the demo model (models/openfield):
  * a short video made here with FFmpeg's encoders, its three outputs in DeepLabCut's layout (the
- * HDF5 read back by pandas as a real client) and its three plots, the same CSV from `vas analyze`, a non-video
- * refused with what FFmpeg found, an unknown model, and a cancel mid-video (the real openfield
- * recording from ../shared). */
+ * HDF5 read back by pandas as a real client) and its three plots, the same CSV from `vas analyze`,
+ * a non-video refused with what FFmpeg found, an unknown model, and a cancel mid-video (the real
+ * openfield recording from ../shared). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
