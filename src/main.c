@@ -151,6 +151,7 @@ static int prepare_db(const config *c, vas_err *e)
 static int cmd_serve(const config *c, const opts *o, vas_err *e)
 {
     pose_models *models = NULL;
+    geom_models3d *models3d = NULL;
     analysis_env env = {.cfg = c};
     char exe[4096];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -171,7 +172,10 @@ static int cmd_serve(const config *c, const opts *o, vas_err *e)
     rc = prepare_db(c, e);
     if (rc == VAS_OK)
         rc = pose_models_load(c, 1, &models, e); /* a broken bundle is logged and left out */
+    if (rc == VAS_OK)
+        rc = geom_models3d_load(c, models, &models3d, e); /* likewise */
     env.models = models;
+    env.models3d = models3d;
     if (rc == VAS_OK)
         rc = supervisor_start(c, exe, &sup, e);
     if (rc == VAS_OK)
@@ -186,6 +190,7 @@ static int cmd_serve(const config *c, const opts *o, vas_err *e)
     }
     http_server_stop(srv);
     supervisor_stop(sup);
+    geom_models3d_free(models3d);
     pose_models_free(models);
     return rc;
 }

@@ -7,6 +7,7 @@
 
 #include "core/config.h"
 #include "core/err.h"
+#include "geom/geom_models3d.h"
 #include "pose/pose_model.h"
 
 #include <jansson.h>
@@ -17,11 +18,15 @@ typedef struct job job; /* queue/job.h */
 typedef struct analysis_env {
     const config *cfg;
     const pose_models *models;
+    const geom_models3d *models3d; /* the 3D models (triangulate); may be NULL */
 } analysis_env;
 
+#define ANALYSIS_MODEL_2D 1 /* needs_model: `model` names a 2D model */
+#define ANALYSIS_MODEL_3D 2 /* needs_model: `model` names a 3D model (geom_models3d.h) */
+
 typedef struct analysis_def {
-    const char *name; /* as clients send it (matched ignoring case and -/_) */
-    int needs_model;
+    const char *name;             /* as clients send it (matched ignoring case and -/_) */
+    int needs_model;              /* 0, ANALYSIS_MODEL_2D or ANALYSIS_MODEL_3D */
     const char *unit;             /* of its progress: "frames", "images", "ms" */
     int min_inputs, max_inputs;   /* file_id, file2_id, ... */
     const char *const *arg_names; /* NULL-terminated: fields the analysis takes */
@@ -41,6 +46,11 @@ void analysis_names(char *buf, size_t n);
 int analysis_check_model(const analysis_env *env, const char *analysis, const char *model,
                          const pose_model **out, vas_err *e);
 
+/* The same for analyses on a 3D model: `model` must name a loaded 3D model (400 saying so, listing
+ * the 3D models, when it names a 2D one or none). *out borrowed from env->models3d. */
+int analysis_check_model3d(const analysis_env *env, const char *analysis, const char *model,
+                           const geom_models3d_item **out, vas_err *e);
+
 /* The key of identical work: SHA-1 (hex, STORE_ID_LEN) over a's name, inputs and args and the
  * model's fingerprint (the .onnx's SHA-1); "" if it could not be made. A request whose key
  * matches a finished analysis is answered with its result (cache_key.c). */
@@ -53,6 +63,7 @@ extern const analysis_def analysis_video;       /* video.c */
 extern const analysis_def analysis_image;       /* video.c */
 extern const analysis_def analysis_label;       /* label.c */
 extern const analysis_def analysis_label_image; /* label.c */
+extern const analysis_def analysis_triangulate; /* triangulate.c */
 /* The arguments every pose analysis takes (force, batch): video.c. */
 int analysis_check_pose_args(const analysis_env *env, const json_t *fields, json_t *args,
                              vas_err *e);

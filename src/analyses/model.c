@@ -1,5 +1,5 @@
-/* model.c - the analyses that need a pose model and whose job bodies are not built yet (image,
- * label, label-image, triangulate, label_3d: issues 5 to 7), and the model check every model
+/* model.c - the analyses that need a pose model and whose job bodies are not built yet
+ * (label_3d: issue 7), and the model check every model
  * analysis shares. A request for an analysis this build cannot run is answered 400 at once, naming
  * what is missing: no job is queued that could not run. */
 #include "analyses/analysis.h"
@@ -32,7 +32,6 @@ int analysis_check_model(const analysis_env *env, const char *analysis, const ch
     }
 
 const analysis_def analysis_model_defs[] = {
-    MODEL_DEF("triangulate", "frames", 2, 16),
     MODEL_DEF("label_3d", "frames", 1, 16),
 };
 const int analysis_n_model_defs = sizeof(analysis_model_defs) / sizeof(analysis_model_defs[0]);

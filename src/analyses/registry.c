@@ -23,8 +23,9 @@ static int same_name(const char *a, const char *b)
 /* The analyses in the order clients see them listed. */
 static const analysis_def *nth(int i)
 {
-    static const analysis_def *const first[] = {&analysis_sleep, &analysis_video, &analysis_image,
-                                                &analysis_label, &analysis_label_image};
+    static const analysis_def *const first[] = {&analysis_sleep,       &analysis_video,
+                                                &analysis_image,       &analysis_label,
+                                                &analysis_label_image, &analysis_triangulate};
     const int n_first = (int)(sizeof(first) / sizeof(first[0]));
 
     if (i < n_first)

@@ -86,12 +86,12 @@ static int is_forced(http_req *r)
 }
 
 /* Makes a a finished copy of identical earlier work, if there is one. */
-static int use_cache(http_req *r, store_analysis *a, const pose_model *m, vas_err *e)
+static int use_cache(http_req *r, store_analysis *a, const char *model_sha1, vas_err *e)
 {
     json_t *result = NULL;
     int rc;
 
-    analysis_cache_key(a, m->onnx_sha1, a->cache_key);
+    analysis_cache_key(a, model_sha1, a->cache_key);
     if (!a->cache_key[0] || is_forced(r))
         return VAS_OK;
     rc = store_analysis_cached(r->st, a->cache_key, &result, e);
@@ -107,6 +107,7 @@ static int use_cache(http_req *r, store_analysis *a, const pose_model *m, vas_er
 static int build_analysis(http_req *r, store_analysis *a, vas_err *e)
 {
     const pose_model *m = NULL;
+    const geom_models3d_item *m3 = NULL;
     char buf[64];
     const char *name = body_field(r, "analysis", buf, sizeof(buf));
     const char *model = body_field(r, "model", a->model, sizeof(a->model));
@@ -126,7 +127,11 @@ static int build_analysis(http_req *r, store_analysis *a, vas_err *e)
         return err_set(e, VAS_EINVAL, "the request needs the field 'file_id'");
     if (check_fields(d, r->fields, e) < 0)
         return e->code;
-    if (d->needs_model) {
+    if (d->needs_model == ANALYSIS_MODEL_3D) {
+        if (analysis_check_model3d(r->srv->env, d->name, model, &m3, e) < 0)
+            return e->code;
+        snprintf(a->model, sizeof(a->model), "%s", model);
+    } else if (d->needs_model) {
         if (analysis_check_model(r->srv->env, d->name, model, &m, e) < 0)
             return e->code;
         snprintf(a->model, sizeof(a->model), "%s", model); /* body_field may return its own */
@@ -140,7 +145,9 @@ static int build_analysis(http_req *r, store_analysis *a, vas_err *e)
         return e->code;
     if (http_store_get(r, e) < 0 || resolve_inputs(r, d, a, e) < 0)
         return e->code;
-    return m ? use_cache(r, a, m, e) : VAS_OK;
+    if (m3)
+        return use_cache(r, a, m3->sha1, e);
+    return m ? use_cache(r, a, m->onnx_sha1, e) : VAS_OK;
 }
 
 int analyses_post(http_req *r)

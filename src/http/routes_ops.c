@@ -77,5 +77,8 @@ int ops_metrics(http_req *r)
 
 int ops_models(http_req *r)
 {
-    return reply_json(r, MHD_HTTP_OK, pose_models_json(r->srv->env->models));
+    json_t *arr = pose_models_json(r->srv->env->models);
+
+    geom_models3d_json(r->srv->env->models3d, arr); /* 3D models after the 2D ones */
+    return reply_json(r, MHD_HTTP_OK, arr);
 }

@@ -3,6 +3,7 @@
 #include "pose/pose_model.h"
 
 #include "core/log.h"
+#include "geom/geom_model3d.h"
 #include "nn/nn.h"
 
 #include <ctype.h>
@@ -456,6 +457,11 @@ static int scan_dir(pose_models *l, const char *dir, int check, vas_err *e)
     for (int i = 0; i < n; i++) {
         char path[4096];
         struct stat sb;
+        snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+        if (geom_model3d_is_bundle(path)) { /* a 3D model: geom_models3d.h loads it */
+            free(names[i]);
+            continue;
+        }
         snprintf(path, sizeof(path), "%s/%s/config.yaml", dir, names[i]);
         if (rc == VAS_OK && stat(path, &sb) == 0)
             rc = try_load(l, names[i], path, check, e);

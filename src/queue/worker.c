@@ -179,6 +179,7 @@ int worker_main(const config *cfg, int notify_fd, int parent_pid, vas_err *e)
 {
     store *st = NULL;
     pose_models *models = NULL;
+    geom_models3d *models3d = NULL;
     analysis_env env = {.cfg = cfg};
     store_analysis a;
     int rc;
@@ -190,11 +191,15 @@ int worker_main(const config *cfg, int notify_fd, int parent_pid, vas_err *e)
     rc = store_open(cfg->database, cfg->data_folder, &st, e);
     if (rc == VAS_OK)
         rc = pose_models_load(cfg, 0, &models, e); /* each job loads its network itself */
+    if (rc == VAS_OK)
+        rc = geom_models3d_load(cfg, models, &models3d, e);
     if (rc < 0) {
+        pose_models_free(models);
         store_close(st);
         return rc;
     }
     env.models = models;
+    env.models3d = models3d;
     log_info("queue", "event=worker_ready");
     for (;;) {
         vas_err ce = {0};

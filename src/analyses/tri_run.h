@@ -1,0 +1,53 @@
+/* tri_run.h - triangulation of one take filmed by the cameras of a 3D model: each camera's 2D
+ * poses (a DeepLabCut 2D pose file, or a video analysed now with the camera's 2D model), the 3D
+ * point of every body part in every frame (geom_tri.h: undistort, DLT, Gauss-Newton), and the
+ * outputs. Shared by the `triangulate` job and `vas analyze --analysis triangulate`.
+ *
+ * Rules (DeepLabCut's triangulate, dlc-facts §6, for 2 to GEOM_MAX_CAMERAS cameras): a view
+ * counts when its likelihood is >= the 3D config's pcutoff (DeepLabCut masks likelihood <
+ * pcutoff), else its pixel is NaN; a point seen by fewer than two cameras is NaN. Frames = the
+ * shortest input's rows (out->note says so when the lengths differ). Every camera's table must
+ * hold exactly the body parts of camera 1's 2D model (any column order); the outputs list them
+ * in that model's order.
+ *
+ * Outputs, <prefix>.csv/.h5 in DeepLabCut's 3D layout (scorer = scorername_3d, coords x, y, z,
+ * int frame index; dlc_csv.h, dlc_h5.h) and <prefix>.json, columnar:
+ *   {"model": "rig", "scorer": "DLC_3D", "cameras": ["camera-1", ...], "pcutoff": 0.4,
+ *    "units": "calibration", "frames": N, "index": [0, 1, ...],
+ *    "bodyparts": ["snout", ...],
+ *    "points": {"snout": {"x": [...], "y": [...], "z": [...],   world coordinates, null = NaN
+ *                         "cameras": [...],   views above pcutoff (a point is null below 2)
+ *                         "reproj": [...]},   mean reprojection error in pixels, or null
+ *               ...}}
+ * Each array holds N values, one per frame. Not: storing outputs, HTTP. Threads: the caller's
+ * (plus pose_run's for video inputs). */
+#ifndef VAS_TRI_RUN_H
+#define VAS_TRI_RUN_H
+
+#include "analyses/pose_run.h"
+#include "core/err.h"
+#include "geom/geom_models3d.h"
+
+typedef struct tri_run_opts {
+    pose_progress_fn progress; /* optional: frames triangulated; a negative return stops */
+    void *arg;
+    pose_run_opts pose;  /* for video inputs (their own progress; o->pose.name unused) */
+    const char *tmp_dir; /* where video inputs' 2D poses are written */
+} tri_run_opts;
+
+typedef struct tri_out {
+    char *csv, *h5, *json; /* new paths (tri_out_clear frees them) */
+    int64_t frames;
+    int n_videos;   /* inputs that were videos analysed now */
+    double seconds; /* wall time, videos' pose runs included */
+    char note[512]; /* "" or why frames were dropped */
+} tri_out;
+
+/* inputs[i] (borrowed) = camera i's 2D pose file or video, for the model's n_cameras cameras.
+ * Writes <prefix>.csv, .h5, .json. Errors name the camera and the input: neither a pose file
+ * nor a video, body parts that differ from the model's; or the writers' or progress's code. */
+int tri_run(const geom_models3d_item *it, const char *const *inputs, const char *prefix,
+            const tri_run_opts *o, tri_out *out, vas_err *e);
+void tri_out_clear(tri_out *out);
+
+#endif

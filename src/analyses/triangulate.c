@@ -1,0 +1,188 @@
+/* triangulate.c - the `triangulate` analysis (issue 7): one take filmed by the cameras of a 3D
+ * model (geom_models3d.h), file_id .. fileN_id one per camera in camera_names order, each a
+ * DeepLabCut 2D pose file or a video. A video's 2D poses come from a finished `video` analysis
+ * of that file with the camera's 2D model when there is one, else are computed now (tri_run.h
+ * does the work and documents the rules and outputs).
+ * Result: {"csv_file","h5_file","json_file","frames","cameras":[names],"model","seconds",
+ * "videos_analysed","poses_reused"} plus "note" when the inputs differ in length; progress in
+ * frames triangulated. */
+#include "analyses/analysis.h"
+#include "analyses/pose_job.h"
+#include "analyses/tri_run.h"
+#include "pose/dlc_read.h"
+#include "queue/job.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PATH_LEN 4096
+
+static const char *const tri_args[] = {"force", "batch", NULL};
+
+int analysis_check_model3d(const analysis_env *env, const char *analysis, const char *model,
+                           const geom_models3d_item **out, vas_err *e)
+{
+    char known[1024];
+    const geom_models3d_item *m = model && *model ? geom_models3d_find(env->models3d, model) : NULL;
+
+    if (m) {
+        if (out)
+            *out = m;
+        return VAS_OK;
+    }
+    geom_models3d_names(env->models3d, known, sizeof(known));
+    if (!model || !*model)
+        return err_set(e, VAS_EINVAL, "analysis '%s' needs a 3D model; 3D models: %s", analysis,
+                       known);
+    if (pose_models_find(env->models, model))
+        return err_set(e, VAS_EINVAL,
+                       "analysis '%s' needs a 3D model, and '%.100s' is a 2D model; 3D models: %s",
+                       analysis, model, known);
+    return err_set(e, VAS_EINVAL, "unknown 3D model '%.100s'; 3D models: %s", model, known);
+}
+
+/* One file per camera: file_id, file2_id, ... counted up to the first missing one. */
+static int tri_check(const analysis_env *env, const json_t *fields, json_t *args, vas_err *e)
+{
+    const json_t *mv = json_object_get(fields, "model");
+    const geom_models3d_item *it = geom_models3d_find(env->models3d, json_string_value(mv));
+    const geom_model3d *m;
+    char key[32], cams[1024];
+    int n = 0, rc = analysis_check_pose_args(env, fields, args, e);
+    size_t k = 0;
+
+    if (rc < 0 || !it)
+        return rc < 0 ? rc : err_set(e, VAS_EINVAL, "analysis 'triangulate' needs a 3D model");
+    m = it->model;
+    for (;; n++) {
+        if (n)
+            snprintf(key, sizeof(key), "file%d_id", n + 1);
+        const json_t *v = json_object_get(fields, n ? key : "file_id");
+        if (!v || (json_is_string(v) && !*json_string_value(v)))
+            break;
+    }
+    if (n == m->n_cameras)
+        return VAS_OK;
+    cams[0] = '\0';
+    for (int i = 0; i < m->n_cameras && k < sizeof(cams); i++)
+        k += (size_t)snprintf(cams + k, sizeof(cams) - k, "%s%s", i ? ", " : "",
+                              geom_model3d_camera(m, i));
+    return err_set(e, VAS_EINVAL,
+                   "model %s has %d cameras (%s); got %d files (file_id, file2_id, ... one per "
+                   "camera, in that order)",
+                   m->name, m->n_cameras, cams, n);
+}
+
+/* The CSV of a finished `video` analysis of input c with camera c's 2D model into path.
+ * VAS_ENOTFOUND when there is none. */
+static int reuse_poses(job *j, const pose_model *m, int c, char *path, size_t n, vas_err *e)
+{
+    store_analysis a = {.n_inputs = 1};
+    json_t *result = NULL;
+    const char *csv;
+    int rc;
+
+    snprintf(a.name, sizeof(a.name), "video");
+    snprintf(a.inputs[0], sizeof(a.inputs[0]), "%s", j->a->inputs[c]);
+    a.args = json_object();
+    analysis_cache_key(&a, m->onnx_sha1, a.cache_key);
+    json_decref(a.args);
+    rc = a.cache_key[0] ? store_analysis_cached(j->st, a.cache_key, &result, e) : VAS_ENOTFOUND;
+    if (rc < 0)
+        return rc;
+    csv = json_string_value(json_object_get(result, "csv_file"));
+    if (csv)
+        store_file_path(j->st, csv, path, n);
+    json_decref(result);
+    return csv ? VAS_OK : VAS_ENOTFOUND;
+}
+
+static int progress(void *arg, int64_t done, int64_t total, vas_err *e)
+{
+    job *j = arg;
+
+    return job_progress(j, done, total, j->a->unit, e);
+}
+
+/* "<dir>/<DeepLabCut's 3D name from camera 1's upload name>" into prefix. */
+static int out_prefix(job *j, const geom_model3d *m, const char *dir, char *prefix, size_t n,
+                      vas_err *e)
+{
+    store_file f;
+    vas_err fe = {0};
+    char *name = NULL;
+    int rc;
+
+    if (store_file_find(j->st, j->a->inputs[0], &f, &fe) < 0)
+        snprintf(f.filename, sizeof(f.filename), "%s", j->a->inputs[0]);
+    for (char *p = f.filename; *p; p++)
+        if (*p == '/')
+            *p = '_';
+    rc = dlc_name_3d(f.filename, geom_model3d_camera(m, 0), m->scorername_3d, &name, e);
+    if (rc == VAS_OK)
+        snprintf(prefix, n, "%s/%s", dir, name);
+    free(name);
+    return rc;
+}
+
+static void put_result(job *j, const geom_models3d_item *it, const tri_out *out, int reused)
+{
+    json_t *r = job_result(j), *cams = json_array();
+
+    for (int c = 0; c < it->model->n_cameras; c++)
+        json_array_append_new(cams, json_string(geom_model3d_camera(it->model, c)));
+    json_object_update_new(r, json_pack("{s:I, s:o, s:s, s:f, s:i, s:i}", "frames",
+                                        (json_int_t)out->frames, "cameras", cams, "model",
+                                        it->model->name, "seconds", out->seconds, "videos_analysed",
+                                        out->n_videos, "poses_reused", reused));
+    if (out->note[0])
+        json_object_set_new(r, "note", json_string(out->note));
+}
+
+static int tri_job(job *j, vas_err *e)
+{
+    const geom_models3d_item *it = geom_models3d_find(j->env->models3d, j->a->model);
+    const json_t *batch = json_object_get(job_args(j), "batch");
+    tri_run_opts o = {.progress = progress, .arg = j};
+    tri_out out = {0};
+    char dir[PATH_LEN], prefix[PATH_LEN + 512], paths[GEOM_MAX_CAMERAS][PATH_LEN];
+    const char *inputs[GEOM_MAX_CAMERAS];
+    int rc, reused = 0;
+
+    if (!it)
+        return err_set(e, VAS_EINVAL, "3D model '%s' is not loaded on this worker", j->a->model);
+    if (j->a->n_inputs != it->model->n_cameras)
+        return err_set(e, VAS_EINVAL, "model %s has %d cameras; got %d files", it->model->name,
+                       it->model->n_cameras, j->a->n_inputs);
+    rc = job_tmp_dir(j, dir, sizeof(dir), e);
+    if (rc == VAS_OK)
+        rc = out_prefix(j, it->model, dir, prefix, sizeof(prefix), e);
+    for (int c = 0; c < it->model->n_cameras && rc == VAS_OK; c++) {
+        rc = reuse_poses(j, it->cam[c], c, paths[c], sizeof(paths[c]), e);
+        reused += rc == VAS_OK;
+        if (rc == VAS_ENOTFOUND)
+            job_input_path(j, c, paths[c], sizeof(paths[c]));
+        rc = rc == VAS_ENOTFOUND ? VAS_OK : rc;
+        inputs[c] = paths[c];
+    }
+    o.pose.batch = batch ? (int)json_integer_value(batch) : 0;
+    o.pose.progress = progress;
+    o.pose.arg = j;
+    o.tmp_dir = dir;
+    if (rc == VAS_OK)
+        rc = tri_run(it, inputs, prefix, &o, &out, e);
+    if (rc == VAS_OK)
+        rc = pose_job_store(j, "csv_file", out.csv, "text/csv", e);
+    if (rc == VAS_OK)
+        rc = pose_job_store(j, "h5_file", out.h5, "application/x-hdf5", e);
+    if (rc == VAS_OK)
+        rc = pose_job_store(j, "json_file", out.json, "application/json", e);
+    if (rc == VAS_OK)
+        put_result(j, it, &out, reused);
+    tri_out_clear(&out);
+    return rc;
+}
+
+const analysis_def analysis_triangulate = {"triangulate",    ANALYSIS_MODEL_3D, "frames",  1,
+                                           GEOM_MAX_CAMERAS, tri_args,          tri_check, tri_job};
