@@ -5,7 +5,9 @@
  * models/openfield and three 3D bundles (rig2, rig3, rig4). Checks: exact without noise, an
  * error bound derived from the pixel noise, NaN for points seen by one camera, a DeepLabCut-style
  * two-camera take against an independent implementation of the same math, GET /model, and the
- * refusals (wrong number of files, a 2D model, body parts that differ from the model's). */
+ * refusals (wrong number of files, a 2D model, body parts that differ from the model's); a video
+ * as a camera's input (analysed now, then reused from a finished `video` analysis) and
+ * `vas analyze --analysis triangulate`. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +17,7 @@
 
 #include "e2e.h"
 #include "geom/geom_calib.h"
+#include "test_media_enc.h"
 
 #include <limits.h>
 #include <math.h>
@@ -708,6 +711,116 @@ static void refusals(void **state)
     E2E_PASS(s);
 }
 
+/* GET /file/<res[key]> as a new string. */
+static char *fetch(e2e_srv *s, const json_t *res, const char *key)
+{
+    char path[128], *body;
+    e2e_resp r;
+
+    snprintf(path, sizeof(path), "/file/%s", e2e_str(res, key));
+    e2e_get(s, path, &r);
+    e2e_assert_status(&r, 200);
+    body = strdup(r.body);
+    e2e_resp_free(&r);
+    return body;
+}
+
+/* Camera 1 a video of VIDEO_FRAMES frames, camera 2 a 50-frame pose file: the video is analysed
+ * now (videos_analysed 1), frames = the shorter input with a note; after a finished `video`
+ * analysis of it, its poses are reused (poses_reused 1) and the outputs are the same. */
+#define VIDEO_FRAMES 12
+static void video_input(void **state)
+{
+    e2e_srv *s = *state;
+    tenc_video v = {.codec = "mpeg4", .w = 120, .h = 90, .frames = VIDEO_FRAMES, .fps = 24};
+    char path[E2E_PATH + 16], ids[2][41], body[1024], aid[37], *bytes, *csv1, *csv2;
+    take t = {0};
+    double secs;
+    size_t n = 0;
+    e2e_resp r;
+    json_t *res;
+
+    start(s);
+    snprintf(path, sizeof(path), "%s/mouse.avi", s->dir);
+    assert_int_equal(tenc_write_video(path, &v), 0);
+    upload_take(s, "rig2", 2, &t, ids);
+    bytes = tu_read_file(path, &n);
+    assert_non_null(bytes);
+    e2e_upload(s, "mouse-camera-1.avi", "video/x-msvideo", bytes, n, &r);
+    e2e_assert_status(&r, 202);
+    snprintf(ids[0], 41, "%s", e2e_str(r.json, "file_id"));
+    e2e_resp_free(&r);
+    free(bytes);
+    res = run(s, "rig2", ids, 2, &secs);
+    assert_int_equal(json_integer_value(json_object_get(res, "frames")), VIDEO_FRAMES);
+    assert_int_equal(json_integer_value(json_object_get(res, "videos_analysed")), 1);
+    assert_int_equal(json_integer_value(json_object_get(res, "poses_reused")), 0);
+    assert_non_null(strstr(e2e_str(res, "note"), "differ in length"));
+    csv1 = download(s, res, "csv_file", "mouse_DLC_3D.csv");
+    json_decref(res);
+    snprintf(body, sizeof(body), "analysis=video&model=openfield&file_id=%s", ids[0]);
+    e2e_analysis(s, body, aid, NULL);
+    e2e_expect_state(s, aid, "SUCCESS", 200, 60);
+    form(body, sizeof(body), "rig2", ids, 2);
+    strncat(body, "&force=1", sizeof(body) - strlen(body) - 1);
+    e2e_analysis(s, body, aid, NULL);
+    e2e_wait_state(s, aid, "SUCCESS", 60, &r);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "poses_reused")), 1);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "videos_analysed")), 0);
+    csv2 = fetch(s, r.json, "csv_file");
+    assert_string_equal(csv1, csv2);
+    e2e_resp_free(&r);
+    free(csv1);
+    free(csv2);
+    E2E_PASS(s);
+}
+
+/* `vas analyze --analysis triangulate --model rig3 f1 f2 f3`: the outputs beside f1, exact. */
+static void analyze_cli(void **state)
+{
+    e2e_srv *s = *state;
+    static double xyz[NF][NP][3];
+    geom_camera cam[3];
+    take t = {0};
+    char f[3][E2E_PATH + 64], out[E2E_PATH + 16], res[E2E_PATH + 64], *text;
+    int nan;
+    double rms;
+
+    snprintf(models_arg, sizeof(models_arg), "%s/models", s->dir);
+    assert_int_equal(mkdir(models_arg, 0755), 0);
+    assert_non_null(realpath("models/openfield", out));
+    snprintf(res, sizeof(res), "%s/openfield", models_arg);
+    assert_int_equal(symlink(out, res), 0);
+    write_rig(models_arg, "rig3", 3, 0);
+    rig_cameras("rig3", cam, 3);
+    for (int i = 0; i < 3; i++) {
+        char *csv = dlc_csv(&t, &cam[i], i, 1);
+        snprintf(f[i], sizeof(f[i]), "%s/rig1-camera-%d-day2.csv", s->dir, i + 1);
+        assert_int_equal(tu_write_file(f[i], csv, strlen(csv)), 0);
+        free(csv);
+    }
+    snprintf(out, sizeof(out), "%s/cli.out", s->dir);
+    assert_int_equal(e2e_run_vas(out, "analyze", "--models", models_arg, "--analysis",
+                                 "triangulate", "--model", "rig3", f[0], f[1], f[2], NULL),
+                     0);
+    snprintf(res, sizeof(res), "%s/rig1_day2_DLC_3D.csv", s->dir);
+    text = tu_read_file(res, NULL);
+    assert_non_null(text);
+    parse_csv(text, xyz);
+    free(text);
+    assert_true(max_error(xyz, &nan, &rms) < 1e-6 * SCENE);
+    assert_int_equal(nan, 0);
+    snprintf(res, sizeof(res), "%s/rig1_day2_DLC_3D.h5", s->dir);
+    assert_int_equal(access(res, R_OK), 0);
+    assert_int_not_equal(e2e_run_vas(out, "analyze", "--models", models_arg, "--analysis",
+                                     "triangulate", "--model", "rig3", f[0], f[1], NULL),
+                         0);
+    text = tu_read_file(out, NULL);
+    assert_non_null(strstr(text, "model rig3 has 3 cameras; got 2 files"));
+    free(text);
+    E2E_PASS(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -717,6 +830,8 @@ int main(void)
         E2E_TEST_NO_SERVER(dlc_two_cameras_independent, NULL),
         E2E_TEST_NO_SERVER(model_list, NULL),
         E2E_TEST_NO_SERVER(refusals, NULL),
+        E2E_TEST_NO_SERVER(video_input, NULL),
+        E2E_TEST_NO_SERVER(analyze_cli, NULL),
     };
 
     return cmocka_run_group_tests(tests, e2e_group_setup, e2e_group_teardown);

@@ -2,8 +2,10 @@
 #include "analyses/analyze_cli.h"
 
 #include "analyses/label_run.h"
+#include "analyses/tri_run.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "pose/dlc_read.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,14 +13,19 @@
 #include <unistd.h>
 
 static const char usage[] =
-    "usage: vas analyze [--analysis video|image|label] --model NAME [--batch N] [--threads T]\n"
+    "usage: vas analyze [--analysis video|image|label|triangulate] --model NAME [--batch N]\n"
+    "                   [--threads T]\n"
     "                   [--bf16] [--config FILE | --models DIR] FILE...\n"
     "video: writes <stem><scorer>.csv, .h5 and .json beside each FILE, as DeepLabCut does.\n"
     "label: the same plus <stem><scorer>_labeled.mp4 (bodyparts and skeleton drawn on every\n"
     "       frame) and three plots, <stem><scorer>_trajectory.png, _plot-likelihood.png, "
     "_hist.png.\n"
     "image: one image or a zip/tar of images gives <stem><scorer>.*; several images give one\n"
-    "       table <folder><scorer>.* in the first image's folder, indexed by image name.\n";
+    "       table <folder><scorer>.* in the first image's folder, indexed by image name.\n"
+    "triangulate: --model names a 3D model; one FILE per camera in its camera_names order,\n"
+    "       each a DeepLabCut 2D pose file (CSV/HDF5) or a video (analysed with the camera's\n"
+    "       2D model); writes DeepLabCut's 3D <name>_<scorername_3d>.csv, .h5 and vas's .json\n"
+    "       beside the first FILE.\n";
 
 typedef struct cli {
     const char *analysis, *model;
@@ -170,6 +177,50 @@ static int parse(cli *c, int argc, char **argv)
     return i;
 }
 
+/* `--analysis triangulate`: files[0..n) one per camera of the 3D model. */
+static int triangulate(cli *c, const pose_models *models, const config *cfg, char **files, int n)
+{
+    geom_models3d *l = NULL;
+    const geom_models3d_item *it;
+    tri_run_opts o = {.progress = progress, .arg = c};
+    tri_out out = {0};
+    char dir[2048], names[1024], prefix[4096], *name = NULL;
+    const char *slash = strrchr(files[0], '/');
+    vas_err e = {0};
+    int rc = geom_models3d_load(cfg, models, &l, &e);
+
+    it = rc == VAS_OK ? geom_models3d_find(l, c->model) : NULL;
+    if (rc == VAS_OK && !it) {
+        geom_models3d_names(l, names, sizeof(names));
+        rc = err_set(&e, VAS_EINVAL, "unknown 3D model '%s'; 3D models: %s", c->model, names);
+    } else if (rc == VAS_OK && it->model->n_cameras != n) {
+        rc = err_set(&e, VAS_EINVAL, "model %s has %d cameras; got %d files", c->model,
+                     it->model->n_cameras, n);
+    }
+    snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - files[0]) : 1, slash ? files[0] : ".");
+    if (rc == VAS_OK)
+        rc = dlc_name_3d(files[0], geom_model3d_camera(it->model, 0), it->model->scorername_3d,
+                         &name, &e);
+    snprintf(prefix, sizeof(prefix), "%s/%s", dir, name ? name : "");
+    o.pose = (pose_run_opts){.batch = c->batch, .threads = c->threads, .bf16 = c->bf16};
+    o.tmp_dir = dir;
+    c->t0 = util_mono_ms();
+    if (rc == VAS_OK)
+        rc = tri_run(it, (const char *const *)files, prefix, &o, &out, &e);
+    if (c->tty)
+        fputc('\n', stderr);
+    if (rc == VAS_OK)
+        printf("triangulate: %lld frames from %d cameras in %.2f s%s%s\n  %s\n  %s\n  %s\n",
+               (long long)out.frames, n, out.seconds, out.note[0] ? "; " : "", out.note, out.csv,
+               out.h5, out.json);
+    else
+        fprintf(stderr, "vas analyze: triangulate: %s\n", e.msg);
+    tri_out_clear(&out);
+    free(name);
+    geom_models3d_free(l);
+    return rc == VAS_OK ? 0 : 1;
+}
+
 int analyze_cli_main(const config *cfg, int argc, char **argv)
 {
     cli c = {.analysis = "video", .tty = isatty(STDERR_FILENO)};
@@ -183,14 +234,20 @@ int analyze_cli_main(const config *cfg, int argc, char **argv)
         return 2;
     if (first >= argc || !c.model ||
         (strcmp(c.analysis, "video") != 0 && strcmp(c.analysis, "image") != 0 &&
-         strcmp(c.analysis, "label") != 0)) {
+         strcmp(c.analysis, "label") != 0 && strcmp(c.analysis, "triangulate") != 0)) {
         fprintf(stderr, "%s%s", usage,
-                first < argc && c.model ? "(--analysis is video, image or label)\n" : "");
+                first < argc && c.model ? "(--analysis is video, image, label or triangulate)\n"
+                                        : "");
         return 2;
     }
     if (pose_models_load(cfg, 0, &models, &e) < 0) {
         fprintf(stderr, "vas analyze: %s\n", e.msg);
         return 1;
+    }
+    if (strcmp(c.analysis, "triangulate") == 0) {
+        failed = triangulate(&c, models, cfg, argv + first, argc - first);
+        pose_models_free(models);
+        return failed;
     }
     m = pose_models_find(models, c.model);
     if (!m) {
