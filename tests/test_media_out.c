@@ -169,7 +169,7 @@ static int threads_now(void)
     int n = 0;
 
     assert_non_null(d);
-    while ((de = readdir(d)))
+    while ((de = readdir(d))) /* NOLINT(concurrency-mt-unsafe): tests run on one thread */
         n += de->d_name[0] != '.';
     closedir(d);
     return n;
@@ -321,9 +321,9 @@ static void bad_options(void **state)
     assert_int_equal(threads_now(), 1);
     {
         uint8_t px[64 * 3 * 48] = {0};
-        assert_int_equal(media_enc_frame(enc, px, 64 * 3 - 1, &e), VAS_EINVAL);
-        assert_int_equal(media_enc_frame(enc, NULL, 64 * 3, &e), VAS_EINVAL);
-        assert_int_equal(media_enc_frame(enc, px, 64 * 3, &e), VAS_OK);
+        assert_int_equal(media_enc_frame(enc, px, (size_t)64 * 3 - 1, &e), VAS_EINVAL);
+        assert_int_equal(media_enc_frame(enc, NULL, (size_t)64 * 3, &e), VAS_EINVAL);
+        assert_int_equal(media_enc_frame(enc, px, (size_t)64 * 3, &e), VAS_OK);
     }
     assert_int_equal(media_enc_close(enc, &e), VAS_OK);
     assert_true(exists(path));
@@ -342,7 +342,7 @@ static void abort_and_empty_leave_nothing(void **state)
     memset(px, 128, sizeof(px));
     assert_int_equal(media_enc_open(path, &o, &enc, &e), VAS_OK);
     for (int i = 0; i < 5; i++)
-        assert_int_equal(media_enc_frame(enc, px, 64 * 3, &e), VAS_OK);
+        assert_int_equal(media_enc_frame(enc, px, (size_t)64 * 3, &e), VAS_OK);
     assert_int_equal(tu_count_files(f->dir), 1); /* the .part file */
     media_enc_abort(enc);
     assert_int_equal(tu_count_files(f->dir), 0);
