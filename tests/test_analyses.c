@@ -190,14 +190,15 @@ static void unknown_analysis_job_fails(void **state)
 
     tu_put(f->s, "input", "in.txt", a.inputs[0]);
     a.n_inputs = 1;
-    snprintf(a.name, sizeof(a.name), "label"); /* no job body in this build */
+    /* A row a newer or other build queued: no analysis of that name here. */
+    snprintf(a.name, sizeof(a.name), "pose-4d");
     assert_int_equal(store_analysis_insert(f->s, &a, &e), VAS_OK);
     assert_int_equal(store_analysis_claim(f->s, 1, &claimed, &e), VAS_OK);
     worker_run_job(f->s, &env, &claimed);
     store_analysis_clear(&claimed);
     assert_int_equal(store_analysis_find(f->s, a.id, &claimed, &e), VAS_OK);
     assert_string_equal(claimed.state, "FAILURE");
-    assert_string_equal(claimed.description, "this server cannot run analysis 'label'");
+    assert_string_equal(claimed.description, "this server cannot run analysis 'pose-4d'");
     store_analysis_clear(&claimed);
     store_analysis_clear(&a);
     config_free(&c);

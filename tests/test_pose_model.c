@@ -178,9 +178,36 @@ static void skeleton_must_name_bodyparts(void **state)
 
     write_in(b, "config.yaml", "Task: t\ndate: Jan1\nbodyparts: [a, b]\nskeleton:\n- [a, c]\n");
     assert_int_equal(pose_model_load("badskel", cfg, 0, &m, &e), VAS_EINVAL);
-    assert_non_null(strstr(e.msg, "skeleton names a part not in bodyparts"));
+    assert_non_null(strstr(e.msg, "skeleton names a part not in bodyparts: 'c'"));
     free(cfg);
     free(b);
+}
+
+/* The plotting keys are checked when the model loads, not at its first labeled video. */
+static void plotting_keys_checked_at_load(void **state)
+{
+    static const char *const cases[][2] = {
+        {"colormap: nosuchmap\n", "colormap: unknown colormap"},
+        {"skeleton_color: blurple\n", "skeleton_color:"},
+        {"pcutoff: 1.5\n", "pcutoff must be from 0 to 1"},
+        {"dotsize: 0\n", "dotsize must be from 1 to 1000"},
+    };
+    fx *f = *state;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char name[32], text[256];
+        snprintf(name, sizeof(name), "plot%zu", i);
+        char *b = make_bundle(f, name, NULL), *cfg = tu_path(b, "config.yaml");
+        pose_model *m = NULL;
+        vas_err e = {0};
+        snprintf(text, sizeof(text), "Task: t\ndate: Jan1\nbodyparts: [a, b]\n%s", cases[i][0]);
+        write_in(b, "config.yaml", text);
+        assert_int_equal(pose_model_load(name, cfg, 0, &m, &e), VAS_EINVAL);
+        if (!strstr(e.msg, cases[i][1]))
+            fail_msg("case %zu: '%s' does not say '%s'", i, e.msg, cases[i][1]);
+        free(cfg);
+        free(b);
+    }
 }
 
 static void list_leaves_broken_out(void **state)
@@ -253,6 +280,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(good_bundle_loads, setup, teardown),
         cmocka_unit_test_setup_teardown(broken_bundles_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(skeleton_must_name_bodyparts, setup, teardown),
+        cmocka_unit_test_setup_teardown(plotting_keys_checked_at_load, setup, teardown),
         cmocka_unit_test_setup_teardown(list_leaves_broken_out, setup, teardown),
         cmocka_unit_test_setup_teardown(empty_folder_has_no_models, setup, teardown),
     };

@@ -2,6 +2,8 @@
  * libyaml's document API: the files are small and read once at start-up. */
 #include "pose/pose_model.h"
 
+#include "pose/pose_cmap.h"
+
 #include "core/log.h"
 #include "geom/geom_model3d.h"
 #include "nn/nn.h"
@@ -163,11 +165,35 @@ static int read_skeleton(pose_model *m, yaml_document_t *d, yaml_node_t *root, v
             a && a->type == YAML_SCALAR_NODE ? bodypart_index(m, (char *)a->data.scalar.value) : -1;
         int ib =
             b && b->type == YAML_SCALAR_NODE ? bodypart_index(m, (char *)b->data.scalar.value) : -1;
-        if (ia < 0 || ib < 0)
-            return err_set(e, VAS_EINVAL, "config.yaml: skeleton names a part not in bodyparts");
+        if (ia < 0 || ib < 0) {
+            yaml_node_t *bad = ia < 0 ? a : b;
+            return err_set(e, VAS_EINVAL,
+                           "config.yaml: skeleton names a part not in bodyparts: '%.100s'",
+                           bad && bad->type == YAML_SCALAR_NODE ? (char *)bad->data.scalar.value
+                                                                : "(not a name)");
+        }
         m->skeleton[m->n_skeleton][0] = ia;
         m->skeleton[m->n_skeleton++][1] = ib;
     }
+    return VAS_OK;
+}
+
+/* The plotting keys labeled videos and plots use: found now, not at the first label job. */
+static int check_plotting(const pose_model *m, vas_err *e)
+{
+    double rgb[3];
+    vas_err ce = {0};
+
+    if (pose_cmap_color(m->colormap, 0, 1, rgb, &ce) < 0)
+        return err_set(e, VAS_EINVAL, "config.yaml: colormap: %s", ce.msg);
+    if (pose_color_parse(m->skeleton_color, rgb, &ce) < 0)
+        return err_set(e, VAS_EINVAL, "config.yaml: skeleton_color: %s", ce.msg);
+    if (!(m->pcutoff >= 0 && m->pcutoff <= 1))
+        return err_set(e, VAS_EINVAL, "config.yaml: pcutoff must be from 0 to 1, not %g",
+                       m->pcutoff);
+    if (m->dotsize < 1 || m->dotsize > 1000)
+        return err_set(e, VAS_EINVAL, "config.yaml: dotsize must be from 1 to 1000, not %d",
+                       m->dotsize);
     return VAS_OK;
 }
 
@@ -193,6 +219,8 @@ static int read_project(pose_model *m, const char *path, vas_err *e)
     yaml_document_delete(&d);
     if (rc == VAS_OK && (!m->task || !m->date || !m->colormap || !m->skeleton_color))
         rc = err_set(e, VAS_ENOMEM, "out of memory");
+    if (rc == VAS_OK)
+        rc = check_plotting(m, e);
     return rc;
 }
 
