@@ -142,10 +142,12 @@ static void style_from_openfield(void **state)
         fail_msg("pose_model_load: %s (run from the repository root)", e.msg);
     assert_int_equal(pose_style_init(&s, m, &e), VAS_OK);
     assert_int_equal(s.n_parts, 4);
-    /* colormap jet, entries 0, 85, 170, 255, each floor(255·c)/255 */
-    assert_rgb(s.rgb[0], 0, 0, 127 / 255.0);
-    assert_rgb(s.rgb[1], 0, floor(255 * (1.0 / 3 - 0.125) / 0.25) / 255, 1);
-    assert_rgb(s.rgb[3], 127 / 255.0, 0, 0);
+    /* colormap rainbow (gnuplot 33, 13, 10: |2x - 0.5|, sin(pi x), cos(pi x / 2)), entries 0, 85,
+     * 170, 255 (x = k / 255), each floor(255·c)/255 */
+    assert_rgb(s.rgb[0], 127 / 255.0, 0, 1);
+    assert_rgb(s.rgb[1], floor(255 * (1.0 / 6)) / 255, floor(255 * sin(M_PI / 3)) / 255,
+               floor(255 * cos(M_PI / 6)) / 255);
+    assert_rgb(s.rgb[3], 1, 0, 0);
     assert_true(s.radius == 8);
     assert_true(s.alpha == 0.7);
     assert_true(s.pcutoff == 0.4);
@@ -153,7 +155,7 @@ static void style_from_openfield(void **state)
     assert_ptr_equal(s.skeleton, m->skeleton);
     assert_int_equal(s.skeleton[3][0], 2); /* rightear - tailbase */
     assert_int_equal(s.skeleton[3][1], 3);
-    assert_rgb(s.skel_rgb, 0, 0, 0);
+    assert_rgb(s.skel_rgb, 1, 1, 1);
     assert_true(fabs(s.line_width - 8.0 / 3) < 1e-12);
     free(m->colormap);
     m->colormap = strdup("viridis");
