@@ -64,11 +64,10 @@ extern const analysis_def analysis_image;       /* video.c */
 extern const analysis_def analysis_label;       /* label.c */
 extern const analysis_def analysis_label_image; /* label.c */
 extern const analysis_def analysis_triangulate; /* triangulate.c */
+extern const analysis_def analysis_label_3d;    /* label3d.c */
 /* The arguments every pose analysis takes (force, batch): video.c. */
 int analysis_check_pose_args(const analysis_env *env, const json_t *fields, json_t *args,
                              vas_err *e);
-extern const analysis_def analysis_model_defs[]; /* video, image, label, ... (model.c) */
-extern const int analysis_n_model_defs;
 #ifdef VAS_TEST_BUILD
 extern const analysis_def analysis_crash; /* test builds only: a job that segfaults */
 #endif

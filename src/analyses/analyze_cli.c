@@ -1,6 +1,7 @@
 /* analyze_cli.c - `vas analyze --analysis video --model NAME FILE...` (see analyze_cli.h). */
 #include "analyses/analyze_cli.h"
 
+#include "analyses/label3d_run.h"
 #include "analyses/label_run.h"
 #include "analyses/tri_run.h"
 #include "core/log.h"
@@ -13,8 +14,8 @@
 #include <unistd.h>
 
 static const char usage[] =
-    "usage: vas analyze [--analysis video|image|label|triangulate] --model NAME [--batch N]\n"
-    "                   [--threads T]\n"
+    "usage: vas analyze [--analysis video|image|label|triangulate|label_3d] --model NAME\n"
+    "                   [--batch N] [--threads T]\n"
     "                   [--bf16] [--config FILE | --models DIR] FILE...\n"
     "video: writes <stem><scorer>.csv, .h5 and .json beside each FILE, as DeepLabCut does.\n"
     "label: the same plus <stem><scorer>_labeled.mp4 (bodyparts and skeleton drawn on every\n"
@@ -25,7 +26,9 @@ static const char usage[] =
     "triangulate: --model names a 3D model; one FILE per camera in its camera_names order,\n"
     "       each a DeepLabCut 2D pose file (CSV/HDF5) or a video (analysed with the camera's\n"
     "       2D model); writes DeepLabCut's 3D <name>_<scorername_3d>.csv, .h5 and vas's .json\n"
-    "       beside the first FILE.\n";
+    "       beside the first FILE.\n"
+    "label_3d: as triangulate, FILEs being videos, plus <name>_<scorername_3d>.mp4: each\n"
+    "       camera's labeled frame side by side and a 3D view of the skeleton.\n";
 
 typedef struct cli {
     const char *analysis, *model;
@@ -177,7 +180,25 @@ static int parse(cli *c, int argc, char **argv)
     return i;
 }
 
-/* `--analysis triangulate`: files[0..n) one per camera of the 3D model. */
+/* `--analysis label_3d`: tri_run's work plus the video; its outputs into *out. */
+static int label_3d(const geom_models3d_item *it, char **files, const char *prefix,
+                    const tri_run_opts *to, tri_out *out, vas_err *e)
+{
+    label3d_opts o = {.tri = *to, .progress = to->progress, .arg = to->arg};
+    label3d_out lo = {0};
+    int rc = label3d_run(it, (const char *const *)files, NULL, prefix, &o, &lo, e);
+
+    if (rc == VAS_OK)
+        printf("label_3d: %lld frames, %dx%d, %.1f frames/s drawn and encoded\n  %s\n",
+               (long long)lo.frames, lo.width, lo.height,
+               lo.draw_seconds > 0 ? (double)lo.frames / lo.draw_seconds : 0.0, lo.video);
+    *out = lo.tri;
+    lo.tri = (tri_out){0};
+    label3d_out_clear(&lo);
+    return rc;
+}
+
+/* `--analysis triangulate` and `label_3d`: files[0..n) one per camera of the 3D model. */
 static int triangulate(cli *c, const pose_models *models, const config *cfg, char **files, int n)
 {
     geom_models3d *l = NULL;
@@ -205,7 +226,9 @@ static int triangulate(cli *c, const pose_models *models, const config *cfg, cha
     o.pose = (pose_run_opts){.batch = c->batch, .threads = c->threads, .bf16 = c->bf16};
     o.tmp_dir = dir;
     c->t0 = util_mono_ms();
-    if (rc == VAS_OK)
+    if (rc == VAS_OK && strcmp(c->analysis, "label_3d") == 0)
+        rc = label_3d(it, files, prefix, &o, &out, &e);
+    else if (rc == VAS_OK)
         rc = tri_run(it, (const char *const *)files, prefix, &o, &out, &e);
     if (c->tty)
         fputc('\n', stderr);
@@ -214,7 +237,7 @@ static int triangulate(cli *c, const pose_models *models, const config *cfg, cha
                (long long)out.frames, n, out.seconds, out.note[0] ? "; " : "", out.note, out.csv,
                out.h5, out.json);
     else
-        fprintf(stderr, "vas analyze: triangulate: %s\n", e.msg);
+        fprintf(stderr, "vas analyze: %s: %s\n", c->analysis, e.msg);
     tri_out_clear(&out);
     free(name);
     geom_models3d_free(l);
@@ -234,17 +257,19 @@ int analyze_cli_main(const config *cfg, int argc, char **argv)
         return 2;
     if (first >= argc || !c.model ||
         (strcmp(c.analysis, "video") != 0 && strcmp(c.analysis, "image") != 0 &&
-         strcmp(c.analysis, "label") != 0 && strcmp(c.analysis, "triangulate") != 0)) {
+         strcmp(c.analysis, "label") != 0 && strcmp(c.analysis, "triangulate") != 0 &&
+         strcmp(c.analysis, "label_3d") != 0)) {
         fprintf(stderr, "%s%s", usage,
-                first < argc && c.model ? "(--analysis is video, image, label or triangulate)\n"
-                                        : "");
+                first < argc && c.model
+                    ? "(--analysis is video, image, label, triangulate or label_3d)\n"
+                    : "");
         return 2;
     }
     if (pose_models_load(cfg, 0, &models, &e) < 0) {
         fprintf(stderr, "vas analyze: %s\n", e.msg);
         return 1;
     }
-    if (strcmp(c.analysis, "triangulate") == 0) {
+    if (strcmp(c.analysis, "triangulate") == 0 || strcmp(c.analysis, "label_3d") == 0) {
         failed = triangulate(&c, models, cfg, argv + first, argc - first);
         pose_models_free(models);
         return failed;

@@ -1,12 +1,8 @@
-/* model.c - the analyses that need a pose model and whose job bodies are not built yet
- * (label_3d: issue 7), and the model check every model
- * analysis shares. A request for an analysis this build cannot run is answered 400 at once, naming
- * what is missing: no job is queued that could not run. */
+/* model.c - the model check every 2D model analysis shares. (An analysis_def with run = NULL is
+ * answered 400 "not available" at once, so no job is queued that could not run; none is left.) */
 #include "analyses/analysis.h"
 
 #include <stdio.h>
-
-static const char *const model_args[] = {NULL};
 
 int analysis_check_model(const analysis_env *env, const char *analysis, const char *model,
                          const pose_model **out, vas_err *e)
@@ -25,13 +21,3 @@ int analysis_check_model(const analysis_env *env, const char *analysis, const ch
                        known);
     return err_set(e, VAS_EINVAL, "unknown model '%.100s'; known models: %s", model, known);
 }
-
-#define MODEL_DEF(n, u, lo, hi)                                                                    \
-    {                                                                                              \
-        n, 1, u, lo, hi, model_args, NULL, NULL                                                    \
-    }
-
-const analysis_def analysis_model_defs[] = {
-    MODEL_DEF("label_3d", "frames", 1, 16),
-};
-const int analysis_n_model_defs = sizeof(analysis_model_defs) / sizeof(analysis_model_defs[0]);

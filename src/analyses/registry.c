@@ -23,18 +23,15 @@ static int same_name(const char *a, const char *b)
 /* The analyses in the order clients see them listed. */
 static const analysis_def *nth(int i)
 {
-    static const analysis_def *const first[] = {&analysis_sleep,       &analysis_video,
-                                                &analysis_image,       &analysis_label,
-                                                &analysis_label_image, &analysis_triangulate};
-    const int n_first = (int)(sizeof(first) / sizeof(first[0]));
+    static const analysis_def *const all[] = {
+        &analysis_sleep,       &analysis_video,       &analysis_image,   &analysis_label,
+        &analysis_label_image, &analysis_triangulate, &analysis_label_3d};
+    const int n_all = (int)(sizeof(all) / sizeof(all[0]));
 
-    if (i < n_first)
-        return first[i];
-    i -= n_first;
-    if (i < analysis_n_model_defs)
-        return &analysis_model_defs[i];
+    if (i < n_all)
+        return all[i];
 #ifdef VAS_TEST_BUILD
-    if (i == analysis_n_model_defs)
+    if (i == n_all)
         return &analysis_crash;
 #endif
     return NULL;

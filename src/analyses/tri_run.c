@@ -18,7 +18,7 @@
 #define REFINE_ITERS 5 /* Gauss-Newton steps: plenty from the DLT's start (geom_tri.h) */
 
 /* One take: the cameras' tables and where each output body part is in them. */
-typedef struct take {
+typedef struct tri_take {
     const geom_models3d_item *it;
     const pose_model *ref;         /* camera 1's 2D model: the body parts and their order */
     int n_cams;                    /* = it->model->n_cameras */
@@ -348,6 +348,8 @@ int tri_run(const geom_models3d_item *it, const char *const *inputs, const char 
         rc = write_tables(&k, out->csv, out->h5, e);
     if (rc == VAS_OK)
         rc = write_json(&k, out->json, e);
+    if (rc == VAS_OK && o->on_take)
+        rc = o->on_take(o->take_arg, &k, e);
     out->frames = k.frames;
     out->seconds = (double)(util_mono_ms() - t0) / 1000.0;
     take_clear(&k);
@@ -360,4 +362,34 @@ void tri_out_clear(tri_out *out)
     free(out->h5);
     free(out->json);
     memset(out, 0, sizeof(*out));
+}
+
+int64_t tri_take_frames(const tri_take *k)
+{
+    return k->frames;
+}
+
+int tri_take_parts(const tri_take *k, const char *const **names)
+{
+    if (names)
+        *names = (const char *const *)k->ref->bodyparts;
+    return k->ref->n_bodyparts;
+}
+
+double *tri_take_xyz(const tri_take *k)
+{
+    size_t n = (size_t)k->frames * (size_t)k->ref->n_bodyparts;
+    double *xyz = malloc((n ? n : 1) * 3 * sizeof(double));
+
+    for (size_t i = 0; xyz && i < n; i++)
+        memcpy(&xyz[3 * i], k->res[i].X, 3 * sizeof(double));
+    return xyz;
+}
+
+void tri_take_xyl(const tri_take *k, int c, int64_t f, double *xyl)
+{
+    const dlc_table *t = &k->t[c];
+
+    for (int p = 0; p < k->ref->n_bodyparts; p++)
+        memcpy(&xyl[3 * p], &t->v[(f * t->n_parts + k->idx[c][p]) * 3], 3 * sizeof(double));
 }

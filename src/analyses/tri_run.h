@@ -28,9 +28,16 @@
 #include "core/err.h"
 #include "geom/geom_models3d.h"
 
+/* A triangulated take, seen by tri_run_opts.on_take (borrowed during that call). */
+typedef struct tri_take tri_take;
+
 typedef struct tri_run_opts {
     pose_progress_fn progress; /* optional: frames triangulated; a negative return stops */
     void *arg;
+    /* optional: called once the outputs are written, before the take is freed (label_3d
+     * draws it); a negative return is tri_run's */
+    int (*on_take)(void *arg, const tri_take *k, vas_err *e);
+    void *take_arg;
     pose_run_opts pose;  /* for video inputs (their own progress; o->pose.name unused) */
     const char *tmp_dir; /* where video inputs' 2D poses are written */
 } tri_run_opts;
@@ -49,5 +56,14 @@ typedef struct tri_out {
 int tri_run(const geom_models3d_item *it, const char *const *inputs, const char *prefix,
             const tri_run_opts *o, tri_out *out, vas_err *e);
 void tri_out_clear(tri_out *out);
+
+/* The take's frames and body parts (camera 1's 2D model's, in its order: names borrowed). */
+int64_t tri_take_frames(const tri_take *k);
+int tri_take_parts(const tri_take *k, const char *const **names);
+/* The 3D points, frames x parts rows of (x, y, z); NaN where not triangulated. New array (caller
+ * frees: free); NULL when out of memory. */
+double *tri_take_xyz(const tri_take *k);
+/* Camera c's 2D pose of frame f: parts x (x, y, likelihood) into xyl, in the parts' order. */
+void tri_take_xyl(const tri_take *k, int c, int64_t f, double *xyl);
 
 #endif

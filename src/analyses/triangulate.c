@@ -8,6 +8,7 @@
  * frames triangulated. */
 #include "analyses/analysis.h"
 #include "analyses/pose_job.h"
+#include "analyses/tri_job.h"
 #include "analyses/tri_run.h"
 #include "pose/dlc_read.h"
 #include "queue/job.h"
@@ -43,7 +44,7 @@ int analysis_check_model3d(const analysis_env *env, const char *analysis, const 
 }
 
 /* One file per camera: file_id, file2_id, ... counted up to the first missing one. */
-static int tri_check(const analysis_env *env, const json_t *fields, json_t *args, vas_err *e)
+int tri_job_check(const analysis_env *env, const json_t *fields, json_t *args, vas_err *e)
 {
     const json_t *mv = json_object_get(fields, "model");
     const geom_models3d_item *it = geom_models3d_find(env->models3d, json_string_value(mv));
@@ -76,7 +77,7 @@ static int tri_check(const analysis_env *env, const json_t *fields, json_t *args
 
 /* The CSV of a finished `video` analysis of input c with camera c's 2D model into path.
  * VAS_ENOTFOUND when there is none. */
-static int reuse_poses(job *j, const pose_model *m, int c, char *path, size_t n, vas_err *e)
+int tri_job_reuse_poses(job *j, const pose_model *m, int c, char *path, size_t n, vas_err *e)
 {
     store_analysis a = {.n_inputs = 1};
     json_t *result = NULL;
@@ -140,36 +141,46 @@ static void put_result(job *j, const geom_models3d_item *it, const tri_out *out,
         json_object_set_new(r, "note", json_string(out->note));
 }
 
+int tri_job_start(job *j, const geom_models3d_item **it, tri_run_opts *o, char *dir, size_t nd,
+                  char *prefix, size_t np, vas_err *e)
+{
+    const json_t *batch = json_object_get(job_args(j), "batch");
+    const geom_models3d_item *m = geom_models3d_find(j->env->models3d, j->a->model);
+    int rc;
+
+    if (!m)
+        return err_set(e, VAS_EINVAL, "3D model '%s' is not loaded on this worker", j->a->model);
+    if (j->a->n_inputs != m->model->n_cameras)
+        return err_set(e, VAS_EINVAL, "model %s has %d cameras; got %d files", m->model->name,
+                       m->model->n_cameras, j->a->n_inputs);
+    rc = job_tmp_dir(j, dir, nd, e);
+    if (rc == VAS_OK)
+        rc = out_prefix(j, m->model, dir, prefix, np, e);
+    *it = m;
+    *o = (tri_run_opts){.progress = progress, .arg = j, .tmp_dir = dir};
+    o->pose.batch = batch ? (int)json_integer_value(batch) : 0;
+    o->pose.progress = progress;
+    o->pose.arg = j;
+    return rc;
+}
+
 static int tri_job(job *j, vas_err *e)
 {
-    const geom_models3d_item *it = geom_models3d_find(j->env->models3d, j->a->model);
-    const json_t *batch = json_object_get(job_args(j), "batch");
-    tri_run_opts o = {.progress = progress, .arg = j};
+    const geom_models3d_item *it = NULL;
+    tri_run_opts o = {0};
     tri_out out = {0};
     char dir[PATH_LEN], prefix[PATH_LEN + 512], paths[GEOM_MAX_CAMERAS][PATH_LEN];
     const char *inputs[GEOM_MAX_CAMERAS];
-    int rc, reused = 0;
+    int reused = 0, rc = tri_job_start(j, &it, &o, dir, sizeof(dir), prefix, sizeof(prefix), e);
 
-    if (!it)
-        return err_set(e, VAS_EINVAL, "3D model '%s' is not loaded on this worker", j->a->model);
-    if (j->a->n_inputs != it->model->n_cameras)
-        return err_set(e, VAS_EINVAL, "model %s has %d cameras; got %d files", it->model->name,
-                       it->model->n_cameras, j->a->n_inputs);
-    rc = job_tmp_dir(j, dir, sizeof(dir), e);
-    if (rc == VAS_OK)
-        rc = out_prefix(j, it->model, dir, prefix, sizeof(prefix), e);
-    for (int c = 0; c < it->model->n_cameras && rc == VAS_OK; c++) {
-        rc = reuse_poses(j, it->cam[c], c, paths[c], sizeof(paths[c]), e);
+    for (int c = 0; rc == VAS_OK && c < it->model->n_cameras; c++) {
+        rc = tri_job_reuse_poses(j, it->cam[c], c, paths[c], sizeof(paths[c]), e);
         reused += rc == VAS_OK;
         if (rc == VAS_ENOTFOUND)
             job_input_path(j, c, paths[c], sizeof(paths[c]));
         rc = rc == VAS_ENOTFOUND ? VAS_OK : rc;
         inputs[c] = paths[c];
     }
-    o.pose.batch = batch ? (int)json_integer_value(batch) : 0;
-    o.pose.progress = progress;
-    o.pose.arg = j;
-    o.tmp_dir = dir;
     if (rc == VAS_OK)
         rc = tri_run(it, inputs, prefix, &o, &out, e);
     if (rc == VAS_OK)
@@ -184,5 +195,6 @@ static int tri_job(job *j, vas_err *e)
     return rc;
 }
 
-const analysis_def analysis_triangulate = {"triangulate",    ANALYSIS_MODEL_3D, "frames",  1,
-                                           GEOM_MAX_CAMERAS, tri_args,          tri_check, tri_job};
+const analysis_def analysis_triangulate = {
+    "triangulate",    ANALYSIS_MODEL_3D, "frames",      1,
+    GEOM_MAX_CAMERAS, tri_args,          tri_job_check, tri_job};
