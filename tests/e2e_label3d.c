@@ -1,0 +1,381 @@
+/* e2e_label3d.c - `label_3d` through the HTTP API and `vas analyze`: a server whose models folder
+ * holds models/openfield and two 3D bundles (rig2, rig3, each camera's 2D model openfield, the
+ * calibration written by geom_calib_write), synthetic videos per camera of different sizes and
+ * lengths (tenc_write_video: known colours, frame index in grey levels), their 2D poses from the
+ * demo network (meaningless but real). The video is decoded back: codec, size (label3d_run.h's
+ * layout), frame count (the shortest input), each camera panel showing its input's colours and
+ * frame index, the 3D panel white with a grid and axes drawn. Also: poses reused from finished
+ * `video` analyses, and the refusals (wrong number of files, a 2D model, a CSV for a video). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "e2e.h"
+#include "geom/geom_calib.h"
+#include "media/media_video.h"
+#include "test_media_enc.h"
+
+#include <limits.h>
+#include <math.h>
+
+/* Panels of the two-camera take: camera 1 160x120 (12 frames), camera 2 200x150 (10 frames)
+ * scaled to 160x120, the 3D panel 120x120. */
+#define H      120
+#define W1     160
+#define W2     160
+#define W3     120
+#define FRAMES 10
+
+static char models_arg[E2E_PATH];
+static const char *const server_args[] = {"--models", models_arg, NULL};
+
+/* ---- fixtures ---- */
+
+/* Camera i of n on a circle of radius 30 round the origin, looking at it. */
+static void make_camera(geom_camera *c, int i, int n)
+{
+    double a = 2 * M_PI / 3 * i / (n - 1), C[3] = {30 * sin(a), -2, -30 * cos(a)};
+    double *x = c->R, *y = c->R + 3, *z = c->R + 6,
+           nz = sqrt(C[0] * C[0] + C[1] * C[1] + C[2] * C[2]);
+    double nx;
+
+    *c = (geom_camera){.fx = 200, .fy = 200, .cx = 80, .cy = 60, .n_dist = 5};
+    snprintf(c->name, sizeof(c->name), "camera-%d", i + 1);
+    c->width = 160;
+    c->height = 120;
+    for (int k = 0; k < 3; k++)
+        z[k] = -C[k] / nz;
+    nx = hypot(z[2], z[0]);
+    x[0] = z[2] / nx;
+    x[2] = -z[0] / nx;
+    y[0] = z[1] * x[2] - z[2] * x[1];
+    y[1] = z[2] * x[0] - z[0] * x[2];
+    y[2] = z[0] * x[1] - z[1] * x[0];
+    for (int k = 0; k < 3; k++)
+        c->t[k] = -(c->R[3 * k] * C[0] + c->R[3 * k + 1] * C[1] + c->R[3 * k + 2] * C[2]);
+}
+
+/* <models>/<name>: config.yaml and calibration.yaml for n cameras. */
+static void write_rig(const char *name, int n)
+{
+    char dir[E2E_PATH + 64], cfg[2048], path[E2E_PATH + 128];
+    geom_calib c = {.n = n};
+    vas_err e = {0};
+    size_t k;
+
+    snprintf(dir, sizeof(dir), "%s/%s", models_arg, name);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    k = (size_t)snprintf(cfg, sizeof(cfg),
+                         "Task: %s\nscorername_3d: DLC_3D\npcutoff: 0.4\nskeleton:\n"
+                         "- [snout, tailbase]\n- [leftear, rightear]\ncamera_names:\n",
+                         name);
+    for (int i = 0; i < 2 * n; i++)
+        k += (size_t)snprintf(cfg + k, sizeof(cfg) - k,
+                              i < n ? "- camera-%d\n" : "model_camera-%d: openfield\n", i % n + 1);
+    snprintf(path, sizeof(path), "%s/config.yaml", dir);
+    assert_int_equal(tu_write_file(path, cfg, k), 0);
+    for (int i = 0; i < n; i++)
+        make_camera(&c.cam[i], i, n);
+    snprintf(path, sizeof(path), "%s/calibration.yaml", dir);
+    if (geom_calib_write(path, &c, &e) < 0)
+        fail_msg("%s", e.msg);
+}
+
+/* <dir>/models with openfield (linked), rig2 and rig3. */
+static void make_models(e2e_srv *s)
+{
+    char of[PATH_MAX], link[E2E_PATH + 16];
+
+    snprintf(models_arg, sizeof(models_arg), "%s/models", s->dir);
+    assert_int_equal(mkdir(models_arg, 0755), 0);
+    assert_non_null(realpath("models/openfield", of));
+    snprintf(link, sizeof(link), "%s/openfield", models_arg);
+    assert_int_equal(symlink(of, link), 0);
+    write_rig("rig2", 2);
+    write_rig("rig3", 3);
+}
+
+static void start(e2e_srv *s)
+{
+    make_models(s);
+    s->args = server_args;
+    assert_int_equal(e2e_start(s), 0);
+}
+
+/* <dir>/<name>: a w x h mpeg4 video of n frames at 24 fps. */
+static void write_video(e2e_srv *s, const char *name, int w, int h, int n, char *path, size_t size)
+{
+    tenc_video v = {.codec = "mpeg4", .w = w, .h = h, .frames = n, .fps = 24};
+
+    snprintf(path, size, "%s/%s", s->dir, name);
+    assert_int_equal(tenc_write_video(path, &v), 0);
+}
+
+/* Uploads the video at path as name; its id into id. */
+static void upload_video(e2e_srv *s, const char *path, const char *name, char id[41])
+{
+    size_t n = 0;
+    char *bytes = tu_read_file(path, &n);
+    e2e_resp r;
+
+    assert_non_null(bytes);
+    e2e_upload(s, name, "video/x-msvideo", bytes, n, &r);
+    e2e_assert_status(&r, 202);
+    snprintf(id, 41, "%s", e2e_str(r.json, "file_id"));
+    e2e_resp_free(&r);
+    free(bytes);
+}
+
+/* The two-camera take: camera 1 160x120 x 12 frames, camera 2 200x150 x 10 frames. */
+static void upload_take(e2e_srv *s, char ids[2][41])
+{
+    char path[E2E_PATH + 64];
+
+    write_video(s, "c1.avi", 160, 120, 12, path, sizeof(path));
+    upload_video(s, path, "rig1-camera-1-day2.avi", ids[0]);
+    write_video(s, "c2.avi", 200, 150, FRAMES, path, sizeof(path));
+    upload_video(s, path, "rig1-camera-2-day2.avi", ids[1]);
+}
+
+/* The POST body for label_3d on model with files ids[0..n). */
+static void form(char *out, size_t size, const char *model, char ids[][41], int n)
+{
+    size_t k = (size_t)snprintf(out, size, "analysis=label_3d&model=%s", model);
+
+    for (int i = 0; i < n; i++)
+        k += (size_t)(i ? snprintf(out + k, size - k, "&file%d_id=%s", i + 1, ids[i])
+                        : snprintf(out + k, size - k, "&file_id=%s", ids[i]));
+}
+
+/* ---- checking the video ---- */
+
+/* What the decoded video showed. */
+typedef struct seen {
+    int frames, width, height;
+    char codec[MEDIA_NAME_LEN];
+    int index_ok;        /* frames whose camera-1 panel reads its own frame index */
+    int red[2], blue[2]; /* pixels of the camera panels near tenc's red and blue (frame 0) */
+    int white3, ink3;    /* pixels of the 3D panel white and not (frame 0) */
+} seen;
+
+static int near(const uint8_t *p, int r, int g, int b)
+{
+    return abs(p[0] - r) < 40 && abs(p[1] - g) < 40 && abs(p[2] - b) < 40;
+}
+
+static void count_panels(const media_frame *f, seen *s)
+{
+    for (int y = 0; y < f->height; y++)
+        for (int x = 0; x < f->width; x++) {
+            const uint8_t *p = f->rgb + ((size_t)y * f->width + x) * 3;
+            int panel = x < W1 ? 0 : x < W1 + W2 ? 1 : 2;
+            if (panel < 2) {
+                s->red[panel] += near(p, 220, 30, 30);
+                s->blue[panel] += near(p, 30, 30, 220);
+            } else if (p[0] > 240 && p[1] > 240 && p[2] > 240) {
+                s->white3++;
+            } else {
+                s->ink3++;
+            }
+        }
+}
+
+/* Decodes the mp4 in body[n] (written to <dir>/out.mp4). */
+static void decode(e2e_srv *s, const char *body, size_t n, seen *out)
+{
+    char path[E2E_PATH + 16];
+    media_video *v = NULL;
+    media_frame f;
+    vas_err e = {0};
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    snprintf(path, sizeof(path), "%s/out.mp4", s->dir);
+    assert_int_equal(tu_write_file(path, body, n), 0);
+    if (media_video_open(path, NULL, &v, &e) < 0)
+        fail_msg("%s", e.msg);
+    out->width = media_video_info_get(v)->width;
+    out->height = media_video_info_get(v)->height;
+    snprintf(out->codec, sizeof(out->codec), "%s", media_video_info_get(v)->codec);
+    while ((rc = media_video_next(v, &f, &e)) == 1) {
+        if (f.index == 0)
+            count_panels(&f, out);
+        out->index_ok += tenc_read_index(f.rgb, f.width) == (int)f.index;
+        out->frames++;
+    }
+    assert_int_equal(rc, 0);
+    media_video_close(v);
+}
+
+/* GET /file/<res[key]> into *body (new), its size in *n; Content-Disposition holds want. */
+static void download(e2e_srv *s, const json_t *res, const char *key, const char *want, char **body,
+                     size_t *n)
+{
+    char path[128];
+    e2e_resp r;
+
+    snprintf(path, sizeof(path), "/file/%s", e2e_str(res, key));
+    e2e_get(s, path, &r);
+    e2e_assert_status(&r, 200);
+    assert_non_null(strstr(e2e_header(&r, "Content-Disposition"), want));
+    *n = r.len;
+    *body = malloc(r.len ? r.len : 1);
+    assert_non_null(*body);
+    memcpy(*body, r.body, r.len);
+    e2e_resp_free(&r);
+}
+
+/* The checks every two-camera result passes. */
+static void check_video(e2e_srv *s, const json_t *res)
+{
+    char *body;
+    size_t n;
+    seen v;
+
+    assert_int_equal(json_integer_value(json_object_get(res, "frames")), FRAMES);
+    assert_int_equal(json_integer_value(json_object_get(res, "width")), W1 + W2 + W3);
+    assert_int_equal(json_integer_value(json_object_get(res, "height")), H);
+    assert_int_equal(json_array_size(json_object_get(res, "cameras")), 2);
+    assert_string_equal(e2e_str(res, "model"), "rig2");
+    assert_non_null(strstr(e2e_str(res, "note"), "differ in length"));
+    download(s, res, "labeled_video_3d", "rig1_day2_DLC_3D.mp4", &body, &n);
+    decode(s, body, n, &v);
+    free(body);
+    assert_string_equal(v.codec, "h264");
+    assert_int_equal(v.width, W1 + W2 + W3);
+    assert_int_equal(v.height, H);
+    assert_int_equal(v.frames, FRAMES);
+    /* tenc's red and blue blocks are 32x32 in camera 1 and 25.6x25.6 in camera 2 (scaled 0.8);
+     * dots may cover part of them */
+    for (int c = 0; c < 2; c++) {
+        print_message("camera %d panel: %d red, %d blue pixels\n", c + 1, v.red[c], v.blue[c]);
+        assert_true(v.red[c] > 200 && v.red[c] < 1200);
+        assert_true(v.blue[c] > 200 && v.blue[c] < 1200);
+    }
+    print_message("3D panel: %d white, %d drawn; index read in %d frames\n", v.white3, v.ink3,
+                  v.index_ok);
+    assert_true(v.white3 > W3 * H / 2);
+    assert_true(v.ink3 > 300);
+    assert_true(v.index_ok >= FRAMES / 2);
+}
+
+/* ---- tests ---- */
+
+/* Two cameras of different sizes and lengths, poses computed now; then again with the poses of
+ * finished `video` analyses, which are reused. */
+static void two_cameras(void **state)
+{
+    e2e_srv *s = *state;
+    char ids[2][41], body[1024], aid[37];
+    double t0;
+    e2e_resp r;
+
+    start(s);
+    upload_take(s, ids);
+    form(body, sizeof(body), "rig2", ids, 2);
+    t0 = e2e_now();
+    e2e_analysis(s, body, aid, NULL);
+    e2e_wait_state(s, aid, NULL, 120, &r);
+    if (!e2e_state_is(&r, "SUCCESS"))
+        fail_msg("label_3d: %s", r.body);
+    print_message("label_3d: %d frames in %.2f s wall (job %.2f s, network included)\n", FRAMES,
+                  e2e_now() - t0, json_real_value(json_object_get(r.json, "seconds")));
+    assert_int_equal(json_integer_value(json_object_get(r.json, "videos_analysed")), 2);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "poses_reused")), 0);
+    assert_non_null(strstr(e2e_str(r.json, "csv_file"), ""));
+    assert_non_null(json_object_get(r.json, "h5_file"));
+    assert_non_null(json_object_get(r.json, "json_file"));
+    check_video(s, r.json);
+    e2e_resp_free(&r);
+    for (int c = 0; c < 2; c++) {
+        snprintf(body, sizeof(body), "analysis=video&model=openfield&file_id=%s", ids[c]);
+        e2e_analysis(s, body, aid, NULL);
+        e2e_expect_state(s, aid, "SUCCESS", 200, 60);
+    }
+    form(body, sizeof(body), "rig2", ids, 2);
+    strncat(body, "&force=1", sizeof(body) - strlen(body) - 1);
+    e2e_analysis(s, body, aid, NULL);
+    e2e_wait_state(s, aid, "SUCCESS", 60, &r);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "poses_reused")), 2);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "videos_analysed")), 0);
+    print_message("label_3d, poses reused: %d frames in %.3f s (%.0f frames/s)\n", FRAMES,
+                  json_real_value(json_object_get(r.json, "seconds")),
+                  FRAMES / json_real_value(json_object_get(r.json, "seconds")));
+    check_video(s, r.json);
+    e2e_resp_free(&r);
+    E2E_PASS(s);
+}
+
+/* 400: two files for a three-camera model, a 2D model; FAILURE: a CSV for a camera's video. */
+static void refusals(void **state)
+{
+    e2e_srv *s = *state;
+    char ids[3][41], body[1024], aid[37];
+    e2e_resp r;
+
+    start(s);
+    upload_take(s, ids);
+    form(body, sizeof(body), "rig3", ids, 2);
+    e2e_post(s, "/analysis", "application/x-www-form-urlencoded", body, &r);
+    e2e_assert_error(&r, 400);
+    assert_non_null(strstr(e2e_str(r.json, "error"), "model rig3 has 3 cameras"));
+    e2e_resp_free(&r);
+    form(body, sizeof(body), "openfield", ids, 2);
+    e2e_post(s, "/analysis", "application/x-www-form-urlencoded", body, &r);
+    e2e_assert_error(&r, 400);
+    assert_non_null(strstr(e2e_str(r.json, "error"), "needs a 3D model"));
+    e2e_resp_free(&r);
+    e2e_upload_text(s, "scorer,a\nbodyparts,snout\ncoords,x\n0,1\n", "poses.csv", ids[1]);
+    form(body, sizeof(body), "rig2", ids, 2);
+    e2e_analysis(s, body, aid, NULL);
+    e2e_wait_state(s, aid, NULL, 60, &r);
+    assert_true(e2e_state_is(&r, "FAILURE"));
+    assert_non_null(strstr(e2e_str(r.json, "description"), "label_3d needs videos"));
+    assert_non_null(strstr(e2e_str(r.json, "description"), "camera-2"));
+    e2e_resp_free(&r);
+    E2E_PASS(s);
+}
+
+/* `vas analyze --analysis label_3d --model rig2 c1 c2`: the video beside c1, the layout's size. */
+static void analyze_cli(void **state)
+{
+    e2e_srv *s = *state;
+    char c1[E2E_PATH + 64], c2[E2E_PATH + 64], out[E2E_PATH + 16], res[E2E_PATH + 64], *body;
+    size_t n = 0;
+    seen v;
+
+    make_models(s);
+    write_video(s, "rig1-camera-1-day2.avi", 160, 120, 12, c1, sizeof(c1));
+    write_video(s, "rig1-camera-2-day2.avi", 200, 150, FRAMES, c2, sizeof(c2));
+    snprintf(out, sizeof(out), "%s/cli.out", s->dir);
+    assert_int_equal(e2e_run_vas(out, "analyze", "--models", models_arg, "--analysis", "label_3d",
+                                 "--model", "rig2", c1, c2, NULL),
+                     0);
+    body = tu_read_file(out, NULL);
+    print_message("%s", body);
+    free(body);
+    snprintf(res, sizeof(res), "%s/rig1_day2_DLC_3D.mp4", s->dir);
+    body = tu_read_file(res, &n);
+    assert_non_null(body);
+    decode(s, body, n, &v);
+    free(body);
+    assert_int_equal(v.width, W1 + W2 + W3);
+    assert_int_equal(v.frames, FRAMES);
+    snprintf(res, sizeof(res), "%s/rig1_day2_DLC_3D.h5", s->dir);
+    assert_int_equal(access(res, R_OK), 0);
+    E2E_PASS(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        E2E_TEST_NO_SERVER(two_cameras, NULL),
+        E2E_TEST_NO_SERVER(refusals, NULL),
+        E2E_TEST_NO_SERVER(analyze_cli, NULL),
+    };
+
+    return cmocka_run_group_tests(tests, e2e_group_setup, e2e_group_teardown);
+}
