@@ -4,6 +4,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "http/http.h"
+#include "media/media_video.h"
 #include "nn/nn_cli.h"
 #include "pose/pose_model.h"
 #include "queue/queue.h"
@@ -300,6 +301,7 @@ int main(int argc, char **argv)
     vas_err e = {0};
     int rc;
 
+    media_log_setup(); /* FFmpeg's own messages become debug log lines, before any thread */
     if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
         fputs(usage, stdout);
         return 0;

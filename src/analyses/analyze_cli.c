@@ -112,9 +112,10 @@ static int label_file(cli *c, const pose_model *m, const char *file)
     prefix_for(file, m, prefix, sizeof(prefix));
     c->t0 = util_mono_ms();
     rc = label_run_video(m, file, NULL, prefix, &o, &out, &e);
-    if (rc == VAS_OK)
+    int failed = report(c, file, rc, &out.pose, &e);
+    if (!failed)
         printf("  %s\n  %s\n  %s\n  %s\n", out.video, out.plots[0], out.plots[1], out.plots[2]);
-    rc = report(c, file, rc, &out.pose, &e);
+    rc = failed;
     label_out_clear(&out);
     return rc;
 }
