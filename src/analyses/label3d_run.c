@@ -170,9 +170,9 @@ static int draw_camera(l3run *l, const tri_take *k, int c, int64_t f, const medi
         }
     }
     tri_take_xyl(k, c, f, l->xyl);
-    for (int p = 0; p < np; p++) { /* pixel centres at integers, before and after */
-        l->xyl[3 * p] = (l->xyl[3 * p] + 0.5) * sx - 0.5;
-        l->xyl[3 * p + 1] = (l->xyl[3 * p + 1] + 0.5) * sy - 0.5;
+    for (double *q = l->xyl; q < l->xyl + 3 * (size_t)np; q += 3) { /* pixel centres at */
+        q[0] = (q[0] + 0.5) * sx - 0.5;                             /* integers in both */
+        q[1] = (q[1] + 0.5) * sy - 0.5;
     }
     return pose_draw(&l->s2[c], dst, fr->width, fr->height, (int)stride, l->xyl, e);
 }

@@ -390,6 +390,6 @@ void tri_take_xyl(const tri_take *k, int c, int64_t f, double *xyl)
 {
     const dlc_table *t = &k->t[c];
 
-    for (int p = 0; p < k->ref->n_bodyparts; p++)
+    for (size_t p = 0; p < (size_t)k->ref->n_bodyparts; p++)
         memcpy(&xyl[3 * p], &t->v[(f * t->n_parts + k->idx[c][p]) * 3], 3 * sizeof(double));
 }
