@@ -5,7 +5,8 @@
  * demo network (meaningless but real). The video is decoded back: codec, size (label3d_run.h's
  * layout), frame count (the shortest input), each camera panel showing its input's colours and
  * frame index, the 3D panel white with a grid and axes drawn. Also: poses reused from finished
- * `video` analyses, and the refusals (wrong number of files, a 2D model, a CSV for a video). */
+ * `video` analyses, the refusals (wrong number of files, a 2D model, a CSV for a video), and a
+ * run cancelled while drawing (label3d_run called directly) leaving no video behind. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,8 @@
 
 #include <cmocka.h>
 
+#include "analyses/label3d_run.h"
+#include "core/config.h"
 #include "e2e.h"
 #include "geom/geom_calib.h"
 #include "media/media_video.h"
@@ -372,12 +375,61 @@ static void analyze_cli(void **state)
     E2E_PASS(s);
 }
 
+/* label3d_run's frames-drawn progress; cancels at frame 3 as job_progress does. */
+static int cancel_at_3(void *arg, int64_t done, int64_t total, vas_err *e)
+{
+    (void)total;
+    *(int64_t *)arg = done;
+    return done == 3 ? err_set(e, VAS_ECANCELLED, "analysis x was cancelled") : VAS_OK;
+}
+
+/* label3d_run stopped by its progress (a cancelled job): VAS_ECANCELLED, no video left, neither
+ * the .mp4 nor its .part. */
+static void cancel_while_drawing(void **state)
+{
+    e2e_srv *s = *state;
+    config cfg;
+    pose_models *m2 = NULL;
+    geom_models3d *m3 = NULL;
+    char c1[E2E_PATH + 64], c2[E2E_PATH + 64], prefix[E2E_PATH + 16], part[E2E_PATH + 32];
+    const char *videos[2] = {c1, c2};
+    int64_t last = 0;
+    label3d_opts o = {.progress = cancel_at_3, .arg = &last};
+    label3d_out out = {0};
+    vas_err e = {0};
+
+    make_models(s);
+    write_video(s, "c1.avi", 160, 120, 12, c1, sizeof(c1));
+    write_video(s, "c2.avi", 200, 150, FRAMES, c2, sizeof(c2));
+    assert_int_equal(config_defaults(&cfg, &e), VAS_OK);
+    free(cfg.models_dir);
+    cfg.models_dir = strdup(models_arg);
+    assert_int_equal(pose_models_load(&cfg, 0, &m2, &e), VAS_OK);
+    assert_int_equal(geom_models3d_load(&cfg, m2, &m3, &e), VAS_OK);
+    snprintf(prefix, sizeof(prefix), "%s/take", s->dir);
+    o.tri.tmp_dir = s->dir;
+    assert_int_equal(
+        label3d_run(geom_models3d_find(m3, "rig2"), videos, NULL, prefix, &o, &out, &e),
+        VAS_ECANCELLED);
+    assert_int_equal(last, 3);
+    assert_non_null(strstr(e.msg, "cancelled"));
+    assert_int_not_equal(access(out.video, F_OK), 0);
+    snprintf(part, sizeof(part), "%s.part", out.video);
+    assert_int_not_equal(access(part, F_OK), 0);
+    label3d_out_clear(&out);
+    geom_models3d_free(m3);
+    pose_models_free(m2);
+    config_free(&cfg);
+    E2E_PASS(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         E2E_TEST_NO_SERVER(two_cameras, NULL),
         E2E_TEST_NO_SERVER(refusals, NULL),
         E2E_TEST_NO_SERVER(analyze_cli, NULL),
+        E2E_TEST_NO_SERVER(cancel_while_drawing, NULL),
     };
 
     return cmocka_run_group_tests(tests, e2e_group_setup, e2e_group_teardown);
