@@ -100,7 +100,12 @@ int label_enc_open(const char *path, int w, int h, double fps, const pose_style 
                    label_enc **out, vas_err *e)
 {
     label_enc *le = calloc(1, sizeof(*le));
-    media_enc_opts eo = {.width = w, .height = h, .fps = fps, .pix = MEDIA_PIX_BGRX};
+    /* ultrafast: the encoder shares 2 cores with inference, and every ms it takes is a ms the
+     * run takes. Measured on the openfield video (640x480): x264 veryfast costs ~3.7 ms of CPU a
+     * frame and made `label` ~40% slower than `video`; ultrafast ~1.7 ms, ~10% slower, for ~3 MB
+     * a minute instead of ~1 (bench/video's label row). */
+    media_enc_opts eo = {
+        .width = w, .height = h, .fps = fps, .pix = MEDIA_PIX_BGRX, .preset = LABEL_ENC_PRESET};
     int rc;
 
     if (!le)

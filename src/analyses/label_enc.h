@@ -17,7 +17,8 @@
 
 #include <stdint.h>
 
-#define LABEL_ENC_DEPTH 8
+#define LABEL_ENC_DEPTH  8
+#define LABEL_ENC_PRESET "ultrafast" /* x264 preset; CRF is media_enc's default (23) */
 
 typedef struct label_enc label_enc;
 
