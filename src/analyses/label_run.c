@@ -19,16 +19,6 @@ typedef struct lrun {
     pose_plots plots;
 } lrun;
 
-static char *cat(const char *a, const char *b)
-{
-    size_t n = strlen(a) + strlen(b) + 1;
-    char *s = malloc(n);
-
-    if (s)
-        snprintf(s, n, "%s%s", a, b);
-    return s;
-}
-
 /* The video's size and rate, read before the run (the writer needs them up front). */
 static int probe(const char *video, media_video_info *vi, vas_err *e)
 {
@@ -174,7 +164,7 @@ int label_run_video(const pose_model *m, const char *video, const char *poses, c
         rc = load_poses(m, poses, &g, e);
     if (rc == VAS_OK)
         rc = pose_style_init(&s, m, e);
-    if (rc == VAS_OK && !(out->video = cat(prefix, "_labeled.mp4")))
+    if (rc == VAS_OK && !(out->video = util_concat(prefix, "_labeled.mp4")))
         rc = err_set(e, VAS_ENOMEM, "out of memory");
     if (rc == VAS_OK)
         rc = label_enc_open(out->video, vi.width, vi.height, vi.fps, &s, m->n_bodyparts, &l.le, e);

@@ -8,16 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char *cat(const char *a, const char *b)
-{
-    size_t n = strlen(a) + strlen(b) + 1;
-    char *s = malloc(n);
-
-    if (s)
-        snprintf(s, n, "%s%s", a, b);
-    return s;
-}
-
 static int open_net(pose_sink *k, const pose_run_opts *o, vas_err *e)
 {
     nn_options no = {.threads = o->threads, .bf16 = o->bf16};
@@ -55,9 +45,9 @@ int pose_sink_open(pose_sink *k, const pose_model *m, const pose_run_opts *o, co
     rc = open_net(k, o, e);
     if (rc < 0)
         return rc;
-    out->csv = cat(prefix, ".csv");
-    out->h5 = cat(prefix, ".h5");
-    out->json = cat(prefix, ".json");
+    out->csv = util_concat(prefix, ".csv");
+    out->h5 = util_concat(prefix, ".h5");
+    out->json = util_concat(prefix, ".json");
     if (!out->csv || !out->h5 || !out->json)
         return err_set(e, VAS_ENOMEM, "out of memory");
     rc = dlc_csv_open(out->csv, &l, &k->csv, e);

@@ -103,6 +103,16 @@ int util_mkdir_p(const char *path, unsigned mode)
     return 0;
 }
 
+char *util_concat(const char *a, const char *b)
+{
+    size_t n = strlen(a) + strlen(b) + 1;
+    char *s = malloc(n);
+
+    if (s)
+        snprintf(s, n, "%s%s", a, b);
+    return s;
+}
+
 char *util_lower(char *s)
 {
     for (char *p = s; *p; p++)

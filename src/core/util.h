@@ -21,6 +21,8 @@ double util_now(void);
 int64_t util_mono_ms(void);
 /* mkdir -p; 0 ok, -1 with errno. */
 int util_mkdir_p(const char *path, unsigned mode);
+/* a followed by b, a new string (caller frees); NULL when out of memory. */
+char *util_concat(const char *a, const char *b);
 /* Lowercase a string in place; returns it. */
 char *util_lower(char *s);
 /* ISO-8601 UTC ("2026-11-25T04:10:49Z") of an epoch time into out[32]. */
