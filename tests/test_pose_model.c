@@ -183,6 +183,28 @@ static void skeleton_must_name_bodyparts(void **state)
     free(b);
 }
 
+/* The fingerprint follows every file that shapes results; the network's own SHA-1 only the .onnx.
+ */
+static void fingerprint_follows_config(void **state)
+{
+    fx *f = *state;
+    char *b = make_bundle(f, "fp", NULL), *cfg = tu_path(b, "config.yaml");
+    pose_model *m1 = NULL, *m2 = NULL;
+    vas_err e = {0};
+
+    write_in(b, "config.yaml", "Task: t\ndate: Jan1\nbodyparts: [a, b]\ncolormap: jet\n");
+    assert_int_equal(pose_model_load("fp", cfg, 0, &m1, &e), VAS_OK);
+    write_in(b, "config.yaml", "Task: t\ndate: Jan1\nbodyparts: [a, b]\ncolormap: rainbow\n");
+    assert_int_equal(pose_model_load("fp", cfg, 0, &m2, &e), VAS_OK);
+    assert_string_equal(m1->onnx_sha1, m2->onnx_sha1);
+    assert_int_equal(strlen(m1->fingerprint), 40);
+    assert_string_not_equal(m1->fingerprint, m2->fingerprint);
+    pose_model_free(m1);
+    pose_model_free(m2);
+    free(cfg);
+    free(b);
+}
+
 /* The plotting keys are checked when the model loads, not at its first labeled video. */
 static void plotting_keys_checked_at_load(void **state)
 {
@@ -281,6 +303,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(broken_bundles_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(skeleton_must_name_bodyparts, setup, teardown),
         cmocka_unit_test_setup_teardown(plotting_keys_checked_at_load, setup, teardown),
+        cmocka_unit_test_setup_teardown(fingerprint_follows_config, setup, teardown),
         cmocka_unit_test_setup_teardown(list_leaves_broken_out, setup, teardown),
         cmocka_unit_test_setup_teardown(empty_folder_has_no_models, setup, teardown),
     };

@@ -52,7 +52,7 @@ int analysis_check_model3d(const analysis_env *env, const char *analysis, const 
                            const geom_models3d_item **out, vas_err *e);
 
 /* The key of identical work: SHA-1 (hex, STORE_ID_LEN) over a's name, inputs and args and the
- * model's fingerprint (the .onnx's SHA-1); "" if it could not be made. A request whose key
+ * model's fingerprint (pose_model.fingerprint); "" if it could not be made. A request whose key
  * matches a finished analysis is answered with its result (cache_key.c). */
 typedef struct store_analysis store_analysis;
 void analysis_cache_key(const store_analysis *a, const char *model_sha1, char out[41]);

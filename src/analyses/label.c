@@ -27,7 +27,7 @@ static int find_poses(job *j, const pose_model *m, char *path, size_t n, json_t 
     snprintf(a.name, sizeof(a.name), "video");
     snprintf(a.inputs[0], sizeof(a.inputs[0]), "%s", j->a->inputs[0]);
     a.args = json_object();
-    analysis_cache_key(&a, m->onnx_sha1, a.cache_key);
+    analysis_cache_key(&a, m->fingerprint, a.cache_key);
     json_decref(a.args);
     if (!a.cache_key[0])
         return VAS_ENOTFOUND;

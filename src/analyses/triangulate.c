@@ -87,7 +87,7 @@ int tri_job_reuse_poses(job *j, const pose_model *m, int c, char *path, size_t n
     snprintf(a.name, sizeof(a.name), "video");
     snprintf(a.inputs[0], sizeof(a.inputs[0]), "%s", j->a->inputs[c]);
     a.args = json_object();
-    analysis_cache_key(&a, m->onnx_sha1, a.cache_key);
+    analysis_cache_key(&a, m->fingerprint, a.cache_key);
     json_decref(a.args);
     rc = a.cache_key[0] ? store_analysis_cached(j->st, a.cache_key, &result, e) : VAS_ENOTFOUND;
     if (rc < 0)

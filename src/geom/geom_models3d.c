@@ -51,7 +51,7 @@ static int fingerprint(geom_models3d_item *it, vas_err *e)
     if (rc == VAS_OK)
         rc = digest_file(c, it->model->calib_path, e);
     for (int i = 0; rc == VAS_OK && i < it->model->n_cameras; i++)
-        EVP_DigestUpdate(c, it->cam[i]->onnx_sha1, strlen(it->cam[i]->onnx_sha1) + 1);
+        EVP_DigestUpdate(c, it->cam[i]->fingerprint, strlen(it->cam[i]->fingerprint) + 1);
     EVP_DigestFinal_ex(c, md, &n);
     EVP_MD_CTX_free(c);
     for (unsigned int i = 0; i < n && rc == VAS_OK; i++)

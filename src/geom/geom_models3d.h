@@ -22,7 +22,7 @@ typedef struct geom_models3d_item {
     geom_model3d *model;                     /* owned by the list */
     const pose_model *cam[GEOM_MAX_CAMERAS]; /* camera i's 2D model (borrowed from the 2D list) */
     char sha1[41]; /* hex SHA-1 of config.yaml's and the calibration's bytes, then each
-                      camera's 2D onnx_sha1: the fingerprint of identical 3D work */
+                      camera's 2D model fingerprint: the fingerprint of identical 3D work */
 } geom_models3d_item;
 
 typedef struct geom_models3d geom_models3d;

@@ -73,8 +73,9 @@ static int resolve_inputs(http_req *r, const analysis_def *d, store_analysis *a,
     return VAS_OK;
 }
 
-/* DESIGN: model analyses are cached. Identical work = same analysis, input file ids, network
- * bytes (the .onnx's SHA-1, not its name) and arguments; its key is the SHA-1 of those. A
+/* DESIGN: model analyses are cached. Identical work = same analysis, input file ids, model
+ * (its fingerprint: the bytes of its .onnx, config.yaml and pose_cfg.yaml, not its name; for 3D
+ * models also the calibration) and arguments; its key is the SHA-1 of those. A
  * request whose key matches a finished analysis whose outputs still exist succeeds at once with
  * the same outputs and "cached": true, unless it says force=1. */
 static int is_forced(http_req *r)
@@ -147,7 +148,7 @@ static int build_analysis(http_req *r, store_analysis *a, vas_err *e)
         return e->code;
     if (m3)
         return use_cache(r, a, m3->sha1, e);
-    return m ? use_cache(r, a, m->onnx_sha1, e) : VAS_OK;
+    return m ? use_cache(r, a, m->fingerprint, e) : VAS_OK;
 }
 
 int analyses_post(http_req *r)

@@ -286,6 +286,27 @@ static int file_sha1(const char *path, char out[41], vas_err *e)
     return VAS_OK;
 }
 
+/* m->fingerprint from the three files' SHA-1s (cfg_path: pose_cfg.yaml). */
+static int make_fingerprint(pose_model *m, const char *config_path, const char *cfg_path,
+                            vas_err *e)
+{
+    char a[41], b[41], all[3 * 41];
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    int rc = file_sha1(config_path, a, e);
+
+    if (rc == VAS_OK)
+        rc = file_sha1(cfg_path, b, e);
+    if (rc < 0)
+        return rc;
+    snprintf(all, sizeof(all), "%s%s%s", m->onnx_sha1, a, b);
+    if (!EVP_Digest(all, strlen(all), md, &n, EVP_sha1(), NULL))
+        return err_set(e, VAS_EIO, "SHA-1 failed");
+    for (unsigned int i = 0; i < n; i++)
+        snprintf(m->fingerprint + 2 * i, 3, "%02x", md[i]);
+    return VAS_OK;
+}
+
 /* The one .onnx file in dir. */
 static int find_onnx(pose_model *m, vas_err *e)
 {
@@ -411,6 +432,8 @@ int pose_model_load(const char *name, const char *config_path, int check, pose_m
         rc = find_onnx(m, e);
     if (rc == VAS_OK)
         rc = file_sha1(m->onnx_path, m->onnx_sha1, e);
+    if (rc == VAS_OK)
+        rc = make_fingerprint(m, config_path, cfg_path, e);
     if (rc == VAS_OK && check)
         rc = check_graph(m, e);
     if (rc == VAS_OK)

@@ -16,12 +16,15 @@
 #define POSE_MODEL_MAX_PARTS 64
 
 typedef struct pose_model {
-    char *name;         /* the name clients use (folder name or mapping key) */
-    char *dir;          /* the bundle folder */
-    char *onnx_path;    /* the network */
-    char onnx_sha1[41]; /* hex SHA-1 of the .onnx file: part of the result cache key */
-    char *scorer;       /* DeepLabCut's scorer name, e.g.
-                           DLC_MobilenetV2_openfieldOct30shuffle1_snapshot_3000 */
+    char *name;           /* the name clients use (folder name or mapping key) */
+    char *dir;            /* the bundle folder */
+    char *onnx_path;      /* the network */
+    char onnx_sha1[41];   /* hex SHA-1 of the .onnx file */
+    char fingerprint[41]; /* hex SHA-1 over the .onnx's, config.yaml's and pose_cfg.yaml's SHA-1s:
+                             what makes results differ (network, bodyparts, decoding, drawing);
+                             the model's part of the result cache key */
+    char *scorer;         /* DeepLabCut's scorer name, e.g.
+                             DLC_MobilenetV2_openfieldOct30shuffle1_snapshot_3000 */
     char *task, *date, *net_type, *colormap, *skeleton_color;
     char *bodyparts[POSE_MODEL_MAX_PARTS];
     int n_bodyparts;
