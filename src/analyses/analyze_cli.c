@@ -100,40 +100,29 @@ static int image_files(cli *c, const pose_model *m, char **files, int n)
                   &out, &e);
 }
 
-static int label_file(cli *c, const pose_model *m, const char *file)
+/* One video (video, label) or one image or archive of them (image). */
+static int one_file(cli *c, const pose_model *m, const char *file)
 {
     pose_run_opts o = {
         .batch = c->batch, .threads = c->threads, .bf16 = c->bf16, .progress = progress, .arg = c};
     label_out out = {0};
     char prefix[4096];
     vas_err e = {0};
-    int rc;
+    int rc, failed;
 
     prefix_for(file, m, prefix, sizeof(prefix));
     c->t0 = util_mono_ms();
-    rc = label_run_video(m, file, NULL, prefix, &o, &out, &e);
-    int failed = report(c, file, rc, &out.pose, &e);
-    if (!failed)
+    if (strcmp(c->analysis, "label") == 0)
+        rc = label_run_video(m, file, NULL, prefix, &o, &out, &e);
+    else if (strcmp(c->analysis, "image") == 0)
+        rc = pose_run_images(m, file, prefix, &o, &out.pose, &e);
+    else
+        rc = pose_run_video(m, file, prefix, &o, &out.pose, &e);
+    failed = report(c, file, rc, &out.pose, &e);
+    if (!failed && out.video)
         printf("  %s\n  %s\n  %s\n  %s\n", out.video, out.plots[0], out.plots[1], out.plots[2]);
-    rc = failed;
     label_out_clear(&out);
-    return rc;
-}
-
-static int one_file(cli *c, const pose_model *m, const char *file)
-{
-    pose_run_opts o = {
-        .batch = c->batch, .threads = c->threads, .bf16 = c->bf16, .progress = progress, .arg = c};
-    pose_video_out out = {0};
-    char prefix[4096];
-    vas_err e = {0};
-    int rc;
-
-    prefix_for(file, m, prefix, sizeof(prefix));
-    c->t0 = util_mono_ms();
-    rc = strcmp(c->analysis, "image") == 0 ? pose_run_images(m, file, prefix, &o, &out, &e)
-                                           : pose_run_video(m, file, prefix, &o, &out, &e);
-    return report(c, file, rc, &out, &e);
+    return failed;
 }
 
 static int int_arg(const char *flag, const char *v, int lo, int hi, int *out)
@@ -286,8 +275,7 @@ int analyze_cli_main(const config *cfg, int argc, char **argv)
         failed = image_files(&c, m, argv + first, argc - first);
     else
         for (int i = first; i < argc; i++)
-            failed |= strcmp(c.analysis, "label") == 0 ? label_file(&c, m, argv[i])
-                                                       : one_file(&c, m, argv[i]);
+            failed |= one_file(&c, m, argv[i]);
     pose_models_free(models);
     return failed;
 }
