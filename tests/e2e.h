@@ -712,4 +712,19 @@ static inline int e2e_group_teardown(void **state)
     return 0;
 }
 
+/* Uploads the file at path as name (202 expected); its file_id into id. */
+static inline void e2e_upload_path(e2e_srv *s, const char *path, const char *name, char id[41])
+{
+    size_t n = 0;
+    char *bytes = tu_read_file(path, &n);
+    e2e_resp r;
+
+    assert_non_null(bytes);
+    e2e_upload(s, name, "application/octet-stream", bytes, n, &r);
+    e2e_assert_status(&r, 202);
+    snprintf(id, 41, "%s", e2e_str(r.json, "file_id"));
+    e2e_resp_free(&r);
+    free(bytes);
+}
+
 #endif

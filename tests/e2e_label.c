@@ -22,20 +22,6 @@
 
 static const char *const with_model[] = {"--models", "models", NULL};
 
-static void upload_file(e2e_srv *s, const char *path, const char *name, char id[41])
-{
-    size_t n = 0;
-    char *bytes = tu_read_file(path, &n);
-    e2e_resp r;
-
-    assert_non_null(bytes);
-    e2e_upload(s, name, "application/octet-stream", bytes, n, &r);
-    e2e_assert_status(&r, 202);
-    snprintf(id, 41, "%s", e2e_str(r.json, "file_id"));
-    e2e_resp_free(&r);
-    free(bytes);
-}
-
 /* GET /file/<id> into <dir>/<name>; its Content-Disposition into disp. */
 static void download_to(e2e_srv *s, const char *id, const char *name, char *disp, size_t dn)
 {
@@ -100,7 +86,7 @@ static void openfield_labeled_video(void **state)
     media_video_info in, out;
     e2e_resp r;
 
-    upload_file(s, OPENFIELD_VIDEO, "m3v1mp4.mp4", fid);
+    e2e_upload_path(s, OPENFIELD_VIDEO, "m3v1mp4.mp4", fid);
     snprintf(form, sizeof(form), "file_id=%s&analysis=label&model=openfield", fid);
     e2e_analysis(s, form, aid, NULL);
     e2e_wait_state(s, aid, "SUCCESS", 900, &r);
@@ -140,7 +126,7 @@ static void label_reuses_video_poses(void **state)
 
     snprintf(video, sizeof(video), "%s/mouse.avi", s->dir);
     assert_int_equal(tenc_write_video(video, &v), 0);
-    upload_file(s, video, "mouse.avi", fid);
+    e2e_upload_path(s, video, "mouse.avi", fid);
     snprintf(form, sizeof(form), "file_id=%s&analysis=video&model=openfield", fid);
     e2e_analysis(s, form, aid, NULL);
     e2e_wait_state(s, aid, "SUCCESS", 300, &r);
@@ -167,7 +153,7 @@ static void labeled_images(void **state)
     char fid[41], aid[37], form[256], disp[600], tar[E2E_PATH], cmd[2 * E2E_PATH];
     e2e_resp r;
 
-    upload_file(s, LABELED "/img0007.png", "img0007.png", fid);
+    e2e_upload_path(s, LABELED "/img0007.png", "img0007.png", fid);
     snprintf(form, sizeof(form), "file_id=%s&analysis=label-image&model=openfield", fid);
     e2e_analysis(s, form, aid, NULL);
     e2e_wait_state(s, aid, "SUCCESS", 120, &r);
@@ -187,7 +173,7 @@ static void labeled_images(void **state)
     snprintf(tar, sizeof(tar), "%s/two.tar", s->dir);
     snprintf(cmd, sizeof(cmd), "tar -C %s -cf %s img0001.png img0000.png", LABELED, tar);
     assert_int_equal(system(cmd), 0);
-    upload_file(s, tar, "two.tar", fid);
+    e2e_upload_path(s, tar, "two.tar", fid);
     snprintf(form, sizeof(form), "file_id=%s&analysis=label-image&model=openfield", fid);
     e2e_analysis(s, form, aid, NULL);
     e2e_wait_state(s, aid, "SUCCESS", 120, &r);
@@ -210,7 +196,7 @@ static void label_image_refuses_a_video(void **state)
 
     snprintf(video, sizeof(video), "%s/clip.avi", s->dir);
     assert_int_equal(tenc_write_video(video, &v), 0);
-    upload_file(s, video, "clip.avi", fid);
+    e2e_upload_path(s, video, "clip.avi", fid);
     snprintf(form, sizeof(form), "file_id=%s&analysis=label-image&model=openfield", fid);
     e2e_analysis(s, form, aid, NULL);
     e2e_wait_state(s, aid, "FAILURE", 60, &r);

@@ -117,30 +117,15 @@ static void write_video(e2e_srv *s, const char *name, int w, int h, int n, char 
     assert_int_equal(tenc_write_video(path, &v), 0);
 }
 
-/* Uploads the video at path as name; its id into id. */
-static void upload_video(e2e_srv *s, const char *path, const char *name, char id[41])
-{
-    size_t n = 0;
-    char *bytes = tu_read_file(path, &n);
-    e2e_resp r;
-
-    assert_non_null(bytes);
-    e2e_upload(s, name, "video/x-msvideo", bytes, n, &r);
-    e2e_assert_status(&r, 202);
-    snprintf(id, 41, "%s", e2e_str(r.json, "file_id"));
-    e2e_resp_free(&r);
-    free(bytes);
-}
-
 /* The two-camera take: camera 1 160x120 x 12 frames, camera 2 200x150 x 10 frames. */
 static void upload_take(e2e_srv *s, char ids[2][41])
 {
     char path[E2E_PATH + 64];
 
     write_video(s, "c1.avi", 160, 120, 12, path, sizeof(path));
-    upload_video(s, path, "rig1-camera-1-day2.avi", ids[0]);
+    e2e_upload_path(s, path, "rig1-camera-1-day2.avi", ids[0]);
     write_video(s, "c2.avi", 200, 150, FRAMES, path, sizeof(path));
-    upload_video(s, path, "rig1-camera-2-day2.avi", ids[1]);
+    e2e_upload_path(s, path, "rig1-camera-2-day2.avi", ids[1]);
 }
 
 /* The POST body for label_3d on model with files ids[0..n). */

@@ -29,20 +29,6 @@ static void make_video(e2e_srv *s, char *out, size_t n)
     assert_int_equal(tenc_write_video(out, &v), 0);
 }
 
-static void upload_file(e2e_srv *s, const char *path, const char *name, char id[41])
-{
-    size_t n = 0;
-    char *bytes = tu_read_file(path, &n);
-    e2e_resp r;
-
-    assert_non_null(bytes);
-    e2e_upload(s, name, "video/x-msvideo", bytes, n, &r);
-    e2e_assert_status(&r, 202);
-    snprintf(id, 41, "%s", e2e_str(r.json, "file_id"));
-    e2e_resp_free(&r);
-    free(bytes);
-}
-
 /* GET /file/<id> into <dir>/<name>; returns the body (caller frees). */
 static char *download(e2e_srv *s, const char *id, const char *name, char *disp, size_t dn)
 {
@@ -133,7 +119,7 @@ static void video_outputs_in_dlc_layout(void **state)
     e2e_resp r;
 
     make_video(s, video, sizeof(video));
-    upload_file(s, video, "mouse.avi", fid);
+    e2e_upload_path(s, video, "mouse.avi", fid);
     snprintf(form, sizeof(form), "file_id=%s&analysis=video&model=openfield&batch=5", fid);
     e2e_analysis(s, form, aid, NULL);
     e2e_wait_state(s, aid, "SUCCESS", 300, &r);
@@ -171,7 +157,7 @@ static void analyze_cli_writes_beside_input(void **state)
     e2e_resp r;
 
     make_video(s, video, sizeof(video));
-    upload_file(s, video, "mouse.avi", fid);
+    e2e_upload_path(s, video, "mouse.avi", fid);
     snprintf(form, sizeof(form), "file_id=%s&analysis=video&model=openfield", fid);
     e2e_analysis(s, form, aid, NULL);
     e2e_wait_state(s, aid, "SUCCESS", 300, &r);
@@ -197,7 +183,7 @@ static void identical_work_is_cached(void **state)
     e2e_resp r;
 
     make_video(s, video, sizeof(video));
-    upload_file(s, video, "mouse.avi", fid);
+    e2e_upload_path(s, video, "mouse.avi", fid);
     snprintf(form, sizeof(form), "file_id=%s&analysis=video&model=openfield", fid);
     e2e_analysis(s, form, a1, NULL);
     e2e_wait_state(s, a1, "SUCCESS", 300, &r);
@@ -239,7 +225,7 @@ static void images_indexed_by_name(void **state)
     char fid[41], aid[37], form[256], disp[600], cmd[2 * E2E_PATH], tar[E2E_PATH], *csv;
     e2e_resp r;
 
-    upload_file(s, LABELED "/img0007.png", "img0007.png", fid);
+    e2e_upload_path(s, LABELED "/img0007.png", "img0007.png", fid);
     snprintf(form, sizeof(form), "file_id=%s&analysis=image&model=openfield", fid);
     e2e_analysis(s, form, aid, NULL);
     e2e_wait_state(s, aid, "SUCCESS", 120, &r);
@@ -252,7 +238,7 @@ static void images_indexed_by_name(void **state)
     snprintf(cmd, sizeof(cmd), "tar -C %s -cf %s img0002.png img0000.png img0001.png", LABELED,
              tar);
     assert_int_equal(system(cmd), 0);
-    upload_file(s, tar, "frames.tar", fid);
+    e2e_upload_path(s, tar, "frames.tar", fid);
     snprintf(form, sizeof(form), "file_id=%s&analysis=image&model=openfield", fid);
     e2e_analysis(s, form, aid, NULL);
     e2e_wait_state(s, aid, "SUCCESS", 120, &r);
@@ -361,7 +347,7 @@ static void openfield_video_end_to_end(void **state)
     json_t *j;
     e2e_resp r;
 
-    upload_file(s, OPENFIELD_VIDEO, "m3v1mp4.mp4", fid);
+    e2e_upload_path(s, OPENFIELD_VIDEO, "m3v1mp4.mp4", fid);
     snprintf(form, sizeof(form), "file_id=%s&analysis=video&model=openfield", fid);
     e2e_analysis(s, form, aid, NULL);
     snprintf(path, sizeof(path), "/analysis/%s", aid);
@@ -401,7 +387,7 @@ static void cancel_mid_video(void **state)
     double end = e2e_now() + 120;
     e2e_resp r;
 
-    upload_file(s, OPENFIELD_VIDEO, "m3v1mp4.mp4", fid);
+    e2e_upload_path(s, OPENFIELD_VIDEO, "m3v1mp4.mp4", fid);
     snprintf(form, sizeof(form), "file_id=%s&analysis=video&model=openfield", fid);
     e2e_analysis(s, form, aid, NULL);
     snprintf(path, sizeof(path), "/analysis/%s", aid);
