@@ -1,7 +1,7 @@
 /* geom_calib.c - OpenCV FileStorage calibrations (see geom_calib.h). */
 #include "geom/geom_calib.h"
 
-#include "geom/geom_yaml.h"
+#include "core/ydoc.h"
 
 #include <errno.h>
 #include <math.h>
@@ -31,7 +31,7 @@ static int read_items(yaml_document_t *d, yaml_node_t *seq, const mat_req *r, in
         if (i >= r->cap)
             return err_set(e, VAS_EINVAL, "%s: %s: %s has too many values", r->path, r->cam,
                            r->key);
-        if (geom_yaml_num(yaml_document_get_node(d, *it), &v) < 0 || !isfinite(v))
+        if (ydoc_num(yaml_document_get_node(d, *it), &v) < 0 || !isfinite(v))
             return err_set(e, VAS_EINVAL, "%s: %s: %s holds a value that is not a finite number",
                            r->path, r->cam, r->key);
         r->out[i] = v;
@@ -57,14 +57,14 @@ static int read_matrix(yaml_document_t *d, yaml_node_t *n, const mat_req *r, int
     if (!n || n->type != YAML_MAPPING_NODE)
         return err_set(e, VAS_EINVAL, "%s: %s: %s must be an opencv-matrix", r->path, r->cam,
                        r->key);
-    dt = geom_yaml_str(d, n, "dt");
+    dt = ydoc_str(d, n, "dt");
     if (!dt || strlen(dt) != 1 || !strchr("dfucwsi", dt[0]))
         return err_set(e, VAS_EINVAL, "%s: %s: %s has dt '%s'; vas reads d, f, u, c, w, s or i",
                        r->path, r->cam, r->key, dt ? dt : "");
-    if (geom_yaml_num_at(d, n, "rows", -1, &dr) < 0 ||
-        geom_yaml_num_at(d, n, "cols", -1, &dc) < 0 || dr < 1 || dc < 1 || dr > 64 || dc > 64)
+    if (ydoc_num_at(d, n, "rows", -1, &dr) < 0 || ydoc_num_at(d, n, "cols", -1, &dc) < 0 ||
+        dr < 1 || dc < 1 || dr > 64 || dc > 64)
         return err_set(e, VAS_EINVAL, "%s: %s: %s needs rows and cols", r->path, r->cam, r->key);
-    rc = read_items(d, geom_yaml_get(d, n, "data"), r, &count, e);
+    rc = read_items(d, ydoc_get(d, n, "data"), r, &count, e);
     if (rc < 0)
         return rc;
     *rows = (int)dr;
@@ -80,7 +80,7 @@ static int read_fixed(yaml_document_t *d, yaml_node_t *cam, mat_req *r, int rows
                       vas_err *e)
 {
     int nr = 0, nc = 0;
-    int rc = read_matrix(d, geom_yaml_get(d, cam, r->key), r, &nr, &nc, e);
+    int rc = read_matrix(d, ydoc_get(d, cam, r->key), r, &nr, &nc, e);
 
     if (rc < 0)
         return rc;
@@ -109,8 +109,8 @@ static int read_intrinsics(yaml_document_t *d, yaml_node_t *cn, geom_camera *c, 
     memset(c->k, 0, sizeof(c->k));
     c->n_dist = 0;
     r = (mat_req){path, c->name, "distortion_coefficients", c->k, GEOM_MAX_DIST};
-    if (geom_yaml_get(d, cn, r.key)) {
-        rc = read_matrix(d, geom_yaml_get(d, cn, r.key), &r, &nr, &nc, e);
+    if (ydoc_get(d, cn, r.key)) {
+        rc = read_matrix(d, ydoc_get(d, cn, r.key), &r, &nr, &nc, e);
         if (rc < 0)
             return rc;
         c->n_dist = nr * nc;
@@ -120,9 +120,8 @@ static int read_intrinsics(yaml_document_t *d, yaml_node_t *cn, geom_camera *c, 
                            "(k1 k2 p1 p2 [k3 [k4 k5 k6]]), not %dx%d",
                            path, c->name, nr, nc);
     }
-    if (geom_yaml_num_at(d, cn, "image_width", 0, &w) < 0 ||
-        geom_yaml_num_at(d, cn, "image_height", 0, &h) < 0 || w < 0 || h < 0 || w > 65536 ||
-        h > 65536)
+    if (ydoc_num_at(d, cn, "image_width", 0, &w) < 0 ||
+        ydoc_num_at(d, cn, "image_height", 0, &h) < 0 || w < 0 || h < 0 || w > 65536 || h > 65536)
         return err_set(e, VAS_EINVAL, "%s: %s: image_width and image_height must be 0 to 65536",
                        path, c->name);
     c->width = (int)w;
@@ -137,9 +136,9 @@ static int read_pose(yaml_document_t *d, yaml_node_t *cn, geom_camera *c, const 
     double rv[3];
     int rc;
 
-    if (geom_yaml_get(d, cn, "rotation")) {
+    if (ydoc_get(d, cn, "rotation")) {
         rc = read_fixed(d, cn, &r, 3, 3, e);
-    } else if (geom_yaml_get(d, cn, "rvec")) {
+    } else if (ydoc_get(d, cn, "rvec")) {
         r = (mat_req){path, c->name, "rvec", rv, 3};
         rc = read_fixed(d, cn, &r, 3, 1, e);
         if (rc == VAS_OK)
@@ -149,8 +148,8 @@ static int read_pose(yaml_document_t *d, yaml_node_t *cn, geom_camera *c, const 
     }
     if (rc < 0)
         return rc;
-    r = (mat_req){path, c->name, geom_yaml_get(d, cn, "tvec") ? "tvec" : "translation", c->t, 3};
-    if (!geom_yaml_get(d, cn, r.key))
+    r = (mat_req){path, c->name, ydoc_get(d, cn, "tvec") ? "tvec" : "translation", c->t, 3};
+    if (!ydoc_get(d, cn, r.key))
         return err_set(e, VAS_EINVAL, "%s: %s has no translation (3x1)", path, c->name);
     return read_fixed(d, cn, &r, 3, 1, e);
 }
@@ -187,7 +186,7 @@ int geom_calib_check_camera(const geom_camera *c, const char *what, vas_err *e)
 static int read_camera(yaml_document_t *d, yaml_node_t *root, const char *name, geom_camera *c,
                        const char *path, vas_err *e)
 {
-    yaml_node_t *cn = geom_yaml_get(d, root, name);
+    yaml_node_t *cn = ydoc_get(d, root, name);
     int rc;
 
     if (strlen(name) >= GEOM_NAME_MAX)
@@ -208,7 +207,7 @@ static int read_camera(yaml_document_t *d, yaml_node_t *root, const char *name, 
 static int list_names(yaml_document_t *d, yaml_node_t *root, const char **names, int *n,
                       const char *path, vas_err *e)
 {
-    yaml_node_t *l = geom_yaml_get(d, root, "camera_names");
+    yaml_node_t *l = ydoc_get(d, root, "camera_names");
 
     *n = 0;
     if (l && l->type == YAML_SEQUENCE_NODE) {
@@ -228,7 +227,7 @@ static int list_names(yaml_document_t *d, yaml_node_t *root, const char **names,
              p++) {
             yaml_node_t *k = yaml_document_get_node(d, p->key);
             if (!k || k->type != YAML_SCALAR_NODE ||
-                !geom_yaml_get(d, yaml_document_get_node(d, p->value), "camera_matrix"))
+                !ydoc_get(d, yaml_document_get_node(d, p->value), "camera_matrix"))
                 continue;
             if (*n >= GEOM_MAX_CAMERAS)
                 return err_set(e, VAS_EINVAL, "%s: more than %d cameras", path, GEOM_MAX_CAMERAS);
@@ -242,7 +241,7 @@ int geom_calib_load(const char *path, geom_calib *out, vas_err *e)
 {
     yaml_document_t d;
     const char *names[GEOM_MAX_CAMERAS];
-    int n = 0, rc = geom_yaml_load(path, &d, e);
+    int n = 0, rc = ydoc_load(path, &d, e);
     yaml_node_t *root;
 
     if (rc < 0)

@@ -1,7 +1,7 @@
 /* geom_model3d.c - 3D model bundles (see geom_model3d.h). */
 #include "geom/geom_model3d.h"
 
-#include "geom/geom_yaml.h"
+#include "core/ydoc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,10 +30,10 @@ int geom_model3d_is_bundle(const char *dir)
     int yes;
 
     snprintf(path, sizeof(path), "%s/config.yaml", dir);
-    if (!file_exists(path) || geom_yaml_load(path, &d, NULL) < 0)
+    if (!file_exists(path) || ydoc_load(path, &d, NULL) < 0)
         return 0;
     root = yaml_document_get_root_node(&d);
-    yes = geom_yaml_get(&d, root, "camera_names") || geom_yaml_get(&d, root, "scorername_3d");
+    yes = ydoc_get(&d, root, "camera_names") || ydoc_get(&d, root, "scorername_3d");
     yaml_document_delete(&d);
     return yes;
 }
@@ -42,7 +42,7 @@ int geom_model3d_is_bundle(const char *dir)
 static int read_cameras(yaml_document_t *d, yaml_node_t *root, const char **names, int *n,
                         vas_err *e)
 {
-    yaml_node_t *l = geom_yaml_get(d, root, "camera_names");
+    yaml_node_t *l = ydoc_get(d, root, "camera_names");
     double num;
 
     *n = 0;
@@ -58,7 +58,7 @@ static int read_cameras(yaml_document_t *d, yaml_node_t *root, const char **name
     }
     if (*n < 2)
         return err_set(e, VAS_EINVAL, "config.yaml: a 3D model needs at least 2 camera_names");
-    if (geom_yaml_num_at(d, root, "num_cameras", *n, &num) < 0 || num != *n)
+    if (ydoc_num_at(d, root, "num_cameras", *n, &num) < 0 || num != *n)
         return err_set(e, VAS_EINVAL, "config.yaml: num_cameras does not match the %d camera_names",
                        *n);
     return VAS_OK;
@@ -66,7 +66,7 @@ static int read_cameras(yaml_document_t *d, yaml_node_t *root, const char **name
 
 static int read_skeleton(geom_model3d *m, yaml_document_t *d, yaml_node_t *root, vas_err *e)
 {
-    yaml_node_t *n = geom_yaml_get(d, root, "skeleton");
+    yaml_node_t *n = ydoc_get(d, root, "skeleton");
     size_t cap;
 
     if (!n || n->type != YAML_SEQUENCE_NODE)
@@ -105,10 +105,10 @@ static int read_camera_models(geom_model3d *m, yaml_document_t *d, yaml_node_t *
         char key[GEOM_NAME_MAX + 16];
         const char *s;
         snprintf(key, sizeof(key), "model_%s", names[i]);
-        if ((s = geom_yaml_str(d, root, key)) && *s && !(m->camera_model[i] = strdup(s)))
+        if ((s = ydoc_str(d, root, key)) && *s && !(m->camera_model[i] = strdup(s)))
             return err_set(e, VAS_ENOMEM, "out of memory");
         snprintf(key, sizeof(key), "config_file_%s", names[i]);
-        if ((s = geom_yaml_str(d, root, key)) && *s && !(m->camera_config[i] = strdup(s)))
+        if ((s = ydoc_str(d, root, key)) && *s && !(m->camera_config[i] = strdup(s)))
             return err_set(e, VAS_ENOMEM, "out of memory");
     }
     return VAS_OK;
@@ -118,17 +118,17 @@ static int read_settings(geom_model3d *m, yaml_document_t *d, yaml_node_t *root,
 {
     double dot;
 
-    m->task = dup_or(geom_yaml_str(d, root, "Task"), m->name);
-    m->scorername_3d = dup_or(geom_yaml_str(d, root, "scorername_3d"), "DLC_3D");
-    m->colormap = dup_or(geom_yaml_str(d, root, "colormap"), "jet");
-    m->skeleton_color = dup_or(geom_yaml_str(d, root, "skeleton_color"), "black");
+    m->task = dup_or(ydoc_str(d, root, "Task"), m->name);
+    m->scorername_3d = dup_or(ydoc_str(d, root, "scorername_3d"), "DLC_3D");
+    m->colormap = dup_or(ydoc_str(d, root, "colormap"), "jet");
+    m->skeleton_color = dup_or(ydoc_str(d, root, "skeleton_color"), "black");
     if (!m->task || !m->scorername_3d || !m->colormap || !m->skeleton_color)
         return err_set(e, VAS_ENOMEM, "out of memory");
-    if (geom_yaml_num_at(d, root, "pcutoff", 0.4, &m->pcutoff) < 0 || !(m->pcutoff >= 0) ||
+    if (ydoc_num_at(d, root, "pcutoff", 0.4, &m->pcutoff) < 0 || !(m->pcutoff >= 0) ||
         m->pcutoff > 1)
         return err_set(e, VAS_EINVAL, "config.yaml: pcutoff must be a number from 0 to 1");
-    if (geom_yaml_num_at(d, root, "alphaValue", 0.8, &m->alphavalue) < 0 ||
-        geom_yaml_num_at(d, root, "dotsize", 15, &dot) < 0 || !(dot >= 0) || dot > 1000)
+    if (ydoc_num_at(d, root, "alphaValue", 0.8, &m->alphavalue) < 0 ||
+        ydoc_num_at(d, root, "dotsize", 15, &dot) < 0 || !(dot >= 0) || dot > 1000)
         return err_set(e, VAS_EINVAL, "config.yaml: alphaValue and dotsize must be numbers");
     m->dotsize = (int)dot;
     if (!*m->scorername_3d)
@@ -177,7 +177,7 @@ static int read_config(geom_model3d *m, vas_err *e)
     int rc;
 
     snprintf(path, sizeof(path), "%s/config.yaml", m->dir);
-    rc = geom_yaml_load(path, &d, e);
+    rc = ydoc_load(path, &d, e);
     if (rc < 0)
         return rc;
     root = yaml_document_get_root_node(&d);
@@ -189,7 +189,7 @@ static int read_config(geom_model3d *m, vas_err *e)
     if (rc == VAS_OK)
         rc = read_camera_models(m, &d, root, names, e);
     if (rc == VAS_OK)
-        rc = read_calib(m, geom_yaml_str(&d, root, "calibration"), names, e);
+        rc = read_calib(m, ydoc_str(&d, root, "calibration"), names, e);
     yaml_document_delete(&d);
     return rc;
 }

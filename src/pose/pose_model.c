@@ -5,6 +5,7 @@
 #include "pose/pose_cmap.h"
 
 #include "core/log.h"
+#include "core/ydoc.h"
 #include "geom/geom_model3d.h"
 #include "nn/nn.h"
 
@@ -25,64 +26,17 @@ struct pose_models {
 
 /* ---- YAML helpers ---- */
 
-static int yaml_load(const char *path, yaml_document_t *doc, vas_err *e)
-{
-    FILE *f = fopen(path, "rb");
-    yaml_parser_t p;
-    int ok;
-
-    if (!f)
-        return err_sys(e, VAS_EINVAL, errno, "cannot open %s", path);
-    yaml_parser_initialize(&p);
-    yaml_parser_set_input_file(&p, f);
-    ok = yaml_parser_load(&p, doc);
-    if (ok && !yaml_document_get_root_node(doc)) {
-        yaml_document_delete(doc);
-        ok = 0;
-    }
-    if (!ok)
-        err_set(e, VAS_EINVAL, "%s: not YAML (line %zu: %s)", path, p.problem_mark.line + 1,
-                p.problem ? p.problem : "empty");
-    yaml_parser_delete(&p);
-    fclose(f);
-    return ok ? VAS_OK : VAS_EINVAL;
-}
-
-static yaml_node_t *node_get(yaml_document_t *d, yaml_node_t *map, const char *key)
-{
-    if (!map || map->type != YAML_MAPPING_NODE)
-        return NULL;
-    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
-         p++) {
-        yaml_node_t *k = yaml_document_get_node(d, p->key);
-        if (k && k->type == YAML_SCALAR_NODE && strcmp((char *)k->data.scalar.value, key) == 0)
-            return yaml_document_get_node(d, p->value);
-    }
-    return NULL;
-}
-
-static const char *scalar(yaml_document_t *d, yaml_node_t *map, const char *key)
-{
-    yaml_node_t *n = node_get(d, map, key);
-
-    return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
-}
-
+/* The number at key; def when absent or not a number. */
 static double number(yaml_document_t *d, yaml_node_t *map, const char *key, double def)
 {
-    const char *s = scalar(d, map, key);
-    char *end = NULL;
-    double v;
+    double v = def;
 
-    if (!s)
-        return def;
-    v = strtod(s, &end);
-    return end && end != s && !*end ? v : def;
+    return ydoc_num_at(d, map, key, def, &v) == 0 ? v : def;
 }
 
 static int boolean(yaml_document_t *d, yaml_node_t *map, const char *key, int def)
 {
-    const char *s = scalar(d, map, key);
+    const char *s = ydoc_str(d, map, key);
 
     if (!s)
         return def;
@@ -97,7 +51,7 @@ static char *dup_or(const char *s, const char *def)
 /* A sequence of 3 numbers (mean or std) into out. */
 static int triple(yaml_document_t *d, yaml_node_t *map, const char *key, float *out)
 {
-    yaml_node_t *n = node_get(d, map, key);
+    yaml_node_t *n = ydoc_get(d, map, key);
     int i = 0;
 
     if (!n || n->type != YAML_SEQUENCE_NODE)
@@ -124,7 +78,7 @@ static int bodypart_index(const pose_model *m, const char *name)
 
 static int read_bodyparts(pose_model *m, yaml_document_t *d, yaml_node_t *root, vas_err *e)
 {
-    yaml_node_t *n = node_get(d, root, "bodyparts");
+    yaml_node_t *n = ydoc_get(d, root, "bodyparts");
 
     if (!n || n->type != YAML_SEQUENCE_NODE)
         return err_set(e, VAS_EINVAL, "config.yaml has no list of bodyparts");
@@ -143,7 +97,7 @@ static int read_bodyparts(pose_model *m, yaml_document_t *d, yaml_node_t *root, 
 
 static int read_skeleton(pose_model *m, yaml_document_t *d, yaml_node_t *root, vas_err *e)
 {
-    yaml_node_t *n = node_get(d, root, "skeleton");
+    yaml_node_t *n = ydoc_get(d, root, "skeleton");
     size_t cap;
 
     if (!n || n->type != YAML_SEQUENCE_NODE)
@@ -201,15 +155,15 @@ static int read_project(pose_model *m, const char *path, vas_err *e)
 {
     yaml_document_t d;
     yaml_node_t *root;
-    int rc = yaml_load(path, &d, e);
+    int rc = ydoc_load(path, &d, e);
 
     if (rc < 0)
         return rc;
     root = yaml_document_get_root_node(&d);
-    m->task = dup_or(scalar(&d, root, "Task"), m->name);
-    m->date = dup_or(scalar(&d, root, "date"), "");
-    m->colormap = dup_or(scalar(&d, root, "colormap"), "rainbow");
-    m->skeleton_color = dup_or(scalar(&d, root, "skeleton_color"), "black");
+    m->task = dup_or(ydoc_str(&d, root, "Task"), m->name);
+    m->date = dup_or(ydoc_str(&d, root, "date"), "");
+    m->colormap = dup_or(ydoc_str(&d, root, "colormap"), "rainbow");
+    m->skeleton_color = dup_or(ydoc_str(&d, root, "skeleton_color"), "black");
     m->pcutoff = number(&d, root, "pcutoff", 0.6);
     m->alphavalue = number(&d, root, "alphavalue", 0.7);
     m->dotsize = (int)number(&d, root, "dotsize", 12);
@@ -231,24 +185,24 @@ static int read_pose_cfg(pose_model *m, const char *path, vas_err *e)
     yaml_document_t d;
     yaml_node_t *root, *norm;
     const char *cm;
-    int rc = yaml_load(path, &d, e);
+    int rc = ydoc_load(path, &d, e);
 
     if (rc < 0)
         return rc;
     root = yaml_document_get_root_node(&d);
-    m->net_type = dup_or(scalar(&d, root, "net_type"), "unknown");
+    m->net_type = dup_or(ydoc_str(&d, root, "net_type"), "unknown");
     m->stride = (int)number(&d, root, "stride", 8);
     m->locref = boolean(&d, root, "location_refinement", 1);
     m->locref_stdev = number(&d, root, "locref_stdev", 7.2801);
     m->sigmoid_in_graph = boolean(&d, root, "sigmoid_in_graph", 1);
     m->iteration = (long)number(&d, root, "iteration", number(&d, root, "snapshot", 0));
-    cm = scalar(&d, root, "colormode");
+    cm = ydoc_str(&d, root, "colormode");
     m->bgr = cm && !strcasecmp(cm, "BGR");
-    m->input_name = dup_or(scalar(&d, root, "input"), "image");
-    norm = node_get(&d, root, "outputs");
-    m->heatmap_name = dup_or(scalar(&d, norm, "heatmap"), "heatmap");
-    m->locref_name = dup_or(scalar(&d, norm, "locref"), "locref");
-    norm = node_get(&d, root, "normalize");
+    m->input_name = dup_or(ydoc_str(&d, root, "input"), "image");
+    norm = ydoc_get(&d, root, "outputs");
+    m->heatmap_name = dup_or(ydoc_str(&d, norm, "heatmap"), "heatmap");
+    m->locref_name = dup_or(ydoc_str(&d, norm, "locref"), "locref");
+    norm = ydoc_get(&d, root, "normalize");
     if (triple(&d, norm, "mean", m->mean) < 0 || triple(&d, norm, "std", m->std) < 0)
         rc = err_set(e, VAS_EINVAL, "pose_cfg.yaml: normalize needs mean and std (3 numbers each)");
     else if (m->stride < 1 || m->stride > 64)

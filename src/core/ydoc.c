@@ -1,5 +1,5 @@
-/* geom_yaml.c - libyaml document helpers (see geom_yaml.h). */
-#include "geom/geom_yaml.h"
+/* ydoc.c - libyaml document helpers (see ydoc.h). */
+#include "core/ydoc.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -36,7 +36,7 @@ static int read_all(const char *path, unsigned char **out, size_t *len, vas_err 
     return VAS_OK;
 }
 
-int geom_yaml_load(const char *path, yaml_document_t *doc, vas_err *e)
+int ydoc_load(const char *path, yaml_document_t *doc, vas_err *e)
 {
     unsigned char *buf = NULL;
     size_t len = 0;
@@ -63,7 +63,7 @@ int geom_yaml_load(const char *path, yaml_document_t *doc, vas_err *e)
     return ok ? VAS_OK : VAS_EINVAL;
 }
 
-yaml_node_t *geom_yaml_get(yaml_document_t *d, yaml_node_t *map, const char *key)
+yaml_node_t *ydoc_get(yaml_document_t *d, yaml_node_t *map, const char *key)
 {
     if (!map || map->type != YAML_MAPPING_NODE)
         return NULL;
@@ -76,14 +76,14 @@ yaml_node_t *geom_yaml_get(yaml_document_t *d, yaml_node_t *map, const char *key
     return NULL;
 }
 
-const char *geom_yaml_str(yaml_document_t *d, yaml_node_t *map, const char *key)
+const char *ydoc_str(yaml_document_t *d, yaml_node_t *map, const char *key)
 {
-    yaml_node_t *n = geom_yaml_get(d, map, key);
+    yaml_node_t *n = ydoc_get(d, map, key);
 
     return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
 }
 
-int geom_yaml_num(yaml_node_t *n, double *out)
+int ydoc_num(yaml_node_t *n, double *out)
 {
     const char *s;
     char *end = NULL;
@@ -100,13 +100,13 @@ int geom_yaml_num(yaml_node_t *n, double *out)
     return 0;
 }
 
-int geom_yaml_num_at(yaml_document_t *d, yaml_node_t *map, const char *key, double def, double *out)
+int ydoc_num_at(yaml_document_t *d, yaml_node_t *map, const char *key, double def, double *out)
 {
-    yaml_node_t *n = geom_yaml_get(d, map, key);
+    yaml_node_t *n = ydoc_get(d, map, key);
 
     if (!n) {
         *out = def;
         return 0;
     }
-    return geom_yaml_num(n, out);
+    return ydoc_num(n, out);
 }
