@@ -2,7 +2,8 @@
  * (models/openfield): a labeled video of the real openfield recording decoded back with FFmpeg
  * (frame count, size and rate of the input) with its three plots; the poses of a finished `video`
  * analysis reused instead of running the network again; labeled images of one frame and of an
- * archive of frames; an image analysis given a video; and `vas analyze --analysis label`. */
+ * archive of frames; an image analysis given a video; a cancel mid-video and a file that is no
+ * video; and `vas analyze --analysis label`. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -209,6 +210,48 @@ static void label_image_refuses_a_video(void **state)
     E2E_PASS(s);
 }
 
+/* The real recording cancelled mid-way: REVOKED, and no labeled video left in the store; a file
+ * that is not a video: FAILURE saying so. */
+static void label_cancel_and_not_a_video(void **state)
+{
+    e2e_srv *s = *state;
+    char fid[41], aid[37], form[256], path[128];
+    double end = e2e_now() + 120;
+    e2e_resp r;
+
+    e2e_upload_path(s, OPENFIELD_VIDEO, "m3v1mp4.mp4", fid);
+    snprintf(form, sizeof(form), "file_id=%s&analysis=label&model=openfield", fid);
+    e2e_analysis(s, form, aid, NULL);
+    snprintf(path, sizeof(path), "/analysis/%s", aid);
+    for (;;) {
+        e2e_get(s, path, &r);
+        const json_t *p = json_object_get(r.json, "progress");
+        if (e2e_state_is(&r, "STARTED") && json_integer_value(json_object_get(p, "done")) > 0)
+            break;
+        assert_true(e2e_state_is(&r, "PENDING") || e2e_state_is(&r, "STARTED"));
+        e2e_resp_free(&r);
+        assert_true(e2e_now() < end);
+        tu_nap_ms(50);
+    }
+    e2e_resp_free(&r);
+    e2e_cancel(s, aid);
+    e2e_expect_state(s, aid, "REVOKED", 200, 10);
+    e2e_log_wait(s, "state=REVOKED ms=", 30); /* the worker saw it and stopped */
+    e2e_get(s, "/file", &r);
+    for (size_t i = 0; i < json_array_size(r.json); i++) /* only the upload is stored */
+        assert_null(strstr(e2e_str(json_array_get(r.json, i), "filename"), "_labeled"));
+    assert_int_equal(json_array_size(r.json), 1);
+    e2e_resp_free(&r);
+    e2e_upload_text(s, "not a video at all\n", "notes.mp4", fid);
+    snprintf(form, sizeof(form), "file_id=%s&analysis=label&model=openfield", fid);
+    e2e_analysis(s, form, aid, NULL);
+    e2e_wait_state(s, aid, "FAILURE", 60, &r);
+    if (!strstr(e2e_str(r.json, "description"), "not a video"))
+        fail_msg("description: %s", e2e_str(r.json, "description"));
+    e2e_resp_free(&r);
+    E2E_PASS(s);
+}
+
 /* `vas analyze --analysis label` writes the labeled video and plots beside the input. */
 static void analyze_cli_label(void **state)
 {
@@ -238,8 +281,11 @@ int main(void)
 {
     media_log_setup();
     const struct CMUnitTest tests[] = {
-        E2E_TEST(label_reuses_video_poses, with_model),    E2E_TEST(labeled_images, with_model),
-        E2E_TEST(label_image_refuses_a_video, with_model), E2E_TEST(analyze_cli_label, with_model),
+        E2E_TEST(label_reuses_video_poses, with_model),
+        E2E_TEST(labeled_images, with_model),
+        E2E_TEST(label_image_refuses_a_video, with_model),
+        E2E_TEST(analyze_cli_label, with_model),
+        E2E_TEST(label_cancel_and_not_a_video, with_model),
         E2E_TEST(openfield_labeled_video, with_model),
     };
 
