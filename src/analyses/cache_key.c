@@ -1,6 +1,7 @@
 /* cache_key.c - the key of identical work, shared by the HTTP check (a cached result instead of a
  * new job) and by jobs that reuse an earlier analysis's output (label reuses video's poses). */
 #include "analyses/analysis.h"
+#include "core/digest.h"
 #include "store/store.h"
 
 #include <openssl/evp.h>
@@ -23,8 +24,7 @@ void analysis_cache_key(const store_analysis *a, const char *model_sha1, char ou
             EVP_DigestUpdate(c, a->inputs[i], strlen(a->inputs[i]) + 1);
         EVP_DigestUpdate(c, args, strlen(args));
         EVP_DigestFinal_ex(c, md, &n);
-        for (unsigned int i = 0; i < n; i++)
-            snprintf(out + 2 * i, 3, "%02x", md[i]);
+        digest_hex(md, n, out);
     }
     EVP_MD_CTX_free(c);
     free(args);

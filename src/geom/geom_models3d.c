@@ -1,12 +1,12 @@
 /* geom_models3d.c - the list of loaded 3D models (see geom_models3d.h). */
 #include "geom/geom_models3d.h"
 
+#include "core/digest.h"
 #include "core/log.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,43 +20,24 @@ struct geom_models3d {
 };
 
 /* Adds the bytes of path to c. */
-static int digest_file(EVP_MD_CTX *c, const char *path, vas_err *e)
-{
-    unsigned char buf[65536];
-    FILE *f = fopen(path, "rb");
-    size_t k;
-
-    if (!f)
-        return err_sys(e, VAS_EINVAL, errno, "cannot read %s", path);
-    while ((k = fread(buf, 1, sizeof(buf), f)) > 0)
-        EVP_DigestUpdate(c, buf, k);
-    fclose(f);
-    return VAS_OK;
-}
-
+/* SHA-1 over the SHA-1s of config.yaml and the calibration and each camera's 2D fingerprint. */
 static int fingerprint(geom_models3d_item *it, vas_err *e)
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    char path[PATH_LEN];
-    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    char path[PATH_LEN], all[(GEOM_MAX_CAMERAS + 2) * 41] = "";
+    size_t k;
     int rc;
 
-    if (!c || !EVP_DigestInit_ex(c, EVP_sha1(), NULL)) {
-        EVP_MD_CTX_free(c);
-        return err_set(e, VAS_ENOMEM, "out of memory");
-    }
     snprintf(path, sizeof(path), "%s/config.yaml", it->model->dir);
-    rc = digest_file(c, path, e);
+    rc = digest_file_sha1(path, all, e);
     if (rc == VAS_OK)
-        rc = digest_file(c, it->model->calib_path, e);
-    for (int i = 0; rc == VAS_OK && i < it->model->n_cameras; i++)
-        EVP_DigestUpdate(c, it->cam[i]->fingerprint, strlen(it->cam[i]->fingerprint) + 1);
-    EVP_DigestFinal_ex(c, md, &n);
-    EVP_MD_CTX_free(c);
-    for (unsigned int i = 0; i < n && rc == VAS_OK; i++)
-        snprintf(it->sha1 + 2 * i, 3, "%02x", md[i]);
-    return rc;
+        rc = digest_file_sha1(it->model->calib_path, all + 40, e);
+    if (rc < 0)
+        return rc;
+    k = 80;
+    for (int i = 0; i < it->model->n_cameras; i++)
+        k += (size_t)snprintf(all + k, sizeof(all) - k, "%s", it->cam[i]->fingerprint);
+    digest_sha1_hex(all, k, it->sha1);
+    return VAS_OK;
 }
 
 /* The loaded 2D model whose bundle folder holds config_path, or NULL. */

@@ -21,7 +21,7 @@
 typedef struct geom_models3d_item {
     geom_model3d *model;                     /* owned by the list */
     const pose_model *cam[GEOM_MAX_CAMERAS]; /* camera i's 2D model (borrowed from the 2D list) */
-    char sha1[41]; /* hex SHA-1 of config.yaml's and the calibration's bytes, then each
+    char sha1[41]; /* hex SHA-1 over the SHA-1s of config.yaml and the calibration, then each
                       camera's 2D model fingerprint: the fingerprint of identical 3D work */
 } geom_models3d_item;
 

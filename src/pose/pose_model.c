@@ -4,6 +4,7 @@
 
 #include "pose/pose_cmap.h"
 
+#include "core/digest.h"
 #include "core/log.h"
 #include "core/ydoc.h"
 #include "geom/geom_model3d.h"
@@ -12,7 +13,6 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,48 +216,19 @@ static int read_pose_cfg(pose_model *m, const char *path, vas_err *e)
 
 /* ---- the network ---- */
 
-static int file_sha1(const char *path, char out[41], vas_err *e)
-{
-    unsigned char buf[65536], md[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    EVP_MD_CTX *c = EVP_MD_CTX_new();
-    FILE *f = fopen(path, "rb");
-    size_t k;
-
-    if (!f || !c || !EVP_DigestInit_ex(c, EVP_sha1(), NULL)) {
-        if (f)
-            fclose(f);
-        EVP_MD_CTX_free(c);
-        return err_sys(e, VAS_EINVAL, errno, "cannot read %s", path);
-    }
-    while ((k = fread(buf, 1, sizeof(buf), f)) > 0)
-        EVP_DigestUpdate(c, buf, k);
-    EVP_DigestFinal_ex(c, md, &n);
-    EVP_MD_CTX_free(c);
-    fclose(f);
-    for (unsigned int i = 0; i < n; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
-    return VAS_OK;
-}
-
 /* m->fingerprint from the three files' SHA-1s (cfg_path: pose_cfg.yaml). */
 static int make_fingerprint(pose_model *m, const char *config_path, const char *cfg_path,
                             vas_err *e)
 {
     char a[41], b[41], all[3 * 41];
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    int rc = file_sha1(config_path, a, e);
+    int rc = digest_file_sha1(config_path, a, e);
 
     if (rc == VAS_OK)
-        rc = file_sha1(cfg_path, b, e);
+        rc = digest_file_sha1(cfg_path, b, e);
     if (rc < 0)
         return rc;
     snprintf(all, sizeof(all), "%s%s%s", m->onnx_sha1, a, b);
-    if (!EVP_Digest(all, strlen(all), md, &n, EVP_sha1(), NULL))
-        return err_set(e, VAS_EIO, "SHA-1 failed");
-    for (unsigned int i = 0; i < n; i++)
-        snprintf(m->fingerprint + 2 * i, 3, "%02x", md[i]);
+    digest_sha1_hex(all, strlen(all), m->fingerprint);
     return VAS_OK;
 }
 
@@ -385,7 +356,7 @@ int pose_model_load(const char *name, const char *config_path, int check, pose_m
     if (rc == VAS_OK)
         rc = find_onnx(m, e);
     if (rc == VAS_OK)
-        rc = file_sha1(m->onnx_path, m->onnx_sha1, e);
+        rc = digest_file_sha1(m->onnx_path, m->onnx_sha1, e);
     if (rc == VAS_OK)
         rc = make_fingerprint(m, config_path, cfg_path, e);
     if (rc == VAS_OK && check)
