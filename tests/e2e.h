@@ -727,4 +727,32 @@ static inline void e2e_upload_path(e2e_srv *s, const char *path, const char *nam
     free(bytes);
 }
 
+/* Polls analysis id until it is STARTED with progress done > 0 (failing the test after
+ * timeout_s, or if it leaves PENDING/STARTED first); its progress object's unit and total are
+ * checked against unit and min_total. */
+static inline void e2e_wait_progress(e2e_srv *s, const char *id, const char *unit,
+                                     json_int_t min_total, double timeout_s)
+{
+    char path[128];
+    double end = e2e_now() + timeout_s;
+    e2e_resp r;
+
+    snprintf(path, sizeof(path), "/analysis/%s", id);
+    for (;;) {
+        const json_t *p;
+        e2e_get(s, path, &r);
+        p = json_object_get(r.json, "progress");
+        if (e2e_state_is(&r, "STARTED") && json_integer_value(json_object_get(p, "done")) > 0) {
+            assert_string_equal(e2e_str(p, "unit"), unit);
+            assert_true(json_integer_value(json_object_get(p, "total")) >= min_total);
+            break;
+        }
+        assert_true(e2e_state_is(&r, "PENDING") || e2e_state_is(&r, "STARTED"));
+        e2e_resp_free(&r);
+        assert_true(e2e_now() < end);
+        tu_nap_ms(50);
+    }
+    e2e_resp_free(&r);
+}
+
 #endif

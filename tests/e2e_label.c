@@ -215,25 +215,13 @@ static void label_image_refuses_a_video(void **state)
 static void label_cancel_and_not_a_video(void **state)
 {
     e2e_srv *s = *state;
-    char fid[41], aid[37], form[256], path[128];
-    double end = e2e_now() + 120;
+    char fid[41], aid[37], form[256];
     e2e_resp r;
 
     e2e_upload_path(s, OPENFIELD_VIDEO, "m3v1mp4.mp4", fid);
     snprintf(form, sizeof(form), "file_id=%s&analysis=label&model=openfield", fid);
     e2e_analysis(s, form, aid, NULL);
-    snprintf(path, sizeof(path), "/analysis/%s", aid);
-    for (;;) {
-        e2e_get(s, path, &r);
-        const json_t *p = json_object_get(r.json, "progress");
-        if (e2e_state_is(&r, "STARTED") && json_integer_value(json_object_get(p, "done")) > 0)
-            break;
-        assert_true(e2e_state_is(&r, "PENDING") || e2e_state_is(&r, "STARTED"));
-        e2e_resp_free(&r);
-        assert_true(e2e_now() < end);
-        tu_nap_ms(50);
-    }
-    e2e_resp_free(&r);
+    e2e_wait_progress(s, aid, "frames", 2000, 120);
     e2e_cancel(s, aid);
     e2e_expect_state(s, aid, "REVOKED", 200, 10);
     e2e_log_wait(s, "state=REVOKED ms=", 30); /* the worker saw it and stopped */
