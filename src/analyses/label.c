@@ -67,7 +67,7 @@ static int label_run_job(job *j, vas_err *e)
         for (int i = 0; i < 3; i++)
             json_object_set(job_result(j), keys[i], json_object_get(prev, keys[i]));
     } else if (rc == VAS_OK) {
-        rc = pose_job_store_pose(j, &out.pose, e);
+        rc = pose_job_store_tables(j, out.pose.csv, out.pose.h5, out.pose.json, e);
     }
     if (rc == VAS_OK)
         rc = pose_job_store(j, "labeled_video", out.video, "video/mp4", e);
@@ -94,7 +94,7 @@ static int label_image_job(job *j, vas_err *e)
         return rc;
     rc = label_run_images(m, input, prefix, &o, &out, e);
     if (rc == VAS_OK)
-        rc = pose_job_store_pose(j, &out.pose, e);
+        rc = pose_job_store_tables(j, out.pose.csv, out.pose.h5, out.pose.json, e);
     if (rc == VAS_OK && !out.archive) {
         rc = pose_job_store(j, "labeled_image", out.images[0], "image/png", e);
     } else if (rc == VAS_OK) {

@@ -40,13 +40,7 @@ static int store_outputs(job *j, const label3d_out *out, vas_err *e)
 {
     int rc = pose_job_store(j, "labeled_video_3d", out->video, "video/mp4", e);
 
-    if (rc == VAS_OK)
-        rc = pose_job_store(j, "csv_file", out->tri.csv, "text/csv", e);
-    if (rc == VAS_OK)
-        rc = pose_job_store(j, "h5_file", out->tri.h5, "application/x-hdf5", e);
-    if (rc == VAS_OK)
-        rc = pose_job_store(j, "json_file", out->tri.json, "application/json", e);
-    return rc;
+    return rc < 0 ? rc : pose_job_store_tables(j, out->tri.csv, out->tri.h5, out->tri.json, e);
 }
 
 static int label3d_job(job *j, vas_err *e)

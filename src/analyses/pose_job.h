@@ -15,8 +15,9 @@
  * "<tmp dir>/<upload stem><scorer>" and input 0's path. */
 int pose_job_start(job *j, const pose_model **m, pose_run_opts *o, char *prefix, size_t np,
                    char *input, size_t ni, vas_err *e);
-/* Stores the csv/h5/json of out as csv_file, h5_file, json_file. */
-int pose_job_store_pose(job *j, const pose_video_out *out, vas_err *e);
+/* Stores a run's three tables (DeepLabCut's CSV and HDF5, vas's JSON) as csv_file, h5_file,
+ * json_file. */
+int pose_job_store_tables(job *j, const char *csv, const char *h5, const char *json, vas_err *e);
 /* Stores the file at path (its base name kept) as an output; its id under key in the result. */
 int pose_job_store(job *j, const char *key, const char *path, const char *ctype, vas_err *e);
 /* frames, fps, scorer, model, seconds (and note, when there is one) into the result. */

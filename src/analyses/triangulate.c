@@ -184,11 +184,7 @@ static int tri_job(job *j, vas_err *e)
     if (rc == VAS_OK)
         rc = tri_run(it, inputs, prefix, &o, &out, e);
     if (rc == VAS_OK)
-        rc = pose_job_store(j, "csv_file", out.csv, "text/csv", e);
-    if (rc == VAS_OK)
-        rc = pose_job_store(j, "h5_file", out.h5, "application/x-hdf5", e);
-    if (rc == VAS_OK)
-        rc = pose_job_store(j, "json_file", out.json, "application/json", e);
+        rc = pose_job_store_tables(j, out.csv, out.h5, out.json, e);
     if (rc == VAS_OK)
         put_result(j, it, &out, reused);
     tri_out_clear(&out);

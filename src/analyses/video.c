@@ -90,14 +90,14 @@ int pose_job_store(job *j, const char *key, const char *path, const char *ctype,
     return rc;
 }
 
-int pose_job_store_pose(job *j, const pose_video_out *out, vas_err *e)
+int pose_job_store_tables(job *j, const char *csv, const char *h5, const char *json, vas_err *e)
 {
-    int rc = pose_job_store(j, "csv_file", out->csv, "text/csv", e);
+    int rc = pose_job_store(j, "csv_file", csv, "text/csv", e);
 
     if (rc == VAS_OK)
-        rc = pose_job_store(j, "h5_file", out->h5, "application/x-hdf5", e);
+        rc = pose_job_store(j, "h5_file", h5, "application/x-hdf5", e);
     if (rc == VAS_OK)
-        rc = pose_job_store(j, "json_file", out->json, "application/json", e);
+        rc = pose_job_store(j, "json_file", json, "application/json", e);
     return rc;
 }
 
@@ -174,7 +174,7 @@ static int pose_job(job *j, int images, vas_err *e)
     rc = images ? pose_run_images(m, input, prefix, &o, &out, e)
                 : pose_run_video(m, input, prefix, &o, &out, e);
     if (rc == VAS_OK)
-        rc = pose_job_store_pose(j, &out, e);
+        rc = pose_job_store_tables(j, out.csv, out.h5, out.json, e);
     if (rc == VAS_OK && !images)
         rc = store_plots(j, &t, &out, prefix, e);
     pose_plots_free(&t.plots);
