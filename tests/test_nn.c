@@ -16,6 +16,9 @@
 
 #include "core/util.h"
 #include "nn/nn.h"
+#include "nn/nn_cpu.h"
+
+#include "testutil.h"
 
 #define MAX_CASES 128
 
@@ -128,10 +131,70 @@ static void agrees_bf16(void **state)
 {
     const nn_case *c = *state;
     nn_options opt = {.threads = 0, .bf16 = 1};
-    double err = run_case(c, &opt);
+    double err;
 
+    if (!(nn_cpu_features() & NN_CPU_AVX512_BF16)) {
+        print_message("skipped %s_bf16: this CPU has no %s (it has: %s)\n", c->name,
+                      nn_cpu_feature_name(NN_CPU_AVX512_BF16), nn_cpu_describe());
+        skip();
+    }
+    err = run_case(c, &opt);
     printf("bf16 %s: relative max error %.4f\n", c->name, err);
     assert_true(err < 0.03);
+}
+
+/* ---- the CPU ---- */
+
+/* Every feature oneDNN says it uses is one the kernel lists for this CPU (flags in cpuinfo). */
+static void cpu_features_are_the_cpus(void **state)
+{
+    static const struct {
+        unsigned bit;
+        const char *flag;
+    } flags[] = {{NN_CPU_AVX2, " avx2 "},
+                 {NN_CPU_AVX512, " avx512f "},
+                 {NN_CPU_AVX512_VNNI, " avx512_vnni "},
+                 {NN_CPU_AVX512_BF16, " avx512_bf16 "},
+                 {NN_CPU_AMX, " amx_tile "},
+                 {NN_CPU_AVX2_VNNI, " avx_vnni "}};
+    char *info = tu_read_file("/proc/cpuinfo", NULL), *line, line_sp[8192];
+    unsigned f = nn_cpu_features();
+
+    (void)state;
+    assert_non_null(info);
+    line = strstr(info, "\nflags");
+    assert_non_null(line);
+    snprintf(line_sp, sizeof(line_sp), "%.*s ", (int)strcspn(line + 1, "\n"), line + 1);
+    print_message("cpu features oneDNN uses: %s\n", nn_cpu_describe());
+    for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+        if ((f & flags[i].bit) && !strstr(line_sp, flags[i].flag))
+            fail_msg("oneDNN uses %s but cpuinfo has no%s", nn_cpu_feature_name(flags[i].bit),
+                     flags[i].flag);
+    free(info);
+}
+
+/* bf16 on a CPU without AVX512-BF16 is refused with the missing feature named. The CPU is
+ * limited to AVX2 through oneDNN's ONEDNN_MAX_CPU_ISA in a child `vas nn-run`, so this runs on
+ * every machine, whatever it has. */
+static void bf16_refused_without_the_isa(void **state)
+{
+    const char *bin = getenv("VAS_BIN"); /* NOLINT(concurrency-mt-unsafe): one thread */
+    char cmd[1024], out[4096] = "";
+    size_t len = 0, got;
+    FILE *p;
+
+    (void)state;
+    snprintf(cmd, sizeof(cmd),
+             "ONEDNN_MAX_CPU_ISA=AVX2 %s nn-run %s/net_mobilenetv2_dlc.onnx --bf16 --runs 1 2>&1",
+             bin ? bin : "build/test/vas", fixdir());
+    p = popen(cmd, "r");
+    assert_non_null(p);
+    while (len < sizeof(out) - 1 && (got = fread(out + len, 1, sizeof(out) - 1 - len, p)) > 0)
+        len += got;
+    out[len] = 0;
+    assert_int_not_equal(pclose(p), 0);
+    if (!strstr(out, "bf16 was asked for but this CPU has no AVX512-BF16 (it has: AVX2)"))
+        fail_msg("output of %s:\n%s", cmd, out);
 }
 
 /* ---- refusals ---- */
@@ -304,9 +367,14 @@ int main(void)
     static struct CMUnitTest tests[2 * MAX_CASES + 8];
     static char names[MAX_CASES][80];
     static const struct CMUnitTest fixed[] = {
-        cmocka_unit_test(refuses_unsupported_op), cmocka_unit_test(refuses_unsupported_attr),
-        cmocka_unit_test(refuses_dynamic_shape),  cmocka_unit_test(refuses_truncated_and_corrupt),
-        cmocka_unit_test(replans_per_size),       cmocka_unit_test(external_data_checked),
+        cmocka_unit_test(refuses_unsupported_op),
+        cmocka_unit_test(refuses_unsupported_attr),
+        cmocka_unit_test(refuses_dynamic_shape),
+        cmocka_unit_test(refuses_truncated_and_corrupt),
+        cmocka_unit_test(replans_per_size),
+        cmocka_unit_test(external_data_checked),
+        cmocka_unit_test(cpu_features_are_the_cpus),
+        cmocka_unit_test(bf16_refused_without_the_isa),
     };
     size_t n = 0;
 

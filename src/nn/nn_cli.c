@@ -13,6 +13,7 @@
 #include "core/util.h"
 #include "nn/nn.h"
 #include "nn/nn_cli.h"
+#include "nn/nn_cpu.h"
 
 typedef struct cli_args {
     const char *model, *input, *output;
@@ -210,6 +211,7 @@ static int run_model(const cli_args *a, nn_graph *g)
     printf("model %s: %d nodes, input '%s' %lld x %lld x %lld x %lld\n%s", a->model,
            nn_graph_n_nodes(g), in.name, (long long)in.dims[0], (long long)in.dims[1],
            (long long)in.dims[2], (long long)in.dims[3], sum);
+    printf("cpu features oneDNN uses: %s\n", nn_cpu_describe());
     x = make_input(a->input, (size_t)a->batch * (size_t)in.dims[1] * (size_t)a->h * (size_t)a->w);
     if (!x)
         return 1;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/nn_cpu.h"
 #include "nn/nn_plan_int.h"
 
 #define NN_PLANS 4 /* sizes kept per session; the least recently used is dropped */
@@ -28,15 +29,13 @@ int nn_session_new(const nn_graph *g, const nn_options *opt, nn_session **out, v
     s->g = g;
     if (opt)
         s->opt = *opt;
-    /* oneDNN's ISA values are bit sets, each a superset of the ones it extends: bf16 dot
-     * products are there when all of avx512_core_bf16's bits are. Without them oneDNN would
-     * emulate bf16, slower than fp32: refuse instead of running silently slower. */
-    if (s->opt.bf16 && ((unsigned)dnnl_get_effective_cpu_isa() & dnnl_cpu_isa_avx512_core_bf16) !=
-                           dnnl_cpu_isa_avx512_core_bf16) {
+    /* Without bf16 dot products oneDNN would emulate bf16, slower than fp32: refuse instead of
+     * running silently slower. */
+    if (s->opt.bf16 && !(nn_cpu_features() & NN_CPU_AVX512_BF16)) {
         free(s);
         return err_set(e, VAS_EUNSUPPORTED,
-                       "bf16 was asked for but this CPU has no "
-                       "AVX512-BF16");
+                       "bf16 was asked for but this CPU has no %s (it has: %s)",
+                       nn_cpu_feature_name(NN_CPU_AVX512_BF16), nn_cpu_describe());
     }
     if (dnnl_engine_create(&s->eng, dnnl_cpu, 0) != dnnl_success ||
         dnnl_stream_create(&s->stream, s->eng, dnnl_stream_default_flags) != dnnl_success) {
