@@ -1,8 +1,8 @@
 /* e2e_label.c - `label` and `label-image` through the HTTP API with the demo model
- * (models/openfield): a labeled video of the real openfield recording decoded back with FFmpeg
- * (frame count, size and rate of the input) with its three plots; the poses of a finished `video`
- * analysis reused instead of running the network again; labeled images of one frame and of an
- * archive of frames; an image analysis given a video; a cancel mid-video and a file that is no
+ * (models/openfield): a labeled video of a clip of the real openfield recording decoded back with
+ * FFmpeg (frame count, size and rate of the input) with its three plots; the poses of a finished
+ * `video` analysis reused instead of running the network again; labeled images of one frame and of
+ * an archive of frames; an image analysis given a video; a cancel mid-video and a file that is no
  * video; and `vas analyze --analysis label`. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,9 +17,6 @@
 #include "test_media_enc.h"
 
 #include <cairo.h>
-
-#define OPENFIELD_VIDEO "../shared/data/openfield/videos/m3v1mp4.mp4"
-#define LABELED         "../shared/data/openfield/labeled-data/m4s1"
 
 static const char *const with_model[] = {"--models", "models", NULL};
 
@@ -87,22 +84,23 @@ static void openfield_labeled_video(void **state)
     media_video_info in, out;
     e2e_resp r;
 
-    e2e_upload_path(s, OPENFIELD_VIDEO, "m3v1mp4.mp4", fid);
+    e2e_upload_path(s, TU_OPENFIELD_CLIP, "m3v1_clip.mp4", fid);
     snprintf(form, sizeof(form), "file_id=%s&analysis=label&model=openfield", fid);
     e2e_analysis(s, form, aid, NULL);
     e2e_wait_state(s, aid, "SUCCESS", 900, &r);
     e2e_assert_status(&r, 200);
-    assert_int_equal(json_integer_value(json_object_get(r.json, "frames")), 2330);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "frames")),
+                     TU_OPENFIELD_CLIP_FRAMES);
     assert_true(json_is_false(json_object_get(r.json, "poses_reused")));
     download_to(s, e2e_str(r.json, "labeled_video"), "labeled.mp4", disp, sizeof(disp));
-    snprintf(want, sizeof(want), "attachment; filename=\"m3v1mp4%s_labeled.mp4\"",
+    snprintf(want, sizeof(want), "attachment; filename=\"m3v1_clip%s_labeled.mp4\"",
              e2e_str(r.json, "scorer"));
     assert_string_equal(disp, want);
-    assert_int_equal(count_frames(s, "labeled.mp4", &out), 2330);
+    assert_int_equal(count_frames(s, "labeled.mp4", &out), TU_OPENFIELD_CLIP_FRAMES);
     {
         media_video *v = NULL;
         vas_err e = {0};
-        assert_int_equal(media_video_open(OPENFIELD_VIDEO, NULL, &v, &e), 0);
+        assert_int_equal(media_video_open(TU_OPENFIELD_CLIP, NULL, &v, &e), 0);
         in = *media_video_info_get(v);
         media_video_close(v);
     }
@@ -154,7 +152,7 @@ static void labeled_images(void **state)
     char fid[41], aid[37], form[256], disp[600], tar[E2E_PATH], cmd[2 * E2E_PATH];
     e2e_resp r;
 
-    e2e_upload_path(s, LABELED "/img0007.png", "img0007.png", fid);
+    e2e_upload_path(s, TU_OPENFIELD_LABELED "/img0007.png", "img0007.png", fid);
     snprintf(form, sizeof(form), "file_id=%s&analysis=label-image&model=openfield", fid);
     e2e_analysis(s, form, aid, NULL);
     e2e_wait_state(s, aid, "SUCCESS", 120, &r);
@@ -163,7 +161,8 @@ static void labeled_images(void **state)
     {
         char *file = tu_path(s->dir, "one.png");
         cairo_surface_t *a = cairo_image_surface_create_from_png(file),
-                        *b = cairo_image_surface_create_from_png(LABELED "/img0007.png");
+                        *b = cairo_image_surface_create_from_png(TU_OPENFIELD_LABELED
+                                                                 "/img0007.png");
         assert_int_equal(cairo_image_surface_get_width(a), cairo_image_surface_get_width(b));
         assert_int_equal(cairo_image_surface_get_height(a), cairo_image_surface_get_height(b));
         cairo_surface_destroy(a);
@@ -172,7 +171,8 @@ static void labeled_images(void **state)
     }
     e2e_resp_free(&r);
     snprintf(tar, sizeof(tar), "%s/two.tar", s->dir);
-    snprintf(cmd, sizeof(cmd), "tar -C %s -cf %s img0001.png img0000.png", LABELED, tar);
+    snprintf(cmd, sizeof(cmd), "tar -C %s -cf %s img0001.png img0000.png", TU_OPENFIELD_LABELED,
+             tar);
     assert_int_equal(system(cmd), 0);
     e2e_upload_path(s, tar, "two.tar", fid);
     snprintf(form, sizeof(form), "file_id=%s&analysis=label-image&model=openfield", fid);
@@ -218,10 +218,10 @@ static void label_cancel_and_not_a_video(void **state)
     char fid[41], aid[37], form[256];
     e2e_resp r;
 
-    e2e_upload_path(s, OPENFIELD_VIDEO, "m3v1mp4.mp4", fid);
+    e2e_upload_path(s, TU_OPENFIELD_CLIP, "m3v1_clip.mp4", fid);
     snprintf(form, sizeof(form), "file_id=%s&analysis=label&model=openfield", fid);
     e2e_analysis(s, form, aid, NULL);
-    e2e_wait_progress(s, aid, "frames", 2000, 120);
+    e2e_wait_progress(s, aid, "frames", TU_OPENFIELD_CLIP_FRAMES, 120);
     e2e_cancel(s, aid);
     e2e_expect_state(s, aid, "REVOKED", 200, 10);
     e2e_log_wait(s, "state=REVOKED ms=", 30); /* the worker saw it and stopped */

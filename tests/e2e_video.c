@@ -1,8 +1,8 @@
 /* e2e_video.c - the `video` analysis through the HTTP API with the demo model (models/openfield):
  * a short video made here with FFmpeg's encoders, its three outputs in DeepLabCut's layout (the
  * HDF5 read back by pandas as a real client) and its three plots, the same CSV from `vas analyze`,
- * a non-video refused with what FFmpeg found, an unknown model, and a cancel mid-video (the real
- * openfield recording from ../shared). */
+ * a non-video refused with what FFmpeg found, an unknown model, and a cancel mid-video (a clip of
+ * the real openfield recording, tests/fixtures/openfield). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,9 +13,7 @@
 #include "e2e.h"
 #include "test_media_enc.h"
 
-#define FRAMES          24
-#define OPENFIELD_VIDEO "../shared/data/openfield/videos/m3v1mp4.mp4"
-#define LABELED         "../shared/data/openfield/labeled-data/m4s1"
+#define FRAMES 24
 
 static const char *const with_model[] = {"--models", "models", NULL};
 
@@ -225,7 +223,7 @@ static void images_indexed_by_name(void **state)
     char fid[41], aid[37], form[256], disp[600], cmd[2 * E2E_PATH], tar[E2E_PATH], *csv;
     e2e_resp r;
 
-    e2e_upload_path(s, LABELED "/img0007.png", "img0007.png", fid);
+    e2e_upload_path(s, TU_OPENFIELD_LABELED "/img0007.png", "img0007.png", fid);
     snprintf(form, sizeof(form), "file_id=%s&analysis=image&model=openfield", fid);
     e2e_analysis(s, form, aid, NULL);
     e2e_wait_state(s, aid, "SUCCESS", 120, &r);
@@ -235,8 +233,8 @@ static void images_indexed_by_name(void **state)
     free(csv);
     e2e_resp_free(&r);
     snprintf(tar, sizeof(tar), "%s/frames.tar", s->dir);
-    snprintf(cmd, sizeof(cmd), "tar -C %s -cf %s img0002.png img0000.png img0001.png", LABELED,
-             tar);
+    snprintf(cmd, sizeof(cmd), "tar -C %s -cf %s img0002.png img0000.png img0001.png",
+             TU_OPENFIELD_LABELED, tar);
     assert_int_equal(system(cmd), 0);
     e2e_upload_path(s, tar, "frames.tar", fid);
     snprintf(form, sizeof(form), "file_id=%s&analysis=image&model=openfield", fid);
@@ -265,8 +263,8 @@ static void analyze_cli_several_images(void **state)
     e2e_resp r;
 
     snprintf(dir, sizeof(dir), "%s/frames", s->dir);
-    snprintf(cmd, sizeof(cmd), "mkdir -p %s && cp %s/img0003.png %s/img0001.png %s/", dir, LABELED,
-             LABELED, dir);
+    snprintf(cmd, sizeof(cmd), "mkdir -p %s && cp %s/img0003.png %s/img0001.png %s/", dir,
+             TU_OPENFIELD_LABELED, TU_OPENFIELD_LABELED, dir);
     assert_int_equal(system(cmd), 0);
     snprintf(a, sizeof(a), "%s/img0003.png", dir);
     snprintf(b, sizeof(b), "%s/img0001.png", dir);
@@ -337,7 +335,8 @@ static void unknown_model_lists_known(void **state)
     E2E_PASS(s);
 }
 
-/* The real recording end to end: upload, run, progress in frames, all three outputs. */
+/* The real recording (its first 367 frames) end to end: upload, run, progress in frames, all three
+ * outputs. */
 static void openfield_video_end_to_end(void **state)
 {
     e2e_srv *s = *state;
@@ -347,7 +346,7 @@ static void openfield_video_end_to_end(void **state)
     json_t *j;
     e2e_resp r;
 
-    e2e_upload_path(s, OPENFIELD_VIDEO, "m3v1mp4.mp4", fid);
+    e2e_upload_path(s, TU_OPENFIELD_CLIP, "m3v1_clip.mp4", fid);
     snprintf(form, sizeof(form), "file_id=%s&analysis=video&model=openfield", fid);
     e2e_analysis(s, form, aid, NULL);
     snprintf(path, sizeof(path), "/analysis/%s", aid);
@@ -363,15 +362,16 @@ static void openfield_video_end_to_end(void **state)
     }
     e2e_assert_status(&r, 200);
     assert_true(saw_progress);
-    assert_int_equal(json_integer_value(json_object_get(r.json, "frames")), 2330);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "frames")),
+                     TU_OPENFIELD_CLIP_FRAMES);
     csv = download(s, e2e_str(r.json, "csv_file"), "out.csv", disp, sizeof(disp));
     for (const char *p = csv; (p = strchr(p, '\n')); p++)
         rows++;
-    assert_int_equal(rows, 3 + 2330);
+    assert_int_equal(rows, 3 + TU_OPENFIELD_CLIP_FRAMES);
     free(download(s, e2e_str(r.json, "h5_file"), "out.h5", disp, sizeof(disp)));
     json = download(s, e2e_str(r.json, "json_file"), "out.json", disp, sizeof(disp));
     j = json_loads(json, 0, NULL);
-    assert_int_equal(json_array_size(json_object_get(j, "predictions")), 2330);
+    assert_int_equal(json_array_size(json_object_get(j, "predictions")), TU_OPENFIELD_CLIP_FRAMES);
     json_decref(j);
     free(json);
     free(csv);
@@ -385,10 +385,10 @@ static void cancel_mid_video(void **state)
     e2e_srv *s = *state;
     char fid[41], aid[37], form[256];
 
-    e2e_upload_path(s, OPENFIELD_VIDEO, "m3v1mp4.mp4", fid);
+    e2e_upload_path(s, TU_OPENFIELD_CLIP, "m3v1_clip.mp4", fid);
     snprintf(form, sizeof(form), "file_id=%s&analysis=video&model=openfield", fid);
     e2e_analysis(s, form, aid, NULL);
-    e2e_wait_progress(s, aid, "frames", 2000, 120);
+    e2e_wait_progress(s, aid, "frames", TU_OPENFIELD_CLIP_FRAMES, 120);
     e2e_cancel(s, aid);
     tu_nap_ms(500);
     e2e_expect_state(s, aid, "REVOKED", 200, 10);

@@ -26,7 +26,7 @@
 #define H      240
 #define FRAMES 12
 #define GREY   128
-#define FRAME0 "../shared/data/openfield/labeled-data/m4s1/img0000.png"
+#define FRAME0 TU_OPENFIELD_LABELED "/img0000.png"
 
 typedef struct fx {
     tu_dir_fx d;

@@ -2,7 +2,8 @@
  * H.265 in mp4/mkv/mov, MJPEG and MPEG-4 in avi), each frame coding its index in grey levels,
  * decoded back and checked for count, size, rate, timestamps and pixels; rotation from the
  * display matrix; variable frame rate; files that are not videos, cut short or damaged; scaling;
- * float CHW normalisation; and DeepLabCut's own example video (../shared, as CI lays it). */
+ * float CHW normalisation; and a clip of DeepLabCut's own example video (tests/fixtures/openfield).
+ */
 #include "core/err.h"
 #include "core/log.h"
 #include "media/media_video.h"
@@ -19,8 +20,6 @@
 #include <string.h>
 
 #include <cmocka.h>
-
-#define OPENFIELD "../shared/data/openfield/videos/m3v1mp4.mp4"
 
 /* LeakSanitizer's hook: libx265 3.5 (Debian 12) leaks a few KB in every encoder it opens, and
  * only these tests open one. Our own code stays checked. */
@@ -474,22 +473,23 @@ static void openfield(void **state)
     const media_video_info *in;
 
     (void)state;
-    if (media_video_open(OPENFIELD, &o, &v, &e) != VAS_OK)
-        fail_msg("%s (run from the repo root with ../shared beside it)", e.msg);
+    if (media_video_open(TU_OPENFIELD_CLIP, &o, &v, &e) != VAS_OK)
+        fail_msg("%s (run from the repo root)", e.msg);
     in = media_video_info_get(v);
     assert_int_equal(in->width, 640);
     assert_int_equal(in->height, 480);
     assert_true(fabs(in->fps - 30.0) < 0.01);
-    assert_int_equal(in->frames, 2330);
+    assert_int_equal(in->frames, TU_OPENFIELD_CLIP_FRAMES);
     assert_string_equal(in->codec, "h264");
     assert_int_equal(in->rotation, 0);
-    for (int i = 0; i < 100; i++) {
+    for (int i = 0; i < TU_OPENFIELD_CLIP_FRAMES; i++) {
         assert_int_equal(media_video_next(v, &fr, &e), 1);
         assert_int_equal(fr.index, i);
         assert_true(fabs(fr.t - i / 30.0) < 0.001);
         if (i % 33 == 0)
             check_grey_arena(&fr);
     }
+    assert_int_equal(media_video_next(v, &fr, &e), 0); /* the end, after every frame */
     media_video_close(v);
 }
 

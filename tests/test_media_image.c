@@ -156,18 +156,18 @@ static void not_images(void **state)
     assert_null(im.rgb);
 }
 
-/* A real DeepLabCut labeled frame (../shared, as CI lays it). The reference sum of its bytes
+/* A real DeepLabCut labeled frame (tests/fixtures/openfield). The reference sum of its bytes
  * came from an independent PNG decoder (Python's zlib and the PNG filter rules). */
 static void openfield_png(void **state)
 {
-    const char *p = "../shared/data/openfield/labeled-data/m4s1/img0000.png";
+    const char *p = TU_OPENFIELD_LABELED "/img0000.png";
     media_image im = {0};
     vas_err e = {0};
     uint64_t sum = 0;
 
     (void)state;
     if (media_image_load(p, &im, &e) != VAS_OK)
-        fail_msg("%s (run from the repo root with ../shared beside it)", e.msg);
+        fail_msg("%s (run from the repo root)", e.msg);
     assert_int_equal(im.width, 640);
     assert_int_equal(im.height, 480);
     for (size_t i = 0; i < (size_t)640 * 480 * 3; i++)

@@ -1,8 +1,11 @@
-/* test_pose_ref.c - the demo model (models/openfield) run by vas on the 100 human-labeled
- * frames of ../shared/data/openfield agrees with PyTorch's predictions of the same exported
- * network (tests/fixtures/pose/openfield_ref.csv, written by tools/train_openfield.py) within
- * 0.1 px, and its error on the held-out frames is the one the model's README states
- * (openfield_ref.json). Real PNGs decoded by FFmpeg, the real network on oneDNN. */
+/* test_pose_ref.c - the demo model (models/openfield) run by vas on human-labeled frames of
+ * DeepLabCut's openfield project agrees with PyTorch's predictions of the same exported network
+ * (tests/fixtures/pose/openfield_ref.csv, written by tools/train_openfield.py) within 0.1 px, and
+ * its error on the 10 held-out frames is the one the model's README states (openfield_ref.json).
+ * Real PNGs decoded by FFmpeg, the real network on oneDNN.
+ *
+ * The frames: the 15 in tests/fixtures/openfield (the 10 held out and 5 training ones), or all 100
+ * when VAS_OPENFIELD names the full project folder (openfield-Pranav-2018-10-30). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,12 +24,12 @@
 
 #include <math.h>
 
-#define MODEL   "models/openfield/config.yaml"
-#define REF     "tests/fixtures/pose/openfield_ref.csv"
-#define REFJSON "tests/fixtures/pose/openfield_ref.json"
-#define FRAMES  "../shared/data/openfield/labeled-data/m4s1"
-#define COLS    8    /* per joint: x, y, likelihood, row, col, gap, label_x, label_y */
-#define MIN_GAP 1e-4 /* closer top-two scores are a tie float rounding may break either way */
+#define MODEL          "models/openfield/config.yaml"
+#define REF            "tests/fixtures/pose/openfield_ref.csv"
+#define REFJSON        "tests/fixtures/pose/openfield_ref.json"
+#define FIXTURE_FRAMES 15   /* labeled frames in tests/fixtures/openfield */
+#define COLS           8    /* per joint: x, y, likelihood, row, col, gap, label_x, label_y */
+#define MIN_GAP        1e-4 /* closer top-two scores are a tie float rounding may break either way */
 
 typedef struct fx {
     pose_model *m;
@@ -71,17 +74,27 @@ static int teardown(void **state)
     return 0;
 }
 
-/* vas's prediction for one labeled frame: xyl[3j..3j+2]. */
-static void predict(fx *f, const char *name, double *xyl)
+/* The folder of the labeled frames; *full = 1 when it is the whole project's (all 100). */
+static const char *frames_dir(int *full, char *buf, size_t len)
 {
-    char path[512];
+    const char *p = getenv("VAS_OPENFIELD"); /* NOLINT(concurrency-mt-unsafe): one thread */
+
+    *full = p && *p;
+    if (!*full)
+        return TU_OPENFIELD_LABELED;
+    snprintf(buf, len, "%s/labeled-data/m4s1", p);
+    return buf;
+}
+
+/* vas's prediction for the labeled frame PATH: xyl[3j..3j+2]. */
+static void predict(fx *f, const char *path, double *xyl)
+{
     media_image im = {0};
     const float *heat, *loc;
     nn_tensor_info hi, li;
     vas_err e = {0};
     float *in;
 
-    snprintf(path, sizeof(path), "%s/%s", FRAMES, name);
     assert_int_equal(media_image_load(path, &im, &e), VAS_OK);
     assert_int_equal(im.width % 16, 0); /* 640x480: no padding needed */
     assert_int_equal(im.height % 16, 0);
@@ -108,14 +121,16 @@ static void agrees_with_pytorch(void **state)
     fx *f = *state;
     char *csv = tu_read_file(REF, NULL), *json = tu_read_file(REFJSON, NULL), *save = NULL;
     json_t *ref = json_loads(json, 0, NULL);
+    char dirbuf[512];
     double held_sum = 0, worst = 0;
-    int held_n = 0, compared = 0, skipped = 0, rows = 0;
+    int held_n = 0, compared = 0, skipped = 0, rows = 0, absent = 0, full;
+    const char *dir = frames_dir(&full, dirbuf, sizeof(dirbuf));
 
     assert_non_null(csv);
     assert_non_null(ref);
     for (char *line = strtok_r(csv, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         double v[2 + 4 * COLS], xyl[12];
-        char name[64];
+        char name[64], path[1024];
         char *tok, *s2 = NULL;
         int k = 0;
         if (!strncmp(line, "image,", 6))
@@ -125,7 +140,12 @@ static void agrees_with_pytorch(void **state)
         while ((tok = strtok_r(NULL, ",", &s2)) && k < 1 + 4 * COLS)
             v[k++] = strtod(tok, NULL);
         assert_int_equal(k, 1 + 4 * COLS);
-        predict(f, name, xyl);
+        snprintf(path, sizeof(path), "%s/%s", dir, name);
+        if (!full && access(path, R_OK) != 0) { /* not among the fixture's 15: counted below */
+            absent++;
+            continue;
+        }
+        predict(f, path, xyl);
         rows++;
         for (int j = 0; j < 4; j++) {
             const double *r = v + 1 + j * COLS;
@@ -149,11 +169,16 @@ static void agrees_with_pytorch(void **state)
         }
     }
     fprintf(stderr,
-            "test_pose_ref: %d frames, %d points compared (worst %.4f px), %d ties "
+            "test_pose_ref: %d frames of %s, %d points compared (worst %.4f px), %d ties "
             "skipped; held-out mean error %.3f px\n",
-            rows, compared, worst, skipped, held_n ? held_sum / held_n : 0.0);
-    assert_int_equal(rows, 100);
-    assert_true(compared >= 380);
+            rows, dir, compared, worst, skipped, held_n ? held_sum / held_n : 0.0);
+    if (!full)
+        fprintf(stderr,
+                "test_pose_ref: %d more frames with VAS_OPENFIELD=<the DeepLabCut project>\n",
+                absent);
+    assert_int_equal(rows, full ? 100 : FIXTURE_FRAMES);
+    assert_int_equal(rows + absent, 100);
+    assert_true(compared >= rows * 4 - rows / 5); /* a tie in at most 1 point in 20 */
     assert_int_equal(held_n, 40);
     assert_true(held_sum / held_n <= 5.0); /* issue 5's goal; the README states the figure */
     assert_true(fabs(held_sum / held_n - json_real_value(json_object_get(

@@ -17,6 +17,12 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Real DeepLabCut example data, cut small (tests/fixtures/openfield/README.md): the first 367
+ * frames of the openfield recording, stream-copied, and 15 of its human-labeled frames. */
+#define TU_OPENFIELD_CLIP        "tests/fixtures/openfield/m3v1_clip.mp4"
+#define TU_OPENFIELD_CLIP_FRAMES 367
+#define TU_OPENFIELD_LABELED     "tests/fixtures/openfield/labeled-data/m4s1"
+
 /* New folder /tmp/vas-test-XXXXXX; returns a new string (caller frees) or NULL. */
 static inline char *tu_mkdtemp(void)
 {
