@@ -3,6 +3,8 @@
 #   make run        install missing Debian packages, build, start `vas serve` on 127.0.0.1:5000
 #   make test       unit + end-to-end tests on a test build (hidden test analyses compiled in)
 #   make test SAN=1 the same under ASan+UBSan (build/san)
+#   make test ISA=AVX2  the same with oneDNN held to AVX2 (ONEDNN_MAX_CPU_ISA), as on a CPU without
+#                   AVX-512: tests needing more are skipped with the missing feature named
 #   make bench      benchmarks; results in bench/results/
 #   make lint       clang-format check, banned functions, file sizes
 
@@ -63,7 +65,7 @@ test-build: $(BUILD)/vas $(TEST_BIN)
 
 test:
 	@$(MAKE) --no-print-directory BUILD=build/$(VARIANT) TESTBUILD=1 OPT=$(if $(filter san,$(VARIANT)),-O1,-O2) test-build
-	@tests/run-tests build/$(VARIANT)
+	@$(if $(ISA),ONEDNN_MAX_CPU_ISA=$(ISA) )tests/run-tests build/$(VARIANT)
 
 run: 
 	@scripts/install-deps

@@ -14,7 +14,9 @@ stride 8 (plus a 1x1 skip from the stride-8 features), and two heads: the score 
 sigmoid applied inside the exported graph) and the location-refinement map (2J channels, offsets in
 units of locref_stdev = 7.2801 px; channel 2j = x, 2j+1 = y of joint j).
 
-Training data: ../shared/data/openfield/labeled-data/m4s1 (100 labeled frames, 640x480). A
+Training data: labeled-data/m4s1 of DeepLabCut's example project openfield-Pranav-2018-10-30
+(DeepLabCut's GitHub repository, examples/; 100 labeled frames, 640x480), the folder named by
+VAS_OPENFIELD=/path/to/openfield-Pranav-2018-10-30 (train and export need it). A
 contiguous block img0090..img0099 is held out and never used for training (nor for choosing the
 training recipe's checkpoint: the exported snapshot is the last one of a run).
 
@@ -32,8 +34,7 @@ import time
 
 import numpy as np
 
-DATA = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                     '..', '..', 'shared', 'data', 'openfield'))
+DATA = os.environ.get('VAS_OPENFIELD', '')  # DeepLabCut's openfield project folder
 REPO = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 JOINTS = ['snout', 'leftear', 'rightear', 'tailbase']
 FLIP_PERM = [0, 2, 1, 3]          # mirror: leftear <-> rightear
@@ -534,7 +535,7 @@ def export(args):
     meta = {
         'model': 'models/openfield/openfield.onnx',
         'snapshot': step,
-        'input': 'RGB 640x480 PNG from ../shared/data/openfield/labeled-data/m4s1, '
+        'input': 'RGB 640x480 PNG from labeled-data/m4s1 of DeepLabCut openfield-Pranav-2018-10-30, '
                  '(v/255-mean)/std, NCHW float32, full resolution',
         'decoding': 'argmax first maximum row-major; x = col*8 + 4 + locref[2j]*7.2801; '
                     'y = row*8 + 4 + locref[2j+1]*7.2801; likelihood = heatmap at argmax',
@@ -610,6 +611,10 @@ def main():
     fl.add_argument('--crop', type=int, default=256)
     fl.add_argument('--threads', type=int, default=2)
     a = ap.parse_args()
+    if a.cmd in ('train', 'export') and not os.path.isfile(
+            os.path.join(DATA, 'labeled-data', 'm4s1', 'CollectedData_Pranav.csv')):
+        sys.exit('%s needs DeepLabCut\'s openfield project: set VAS_OPENFIELD to the folder '
+                 'openfield-Pranav-2018-10-30 (examples/ in DeepLabCut\'s repository)' % a.cmd)
     {'train': train, 'export': export, 'flops': flops}[a.cmd](a)
 
 
