@@ -6,6 +6,7 @@
 #include "http/http.h"
 #include "media/media_video.h"
 #include "nn/nn_cli.h"
+#include "nn/nn_cpu.h"
 #include "pose/pose_model.h"
 #include "queue/queue.h"
 #include "store/store.h"
@@ -184,8 +185,9 @@ static int cmd_serve(const config *c, const opts *o, vas_err *e)
     if (rc == VAS_OK && o->port_file)
         rc = write_port_file(o->port_file, http_server_port(srv), e);
     if (rc == VAS_OK) {
-        log_info("main", "event=listening url=http://%s:%d/ db=%s data=%s workers=%d", c->host,
-                 http_server_port(srv), c->database, c->data_folder, c->workers);
+        log_info("main", "event=listening url=http://%s:%d/ db=%s data=%s workers=%d cpu=\"%s\"",
+                 c->host, http_server_port(srv), c->database, c->data_folder, c->workers,
+                 nn_cpu_describe());
         sigwait(&set, &sig);
         log_info("main", "event=stopping signal=%d", sig);
     }

@@ -193,7 +193,7 @@ static void bf16_refused_without_the_isa(void **state)
         len += got;
     out[len] = 0;
     assert_int_not_equal(pclose(p), 0);
-    if (!strstr(out, "bf16 was asked for but this CPU has no AVX512-BF16 (it has: AVX2)"))
+    if (!strstr(out, "bf16 was asked for but this CPU has no AVX512-BF16 (it has: "))
         fail_msg("output of %s:\n%s", cmd, out);
 }
 
