@@ -346,6 +346,53 @@ static void run_col2im(const nn_plan *p, const step *s)
 }
 
 /* ---------------------------------------------------------------------------------------------
+ * GroupNormalization (NHWC, f32 or bf16): y = (x - mean_g) / sqrt(var_g + eps) * gamma[c] +
+ * beta[c], mean and (biased) variance over H x W x the group's channels, as torch.nn.GroupNorm.
+ * Statistics are summed in double, so a large map loses nothing to float rounding.
+ * ------------------------------------------------------------------------------------------- */
+static void run_groupnorm(const nn_plan *p, const step *s)
+{
+    const nn_tval *t = &p->tv[s->src];
+    int64_t N = t->dims[0], C = t->dims[1], HW = t->dims[2] * t->dims[3];
+    int64_t G = s->groups, cg = C / G;
+    void *src = NULL, *dst = NULL;
+    int bf = p->bf16;
+
+    dnnl_memory_get_data_handle(p->vmem[root_of(p, s->src)], &src);
+    dnnl_memory_get_data_handle(p->vmem[root_of(p, s->dst)], &dst);
+    for (int64_t n = 0; n < N; n++) {
+        size_t base = (size_t)(n * HW * C);
+        for (int64_t g = 0; g < G; g++) {
+            double sum = 0, sq = 0, cnt = (double)(HW * cg);
+            for (int64_t i = 0; i < HW; i++)
+                for (int64_t c = g * cg; c < (g + 1) * cg; c++) {
+                    double v = ld(src, base + (size_t)(i * C + c), bf);
+                    sum += v;
+                    sq += v * v;
+                }
+            double mean = sum / cnt, var = sq / cnt - mean * mean;
+            float rstd = (float)(1.0 / sqrt((var > 0 ? var : 0) + (double)s->eps));
+            float a[256], b[256], m = (float)mean; /* per channel: y = (x - m) * a + b */
+            for (int64_t c0 = 0; c0 < cg; c0 += 256) {
+                int64_t cn = cg - c0 < 256 ? cg - c0 : 256;
+                for (int64_t k = 0; k < cn; k++) {
+                    int64_t c = g * cg + c0 + k;
+                    a[k] = rstd * s->gamma[c];
+                    b[k] = s->beta[c];
+                }
+                for (int64_t i = 0; i < HW; i++) {
+                    size_t at = base + (size_t)(i * C + g * cg + c0);
+                    for (int64_t k = 0; k < cn; k++) {
+                        float y = (ld(src, at + (size_t)k, bf) - m) * a[k] + b[k];
+                        st(dst, at + (size_t)k, s->relu && y < 0 ? 0.0f : y, bf);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* ---------------------------------------------------------------------------------------------
  * Run
  * ------------------------------------------------------------------------------------------- */
 int nn_plan_run(nn_plan *p, void *stream, const float *input, vas_err *e)
@@ -375,6 +422,9 @@ int nn_plan_run(nn_plan *p, void *stream, const float *input, vas_err *e)
         } else if (s->kind == ST_RESIZE) {
             dnnl_stream_wait(stream);
             run_resize(p, s);
+        } else if (s->kind == ST_GROUPNORM) {
+            dnnl_stream_wait(stream);
+            run_groupnorm(p, s);
         }
         if (st != dnnl_success)
             return err_set(e, VAS_EIO, "oneDNN failed running '%s' (status %d)", s->name, (int)st);

@@ -84,6 +84,7 @@ enum nn_op {
     NN_OP_SLICE,
     NN_OP_FLOOR,
     NN_OP_CEIL,
+    NN_OP_GROUPNORM, /* GroupNormalization, per-channel scale/bias (ONNX opset 21 form) */
     NN_OP_COUNT
 };
 
@@ -118,6 +119,14 @@ struct nn_graph {
 
 /* The ONNX name of an operator ("Conv"), or "?". */
 const char *nn_op_name(int op);
+
+/* The operator of an ONNX op type name, or NN_OP_NONE (nn_onnx.c). */
+int nn_op_lookup(const char *op_type);
+/* Refuses, naming the node, attribute values vas does not implement (nn_onnx.c). */
+int nn_check_attrs(const nn_node *n, vas_err *e);
+/* Plans shapes once at the declared size (free dims: N=1, H=W=64), so that shape problems are
+ * refused at load (nn_onnx.c). */
+int nn_check_shapes(const nn_graph *g, vas_err *e);
 
 /* Attribute look-ups; `def` when absent. */
 const nn_attr *nn_attr_find(const nn_node *n, const char *name);

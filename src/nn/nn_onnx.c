@@ -331,6 +331,7 @@ static const struct {
     {"Slice", NN_OP_SLICE},
     {"Floor", NN_OP_FLOOR},
     {"Ceil", NN_OP_CEIL},
+    {"GroupNormalization", NN_OP_GROUPNORM},
 };
 
 const char *nn_op_name(int op)
@@ -341,7 +342,7 @@ const char *nn_op_name(int op)
     return "?";
 }
 
-static int op_lookup(const char *s)
+int nn_op_lookup(const char *s)
 {
     for (size_t i = 0; i < sizeof(op_names) / sizeof(op_names[0]); i++)
         if (strcmp(op_names[i].name, s) == 0)
@@ -391,7 +392,7 @@ static int str_in(const char *s, const char *const *set)
 }
 
 /* Attribute values vas implements; anything else is refused with the node named. */
-static int check_attrs(const nn_node *n, vas_err *e)
+int nn_check_attrs(const nn_node *n, vas_err *e)
 {
     /* pads + 3 is ConvTranspose's list: NOTSET only */
     static const char *const pads[] = {"VALID", "SAME_UPPER", "SAME_LOWER", "NOTSET", NULL};
@@ -511,7 +512,7 @@ static int node_from_proto(nn_graph *g, names *t, const Vasonnx__NodeProto *np, 
     n->op_type = strdup(np->op_type ? np->op_type : "");
     if (!n->name || !n->op_type)
         return err_set(e, VAS_ENOMEM, "out of memory loading node %d", idx);
-    n->op = op_lookup(n->op_type);
+    n->op = nn_op_lookup(n->op_type);
     if (np->domain && np->domain[0] && strcmp(np->domain, "ai.onnx") != 0)
         return err_set(e, VAS_EUNSUPPORTED,
                        "node '%s' (%s): operator domain '%s' is not "
@@ -529,7 +530,7 @@ static int node_from_proto(nn_graph *g, names *t, const Vasonnx__NodeProto *np, 
         if (rc < 0)
             return rc;
     }
-    rc = check_attrs(n, e);
+    rc = nn_check_attrs(n, e);
     if (rc < 0)
         return rc;
     return node_io(g, t, n, np, e);
@@ -677,7 +678,7 @@ void nn_graph_free(nn_graph *g)
 
 /* Plans shapes once at the declared size (free dims: N=1, H=W=64) so that shape problems are
  * refused at load. */
-static int check_shapes(const nn_graph *g, vas_err *e)
+int nn_check_shapes(const nn_graph *g, vas_err *e)
 {
     nn_tval *tv = NULL;
     int n = g->in_dims[0] > 0 ? (int)g->in_dims[0] : 1;
@@ -705,7 +706,7 @@ static int load_model(Vasonnx__ModelProto *m, const char *dir, nn_graph **out, v
     if (rc >= 0)
         rc = nn_fold_bn(g, e);
     if (rc >= 0)
-        rc = check_shapes(g, e);
+        rc = nn_check_shapes(g, e);
     if (rc < 0) {
         nn_graph_free(g);
         return rc;

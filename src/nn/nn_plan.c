@@ -541,6 +541,47 @@ done:
     return rc;
 }
 
+/* GroupNormalization runs as vas's own step (oneDNN 2.x has no group normalization). A ReLU that
+ * is its only consumer is applied in the same pass. */
+int nn_p_groupnorm(pctx *x)
+{
+    const nn_node *n = x->n;
+    nn_plan *p = x->p;
+    dnnl_memory_desc_t md;
+    int dst = n->out[0], relu = -1;
+    step *s;
+    int rc;
+
+    if (p->cons[dst] == 1 && !nn_p_is_output(p->g, dst))
+        for (int i = 0; i < p->g->n_nodes; i++) {
+            const nn_node *c = &p->g->nodes[i];
+            if (c->op == NN_OP_RELU && c->n_in == 1 && c->in[0] == dst)
+                relu = i;
+        }
+    if (relu >= 0) {
+        p->done[relu] = 1;
+        dst = p->g->nodes[relu].out[0];
+    }
+    rc = nn_p_value_md(x, n->in[0], &md);
+    if (rc >= 0)
+        rc = nn_p_value_md(x, dst, &md);
+    if (rc < 0)
+        return rc;
+    s = nn_plan_step_add(p);
+    if (!s)
+        return err_set(x->e, VAS_ENOMEM, "out of memory planning '%s'", n->name);
+    s->kind = ST_GROUPNORM;
+    s->name = n->name;
+    s->src = n->in[0];
+    s->dst = dst;
+    s->gamma = p->tv[n->in[1]].c->data;
+    s->beta = p->tv[n->in[2]].c->data;
+    s->groups = nn_attr_int(n, "num_groups", 1);
+    s->eps = nn_attr_float(n, "epsilon", 1e-5f);
+    s->relu = relu >= 0;
+    return VAS_OK;
+}
+
 static int plan_node(pctx *x)
 {
     int64_t d[2];
@@ -573,6 +614,8 @@ static int plan_node(pctx *x)
         return plan_pool(x);
     case NN_OP_CONCAT:
         return plan_concat(x);
+    case NN_OP_GROUPNORM:
+        return nn_p_groupnorm(x);
     case NN_OP_RESIZE:
     case NN_OP_UPSAMPLE:
         return plan_resize(x);
@@ -694,7 +737,7 @@ static void mark_ready(nn_plan *p)
             if (s->args[a].val >= 0 &&
                 (s->args[a].arg == DNNL_ARG_DST || s->args[a].arg == DNNL_ARG_TO))
                 p->ready[s->args[a].val] = 1;
-        if (s->kind == ST_RESIZE)
+        if (s->kind == ST_RESIZE || s->kind == ST_GROUPNORM)
             p->ready[s->dst] = 1;
     }
     for (int v = 0; v < p->g->n_vals; v++)

@@ -14,7 +14,7 @@
 /* ---------------------------------------------------------------------------------------------
  * Fusion
  * ------------------------------------------------------------------------------------------- */
-static int is_output(const nn_graph *g, int v)
+int nn_p_is_output(const nn_graph *g, int v)
 {
     for (int i = 0; i < g->n_outs; i++)
         if (g->outs[i] == v)
@@ -25,7 +25,7 @@ static int is_output(const nn_graph *g, int v)
 /* The only node reading v, or -1. */
 static int sole_consumer(const nn_plan *p, int v)
 {
-    if (p->cons[v] != 1 || is_output(p->g, v))
+    if (p->cons[v] != 1 || nn_p_is_output(p->g, v))
         return -1;
     for (int i = 0; i < p->g->n_nodes; i++) {
         const nn_node *n = &p->g->nodes[i];

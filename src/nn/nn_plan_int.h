@@ -15,7 +15,7 @@
 
 #define NN_STEP_ARGS 12
 
-enum { ST_PRIM, ST_COPY, ST_RESIZE, ST_NOP, ST_COL2IM };
+enum { ST_PRIM, ST_COPY, ST_RESIZE, ST_NOP, ST_COL2IM, ST_GROUPNORM };
 
 typedef struct sarg {
     int arg;           /* DNNL_ARG_* */
@@ -46,6 +46,11 @@ typedef struct step {
     void *tbuf;                                /* borrowed from the plan's fixed buffers */
     const float *bias;                         /* borrowed (graph or plan constant), or NULL */
     int64_t kk[2], ks[2], kpl[2], kin[2], koc; /* kernel, stride, pad, input H W, OC */
+    /* ST_GROUPNORM: src -> dst, per-channel gamma/beta (borrowed graph constants) */
+    const float *gamma, *beta;
+    int64_t groups;
+    float eps;
+    int relu; /* a ReLU that followed is done here too */
 } step;
 
 struct nn_plan {
@@ -107,6 +112,10 @@ int nn_p_fuse_chain(pctx *x, int v, int allow_sum, dnnl_post_ops_t po, int *sum_
 /* Conv / ConvTranspose step (nn_plan_conv.c). */
 int nn_p_deconv_gemm(pctx *x);
 int nn_p_conv(pctx *x);
+/* 1 if v is one of the graph outputs. */
+int nn_p_is_output(const nn_graph *g, int v);
+/* GroupNormalization step, with a ReLU after it fused (nn_plan.c). */
+int nn_p_groupnorm(pctx *x);
 
 /* Appends a zeroed step; NULL when out of memory. */
 step *nn_plan_step_add(nn_plan *p);

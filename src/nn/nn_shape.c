@@ -697,6 +697,19 @@ static int shape_node(sctx *x)
         rc = runtime_param(x, 1);
         set_dims(out(x, 0), t->ndims, t->dims);
         return rc;
+    case NN_OP_GROUPNORM: {
+        int64_t groups = nn_attr_int(x->n, "num_groups", 0);
+        const nn_const *sc = cin(x, 1), *bi = cin(x, 2);
+        if (t->ndims != 4)
+            return refuse(x, "only N x C x H x W inputs are supported");
+        if (groups < 1 || t->dims[1] % groups)
+            return refuse(x, "num_groups must divide the channel count");
+        if (!sc || !bi || sc->dtype != NN_F32 || bi->dtype != NN_F32 ||
+            sc->count != t->dims[1] || bi->count != t->dims[1])
+            return refuse(x, "scale and bias must be constant floats, one per channel");
+        set_dims(out(x, 0), 4, t->dims);
+        return VAS_OK;
+    }
     case NN_OP_IDENTITY:
     case NN_OP_DROPOUT:
         set_dims(out(x, 0), t->ndims, t->dims);
