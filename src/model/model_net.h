@@ -16,25 +16,25 @@
 #define MODEL_NET_MAX_PARTS 64
 
 typedef struct model_net {
-    const char *format;   /* static: "onnx", "dlc3-snapshot", "dlc3-export", "dlc2-export" */
-    char net_type[64];    /* DeepLabCut's net_type: resnet_50, hrnet_w32, mobilenet_v2_1.0, ... */
-    char arch[160];       /* what vas built, for people: "timm resnet50_gn (GroupNorm 32), ..." */
-    char weights[4096];   /* the file the weights came from (.pt, .pb, .onnx) */
+    const char *format;    /* static: "onnx", "dlc3-snapshot", "dlc3-export", "dlc2-export" */
+    char net_type[64];     /* DeepLabCut's net_type: resnet_50, hrnet_w32, mobilenet_v2_1.0, ... */
+    char arch[160];        /* what vas built, for people: "timm resnet50_gn (GroupNorm 32), ..." */
+    char weights[4096];    /* the file the weights came from (.pt, .pb, .onnx) */
     char snapshot_uid[32]; /* scorer suffix: DLC 3 "best-190" / "200"; DLC 2 "200000" */
-    nn_graph *graph;      /* owned (NULL when only described); outputs: "heatmap", then
-                             "locref" when locref is set */
-    double stride;        /* input pixels per heatmap cell */
-    int locref;           /* location refinement on */
-    double locref_std;    /* its scale (DLC: 7.2801) */
-    int sigmoid;          /* 1: likelihood = sigmoid(heatmap) is already in the graph */
-    int bgr;              /* 1: feed BGR planes (else RGB) */
+    nn_graph *graph;       /* owned (NULL when only described); outputs: "heatmap", then
+                              "locref" when locref is set */
+    double stride;         /* input pixels per heatmap cell */
+    int locref;            /* location refinement on */
+    double locref_std;     /* its scale (DLC: 7.2801) */
+    int sigmoid;           /* 1: likelihood = sigmoid(heatmap) is already in the graph */
+    int bgr;               /* 1: feed BGR planes (else RGB) */
     float mean[3], std[3]; /* network input = (v/255 - mean[c]) / std[c], v the 0-255 byte */
-    int pad_multiple;     /* >1: pad H and W up to a multiple of this (bottom/right) */
-    int pad_reflect;      /* 1: the padding mirrors the picture (cv2 BORDER_REFLECT_101),
-                             0: zeros after normalisation */
+    int pad_multiple;      /* >1: pad H and W up to a multiple of this (bottom/right) */
+    int pad_reflect;       /* 1: the padding mirrors the picture (cv2 BORDER_REFLECT_101),
+                              0: zeros after normalisation */
     char *bodyparts[MODEL_NET_MAX_PARTS]; /* owned; as the model file lists them (may be 0) */
     int n_bodyparts;
-    int64_t params;       /* weights in the graph (after BatchNorm folding, as files count) */
+    int64_t params; /* weights in the graph (after BatchNorm folding, as files count) */
 } model_net;
 
 /* Frees what m owns and zeroes it. NULL is fine. */

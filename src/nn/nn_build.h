@@ -27,7 +27,8 @@ void nn_build_free(nn_build *b);
 int nn_build_error(const nn_build *b, vas_err *e);
 /* Sets the builder's error (sticky) with a printf message and returns code: for readers that
  * find a problem of their own while building. */
-int nn_build_fail(nn_build *b, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int nn_build_fail(nn_build *b, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* The image input, N x channels x H x W with N, H, W free. Its value index, or <0. Once. */
 int nn_build_input(nn_build *b, const char *name, int channels);

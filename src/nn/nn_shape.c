@@ -704,8 +704,8 @@ static int shape_node(sctx *x)
             return refuse(x, "only N x C x H x W inputs are supported");
         if (groups < 1 || t->dims[1] % groups)
             return refuse(x, "num_groups must divide the channel count");
-        if (!sc || !bi || sc->dtype != NN_F32 || bi->dtype != NN_F32 ||
-            sc->count != t->dims[1] || bi->count != t->dims[1])
+        if (!sc || !bi || sc->dtype != NN_F32 || bi->dtype != NN_F32 || sc->count != t->dims[1] ||
+            bi->count != t->dims[1])
             return refuse(x, "scale and bias must be constant floats, one per channel");
         set_dims(out(x, 0), 4, t->dims);
         return VAS_OK;

@@ -35,12 +35,12 @@ void nn_pt_free(nn_pt *root);
 
 /* Look-ups; all borrowed results valid while the root lives. NULL/0 on a wrong type. */
 int nn_pt_type(const nn_pt *o);
-int64_t nn_pt_int(const nn_pt *o);   /* INT or BOOL */
-double nn_pt_float(const nn_pt *o);  /* FLOAT or INT */
+int64_t nn_pt_int(const nn_pt *o);  /* INT or BOOL */
+double nn_pt_float(const nn_pt *o); /* FLOAT or INT */
 const char *nn_pt_str(const nn_pt *o);
-int nn_pt_len(const nn_pt *o);                      /* LIST or DICT items */
-const nn_pt *nn_pt_at(const nn_pt *o, int i);       /* LIST item i, or DICT value i */
-const char *nn_pt_key(const nn_pt *o, int i);       /* DICT key i when it is a string */
+int nn_pt_len(const nn_pt *o);                           /* LIST or DICT items */
+const nn_pt *nn_pt_at(const nn_pt *o, int i);            /* LIST item i, or DICT value i */
+const char *nn_pt_key(const nn_pt *o, int i);            /* DICT key i when it is a string */
 const nn_pt *nn_pt_get(const nn_pt *o, const char *key); /* DICT value by string key */
 
 /* TENSOR: its shape (ndims <= 8) and data as contiguous float32 in C order (converted from
