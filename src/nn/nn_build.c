@@ -150,8 +150,10 @@ int nn_build_node(nn_build *b, const char *op_type, const char *name, const int 
         return b->rc;
     for (int i = 0; i < n_in; i++)
         if (in[i] < -1 || in[i] >= g->n_vals)
-            return nn_build_fail(b, VAS_EINVAL, "node '%s' (%s): input %d is not a value made "
-                                 "before it", name, op_type, i);
+            return nn_build_fail(b, VAS_EINVAL,
+                                 "node '%s' (%s): input %d is not a value made "
+                                 "before it",
+                                 name, op_type, i);
     if (nn_op_lookup(op_type) == NN_OP_NONE)
         return nn_build_fail(b, VAS_EUNSUPPORTED, "node '%s' (%s): operator not supported by vas",
                              name, op_type);
@@ -309,8 +311,7 @@ int nn_build_bn(nn_build *b, const char *name, int x, const nn_const *scale, con
     int v;
 
     if (b->rc >= 0 && (!scale || !bias || !mean || !var))
-        return nn_build_fail(b, VAS_EINVAL, "node '%s': BatchNorm needs all four parameters",
-                             name);
+        return nn_build_fail(b, VAS_EINVAL, "node '%s': BatchNorm needs all four parameters", name);
     v = nn_build_node(b, "BatchNormalization", name, in, 5);
     nn_build_attr_float(b, "epsilon", eps);
     return b->rc < 0 ? b->rc : v;
@@ -323,8 +324,7 @@ int nn_build_groupnorm(nn_build *b, const char *name, int x, int groups, const n
     int v;
 
     if (b->rc >= 0 && (!scale || !bias))
-        return nn_build_fail(b, VAS_EINVAL, "node '%s': GroupNorm needs its weight and bias",
-                             name);
+        return nn_build_fail(b, VAS_EINVAL, "node '%s': GroupNorm needs its weight and bias", name);
     v = nn_build_node(b, "GroupNormalization", name, in, 3);
     nn_build_attr_int(b, "num_groups", groups);
     nn_build_attr_float(b, "epsilon", eps);
