@@ -5,6 +5,7 @@
 #include "core/util.h"
 #include "http/http.h"
 #include "media/media_video.h"
+#include "model/model_info.h"
 #include "nn/nn_cli.h"
 #include "nn/nn_cpu.h"
 #include "pose/pose_model.h"
@@ -28,6 +29,7 @@ static const char usage[] =
     "  clean-up   delete old analyses and files (clean_up_*_days in the config)\n"
     "  worker     run jobs (started by `vas serve`; --embedded)\n"
     "  analyze    run an analysis on local files, no server (vas analyze --help)\n"
+    "  model-info what vas finds in a model folder or file (vas model-info --help)\n"
     "  nn-run     run an ONNX model on random input or a raw float32 file (vas nn-run --help)\n"
     "\n"
     "`vas <command> --help` shows a command's options.\n";
@@ -312,6 +314,8 @@ int main(int argc, char **argv)
         return cmd_analyze(argc - 1, argv + 1);
     if (strcmp(name, "nn-run") == 0)
         return nn_cli_main(argc - 1, argv + 1); /* its own options: see nn_cli.h */
+    if (strcmp(name, "model-info") == 0)
+        return model_info_main(argc - 1, argv + 1);
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         if (strcmp(name, commands[i].name) == 0)
             cmd = &commands[i];

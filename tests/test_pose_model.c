@@ -120,7 +120,7 @@ static void good_bundle_loads(void **state)
     SHA1((unsigned char *)bytes, n, md);
     for (int i = 0; i < SHA_DIGEST_LENGTH; i++)
         snprintf(want + 2 * i, 3, "%02x", md[i]);
-    assert_string_equal(m->onnx_sha1, want);
+    assert_string_equal(m->weights_sha1, want);
     pose_model_free(m);
     free(bytes);
     free(cfg);
@@ -196,7 +196,7 @@ static void fingerprint_follows_config(void **state)
     assert_int_equal(pose_model_load("fp", cfg, 0, &m1, &e), VAS_OK);
     write_in(b, "config.yaml", "Task: t\ndate: Jan1\nbodyparts: [a, b]\ncolormap: rainbow\n");
     assert_int_equal(pose_model_load("fp", cfg, 0, &m2, &e), VAS_OK);
-    assert_string_equal(m1->onnx_sha1, m2->onnx_sha1);
+    assert_string_equal(m1->weights_sha1, m2->weights_sha1);
     assert_int_equal(strlen(m1->fingerprint), 40);
     assert_string_not_equal(m1->fingerprint, m2->fingerprint);
     pose_model_free(m1);
@@ -268,6 +268,15 @@ static void list_leaves_broken_out(void **state)
         "leftear");
     assert_int_equal(json_integer_value(json_object_get(json_object_get(first, "input"), "stride")),
                      8);
+    assert_string_equal(json_string_value(json_object_get(first, "format")), "onnx");
+    /* the refused one is listed after the loaded ones, with why */
+    assert_int_equal(json_array_size(j), 4);
+    assert_int_equal(pose_models_refused_count(l), 1);
+    first = json_array_get(j, 3);
+    assert_string_equal(json_string_value(json_object_get(first, "name")), "bad");
+    assert_non_null(
+        strstr(json_string_value(json_object_get(first, "error")), "normalize needs mean and std"));
+    assert_null(json_object_get(first, "bodyparts"));
     json_decref(j);
     pose_models_free(l);
     config_free(&c);

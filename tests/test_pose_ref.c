@@ -46,8 +46,7 @@ static int setup(void **state)
 
     *state = f;
     if (!f || pose_model_load("openfield", MODEL, 1, &f->m, &e) < 0 ||
-        nn_graph_load(f->m->onnx_path, &f->g, &e) < 0 ||
-        nn_session_new(f->g, NULL, &f->s, &e) < 0 ||
+        pose_model_graph(f->m, &f->g, &e) < 0 || nn_session_new(f->g, NULL, &f->s, &e) < 0 ||
         media_norm_init(&f->norm, f->m->mean, f->m->std, f->m->bgr, &e) < 0) {
         fprintf(stderr, "setup: %s\n", e.msg);
         return -1;

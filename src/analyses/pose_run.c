@@ -23,7 +23,8 @@ static int open_pipe(run *r, const pose_model *m, const char *video, vas_err *e)
     media_pipe_opts po = {.batch = r->o->batch > 0 ? r->o->batch : 4,
                           .depth = 3,
                           .layout = MEDIA_LAYOUT_CHW_F32,
-                          .pad_to = POSE_PAD_TO, /* slots are the network's input, in place */
+                          .pad_to = m->pad_to, /* slots are the network's input, in place */
+                          .pad_reflect = m->pad_reflect,
                           .norm = &norm,
                           .threads = 1, /* inference has the cores; one decoder thread keeps up */
                           .keep_rgb = r->o->keep_rgb,

@@ -24,10 +24,12 @@ typedef struct img_run {
 /* Normalised, padded input for one image into r->in; its padded size in *pw, *ph. */
 static int prepare(img_run *r, const media_image *im, int *pw, int *ph, vas_err *e)
 {
+    const pose_model *m = r->k.m;
+    int pad = m->pad_to > 1 ? m->pad_to : 1;
     size_t plane, need;
 
-    *pw = (im->width + POSE_PAD_TO - 1) / POSE_PAD_TO * POSE_PAD_TO;
-    *ph = (im->height + POSE_PAD_TO - 1) / POSE_PAD_TO * POSE_PAD_TO;
+    *pw = (im->width + pad - 1) / pad * pad;
+    *ph = (im->height + pad - 1) / pad * pad;
     plane = (size_t)*pw * (size_t)*ph;
     need = 3 * plane;
     if (need > r->in_cap) {
@@ -47,6 +49,10 @@ static int prepare(img_run *r, const media_image *im, int *pw, int *ph, vas_err 
             memmove(r->in + (size_t)c * plane + (size_t)y * (size_t)*pw,
                     r->in + ((size_t)c * (size_t)im->height + (size_t)y) * (size_t)im->width,
                     (size_t)im->width * sizeof(float));
+    if (m->pad_reflect) {
+        media_chw_pad_reflect(r->in, im->width, im->height, *pw, *ph);
+        return VAS_OK;
+    }
     for (int c = 0; c < 3; c++)
         for (int y = 0; y < *ph; y++)
             for (int x = (y < im->height ? im->width : 0); x < *pw; x++)

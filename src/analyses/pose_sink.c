@@ -11,7 +11,7 @@
 static int open_net(pose_sink *k, const pose_run_opts *o, vas_err *e)
 {
     nn_options no = {.threads = o->threads, .bf16 = o->bf16};
-    int rc = nn_graph_load(k->m->onnx_path, &k->g, e);
+    int rc = pose_model_graph(k->m, &k->g, e);
 
     if (rc < 0)
         return rc;

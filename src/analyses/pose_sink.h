@@ -13,8 +13,6 @@
 
 #include <jansson.h>
 
-#define POSE_PAD_TO 16 /* network input sides are padded (bottom, right) to a multiple of this */
-
 typedef struct pose_sink {
     const pose_model *m;
     const pose_run_opts *o; /* borrowed: o->on_row is called for every row */

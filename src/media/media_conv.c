@@ -193,3 +193,28 @@ void media_rgb_to_chw(const media_norm *n, const uint8_t *rgb, int w, int h, siz
 {
     media_rgb_to_chw_padded(n, rgb, w, h, stride, dst, w, h);
 }
+
+/* Index i (any integer) mirrored into [0, n) as BORDER_REFLECT_101. */
+static int reflect101(int i, int n)
+{
+    if (n == 1)
+        return 0;
+    while (i < 0 || i >= n)
+        i = i < 0 ? -i : 2 * (n - 1) - i;
+    return i;
+}
+
+void media_chw_pad_reflect(float *dst, int w, int h, int dst_w, int dst_h)
+{
+    size_t plane = (size_t)dst_w * dst_h;
+
+    for (int c = 0; c < 3; c++) {
+        float *p = dst + (size_t)c * plane;
+        for (int y = 0; y < h; y++)
+            for (int x = w; x < dst_w; x++)
+                p[(size_t)y * dst_w + x] = p[(size_t)y * dst_w + reflect101(x, w)];
+        for (int y = h; y < dst_h; y++)
+            memcpy(p + (size_t)y * dst_w, p + (size_t)reflect101(y, h) * dst_w,
+                   (size_t)dst_w * sizeof(float));
+    }
+}

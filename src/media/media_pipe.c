@@ -81,10 +81,12 @@ static void put_frame(media_pipe *p, pipe_slot *s, const media_frame *fr)
 
     if (p->rgb_bytes)
         memcpy(s->rgb + (size_t)s->n * p->rgb_bytes, fr->rgb, p->rgb_bytes);
-    if (p->o.layout == MEDIA_LAYOUT_CHW_F32)
+    if (p->o.layout == MEDIA_LAYOUT_CHW_F32) {
         media_rgb_to_chw_padded(&p->norm, fr->rgb, fr->width, fr->height, row, (float *)(void *)dst,
                                 p->sw, p->sh);
-    else if (p->sw == fr->width)
+        if (p->o.pad_reflect)
+            media_chw_pad_reflect((float *)(void *)dst, fr->width, fr->height, p->sw, p->sh);
+    } else if (p->sw == fr->width)
         memcpy(dst, fr->rgb, row * (size_t)fr->height);
     else
         for (int y = 0; y < fr->height; y++)

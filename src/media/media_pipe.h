@@ -52,6 +52,8 @@ typedef struct media_pipe_opts {
                                   multiple of this (networks with a stride), the picture at
                                   the top left, the padding 0 (the mean colour once
                                   normalised); 0 or 1: no padding */
+    int pad_reflect;           /* 1: MEDIA_LAYOUT_CHW_F32 padding mirrors the picture
+                                  (media_chw_pad_reflect) instead of zeros */
     media_layout layout;       /* what a frame slot holds */
     const media_norm *norm;    /* MEDIA_LAYOUT_CHW_F32: borrowed during start (copied) */
     int keep_rgb;              /* 1: batches also carry the RGB24 pictures (media_batch.rgb);

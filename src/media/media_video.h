@@ -115,5 +115,9 @@ void media_rgb_to_chw(const media_norm *n, const uint8_t *rgb, int w, int h, siz
  * all): the picture at the top left, the padding right and below left as it is. Threads: any. */
 void media_rgb_to_chw_padded(const media_norm *n, const uint8_t *rgb, int w, int h, size_t stride,
                              float *dst, int dst_w, int dst_h);
+/* Fills the padding of dst (3 planes of dst_w x dst_h holding a w x h picture at the top left)
+ * by mirroring the picture as OpenCV's BORDER_REFLECT_101 does (..., 2, 1 | 0, 1, 2, ... w-1 |
+ * w-2, ...), as DeepLabCut 3 pads HRNet's input (data/transforms.py build_auto_padding). */
+void media_chw_pad_reflect(float *dst, int w, int h, int dst_w, int dst_h);
 
 #endif

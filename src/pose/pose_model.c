@@ -8,6 +8,8 @@
 #include "core/log.h"
 #include "core/ydoc.h"
 #include "geom/geom_model3d.h"
+#include "model/model_dlc.h"
+#include "model/model_locate.h"
 #include "nn/nn.h"
 
 #include <ctype.h>
@@ -19,9 +21,15 @@
 #include <sys/stat.h>
 #include <yaml.h>
 
+typedef struct refused {
+    char *name, *path, *reason;
+} refused;
+
 struct pose_models {
     pose_model **m;
     int n;
+    refused *r; /* models left out, with why */
+    int n_r;
 };
 
 /* ---- YAML helpers ---- */
@@ -151,7 +159,7 @@ static int check_plotting(const pose_model *m, vas_err *e)
     return VAS_OK;
 }
 
-static int read_project(pose_model *m, const char *path, vas_err *e)
+int pose_model_read_project(pose_model *m, const char *path, vas_err *e)
 {
     yaml_document_t d;
     yaml_node_t *root;
@@ -191,7 +199,8 @@ static int read_pose_cfg(pose_model *m, const char *path, vas_err *e)
         return rc;
     root = yaml_document_get_root_node(&d);
     m->net_type = dup_or(ydoc_str(&d, root, "net_type"), "unknown");
-    m->stride = (int)number(&d, root, "stride", 8);
+    m->stride = number(&d, root, "stride", 8);
+    m->pad_to = (int)number(&d, root, "input_multiple", 16);
     m->locref = boolean(&d, root, "location_refinement", 1);
     m->locref_stdev = number(&d, root, "locref_stdev", 7.2801);
     m->sigmoid_in_graph = boolean(&d, root, "sigmoid_in_graph", 1);
@@ -205,8 +214,10 @@ static int read_pose_cfg(pose_model *m, const char *path, vas_err *e)
     norm = ydoc_get(&d, root, "normalize");
     if (triple(&d, norm, "mean", m->mean) < 0 || triple(&d, norm, "std", m->std) < 0)
         rc = err_set(e, VAS_EINVAL, "pose_cfg.yaml: normalize needs mean and std (3 numbers each)");
-    else if (m->stride < 1 || m->stride > 64)
+    else if (!(m->stride >= 1 && m->stride <= 64))
         rc = err_set(e, VAS_EINVAL, "pose_cfg.yaml: stride must be 1 to 64");
+    else if (m->pad_to < 1 || m->pad_to > 1024)
+        rc = err_set(e, VAS_EINVAL, "pose_cfg.yaml: input_multiple must be 1 to 1024");
     for (int i = 0; rc == VAS_OK && i < 3; i++)
         if (!(m->std[i] > 0))
             rc = err_set(e, VAS_EINVAL, "pose_cfg.yaml: normalize std must be positive");
@@ -216,48 +227,22 @@ static int read_pose_cfg(pose_model *m, const char *path, vas_err *e)
 
 /* ---- the network ---- */
 
-/* m->fingerprint from the three files' SHA-1s (cfg_path: pose_cfg.yaml). */
-static int make_fingerprint(pose_model *m, const char *config_path, const char *cfg_path,
-                            vas_err *e)
+/* m->fingerprint: SHA-1 over the weights' SHA-1 and those of the project config.yaml and the
+ * model config (pose_cfg.yaml / pytorch_config.yaml), each when there is one. */
+static int make_fingerprint(pose_model *m, const char *project, vas_err *e)
 {
-    char a[41], b[41], all[3 * 41];
-    int rc = digest_file_sha1(config_path, a, e);
+    char a[41] = "", b[41] = "", all[3 * 41];
+    int rc = digest_file_sha1(m->weights, m->weights_sha1, e);
 
-    if (rc == VAS_OK)
-        rc = digest_file_sha1(cfg_path, b, e);
+    if (rc == VAS_OK && project && project[0])
+        rc = digest_file_sha1(project, a, e);
+    if (rc == VAS_OK && m->model_cfg[0])
+        rc = digest_file_sha1(m->model_cfg, b, e);
     if (rc < 0)
         return rc;
-    snprintf(all, sizeof(all), "%s%s%s", m->onnx_sha1, a, b);
+    snprintf(all, sizeof(all), "%s%s%s", m->weights_sha1, a, b);
     digest_sha1_hex(all, strlen(all), m->fingerprint);
     return VAS_OK;
-}
-
-/* The one .onnx file in dir. */
-static int find_onnx(pose_model *m, vas_err *e)
-{
-    DIR *d = opendir(m->dir);
-    struct dirent *de;
-    char *found = NULL;
-    int n = 0;
-
-    if (!d)
-        return err_sys(e, VAS_EINVAL, errno, "cannot open model folder %s", m->dir);
-    while ((de = readdir(d))) { /* NOLINT(concurrency-mt-unsafe): this DIR is ours */
-        size_t len = strlen(de->d_name);
-        if (len > 5 && strcmp(de->d_name + len - 5, ".onnx") == 0 && n++ == 0)
-            found = strdup(de->d_name);
-    }
-    closedir(d);
-    if (n != 1) {
-        free(found);
-        return err_set(e, VAS_EINVAL, "model folder %s must hold exactly one .onnx file (found %d)",
-                       m->dir, n);
-    }
-    m->onnx_path = malloc(strlen(m->dir) + strlen(found) + 2);
-    if (m->onnx_path)
-        snprintf(m->onnx_path, strlen(m->dir) + strlen(found) + 2, "%s/%s", m->dir, found);
-    free(found);
-    return m->onnx_path ? VAS_OK : err_set(e, VAS_ENOMEM, "out of memory");
 }
 
 /* The network loads, and has the input and outputs pose_cfg.yaml names. */
@@ -265,13 +250,13 @@ static int check_graph(const pose_model *m, vas_err *e)
 {
     nn_graph *g = NULL;
     nn_tensor_info in;
-    int rc = nn_graph_load(m->onnx_path, &g, e), have_heat = 0, have_loc = !m->locref;
+    int rc = pose_model_graph(m, &g, e), have_heat = 0, have_loc = !m->locref;
 
     if (rc < 0)
         return rc;
     rc = nn_graph_input(g, &in);
     if (rc == VAS_OK && (in.ndims != 4 || (in.dims[1] != 3 && in.dims[1] != -1)))
-        rc = err_set(e, VAS_EINVAL, "%s: the input must be N x 3 x H x W", m->onnx_path);
+        rc = err_set(e, VAS_EINVAL, "%s: the input must be N x 3 x H x W", m->weights);
     for (int i = 0; rc == VAS_OK && i < nn_graph_n_outputs(g); i++) {
         const char *name = NULL;
         nn_graph_output_name(g, i, &name);
@@ -279,36 +264,23 @@ static int check_graph(const pose_model *m, vas_err *e)
         have_loc |= name && strcmp(name, m->locref_name) == 0;
     }
     if (rc == VAS_OK && (!have_heat || !have_loc))
-        rc = err_set(e, VAS_EINVAL, "%s: no output named '%s'%s%s", m->onnx_path,
+        rc = err_set(e, VAS_EINVAL, "%s: no output named '%s'%s%s", m->weights,
                      have_heat ? m->locref_name : m->heatmap_name, "",
                      " (see pose_cfg.yaml outputs)");
     nn_graph_free(g);
     return rc;
 }
 
-/* DLC 3.x scorer: DLC_<Net>_<Task><date>shuffle1_snapshot_<iteration>, where <Net> is net_type
- * split on '_' with each part capitalised (dlc-facts section 1). */
+/* A bundle's scorer is DLC 3's, DLC_<Net>_<Task><date>shuffle1_snapshot_<iteration>
+ * (dlc-facts section 1): model_dlc.h spells it. */
 static int make_scorer(pose_model *m, vas_err *e)
 {
-    char net[128], *p = net;
-    size_t n;
-    int up = 1;
+    char taskdate[512], uid[32];
 
-    for (const char *s = m->net_type; *s && p < net + sizeof(net) - 1; s++) {
-        if (*s == '_') {
-            up = 1;
-            continue;
-        }
-        *p++ = up ? (char)toupper((unsigned char)*s) : *s;
-        up = 0;
-    }
-    *p = '\0';
-    n = strlen(net) + strlen(m->task) + strlen(m->date) + 64;
-    m->scorer = malloc(n);
-    if (!m->scorer)
-        return err_set(e, VAS_ENOMEM, "out of memory");
-    snprintf(m->scorer, n, "DLC_%s_%s%sshuffle1_snapshot_%ld", net, m->task, m->date, m->iteration);
-    return VAS_OK;
+    snprintf(taskdate, sizeof(taskdate), "%s%s", m->task, m->date);
+    snprintf(uid, sizeof(uid), "%ld", m->iteration);
+    m->scorer = model_scorer_dlc3(m->net_type, taskdate, 1, uid);
+    return m->scorer ? VAS_OK : err_set(e, VAS_ENOMEM, "out of memory");
 }
 
 void pose_model_free(pose_model *m)
@@ -317,7 +289,10 @@ void pose_model_free(pose_model *m)
         return;
     free(m->name);
     free(m->dir);
-    free(m->onnx_path);
+    free(m->weights);
+    free(m->model_cfg);
+    free(m->arch);
+    free(m->snapshot_uid);
     free(m->scorer);
     free(m->task);
     free(m->date);
@@ -333,43 +308,69 @@ void pose_model_free(pose_model *m)
     free(m);
 }
 
-int pose_model_load(const char *name, const char *config_path, int check, pose_model **out,
-                    vas_err *e)
+/* A vas bundle: the project config.yaml, pose_cfg.yaml and the .onnx. */
+static int load_onnx(pose_model *m, const model_loc *loc, int check, vas_err *e)
 {
-    pose_model *m = calloc(1, sizeof(*m));
-    const char *slash = strrchr(config_path, '/');
-    char cfg_path[4096];
-    int rc;
+    int rc = pose_model_read_project(m, loc->project, e);
 
-    if (!m)
-        return err_set(e, VAS_ENOMEM, "out of memory");
-    m->name = strdup(name);
-    m->dir = slash ? strndup(config_path, (size_t)(slash - config_path)) : strdup(".");
-    if (!m->name || !m->dir) {
-        rc = err_set(e, VAS_ENOMEM, "out of memory");
-        goto fail;
-    }
-    snprintf(cfg_path, sizeof(cfg_path), "%s/pose_cfg.yaml", m->dir);
-    rc = read_project(m, config_path, e);
     if (rc == VAS_OK)
-        rc = read_pose_cfg(m, cfg_path, e);
-    if (rc == VAS_OK)
-        rc = find_onnx(m, e);
-    if (rc == VAS_OK)
-        rc = digest_file_sha1(m->onnx_path, m->onnx_sha1, e);
-    if (rc == VAS_OK)
-        rc = make_fingerprint(m, config_path, cfg_path, e);
+        rc = read_pose_cfg(m, loc->model_cfg, e);
     if (rc == VAS_OK && check)
         rc = check_graph(m, e);
     if (rc == VAS_OK)
         rc = make_scorer(m, e);
+    m->params = -1;
+    return rc;
+}
+
+int pose_model_graph(const pose_model *m, nn_graph **out, vas_err *e)
+{
+    if (m->kind == MODEL_ONNX)
+        return nn_graph_load(m->weights, out, e);
+    return model_dlc_graph(m, out, e);
+}
+
+int pose_model_load_snapshot(const char *name, const char *path, const char *snapshot, int check,
+                             pose_model **out, vas_err *e)
+{
+    pose_model *m = calloc(1, sizeof(*m));
+    model_loc *loc = calloc(1, sizeof(*loc));
+    int rc;
+
+    if (!m || !loc || !(m->name = strdup(name))) {
+        rc = err_set(e, VAS_ENOMEM, "out of memory");
+        goto fail;
+    }
+    rc = model_locate(path, snapshot, loc, e);
     if (rc < 0)
         goto fail;
+    m->kind = loc->kind;
+    m->dir = strdup(loc->dir);
+    m->weights = strdup(loc->weights);
+    m->model_cfg = strdup(loc->model_cfg);
+    m->snapshot_uid = strdup(loc->snapshot_uid);
+    m->arch = strdup("");
+    if (!m->dir || !m->weights || !m->model_cfg || !m->snapshot_uid || !m->arch) {
+        rc = err_set(e, VAS_ENOMEM, "out of memory");
+        goto fail;
+    }
+    rc = m->kind == MODEL_ONNX ? load_onnx(m, loc, check, e) : model_dlc_load(m, loc, check, e);
+    if (rc == VAS_OK)
+        rc = make_fingerprint(m, loc->project, e);
+    if (rc < 0)
+        goto fail;
+    free(loc);
     *out = m;
     return VAS_OK;
 fail:
+    free(loc);
     pose_model_free(m);
     return rc;
+}
+
+int pose_model_load(const char *name, const char *path, int check, pose_model **out, vas_err *e)
+{
+    return pose_model_load_snapshot(name, path, NULL, check, out, e);
 }
 
 /* ---- the list ---- */
@@ -393,20 +394,40 @@ static int list_add(pose_models *l, pose_model *m, vas_err *e)
     return VAS_OK;
 }
 
-/* Loads one bundle into l; a broken one is logged and left out. */
-static int try_load(pose_models *l, const char *name, const char *config_path, int check,
-                    vas_err *e)
+/* Remembers a model left out, for GET /model. */
+static int refuse_add(pose_models *l, const char *name, const char *path, const char *why,
+                      vas_err *e)
+{
+    refused *nr = realloc(l->r, (size_t)(l->n_r + 1) * sizeof(*nr));
+
+    if (!nr)
+        return err_set(e, VAS_ENOMEM, "out of memory");
+    l->r = nr;
+    nr[l->n_r].name = strdup(name);
+    nr[l->n_r].path = strdup(path);
+    nr[l->n_r].reason = strdup(why);
+    if (!nr[l->n_r].name || !nr[l->n_r].path || !nr[l->n_r].reason) {
+        free(nr[l->n_r].name);
+        free(nr[l->n_r].path);
+        free(nr[l->n_r].reason);
+        return err_set(e, VAS_ENOMEM, "out of memory");
+    }
+    l->n_r++;
+    return VAS_OK;
+}
+
+/* Loads one model into l; a broken one is logged, remembered with why, and left out. */
+static int try_load(pose_models *l, const char *name, const char *path, int check, vas_err *e)
 {
     pose_model *m = NULL;
     vas_err me = {0};
 
-    if (pose_model_load(name, config_path, check, &m, &me) < 0) {
-        log_error("pose", "event=model_broken model=%s config=%s error=\"%s\"", name, config_path,
-                  me.msg);
-        return VAS_OK;
+    if (pose_model_load(name, path, check, &m, &me) < 0) {
+        log_error("pose", "event=model_broken model=%s path=%s error=\"%s\"", name, path, me.msg);
+        return refuse_add(l, name, path, me.msg, e);
     }
-    log_info("pose", "event=model_loaded model=%s bodyparts=%d scorer=%s", m->name, m->n_bodyparts,
-             m->scorer);
+    log_info("pose", "event=model_loaded model=%s format=%s bodyparts=%d scorer=%s", m->name,
+             model_kind_name(m->kind), m->n_bodyparts, m->scorer);
     return list_add(l, m, e);
 }
 
@@ -415,7 +436,7 @@ static int cmp_names(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Sub-folders of dir holding a config.yaml, in name order. */
+/* Every sub-folder of dir but 3D models, in name order: each is a model (model_locate). */
 static int scan_dir(pose_models *l, const char *dir, int check, vas_err *e)
 {
     DIR *d = opendir(dir);
@@ -438,8 +459,7 @@ static int scan_dir(pose_models *l, const char *dir, int check, vas_err *e)
             free(names[i]);
             continue;
         }
-        snprintf(path, sizeof(path), "%s/%s/config.yaml", dir, names[i]);
-        if (rc == VAS_OK && stat(path, &sb) == 0)
+        if (rc == VAS_OK && stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
             rc = try_load(l, names[i], path, check, e);
         free(names[i]);
     }
@@ -471,6 +491,12 @@ void pose_models_free(pose_models *l)
         return;
     for (int i = 0; i < l->n; i++)
         pose_model_free(l->m[i]);
+    for (int i = 0; i < l->n_r; i++) {
+        free(l->r[i].name);
+        free(l->r[i].path);
+        free(l->r[i].reason);
+    }
+    free(l->r);
     free(l->m);
     free(l);
 }
@@ -493,6 +519,22 @@ const pose_model *pose_models_find(const pose_models *l, const char *name)
     return NULL;
 }
 
+int pose_models_refused_count(const pose_models *l)
+{
+    return l ? l->n_r : 0;
+}
+
+void pose_models_refused_at(const pose_models *l, int i, const char **name, const char **path,
+                            const char **reason)
+{
+    *name = *path = *reason = NULL;
+    if (l && i >= 0 && i < l->n_r) {
+        *name = l->r[i].name;
+        *path = l->r[i].path;
+        *reason = l->r[i].reason;
+    }
+}
+
 void pose_models_names(const pose_models *l, char *buf, size_t n)
 {
     size_t k = 0;
@@ -506,19 +548,29 @@ void pose_models_names(const pose_models *l, char *buf, size_t n)
 
 static json_t *model_json(const pose_model *m)
 {
-    json_t *bp = json_array(), *sk = json_array();
+    json_t *bp = json_array(), *sk = json_array(), *in, *o;
 
     for (int i = 0; i < m->n_bodyparts; i++)
         json_array_append_new(bp, json_string(m->bodyparts[i]));
     for (int i = 0; i < m->n_skeleton; i++)
         json_array_append_new(sk, json_pack("[s, s]", m->bodyparts[m->skeleton[i][0]],
                                             m->bodyparts[m->skeleton[i][1]]));
-    return json_pack("{s:s, s:o, s:o, s:{s:s, s:i, s:[f,f,f], s:[f,f,f], s:s}, s:s, s:s}", "name",
-                     m->name, "bodyparts", bp, "skeleton", sk, "input", "colormode",
-                     m->bgr ? "BGR" : "RGB", "stride", m->stride, "mean", (double)m->mean[0],
-                     (double)m->mean[1], (double)m->mean[2], "std", (double)m->std[0],
-                     (double)m->std[1], (double)m->std[2], "net_type", m->net_type, "description",
-                     m->task, "scorer", m->scorer);
+    in = json_pack(
+        "{s:s, s:o, s:[f,f,f], s:[f,f,f], s:i, s:s}", "colormode", m->bgr ? "BGR" : "RGB", "stride",
+        m->stride == (int)m->stride ? json_integer((json_int_t)m->stride) : json_real(m->stride),
+        "mean", (double)m->mean[0], (double)m->mean[1], (double)m->mean[2], "std",
+        (double)m->std[0], (double)m->std[1], (double)m->std[2], "pad_to", m->pad_to, "padding",
+        m->pad_reflect ? "reflect_101" : "zeros");
+    o = json_pack("{s:s, s:o, s:o, s:o, s:s, s:s, s:s, s:s}", "name", m->name, "bodyparts", bp,
+                  "skeleton", sk, "input", in, "net_type", m->net_type, "description", m->task,
+                  "scorer", m->scorer, "format", model_kind_name(m->kind));
+    if (o && m->arch[0])
+        json_object_set_new(o, "architecture", json_string(m->arch));
+    if (o && m->snapshot_uid[0])
+        json_object_set_new(o, "snapshot", json_string(m->snapshot_uid));
+    if (o && m->params >= 0)
+        json_object_set_new(o, "params", json_integer(m->params));
+    return o;
 }
 
 json_t *pose_models_json(const pose_models *l)
@@ -527,5 +579,8 @@ json_t *pose_models_json(const pose_models *l)
 
     for (int i = 0; l && i < l->n; i++)
         json_array_append_new(arr, model_json(l->m[i]));
+    for (int i = 0; l && i < l->n_r; i++)
+        json_array_append_new(
+            arr, json_pack("{s:s, s:s}", "name", l->r[i].name, "error", l->r[i].reason));
     return arr;
 }
