@@ -313,7 +313,7 @@ int main(int argc, char **argv)
     if (strcmp(name, "analyze") == 0)
         return cmd_analyze(argc - 1, argv + 1);
     if (strcmp(name, "nn-run") == 0)
-        return nn_cli_main(argc - 1, argv + 1); /* its own options: see nn_cli.h */
+        return nn_cli_main_with(argc - 1, argv + 1, model_info_graph_load); /* see nn_cli.h */
     if (strcmp(name, "model-info") == 0)
         return model_info_main(argc - 1, argv + 1);
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)

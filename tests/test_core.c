@@ -390,6 +390,30 @@ static void config_reads_old_service_yaml(void **state)
     assert_int_equal(f->c.workers, 1);
 }
 
+/* The old service's model mapping, and the per-model form naming a snapshot. */
+static void config_model_mapping(void **state)
+{
+    fx *f = *state;
+    vas_err e = {0};
+
+    assert_int_equal(load_yaml(f,
+                               "DLC_MODELS:\n  wassu-cam0: /srv/p1/config.yaml\n"
+                               "  prone-shooting: {config: /srv/p2, snapshot: best}\n",
+                               &e),
+                     VAS_OK);
+    assert_int_equal(f->c.n_model_map, 2);
+    assert_string_equal(f->c.model_map_names[0], "wassu-cam0");
+    assert_string_equal(f->c.model_map_paths[0], "/srv/p1/config.yaml");
+    assert_null(f->c.model_map_snapshots[0]);
+    assert_string_equal(f->c.model_map_names[1], "prone-shooting");
+    assert_string_equal(f->c.model_map_paths[1], "/srv/p2");
+    assert_string_equal(f->c.model_map_snapshots[1], "best");
+    assert_int_equal(load_yaml(f, "DLC_MODELS:\n  a: {snapshot: 5}\n", &e), VAS_EINVAL);
+    assert_non_null(strstr(e.msg, "a needs a config"));
+    assert_int_equal(load_yaml(f, "DLC_MODELS:\n  a: {config: x, shuffle: 2}\n", &e), VAS_EINVAL);
+    assert_non_null(strstr(e.msg, "unknown setting 'shuffle'"));
+}
+
 static void config_database_plain_path(void **state)
 {
     fx *f = *state;
@@ -539,6 +563,7 @@ int main(void)
         cmocka_unit_test(err_names),
         cmocka_unit_test_setup_teardown(config_has_defaults, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(config_reads_old_service_yaml, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(config_model_mapping, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(config_database_plain_path, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(config_reads_vas_keys, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(config_empty_file_keeps_defaults, fx_setup, fx_teardown),

@@ -45,9 +45,11 @@ void config_free(config *c)
     for (int i = 0; i < c->n_model_map; i++) {
         free(c->model_map_names[i]);
         free(c->model_map_paths[i]);
+        free(c->model_map_snapshots[i]);
     }
     free(c->model_map_names);
     free(c->model_map_paths);
+    free(c->model_map_snapshots);
     free(c->path);
     free(c->database);
     free(c->data_folder);
@@ -152,24 +154,80 @@ static int skip_node(yaml_parser_t *p, yaml_event_t *first)
     return 0;
 }
 
-static int add_model(config *c, const char *name, const char *path, vas_err *e)
+static int add_model(config *c, const char *name, const char *path, const char *snapshot,
+                     vas_err *e)
 {
     int n = c->n_model_map;
     char **names = realloc(c->model_map_names, (size_t)(n + 1) * sizeof(char *));
     char **paths = names ? realloc(c->model_map_paths, (size_t)(n + 1) * sizeof(char *)) : NULL;
+    char **snaps = paths ? realloc(c->model_map_snapshots, (size_t)(n + 1) * sizeof(char *)) : NULL;
 
     if (names)
         c->model_map_names = names;
     if (paths)
         c->model_map_paths = paths;
-    if (!names || !paths)
+    if (snaps)
+        c->model_map_snapshots = snaps;
+    if (!names || !paths || !snaps)
         return err_set(e, VAS_ENOMEM, "out of memory reading DLC_MODELS");
     c->model_map_names[n] = strdup(name);
     c->model_map_paths[n] = strdup(path);
+    c->model_map_snapshots[n] = snapshot ? strdup(snapshot) : NULL;
     c->n_model_map = n + 1;
-    if (!c->model_map_names[n] || !c->model_map_paths[n])
+    if (!c->model_map_names[n] || !c->model_map_paths[n] || (snapshot && !snaps[n]))
         return err_set(e, VAS_ENOMEM, "out of memory reading DLC_MODELS");
     return VAS_OK;
+}
+
+/* One model's settings, {config: PATH, snapshot: S} (after its start event). */
+static int parse_model_entry(config *c, yaml_parser_t *p, const char *path, const char *name,
+                             vas_err *e)
+{
+    char *cfg = NULL, *snap = NULL;
+    yaml_event_t k, v;
+    int rc = VAS_OK;
+
+    for (;;) {
+        if (!yaml_parser_parse(p, &k)) {
+            rc = err_set(e, VAS_EINVAL, "%s: YAML error in DLC_MODELS", path);
+            break;
+        }
+        if (k.type == YAML_MAPPING_END_EVENT) {
+            yaml_event_delete(&k);
+            break;
+        }
+        if (!yaml_parser_parse(p, &v)) {
+            yaml_event_delete(&k);
+            rc = err_set(e, VAS_EINVAL, "%s: YAML error in DLC_MODELS", path);
+            break;
+        }
+        if (k.type != YAML_SCALAR_EVENT || v.type != YAML_SCALAR_EVENT)
+            rc = err_set(e, VAS_EINVAL, "%s: DLC_MODELS: %s: settings must be plain values", path,
+                         name);
+        else if (!strcmp((char *)k.data.scalar.value, "config") ||
+                 !strcmp((char *)k.data.scalar.value, "path")) {
+            free(cfg);
+            cfg = strdup((char *)v.data.scalar.value);
+        } else if (!strcmp((char *)k.data.scalar.value, "snapshot")) {
+            free(snap);
+            snap = strdup((char *)v.data.scalar.value);
+        } else
+            rc = err_set(e, VAS_EINVAL,
+                         "%s: DLC_MODELS: %s: unknown setting '%.60s' (config, snapshot)", path,
+                         name, (char *)k.data.scalar.value);
+        yaml_event_delete(&k);
+        yaml_event_delete(&v);
+        if (rc < 0)
+            break;
+    }
+    if (rc == VAS_OK && !cfg)
+        rc = err_set(e, VAS_EINVAL, "%s: DLC_MODELS: %s needs a config (the model's path)", path,
+                     name);
+    if (rc == VAS_OK)
+        rc = add_model(c, name, cfg, snap, e);
+    free(cfg);
+    free(snap);
+    return rc;
 }
 
 /* DLC_MODELS: {name: path/to/config.yaml, ...}, the old service's form (after its start event). */
@@ -189,12 +247,14 @@ static int parse_model_map(config *c, yaml_parser_t *p, const char *path, vas_er
             yaml_event_delete(&k);
             return err_set(e, VAS_EINVAL, "%s: YAML error in DLC_MODELS", path);
         }
-        if (k.type != YAML_SCALAR_EVENT || v.type != YAML_SCALAR_EVENT)
+        if (k.type == YAML_SCALAR_EVENT && v.type == YAML_MAPPING_START_EVENT)
+            rc = parse_model_entry(c, p, path, (const char *)k.data.scalar.value, e);
+        else if (k.type != YAML_SCALAR_EVENT || v.type != YAML_SCALAR_EVENT)
             rc = err_set(e, VAS_EINVAL, "%s: DLC_MODELS must map model names to config.yaml paths",
                          path);
         else if (rc == VAS_OK)
             rc = add_model(c, (const char *)k.data.scalar.value, (const char *)v.data.scalar.value,
-                           e);
+                           NULL, e);
         yaml_event_delete(&k);
         yaml_event_delete(&v);
         if (rc < 0)

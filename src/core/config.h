@@ -19,6 +19,7 @@ typedef struct config {
     char *models_dir;  /* DLC_MODELS as a folder of model folders */
     /* DLC_MODELS as the old service's mapping {name: path/to/config.yaml}: n_model_map pairs */
     char **model_map_names, **model_map_paths;
+    char **model_map_snapshots; /* NULL entries unless {config: PATH, snapshot: S} was given */
     int n_model_map;
     char *broker_url; /* CELERY_broker_url: kept for the Redis backend (not used yet) */
     char *result_backend;

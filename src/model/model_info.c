@@ -104,6 +104,21 @@ static void report(const pose_model *m)
     printf("scorer:       %s\n", m->scorer);
 }
 
+int model_info_graph_load(const char *path, nn_graph **out, vas_err *e)
+{
+    pose_model *m = NULL;
+    size_t n = strlen(path);
+    int rc;
+
+    if (n > 5 && strcmp(path + n - 5, ".onnx") == 0)
+        return nn_graph_load(path, out, e);
+    rc = pose_model_load("nn-run", path, 0, &m, e);
+    if (rc == VAS_OK)
+        rc = pose_model_graph(m, out, e);
+    pose_model_free(m);
+    return rc;
+}
+
 int model_info_main(int argc, char **argv)
 {
     info_opts o = {0};

@@ -7,6 +7,14 @@
 #ifndef VAS_MODEL_INFO_H
 #define VAS_MODEL_INFO_H
 
+#include "core/err.h"
+#include "nn/nn.h"
+
+/* The network of any model path (an .onnx file, or what pose_model_load reads: DeepLabCut
+ * projects, snapshots, exports, vas bundles): new graph in *out (caller frees:
+ * nn_graph_free). For `vas nn-run` and bench/nn. */
+int model_info_graph_load(const char *path, nn_graph **out, vas_err *e);
+
 /* argv[0] is "model-info". Exit status: 0 the model loads, 1 it is refused, 2 bad usage. */
 int model_info_main(int argc, char **argv);
 

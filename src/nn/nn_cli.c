@@ -23,7 +23,7 @@ typedef struct cli_args {
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: vas nn-run MODEL.onnx [--size WxH] [--batch N] [--threads T] "
+    fprintf(stderr, "usage: vas nn-run MODEL [--size WxH] [--batch N] [--threads T] "
                     "[--bf16] [--input FILE] [--output PREFIX] [--runs R]\n");
     return 2;
 }
@@ -229,6 +229,11 @@ static int run_model(const cli_args *a, nn_graph *g)
 
 int nn_cli_main(int argc, char **argv)
 {
+    return nn_cli_main_with(argc, argv, nn_graph_load);
+}
+
+int nn_cli_main_with(int argc, char **argv, nn_cli_loader load)
+{
     cli_args a;
     nn_graph *g = NULL;
     nn_tensor_info in;
@@ -237,7 +242,7 @@ int nn_cli_main(int argc, char **argv)
 
     if (parse_args(argc, argv, &a) < 0)
         return usage();
-    if (nn_graph_load(a.model, &g, &e) < 0) {
+    if (load(a.model, &g, &e) < 0) {
         fprintf(stderr, "nn-run: %s\n", e.msg);
         return 1;
     }

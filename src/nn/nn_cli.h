@@ -4,8 +4,17 @@
 #ifndef VAS_NN_CLI_H
 #define VAS_NN_CLI_H
 
+#include "core/err.h"
+
+struct nn_graph;
+
 /* argv[0] is the command name ("nn-run"); returns the process exit status (0 ok, 1 failure,
  * 2 usage). Prints to stdout, errors to stderr. */
 int nn_cli_main(int argc, char **argv);
+
+/* The same with the model read by load (the caller's: main.c passes one that also reads
+ * DeepLabCut's formats, which nn/ does not know). */
+typedef int (*nn_cli_loader)(const char *path, struct nn_graph **out, vas_err *e);
+int nn_cli_main_with(int argc, char **argv, nn_cli_loader load);
 
 #endif

@@ -201,6 +201,7 @@ static int read_pose_cfg(pose_model *m, const char *path, vas_err *e)
     m->net_type = dup_or(ydoc_str(&d, root, "net_type"), "unknown");
     m->stride = number(&d, root, "stride", 8);
     m->pad_to = (int)number(&d, root, "input_multiple", 16);
+    m->params = (long long)number(&d, root, "params", -1);
     m->locref = boolean(&d, root, "location_refinement", 1);
     m->locref_stdev = number(&d, root, "locref_stdev", 7.2801);
     m->sigmoid_in_graph = boolean(&d, root, "sigmoid_in_graph", 1);
@@ -319,7 +320,6 @@ static int load_onnx(pose_model *m, const model_loc *loc, int check, vas_err *e)
         rc = check_graph(m, e);
     if (rc == VAS_OK)
         rc = make_scorer(m, e);
-    m->params = -1;
     return rc;
 }
 
@@ -417,12 +417,13 @@ static int refuse_add(pose_models *l, const char *name, const char *path, const 
 }
 
 /* Loads one model into l; a broken one is logged, remembered with why, and left out. */
-static int try_load(pose_models *l, const char *name, const char *path, int check, vas_err *e)
+static int try_load(pose_models *l, const char *name, const char *path, const char *snapshot,
+                    int check, vas_err *e)
 {
     pose_model *m = NULL;
     vas_err me = {0};
 
-    if (pose_model_load(name, path, check, &m, &me) < 0) {
+    if (pose_model_load_snapshot(name, path, snapshot, check, &m, &me) < 0) {
         log_error("pose", "event=model_broken model=%s path=%s error=\"%s\"", name, path, me.msg);
         return refuse_add(l, name, path, me.msg, e);
     }
@@ -460,7 +461,7 @@ static int scan_dir(pose_models *l, const char *dir, int check, vas_err *e)
             continue;
         }
         if (rc == VAS_OK && stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
-            rc = try_load(l, names[i], path, check, e);
+            rc = try_load(l, names[i], path, NULL, check, e);
         free(names[i]);
     }
     return rc;
@@ -474,7 +475,8 @@ int pose_models_load(const config *cfg, int check, pose_models **out, vas_err *e
     if (!l)
         return err_set(e, VAS_ENOMEM, "out of memory");
     for (int i = 0; rc == VAS_OK && i < cfg->n_model_map; i++)
-        rc = try_load(l, cfg->model_map_names[i], cfg->model_map_paths[i], check, e);
+        rc = try_load(l, cfg->model_map_names[i], cfg->model_map_paths[i],
+                      cfg->model_map_snapshots[i], check, e);
     if (rc == VAS_OK && cfg->models_dir)
         rc = scan_dir(l, cfg->models_dir, check, e);
     if (rc < 0) {
