@@ -148,9 +148,15 @@ static const nn_pt *walk(const nn_pt *o, const char *path)
     char buf[512], *save = NULL, *part;
 
     snprintf(buf, sizeof(buf), "%s", path);
-    for (part = strtok_r(buf, "/", &save); part && o; part = strtok_r(NULL, "/", &save))
-        o = nn_pt_type(o) == NN_PT_LIST ? nn_pt_at(o, (int)strtol(part, NULL, 10))
-                                        : nn_pt_get(o, part);
+    for (part = strtok_r(buf, "/", &save); part && o; part = strtok_r(NULL, "/", &save)) {
+        const nn_pt *next = nn_pt_type(o) == NN_PT_LIST ? nn_pt_at(o, (int)strtol(part, NULL, 10))
+                                                        : nn_pt_get(o, part);
+        for (int i = 0; !next && i < nn_pt_len(o); i++) /* an int key (optimizer state) */
+            if (nn_pt_type(nn_pt_key_obj(o, i)) == NN_PT_INT &&
+                nn_pt_int(nn_pt_key_obj(o, i)) == strtol(part, NULL, 10))
+                next = nn_pt_at(o, i);
+        o = next;
+    }
     return o;
 }
 
@@ -282,13 +288,30 @@ static void check_snapshot(const char *name)
 static void dlc3_snapshot(void **state)
 {
     static const char *const names[] = {"snapshot.pt",    "snapshot_p3.pt",  "snapshot_p4.pt",
-                                        "snapshot_p5.pt", "snapshot_np2.pt", "little.pt"};
+                                        "snapshot_p5.pt", "snapshot_np2.pt", "little.pt",
+                                        "snapshot_opt.pt"};
+    const nn_pt *pg, *st;
+    nn_pt *r;
 
     (void)state;
     if (!have_fixtures())
         skip();
     for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++)
         check_snapshot(names[k]);
+    /* the optimizer's state: int keys, a tuple, None, a 0-dim step */
+    r = load_ok("snapshot_opt.pt");
+    pg = nn_pt_at(get(get(r, "optimizer"), "param_groups"), 0);
+    assert_true(nn_pt_float(get(pg, "lr")) == 0.001);
+    assert_true(nn_pt_float(nn_pt_at(get(pg, "betas"), 1)) == 0.999);
+    assert_int_equal(nn_pt_type(get(pg, "foreach")), NN_PT_NONE);
+    assert_int_equal(nn_pt_int(nn_pt_at(get(pg, "params"), 3)), 3);
+    st = get(get(r, "optimizer"), "state");
+    assert_int_equal(nn_pt_len(st), 4);
+    assert_int_equal(nn_pt_type(nn_pt_key_obj(st, 2)), NN_PT_INT);
+    assert_int_equal(nn_pt_int(nn_pt_key_obj(st, 2)), 2);
+    assert_null(nn_pt_key(st, 2));
+    assert_true(nn_pt_data(get(nn_pt_at(st, 0), "step"))[0] == 1.0f);
+    nn_pt_free(r);
 }
 
 static void dlc3_export(void **state)
@@ -370,6 +393,14 @@ static void refuses_tensor_lies(void **state)
     refused("expand_bomb.pt", VAS_ETOOBIG, "more than a file of");
 }
 
+static uint64_t rng_next(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
 /* Every cut of a real file is refused, none crashes. */
 static void refuses_truncated(void **state)
 {
@@ -398,15 +429,46 @@ static void refuses_truncated(void **state)
     free(whole);
 }
 
-/* ---- the pickle machine on mutated pickles ---- */
-
-static uint64_t rng_next(uint64_t *s)
+/* Bytes changed in the zip's own records (the first local header, the central directory and
+ * end record at the tail) are refused or read, never a crash. */
+static void refuses_zip_mutations(void **state)
 {
-    *s ^= *s << 13;
-    *s ^= *s >> 7;
-    *s ^= *s << 17;
-    return *s;
+    tu_dir_fx *f = *state;
+    uint64_t seed = 0x2545f4914f6cdd1dull;
+    size_t len = 0;
+    char *whole, *m;
+    int ok = 0, runs = 400;
+
+    if (!have_fixtures())
+        skip();
+    whole = tu_read_file(fx("snapshot.pt"), &len);
+    assert_non_null(whole);
+    assert_true(len > 1024);
+    m = malloc(len);
+    assert_non_null(m);
+    for (int it = 0; it < runs; it++) {
+        const char *p = tu_dir_file(f, "mut.pt");
+        nn_pt *r = NULL;
+        vas_err e = {0};
+
+        memcpy(m, whole, len);
+        for (int k = 0; k < 1 + it % 3; k++) {
+            size_t at = rng_next(&seed) % 1024;
+            m[at < 64 ? at : len - 1 - at] = (char)rng_next(&seed);
+        }
+        assert_int_equal(tu_write_file(p, m, len), 0);
+        if (nn_pt_load(p, &r, &e) == VAS_OK)
+            ok++;
+        else
+            assert_true(e.msg[0] != '\0');
+        nn_pt_free(r);
+    }
+    print_message("%d zips with changed records: %d read, %d refused\n", runs, ok, runs - ok);
+    free(m);
+    free(whole);
 }
+
+/* ---- the pickle machine on mutated pickles ---- */
 
 static int fuzz_one(const unsigned char *pkl, size_t len)
 {
@@ -527,6 +589,7 @@ int main(void)
         cmocka_unit_test(refuses_bad_files),
         cmocka_unit_test(refuses_tensor_lies),
         cmocka_unit_test_setup_teardown(refuses_truncated, tu_dir_setup, tu_dir_teardown),
+        cmocka_unit_test_setup_teardown(refuses_zip_mutations, tu_dir_setup, tu_dir_teardown),
         cmocka_unit_test(pickle_mutations),
         cmocka_unit_test(resnet50_full_size),
     };

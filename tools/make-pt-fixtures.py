@@ -255,6 +255,15 @@ def snapshot():
         name = "snapshot_p%d.pt" % proto
         save(name, obj, pickle_protocol=proto)
         expect_tree(name, obj)
+    # with the optimizer's state (save_optimizer_state): int keys, tuples, None, 0-dim steps
+    torch.manual_seed(8)
+    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4))
+    opt = torch.optim.AdamW(net.parameters(), lr=1e-3)
+    net(torch.randn(2, 3, 8, 8)).square().mean().backward()
+    opt.step()
+    with_opt = {"metadata": {"epoch": 12, "metrics": metrics}, "model": sd, "optimizer": opt.state_dict()}
+    save("snapshot_opt.pt", with_opt)
+    expect_tree("snapshot_opt.pt", with_opt)
     # numpy 2 names its module numpy._core: same pickle, that one name changed
     pkl, st = zip_parts("snapshot.pt")
     pkl2 = pkl.replace(b"numpy.core.multiarray\nscalar", b"numpy._core.multiarray\nscalar")

@@ -335,9 +335,14 @@ const nn_pt *nn_pt_at(const nn_pt *o, int i)
 
 const char *nn_pt_key(const nn_pt *o, int i)
 {
+    return nn_pt_str(nn_pt_key_obj(o, i));
+}
+
+const nn_pt *nn_pt_key_obj(const nn_pt *o, int i)
+{
     if (!o || o->type != NN_PT_DICT || i < 0 || i >= o->n)
         return NULL;
-    return nn_pt_str(&o->doc->nodes[o->items[2 * i]]);
+    return &o->doc->nodes[o->items[2 * i]];
 }
 
 const nn_pt *nn_pt_get(const nn_pt *o, const char *key)

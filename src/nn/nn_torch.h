@@ -26,25 +26,41 @@ enum {
 
 typedef struct nn_pt nn_pt; /* one object in the tree */
 
-/* Reads PATH. Ceilings: the pickle's own size, each tensor's claimed bytes against its storage
- * entry's real size. New tree in *out (caller frees: nn_pt_free); *out untouched on error, and
- * the message says what was wrong (truncated zip, missing data.pkl, a refused global naming
- * module.name, a tensor larger than its storage, ...). */
+/* Reads PATH (torch.save's zip format, torch >= 1.6; the legacy format is refused saying to
+ * save it again). Accepted Python globals: collections.OrderedDict, torch's tensor and parameter
+ * rebuild functions, torch.nn.Parameter, torch.Size, the storage classes, and (for older DLC 3
+ * metrics) numpy scalars, read as plain numbers. Ceilings: 64 MiB of pickle, 2^21 objects,
+ * nesting 200 deep, 8 dimensions, 2^30 float32 values in all and no more than 4 per byte of the
+ * file (+ 64 Mi); each tensor's size, strides and offset against its storage's claim, and the
+ * claim against the storage entry's real size, before anything is allocated for it.
+ * New tree in *out (caller frees the root: nn_pt_free); *out untouched on error, and the message
+ * says what was wrong (truncated zip, missing data.pkl, a refused global naming module.name, a
+ * tensor larger than its storage, ...): VAS_EINVAL for damaged or refused files,
+ * VAS_EUNSUPPORTED for valid ones vas does not read (legacy, big-endian, ...), VAS_ETOOBIG over
+ * a ceiling, VAS_ENOTFOUND when PATH cannot be opened. Threads: any; nothing is shared. */
 int nn_pt_load(const char *path, nn_pt **out, vas_err *e);
+/* Frees the whole tree: root must be what nn_pt_load returned. NULL: no-op. */
 void nn_pt_free(nn_pt *root);
 
-/* Look-ups; all borrowed results valid while the root lives. NULL/0 on a wrong type. */
+/* Look-ups; all borrowed results valid while the root lives. NULL/0 on a wrong type or index
+ * (NULL o included). An object may appear at several places of the tree (pickle's memo), never
+ * inside itself (cycles are refused). */
 int nn_pt_type(const nn_pt *o);
 int64_t nn_pt_int(const nn_pt *o);  /* INT or BOOL */
 double nn_pt_float(const nn_pt *o); /* FLOAT or INT */
 const char *nn_pt_str(const nn_pt *o);
 int nn_pt_len(const nn_pt *o);                           /* LIST or DICT items */
 const nn_pt *nn_pt_at(const nn_pt *o, int i);            /* LIST item i, or DICT value i */
-const char *nn_pt_key(const nn_pt *o, int i);            /* DICT key i when it is a string */
+const char *nn_pt_key(const nn_pt *o, int i);            /* DICT key i when a string, else NULL */
 const nn_pt *nn_pt_get(const nn_pt *o, const char *key); /* DICT value by string key */
+/* DICT key i as an object: a STR, or an INT, BOOL, FLOAT or NONE (an optimizer's state is keyed
+ * by parameter number). */
+const nn_pt *nn_pt_key_obj(const nn_pt *o, int i);
 
-/* TENSOR: its shape (ndims <= 8) and data as contiguous float32 in C order (converted from
- * float64/float16/bfloat16/int64/int32/... and from any strides when read). */
+/* TENSOR: its shape (ndims <= 8; 0 for a scalar, whose numel is 1) and data as contiguous
+ * float32 in C order (converted from float64/float16/bfloat16/int64/int32/... and from any
+ * strides when read; int64 beyond 2^24 rounds to the nearest float). Data is never NULL for a
+ * tensor, even of numel 0. Views of one storage each get their own copy. */
 int nn_pt_ndims(const nn_pt *o);
 const int64_t *nn_pt_dims(const nn_pt *o);
 int64_t nn_pt_numel(const nn_pt *o);

@@ -310,8 +310,9 @@ static int encode(pt_vm *m, int a, int *out)
     if (!(b = malloc(txt->slen + 1)))
         return err_set(m->e, VAS_ENOMEM, "out of memory reading '%s'", m->file);
     for (size_t k = 0; k < txt->slen; n++) {
-        k += (size_t)pt_utf8_next((const unsigned char *)txt->s + k, txt->slen - k, &cp);
-        if (cp > 0xff) {
+        int l = pt_utf8_next((const unsigned char *)txt->s + k, txt->slen - k, &cp);
+        k += (size_t)l;
+        if (!l || cp > 0xff) {
             free(b);
             return pt_damaged(m, "latin1 bytes hold a character over 255");
         }
