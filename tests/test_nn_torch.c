@@ -370,6 +370,13 @@ static void refuses_bad_files(void **state)
     refused("bare_storage.pt", VAS_EINVAL, "a storage outside any tensor");
     refused("cycle.pt", VAS_EINVAL, "contains itself");
     refused("no-such-file.pt", VAS_ENOTFOUND, "cannot open");
+    { /* no vas_err: still refused, no crash */
+        nn_pt *r = NULL;
+        assert_int_equal(nn_pt_load(fx("evil_os.pt"), &r, NULL), VAS_EINVAL);
+        assert_int_equal(nn_pt_load(fx("cutpkl3.pt"), &r, NULL), VAS_EINVAL);
+        assert_int_equal(nn_pt_load(fx("huge.pt"), &r, NULL), VAS_ETOOBIG);
+        assert_null(r);
+    }
     for (int k = 0; k < 8; k++) {
         char name[32];
         snprintf(name, sizeof(name), "cutpkl%d.pt", k);

@@ -96,7 +96,8 @@ const char *pt_dtype_name(int dtype);
 /* A new empty doc, or NULL. */
 pt_doc *pt_doc_new(void);
 void pt_doc_free(pt_doc *d);
-/* Appends a node of type; its index, or -1 at PT_MAX_NODES or out of memory (e set). */
+/* Appends a node of type; its index, or the error code (< 0) at PT_MAX_NODES or out of
+ * memory. */
 int pt_node_new(pt_doc *d, int type, const char *file, vas_err *e);
 
 /* Runs the pickle machine over buf (len bytes, data.pkl of file) into d; sets d->root. */

@@ -50,16 +50,13 @@ int pt_node_new(pt_doc *d, int type, const char *file, vas_err *e)
         int cap = d->cap ? d->cap * 2 : 256;
         nn_pt *nn;
 
-        if (d->n >= PT_MAX_NODES) {
-            err_set(e, VAS_ETOOBIG, "'%s' holds more than %d pickled objects, more than vas reads",
-                    file, PT_MAX_NODES);
-            return -1;
-        }
+        if (d->n >= PT_MAX_NODES)
+            return err_set(e, VAS_ETOOBIG,
+                           "'%s' holds more than %d pickled objects, more than vas reads", file,
+                           PT_MAX_NODES);
         nn = realloc(d->nodes, (size_t)cap * sizeof(*nn));
-        if (!nn) {
-            err_set(e, VAS_ENOMEM, "out of memory reading '%s'", file);
-            return -1;
-        }
+        if (!nn)
+            return err_set(e, VAS_ENOMEM, "out of memory reading '%s'", file);
         d->nodes = nn;
         d->cap = cap;
     }
@@ -107,9 +104,7 @@ static uint64_t rd_le(pt_vm *m, int n)
 
 int pt_node(pt_vm *m, int type)
 {
-    int i = pt_node_new(m->d, type, m->file, m->e);
-
-    return i < 0 ? m->e->code : i;
+    return pt_node_new(m->d, type, m->file, m->e);
 }
 
 /* ---- stack, marks, memo ---- */
