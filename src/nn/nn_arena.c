@@ -348,45 +348,83 @@ static void run_col2im(const nn_plan *p, const step *s)
 /* ---------------------------------------------------------------------------------------------
  * GroupNormalization (NHWC, f32 or bf16): y = (x - mean_g) / sqrt(var_g + eps) * gamma[c] +
  * beta[c], mean and (biased) variance over H x W x the group's channels, as torch.nn.GroupNorm.
- * Statistics are summed in double, so a large map loses nothing to float rounding.
+ * Statistics are summed in double, so a large map loses nothing to float rounding. Both passes
+ * walk the map pixel by pixel over a run of contiguous channels (up to GN_GROUPS groups, up to
+ * GN_CHANS channels), so the map is streamed once or twice per pass, never once per group.
  * ------------------------------------------------------------------------------------------- */
+#define GN_GROUPS 256
+#define GN_CHANS  1024
+
+/* Means and reciprocal standard deviations of groups g0..g0+ng-1 of image n. */
+static void gn_stats(const nn_plan *p, const step *s, const void *src, size_t base, int64_t g0,
+                     int64_t ng, float *mean, float *rstd)
+{
+    const nn_tval *t = &p->tv[s->src];
+    int64_t C = t->dims[1], HW = t->dims[2] * t->dims[3], cg = C / s->groups;
+    double sum[GN_GROUPS] = {0}, sq[GN_GROUPS] = {0}, cnt = (double)(HW * cg);
+
+    for (int64_t i = 0; i < HW; i++) {
+        size_t at = base + (size_t)(i * C + g0 * cg);
+        for (int64_t g = 0; g < ng; g++) {
+            double a = 0, b = 0;
+            for (int64_t k = 0; k < cg; k++) {
+                double v = ld(src, at + (size_t)(g * cg + k), p->bf16);
+                a += v;
+                b += v * v;
+            }
+            sum[g] += a;
+            sq[g] += b;
+        }
+    }
+    for (int64_t g = 0; g < ng; g++) {
+        double m = sum[g] / cnt, var = sq[g] / cnt - m * m;
+        mean[g] = (float)m;
+        rstd[g] = (float)(1.0 / sqrt((var > 0 ? var : 0) + (double)s->eps));
+    }
+}
+
+/* y = (x - m[c]) * a[c] + b[c] for channels c0..c0+cn-1 of image n, ReLU if fused. */
+static void gn_apply(const nn_plan *p, const step *s, const void *src, void *dst, size_t base,
+                     int64_t c0, int64_t cn, const float *m, const float *a, const float *b)
+{
+    const nn_tval *t = &p->tv[s->src];
+    int64_t C = t->dims[1], HW = t->dims[2] * t->dims[3];
+    int bf = p->bf16;
+
+    for (int64_t i = 0; i < HW; i++) {
+        size_t at = base + (size_t)(i * C + c0);
+        for (int64_t k = 0; k < cn; k++) {
+            float y = (ld(src, at + (size_t)k, bf) - m[k]) * a[k] + b[k];
+            st(dst, at + (size_t)k, s->relu && y < 0 ? 0.0f : y, bf);
+        }
+    }
+}
+
 static void run_groupnorm(const nn_plan *p, const step *s)
 {
     const nn_tval *t = &p->tv[s->src];
     int64_t N = t->dims[0], C = t->dims[1], HW = t->dims[2] * t->dims[3];
     int64_t G = s->groups, cg = C / G;
+    float gm[GN_GROUPS], gr[GN_GROUPS], m[GN_CHANS], a[GN_CHANS], b[GN_CHANS];
     void *src = NULL, *dst = NULL;
-    int bf = p->bf16;
 
     dnnl_memory_get_data_handle(p->vmem[root_of(p, s->src)], &src);
     dnnl_memory_get_data_handle(p->vmem[root_of(p, s->dst)], &dst);
     for (int64_t n = 0; n < N; n++) {
         size_t base = (size_t)(n * HW * C);
-        for (int64_t g = 0; g < G; g++) {
-            double sum = 0, sq = 0, cnt = (double)(HW * cg);
-            for (int64_t i = 0; i < HW; i++)
-                for (int64_t c = g * cg; c < (g + 1) * cg; c++) {
-                    double v = ld(src, base + (size_t)(i * C + c), bf);
-                    sum += v;
-                    sq += v * v;
-                }
-            double mean = sum / cnt, var = sq / cnt - mean * mean;
-            float rstd = (float)(1.0 / sqrt((var > 0 ? var : 0) + (double)s->eps));
-            float a[256], b[256], m = (float)mean; /* per channel: y = (x - m) * a + b */
-            for (int64_t c0 = 0; c0 < cg; c0 += 256) {
-                int64_t cn = cg - c0 < 256 ? cg - c0 : 256;
+        /* Groups in runs of GN_GROUPS; within a run, channels in chunks of GN_CHANS. */
+        for (int64_t g0 = 0; g0 < G; g0 += GN_GROUPS) {
+            int64_t ng = G - g0 < GN_GROUPS ? G - g0 : GN_GROUPS;
+            gn_stats(p, s, src, base, g0, ng, gm, gr);
+            for (int64_t c0 = g0 * cg; c0 < (g0 + ng) * cg; c0 += GN_CHANS) {
+                int64_t cn = (g0 + ng) * cg - c0 < GN_CHANS ? (g0 + ng) * cg - c0 : GN_CHANS;
                 for (int64_t k = 0; k < cn; k++) {
-                    int64_t c = g * cg + c0 + k;
-                    a[k] = rstd * s->gamma[c];
+                    int64_t c = c0 + k, g = c / cg - g0;
+                    m[k] = gm[g];
+                    a[k] = gr[g] * s->gamma[c];
                     b[k] = s->beta[c];
                 }
-                for (int64_t i = 0; i < HW; i++) {
-                    size_t at = base + (size_t)(i * C + g * cg + c0);
-                    for (int64_t k = 0; k < cn; k++) {
-                        float y = (ld(src, at + (size_t)k, bf) - m) * a[k] + b[k];
-                        st(dst, at + (size_t)k, s->relu && y < 0 ? 0.0f : y, bf);
-                    }
-                }
+                gn_apply(p, s, src, dst, base, c0, cn, m, a, b);
             }
         }
     }
