@@ -87,6 +87,8 @@ typedef struct tenc_video {
     int fps;               /* nominal rate; the time base is 1/fps unless pts_ms is given */
     const int64_t *pts_ms; /* variable rate: each frame's time in ms (time base 1/1000) */
     int rotation;          /* degrees a player turns frames clockwise (display matrix); 0 none */
+    int pix_fmt;           /* 0: 4:2:0 (YUVJ420P for mjpeg); else an AV_PIX_FMT_* (e.g. BGR0
+                              with "ffv1": lossless, every decoded pixel is the painted one) */
     tenc_paint_fn paint;   /* NULL: tenc_paint_index */
     void *ctx;             /* for paint */
 } tenc_video;
@@ -134,7 +136,7 @@ static inline int tenc_open(tenc_run *r, const char *path, const tenc_video *s)
     r->cc->height = s->h;
     r->cc->time_base = s->pts_ms ? (AVRational){1, 1000} : (AVRational){1, s->fps};
     r->cc->framerate = (AVRational){s->fps, 1};
-    r->cc->pix_fmt = mj ? AV_PIX_FMT_YUVJ420P : AV_PIX_FMT_YUV420P;
+    r->cc->pix_fmt = s->pix_fmt ? s->pix_fmt : mj ? AV_PIX_FMT_YUVJ420P : AV_PIX_FMT_YUV420P;
     r->cc->gop_size = 12;
     if (r->oc->oformat->flags & AVFMT_GLOBALHEADER)
         r->cc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
