@@ -37,13 +37,14 @@ int dlc3_config_from_pt(const nn_pt *dict, json_t **out, vas_err *e);
 
 /* Reads pt_path (nn_pt_load). A training snapshot ({"model": ...}) uses cfg (the shuffle's
  * pytorch_config, borrowed); an export ({"pose": ...}) uses cfg if given, else its own "config"
- * (refused when it has none). Fills *out (model_net_clear first; on error *out is left cleared):
+ * (refused when it has none). Fills *out (zeroed, or a model it clears first; cleared on error):
  * format "dlc3-snapshot" / "dlc3-export", net_type, arch, weights = pt_path, snapshot_uid from
  * the file name ("best-8", "10"), stride, locref, locref_std, sigmoid (0: DLC's single-animal
  * predictor has apply_sigmoid false and clips; a config asking for the sigmoid gets it in the
  * graph), bgr, mean/std, pad_multiple/pad_reflect (auto_padding), bodyparts (metadata.bodyparts)
  * and params (the model's parameters as PyTorch counts them: every state-dict tensor but
- * BatchNorm running statistics). build_graph: also the graph, input "image" (N x 3 x H x W),
+ * BatchNorm running statistics). build_graph 0 checks the config only (a quick description);
+ * 1 also checks every state-dict key and shape and builds the graph: input "image" (N x 3 x H x W),
  * outputs "heatmap" (N x J x h x w) and, when location refinement is on, "locref" (N x 2J x h x
  * w; channel 2j = x offset, 2j+1 = y offset). cfg_used (may be NULL): a new reference to the
  * config used (caller frees: json_decref), for metadata and scorer fields. */
