@@ -41,7 +41,7 @@ LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
 TEST_SRC := $(wildcard tests/test_*.c) $(wildcard tests/e2e_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all release test test-build run bench bench-http bench-nn bench-video lint clean
+.PHONY: all release test test-build run bench bench-http bench-nn bench-video lint clean print-libs
 all release:
 	@$(MAKE) --no-print-directory BUILD=build/release build/release/vas
 
@@ -84,6 +84,10 @@ bench-http bench-nn bench-video: all
 
 lint:
 	@scripts/lint
+
+# The libraries a program linking libvas.a needs (bench/nn's runner).
+print-libs:
+	@echo $(LDLIBS)
 
 clean:
 	rm -rf build
