@@ -21,7 +21,8 @@
 #include "nn/nn_tf.h"
 #include "nn/nn_tf_int.h"
 
-#define TF_MAX_DEPS 256 /* data inputs of one node (ConcatV2 of many tensors) */
+#define TF_MAX_DEPS 256  /* data inputs of one node (ConcatV2 of many tensors) */
+#define TF_MAX_OUT  4096 /* output index a reference may name ("node:k") */
 
 /* ---------------------------------------------------------------------------------------------
  * Small accessors
@@ -236,8 +237,10 @@ static tf_ref parse_ref(const tf_ctx *x, const char *s)
     if (colon && colon[1]) {
         long k = 0;
         const char *p = colon + 1;
-        for (; *p >= '0' && *p <= '9' && k < 100000; p++)
+        for (; *p >= '0' && *p <= '9' && k < TF_MAX_OUT; p++)
             k = k * 10 + (*p - '0');
+        if (!*p && k >= TF_MAX_OUT)
+            return r; /* node -1: no node has that many outputs */
         if (!*p) {
             n = (size_t)(colon - s);
             r.out = (int)k;
@@ -349,12 +352,14 @@ static int push_node(tf_ctx *x, frame *st, int *sp, int node)
 {
     frame *f = &st[*sp];
 
+    int max = x->n_in[node] + 2; /* tf_deps returns at most n_in, or 2 */
+
     f->node = node;
     f->next = 0;
-    f->deps = malloc(TF_MAX_DEPS * sizeof(tf_ref));
+    f->deps = malloc((size_t)max * sizeof(tf_ref));
     if (!f->deps)
         return nn_build_fail(x->b, VAS_ENOMEM, "out of memory walking the graph");
-    f->n_deps = tf_deps(x, node, f->deps, TF_MAX_DEPS);
+    f->n_deps = tf_deps(x, node, f->deps, max < TF_MAX_DEPS ? max : TF_MAX_DEPS);
     if (f->n_deps < 0) {
         free(f->deps);
         return f->n_deps;

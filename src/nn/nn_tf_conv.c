@@ -20,6 +20,9 @@
 
 #include "nn/nn_tf_int.h"
 
+#define TF_MAX_GEOM 1024 /* largest stride, dilation, kernel or block a node may ask for */
+#define TF_MAX_PAD  4096 /* largest padding */
+
 /* Trial sizes (h, w) at which shape arithmetic is evaluated. */
 static const int64_t trials[3][2] = {{7, 9}, {8, 13}, {12, 6}};
 
@@ -50,8 +53,10 @@ static int pair_attr(tf_ctx *x, int node, const char *key, int64_t *out)
 
     if (n == -1 && tf_attr(x, node, key))
         n = 0;
-    if ((n != 4 && n != -1) || v[0] != 1 || v[3] != 1 || v[1] < 1 || v[2] < 1)
-        return tf_fail(x, node, VAS_EUNSUPPORTED, "%s must be [1, h, w, 1]", key);
+    if ((n != 4 && n != -1) || v[0] != 1 || v[3] != 1 || v[1] < 1 || v[2] < 1 ||
+        v[1] > TF_MAX_GEOM || v[2] > TF_MAX_GEOM)
+        return tf_fail(x, node, VAS_EUNSUPPORTED, "%s must be [1, h, w, 1] (1 to %d)", key,
+                       TF_MAX_GEOM);
     out[0] = v[1];
     out[1] = v[2];
     return VAS_OK;
@@ -77,6 +82,9 @@ static int read_geom(tf_ctx *x, int node, int explicit_ok, geom *g)
         int64_t e[8];
         if (tf_attr_ints(x, node, "explicit_paddings", e, 8) != 8 || e[0] || e[1] || e[6] || e[7])
             return tf_fail(x, node, VAS_EUNSUPPORTED, "explicit_paddings must pad H and W only");
+        for (int i = 2; i < 6; i++)
+            if (e[i] < 0 || e[i] > TF_MAX_PAD)
+                return tf_fail(x, node, VAS_EUNSUPPORTED, "explicit_paddings out of range");
         g->pads[0] = e[2];
         g->pads[1] = e[4];
         g->pads[2] = e[3];
@@ -127,7 +135,8 @@ static const nn_const *filter_of(tf_ctx *x, int node, int k)
 {
     const tf_val *v = tf_val_of(x, x->in[node][k]);
 
-    if (v->kind != TV_CONST || v->c->dtype != NN_F32 || v->c->ndims != 4) {
+    if (v->kind != TV_CONST || v->c->dtype != NN_F32 || v->c->ndims != 4 || v->c->count < 1 ||
+        v->c->dims[0] > TF_MAX_GEOM || v->c->dims[1] > TF_MAX_GEOM) {
         tf_fail(x, node, VAS_EUNSUPPORTED, "the filter must be a constant 4-D float tensor");
         return NULL;
     }
@@ -258,7 +267,7 @@ static int deconv_size_rule(tf_ctx *x, int node, const geom *g, int64_t ch, int6
             int64_t o = nn_const_geti(sz, 1 + i), di = o - g->s[i] * trials[t][i];
             int ok = g->pad == 1 ? (o + g->s[i] - 1) / g->s[i] == trials[t][i]
                                  : o >= g->k[i] && (o - g->k[i]) / g->s[i] + 1 == trials[t][i];
-            if ((t > 0 && di != d[i]) || !ok) {
+            if ((t > 0 && di != d[i]) || !ok || di < -TF_MAX_PAD || di > TF_MAX_PAD) {
                 nn_const_free(sz);
                 return tf_fail(x, node, VAS_EUNSUPPORTED,
                                "its output size is not the fixed function of the input size "
@@ -353,7 +362,8 @@ static int atrous_block(tf_ctx *x, int node, int s2b, int64_t r[2])
         rc = tf_eval(x, x->in[node][1], x->in[s2b][0], hwc, &b);
     if (rc >= 0 && (a->count != 2 || b->count != 2 || nn_const_geti(a, 0) != nn_const_geti(b, 0) ||
                     nn_const_geti(a, 1) != nn_const_geti(b, 1) || nn_const_geti(a, 0) < 1 ||
-                    nn_const_geti(a, 1) < 1))
+                    nn_const_geti(a, 1) < 1 || nn_const_geti(a, 0) > TF_MAX_GEOM ||
+                    nn_const_geti(a, 1) > TF_MAX_GEOM))
         rc = tf_fail(x, node, VAS_EUNSUPPORTED,
                      "SpaceToBatchND and BatchToSpaceND disagree on a 2-D block shape");
     if (rc >= 0) {
@@ -379,7 +389,7 @@ static int atrous_pads(tf_ctx *x, int node, int s2b, int64_t ch, const int64_t r
         for (int i = 0; ok && i < 2; i++) {
             p[i] = nn_const_geti(pd, 2 * i) - nn_const_geti(cr, 2 * i);
             p[i + 2] = nn_const_geti(pd, 2 * i + 1) - nn_const_geti(cr, 2 * i + 1);
-            ok = p[i] >= 0 && p[i + 2] >= 0 &&
+            ok = p[i] >= 0 && p[i + 2] >= 0 && p[i] <= TF_MAX_PAD && p[i + 2] <= TF_MAX_PAD &&
                  (trials[t][i] + nn_const_geti(pd, 2 * i) + nn_const_geti(pd, 2 * i + 1)) % r[i] ==
                      0;
         }
@@ -515,7 +525,8 @@ int tf_op_biasadd(tf_ctx *x, int node)
     char buf[512];
     int v, k;
 
-    if (!c || c->dtype != NN_F32 || c->ndims != 1 || (src->ch > 0 && c->count != src->ch))
+    if (!c || c->dtype != NN_F32 || c->ndims != 1 || c->count < 1 ||
+        (src->ch > 0 && c->count != src->ch))
         return tf_fail(x, node, VAS_EUNSUPPORTED, "the bias must be a constant of one per channel");
     if (src->kind == TV_CONV && !src->conv->b && x->uses[x->voff[r.node] + r.out] == 1) {
         src->conv->b = nn_const_new(NN_F32, 1, c->dims);

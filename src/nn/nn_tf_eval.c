@@ -11,6 +11,7 @@
  * Only integer arithmetic on constants and on that Shape is evaluated; anything else is refused
  * naming the node. Steps are budgeted, so a hostile graph cannot make this exponential. */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,9 @@
 #define TF_EVAL_DEPTH   64
 #define TF_EVAL_ELEMS   4096          /* largest tensor shape arithmetic may make */
 #define TF_RELEASED_TAG (-2147483647) /* version_number of a TensorProto whose bytes we freed */
+#define TF_MAX_TYPED                                                                               \
+    ((int64_t)1 << 24) /* elements a typed-value (not tensor_content)                              \
+                        * constant may fill, its last value repeating */
 
 /* ---------------------------------------------------------------------------------------------
  * TensorProto
@@ -163,6 +167,11 @@ nn_const *tf_tensor_decode(tf_ctx *x, int node, Vastf__TensorProto *tp, int keep
     if (tensor_dims(x, node, tp, dims, &ndims, &count) < 0)
         return NULL;
     nt = typed_count(tp, dtype);
+    if (!tp->tensor_content.len && count > TF_MAX_TYPED) {
+        tf_fail(x, node, VAS_ETOOBIG, "a constant of %lld repeated values is too big",
+                (long long)count);
+        return NULL;
+    }
     if ((tp->tensor_content.len && tp->tensor_content.len != (size_t)count * (size_t)eb) ||
         (!tp->tensor_content.len && nt > (size_t)count)) {
         tf_fail(x, node, VAS_EINVAL, "a constant's data does not match its shape");
@@ -225,26 +234,28 @@ static int ev_inputs(evctx *c, int node, int depth, nn_const **in, int n)
     return VAS_OK;
 }
 
+/* a op b; *bad set on overflow or division by zero (hostile graphs must not reach UB). */
 static int64_t arith(const char *op, int64_t a, int64_t b, int *bad)
 {
+    int64_t r = 0;
+
     if (strcmp(op, "Add") == 0 || strcmp(op, "AddV2") == 0)
-        return a + b;
-    if (strcmp(op, "Sub") == 0)
-        return a - b;
-    if (strcmp(op, "Mul") == 0)
-        return a * b;
-    if (strcmp(op, "Maximum") == 0)
-        return a > b ? a : b;
-    if (strcmp(op, "Minimum") == 0)
-        return a < b ? a : b;
-    if (b == 0) {
+        *bad |= __builtin_add_overflow(a, b, &r);
+    else if (strcmp(op, "Sub") == 0)
+        *bad |= __builtin_sub_overflow(a, b, &r);
+    else if (strcmp(op, "Mul") == 0)
+        *bad |= __builtin_mul_overflow(a, b, &r);
+    else if (strcmp(op, "Maximum") == 0)
+        r = a > b ? a : b;
+    else if (strcmp(op, "Minimum") == 0)
+        r = a < b ? a : b;
+    else if (b == 0 || (b == -1 && a == INT64_MIN))
         *bad = 1;
-        return 0;
-    }
-    if (strcmp(op, "FloorMod") == 0)
-        return ((a % b) + b) % b;
-    /* FloorDiv */
-    return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
+    else if (strcmp(op, "FloorMod") == 0)
+        r = ((a % b) + b) % b;
+    else /* FloorDiv */
+        r = a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
+    return r;
 }
 
 /* Binary arithmetic with numpy broadcasting. */
@@ -252,7 +263,7 @@ static int ev_binary(evctx *c, int node, nn_const **in, nn_const **out)
 {
     const nn_const *a = in[0], *b = in[1];
     int nd = a->ndims > b->ndims ? a->ndims : b->ndims, bad = 0;
-    int64_t dims[NN_MAX_DIMS], da[NN_MAX_DIMS], db[NN_MAX_DIMS];
+    int64_t dims[NN_MAX_DIMS], da[NN_MAX_DIMS], db[NN_MAX_DIMS], count = 1;
 
     for (int i = 0; i < nd; i++) {
         int ia = i - (nd - a->ndims), ib = i - (nd - b->ndims);
@@ -261,7 +272,10 @@ static int ev_binary(evctx *c, int node, nn_const **in, nn_const **out)
         if (da[i] != db[i] && da[i] != 1 && db[i] != 1)
             return tf_fail(c->x, node, VAS_EINVAL, "operands do not broadcast");
         dims[i] = da[i] > db[i] ? da[i] : db[i];
+        count *= dims[i];
     }
+    if (count > TF_EVAL_ELEMS)
+        return tf_fail(c->x, node, VAS_EUNSUPPORTED, "shape arithmetic on a large tensor");
     *out = new_i64(c->x, nd, dims);
     if (!*out)
         return VAS_ENOMEM;
@@ -278,14 +292,14 @@ static int ev_binary(evctx *c, int node, nn_const **in, nn_const **out)
         ((int64_t *)(*out)->data)[i] =
             arith(tf_op(c->x, node), nn_const_geti(a, ia), nn_const_geti(b, ib), &bad);
     }
-    return bad ? tf_fail(c->x, node, VAS_EINVAL, "divides by zero") : VAS_OK;
+    return bad ? tf_fail(c->x, node, VAS_EINVAL, "overflows or divides by zero") : VAS_OK;
 }
 
 /* One dimension of a StridedSlice: first index, step, count; shrink drops the dimension. */
 static int slice_dim(int64_t n, int64_t b, int64_t e, int64_t s, int bm, int em, int shrink,
                      int64_t *first, int64_t *count)
 {
-    if (s == 0)
+    if (s == 0 || s == INT64_MIN)
         return -1;
     if (shrink) {
         b = b < 0 ? b + n : b;
@@ -308,7 +322,7 @@ static int slice_dim(int64_t n, int64_t b, int64_t e, int64_t s, int bm, int em,
         e = s > 0 ? (e < 0 ? 0 : e > n ? n : e) : (e < -1 ? -1 : e > n - 1 ? n - 1 : e);
     }
     *first = b;
-    *count = s > 0 ? (e > b ? (e - b + s - 1) / s : 0) : (b > e ? (b - e - s - 1) / -s : 0);
+    *count = s > 0 ? (e > b ? 1 + (e - b - 1) / s : 0) : (b > e ? 1 + (b - e - 1) / -s : 0);
     return 0;
 }
 

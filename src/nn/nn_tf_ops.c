@@ -66,6 +66,9 @@ static int op_placeholder(tf_ctx *x, int node)
             return tf_fail(x, node, VAS_EUNSUPPORTED, "the image input must be N x H x W x C");
         if (sh->shape->dim[3]->size > 0)
             ch = sh->shape->dim[3]->size;
+        if (ch > 64)
+            return tf_fail(x, node, VAS_EUNSUPPORTED, "an image input of %lld channels",
+                           (long long)ch);
     }
     v = nn_build_input(x->b, tf_name(x, node), (int)ch);
     tf_set_rt(x, node, 0, v, (int)ch);
@@ -183,7 +186,7 @@ static const nn_const *chan_const(tf_ctx *x, int node, int k, int64_t ch)
 {
     const tf_val *v = tf_val_of(x, x->in[node][k]);
 
-    if (v->kind != TV_CONST || v->c->dtype != NN_F32 || v->c->ndims != 1 ||
+    if (v->kind != TV_CONST || v->c->dtype != NN_F32 || v->c->ndims != 1 || v->c->count < 1 ||
         (ch > 0 && v->c->count != ch)) {
         tf_fail(x, node, VAS_EUNSUPPORTED, "input %d must be a constant of one per channel", k);
         return NULL;
@@ -250,8 +253,8 @@ static int op_concat(tf_ctx *x, int node)
     static const int64_t map[4] = {0, 2, 3, 1}; /* NHWC axis -> NCHW axis */
     int64_t a;
 
-    if (!ax || ax->kind != TV_CONST || ax->c->count != 1)
-        return tf_fail(x, node, VAS_EUNSUPPORTED, "the axis must be a constant");
+    if (n < 1 || !ax || ax->kind != TV_CONST || ax->c->count != 1)
+        return tf_fail(x, node, VAS_EUNSUPPORTED, "needs inputs and a constant axis");
     a = nn_const_geti(ax->c, 0);
     a = a < 0 ? a + 4 : a;
     if (a < 1 || a > 3)
