@@ -35,7 +35,12 @@ static const mcase cases[] = {
     {"hrnet-export", "dlc3", "hrnet_w32",
      "exported-models-pytorch/DLC_test_hrnet_w32_iteration-0_shuffle-1", "dlc3-export",
      "DLC_HrnetW32_testJan1shuffle1_snapshot_best-8"},
-    /* DLC2_CASES */
+    {"reach-tf", "dlc2", "resnet_50", "export", "dlc2-export",
+     "DLC_resnet50_dlc2fxJan1shuffle1_1030000"},
+    {"mobnet-tf", "dlc2", "mobilenet_v2_0.35", "export", "dlc2-export",
+     "DLC_mobnet_35_dlc2fxJan1shuffle1_30000"},
+    {"effnet-tf", "dlc2", "efficientnet-b0", "export", "dlc2-export",
+     "DLC_effnet_b0_dlc2fxJan1shuffle1_200000"},
 };
 #define N_CASES (sizeof(cases) / sizeof(cases[0]))
 

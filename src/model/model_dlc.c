@@ -2,6 +2,7 @@
 #include "model/model_dlc.h"
 
 #include "core/ydoc.h"
+#include "model/dlc2_net.h"
 #include "model/dlc3_net.h"
 #include "model/model_net.h"
 
@@ -109,8 +110,7 @@ static int read_net(const pose_model *m, int build, model_net *net, json_t **cfg
     case MODEL_DLC3_EXPORT:
         return dlc3_net_load(m->weights, NULL, build, net, cfg_used, e);
     case MODEL_DLC2_EXPORT:
-        return err_set(e, VAS_EUNSUPPORTED, "model '%s': DeepLabCut 2 exports are not read yet",
-                       m->name);
+        return dlc2_net_load(m->dir, build, net, e);
     default:
         return err_set(e, VAS_EINVAL, "model '%s' is not a DeepLabCut model", m->name);
     }
@@ -157,6 +157,11 @@ static int defaults(pose_model *m, const model_net *net, const char *task, vas_e
 
 static int from_net(pose_model *m, const model_net *net, vas_err *e)
 {
+    if (!m->snapshot_uid[0] && net->snapshot_uid[0]) { /* e.g. a .pb not named snapshot-<n> */
+        free(m->snapshot_uid);
+        if (!(m->snapshot_uid = strdup(net->snapshot_uid)))
+            return err_set(e, VAS_ENOMEM, "out of memory");
+    }
     m->net_type = strdup(net->net_type);
     free(m->arch);
     m->arch = strdup(net->arch);

@@ -108,9 +108,10 @@ static int is_onnx(const char *s)
     return ends_with(s, ".onnx");
 }
 
+/* A frozen graph: DeepLabCut names it snapshot-<iteration>.pb; DeepLabCut-Live takes any .pb. */
 static int is_pb(const char *s)
 {
-    return strncmp(s, "snapshot-", 9) == 0 && ends_with(s, ".pb");
+    return ends_with(s, ".pb");
 }
 
 static int is_pt(const char *s)
