@@ -29,18 +29,44 @@ typedef struct mcase {
     const char *scorer;  /* DLC's scorer name */
 } mcase;
 
+#define TRAIN       "dlc-models-pytorch/iteration-0/testJan1-trainset95shuffle1"
+#define EXPORT(net) "exported-models-pytorch/DLC_test_" net "_iteration-0_shuffle-1"
+#define UID         "shuffle1_snapshot_best-8"
+
+/* Every fixture architecture, each dropped in as labs have it: a DLC 3 project, a shuffle, a
+ * train folder, an export; DLC 2 export folders. */
 static const mcase cases[] = {
-    {"mouse-resnet50", "dlc3", "resnet_50", "", "dlc3-snapshot",
-     "DLC_Resnet50_testJan1shuffle1_snapshot_best-8"},
-    {"hrnet-export", "dlc3", "hrnet_w32",
-     "exported-models-pytorch/DLC_test_hrnet_w32_iteration-0_shuffle-1", "dlc3-export",
-     "DLC_HrnetW32_testJan1shuffle1_snapshot_best-8"},
+    {"mouse-resnet50", "dlc3", "resnet_50", "", "dlc3-snapshot", "DLC_Resnet50_testJan1" UID},
+    {"resnet101-export", "dlc3", "resnet_101", EXPORT("resnet_101"), "dlc3-export",
+     "DLC_Resnet101_testJan1" UID},
+    {"resnet50-os8-train", "dlc3", "resnet_50_os8", TRAIN "/train", "dlc3-snapshot",
+     "DLC_Resnet50_testJan1" UID},
+    {"resnet152-shuffle", "dlc3", "resnet_152_os32", TRAIN, "dlc3-snapshot",
+     "DLC_Resnet101_testJan1" UID},
+    {"hrnet18", "dlc3", "hrnet_w18", "", "dlc3-snapshot", "DLC_HrnetW18_testJan1" UID},
+    {"hrnet-export", "dlc3", "hrnet_w32", EXPORT("hrnet_w32"), "dlc3-export",
+     "DLC_HrnetW32_testJan1" UID},
+    {"hrnet48", "dlc3", "hrnet_w48", "", "dlc3-snapshot", "DLC_HrnetW48_testJan1" UID},
+    {"hrnet32-incre", "dlc3", "hrnet_w32_incre", EXPORT("hrnet_w32"), "dlc3-export",
+     "DLC_HrnetW32_testJan1" UID},
     {"reach-tf", "dlc2", "resnet_50", "export", "dlc2-export",
      "DLC_resnet50_dlc2fxJan1shuffle1_1030000"},
+    {"resnet101-tf", "dlc2", "resnet_101", "export", "dlc2-export",
+     "DLC_resnet101_dlc2fxJan1shuffle1_500000"},
+    {"resnet152-tf", "dlc2", "resnet_152", "export", "dlc2-export",
+     "DLC_resnet152_dlc2fxJan1shuffle1_200000"},
+    {"mobnet100-tf", "dlc2", "mobilenet_v2_1.0", "export", "dlc2-export",
+     "DLC_mobnet_100_dlc2fxJan1shuffle1_100000"},
+    {"mobnet75-tf", "dlc2", "mobilenet_v2_0.75", "export", "dlc2-export",
+     "DLC_mobnet_75_dlc2fxJan1shuffle1_100000"},
+    {"mobnet50-tf", "dlc2", "mobilenet_v2_0.5", "export", "dlc2-export",
+     "DLC_mobnet_50_dlc2fxJan1shuffle1_50000"},
     {"mobnet-tf", "dlc2", "mobilenet_v2_0.35", "export", "dlc2-export",
      "DLC_mobnet_35_dlc2fxJan1shuffle1_30000"},
     {"effnet-tf", "dlc2", "efficientnet-b0", "export", "dlc2-export",
      "DLC_effnet_b0_dlc2fxJan1shuffle1_200000"},
+    {"effnet3-tf", "dlc2", "efficientnet-b3", "export", "dlc2-export",
+     "DLC_effnet_b3_dlc2fxJan1shuffle1_200000"},
 };
 #define N_CASES (sizeof(cases) / sizeof(cases[0]))
 
