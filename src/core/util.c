@@ -1,8 +1,11 @@
 /* util.c - see util.h. */
 #include "core/util.h"
 
+#include "core/err.h"
+
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +13,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 int util_parse_i64(const char *s, int64_t *out)
 {
@@ -127,4 +131,46 @@ void util_iso8601(double t, char *out, size_t n)
 
     gmtime_r(&s, &tm);
     strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int util_read_file(const char *path, size_t max, const char *limit, unsigned char **buf,
+                   size_t *len, vas_err *e)
+{
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC), rc = VAS_OK;
+
+    *buf = NULL;
+    if (fd < 0)
+        return err_sys(e, errno == ENOENT ? VAS_ENOTFOUND : VAS_EIO, errno, "cannot open %s", path);
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return err_set(e, VAS_EINVAL, "%s is not a regular file", path);
+    }
+    if ((uint64_t)st.st_size > (uint64_t)max) {
+        close(fd);
+        return err_set(e, VAS_ETOOBIG, "%s is %lld bytes, over %s", path, (long long)st.st_size,
+                       limit);
+    }
+    *len = (size_t)st.st_size;
+    if (!(*buf = malloc(*len ? *len : 1))) {
+        close(fd);
+        return err_set(e, VAS_ENOMEM, "out of memory reading %s", path);
+    }
+    for (size_t got = 0; got < *len;) {
+        ssize_t r = read(fd, *buf + got, *len - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            rc = r < 0 ? err_sys(e, VAS_EIO, errno, "cannot read %s", path)
+                       : err_set(e, VAS_EIO, "%s shrank while being read", path);
+            break;
+        }
+        got += (size_t)r;
+    }
+    close(fd);
+    if (rc < 0) {
+        free(*buf);
+        *buf = NULL;
+    }
+    return rc;
 }

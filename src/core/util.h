@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct vas_err;
+
 #define UTIL_UUID_LEN 36
 
 /* Whole string must be a number (leading/trailing spaces refused). 0 ok, -1 not a number. */
@@ -23,6 +25,10 @@ int64_t util_mono_ms(void);
 int util_mkdir_p(const char *path, unsigned mode);
 /* a followed by b, a new string (caller frees); NULL when out of memory. */
 char *util_concat(const char *a, const char *b);
+/* Reads the regular file path whole into *buf (new, caller frees; *len bytes), refusing one over
+ * max bytes with VAS_ETOOBIG ("<path> is N bytes, over <limit>"). *buf is NULL on error. */
+int util_read_file(const char *path, size_t max, const char *limit, unsigned char **buf,
+                   size_t *len, struct vas_err *e);
 /* Lowercase a string in place; returns it. */
 char *util_lower(char *s);
 /* ISO-8601 UTC ("2026-11-25T04:10:49Z") of an epoch time into out[32]. */

@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #include "nn/nn_int.h"
+
+#include "core/util.h"
 #include "onnx_subset.pb-c.h"
 
 #define NN_MAX_FILE  ((size_t)4 << 30) /* largest .onnx or external-data read */
@@ -726,37 +728,7 @@ int nn_graph_load_mem(const void *buf, size_t len, const char *dir, nn_graph **o
 
 static int read_file(const char *path, unsigned char **buf, size_t *len, vas_err *e)
 {
-    struct stat st;
-    int fd = open(path, O_RDONLY | O_CLOEXEC), rc = VAS_OK;
-
-    if (fd < 0)
-        return err_sys(e, errno == ENOENT ? VAS_ENOTFOUND : VAS_EIO, errno, "cannot open %s", path);
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > NN_MAX_FILE) {
-        close(fd);
-        return err_set(e, VAS_EINVAL, "%s is not a regular file under 4 GiB", path);
-    }
-    *len = (size_t)st.st_size;
-    *buf = malloc(*len ? *len : 1);
-    if (!*buf) {
-        close(fd);
-        return err_set(e, VAS_ENOMEM, "out of memory reading %s", path);
-    }
-    for (size_t got = 0; got < *len;) {
-        ssize_t r = read(fd, *buf + got, *len - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            rc = err_sys(e, VAS_EIO, errno, "cannot read %s", path);
-            break;
-        }
-        got += (size_t)r;
-    }
-    close(fd);
-    if (rc < 0) {
-        free(*buf);
-        *buf = NULL;
-    }
-    return rc;
+    return util_read_file(path, NN_MAX_FILE, "vas's 4 GiB limit for an ONNX file", buf, len, e);
 }
 
 int nn_graph_load(const char *path, nn_graph **out, vas_err *e)

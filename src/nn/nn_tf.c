@@ -9,16 +9,14 @@
  * ResNet-152 is a chain of ~1500 nodes) and refuses cycles. Inputs are resolved once, looking
  * through Identity-like nodes (each variable's "/read", IdentityN of a custom gradient), so the
  * translations see the tensor that really holds the data. */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "nn/nn_tf.h"
+
+#include "core/util.h"
 #include "nn/nn_tf_int.h"
 
 #define TF_MAX_DEPS 256  /* data inputs of one node (ConcatV2 of many tensors) */
@@ -143,44 +141,8 @@ int tf_rt(tf_ctx *x, int node, int k)
  * ------------------------------------------------------------------------------------------- */
 static int read_pb(const char *path, unsigned char **buf, size_t *len, vas_err *e)
 {
-    struct stat st;
-    int fd = open(path, O_RDONLY | O_CLOEXEC), rc = VAS_OK;
-
-    if (fd < 0)
-        return err_sys(e, errno == ENOENT ? VAS_ENOTFOUND : VAS_EIO, errno, "cannot open %s", path);
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return err_set(e, VAS_EINVAL, "%s is not a regular file", path);
-    }
-    if ((int64_t)st.st_size > NN_TF_MAX_FILE) {
-        close(fd);
-        return err_set(e, VAS_ETOOBIG,
-                       "%s is %lld bytes, over the 2 GiB a TensorFlow GraphDef can hold", path,
-                       (long long)st.st_size);
-    }
-    *len = (size_t)st.st_size;
-    *buf = malloc(*len ? *len : 1);
-    if (!*buf) {
-        close(fd);
-        return err_set(e, VAS_ENOMEM, "out of memory reading %s", path);
-    }
-    for (size_t got = 0; got < *len;) {
-        ssize_t r = read(fd, *buf + got, *len - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            rc = r < 0 ? err_sys(e, VAS_EIO, errno, "cannot read %s", path)
-                       : err_set(e, VAS_EIO, "%s shrank while being read", path);
-            break;
-        }
-        got += (size_t)r;
-    }
-    close(fd);
-    if (rc < 0) {
-        free(*buf);
-        *buf = NULL;
-    }
-    return rc;
+    return util_read_file(path, NN_TF_MAX_FILE, "the 2 GiB a TensorFlow GraphDef can hold", buf,
+                          len, e);
 }
 
 static uint32_t hash_str(const char *s, size_t n)
