@@ -239,16 +239,16 @@ static char *download(e2e_srv *s, const char *id)
     return body;
 }
 
-/* One `video` analysis of FRAMES copies of the reference picture with model c. */
-static void video_case(e2e_srv *s, const mcase *c)
+/* <dir>/<c->name>.mkv: FRAMES lossless copies of c's reference picture; the joint count into
+ * *joints. */
+static void make_video(e2e_srv *s, const mcase *c, char *video, size_t vn, int *joints)
 {
-    char path[E2E_PATH], video[E2E_PATH], fid[41], aid[37], form[512], *csv;
-    int w, h, joints;
+    char path[E2E_PATH];
+    int w, h;
     size_t n = 0;
     pic p;
-    e2e_resp r;
 
-    case_info(c, &w, &h, &joints);
+    case_info(c, &w, &h, joints);
     assert_int_equal(ref_path(c, "image", path, sizeof(path)), 0);
     p.rgb = (const uint8_t *)tu_read_file(path, &n);
     assert_int_equal(n, (size_t)w * (size_t)h * 3);
@@ -261,9 +261,19 @@ static void video_case(e2e_srv *s, const mcase *c)
                     .pix_fmt = AV_PIX_FMT_BGR0,
                     .paint = paint_ref,
                     .ctx = &p};
-    snprintf(video, sizeof(video), "%s/%s.mkv", s->dir, c->name);
+    snprintf(video, vn, "%s/%s.mkv", s->dir, c->name);
     assert_int_equal(tenc_write_video(video, &v), 0);
     free((void *)p.rgb);
+}
+
+/* One `video` analysis of FRAMES copies of the reference picture with model c. */
+static void video_case(e2e_srv *s, const mcase *c)
+{
+    char video[E2E_PATH], fid[41], aid[37], form[512], *csv;
+    int joints;
+    e2e_resp r;
+
+    make_video(s, c, video, sizeof(video), &joints);
     e2e_upload_path(s, video, "cage.mkv", fid);
     snprintf(form, sizeof(form), "file_id=%s&analysis=video&model=%s", fid, c->name);
     e2e_analysis(s, form, aid, NULL);
@@ -316,11 +326,13 @@ static void dlc_models_analyse_videos(void **state)
     E2E_PASS(s);
 }
 
-/* `vas model-info` on the project: what it found, and a refusal with its reason. */
+/* `vas model-info` on the project: what it found, and a refusal with its reason; `vas analyze
+ * --snapshot`. */
 static void model_info_reports(void **state)
 {
     e2e_srv *s = *state;
-    char out[E2E_PATH], path[E2E_PATH], *text;
+    char out[E2E_PATH], path[E2E_PATH], video[E2E_PATH], *text;
+    int joints;
 
     if (make_models(s) < 0) {
         E2E_PASS(s);
@@ -342,6 +354,20 @@ static void model_info_reports(void **state)
     assert_int_equal(e2e_run_vas(out, "model-info", path, NULL), 1);
     text = tu_read_file(out, NULL);
     assert_non_null(strstr(text, "status:       refused: "));
+    free(text);
+    /* vas analyze with another snapshot than DLC's pick: its scorer names the outputs */
+    make_video(s, &cases[2], video, sizeof(video), &joints);
+    assert_int_equal(e2e_run_vas(out, "analyze", "--models", models_dir, "--model", cases[2].name,
+                                 "--snapshot", "5", video, NULL),
+                     0);
+    snprintf(path, sizeof(path), "%s/%sDLC_Resnet50_testJan1shuffle1_snapshot_5.csv", s->dir,
+             cases[2].name);
+    assert_int_equal(access(path, R_OK), 0);
+    assert_int_equal(e2e_run_vas(out, "analyze", "--models", models_dir, "--model", "reach-tf",
+                                 "--snapshot", "5", video, NULL),
+                     1);
+    text = tu_read_file(out, NULL);
+    assert_non_null(strstr(text, "has no snapshots to choose"));
     free(text);
     E2E_PASS(s);
 }

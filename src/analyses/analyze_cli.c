@@ -6,6 +6,7 @@
 #include "analyses/tri_run.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "model/model_locate.h"
 #include "pose/dlc_read.h"
 
 #include <stdio.h>
@@ -15,7 +16,7 @@
 
 static const char usage[] =
     "usage: vas analyze [--analysis video|image|label|triangulate|label_3d] --model NAME\n"
-    "                   [--batch N] [--threads T]\n"
+    "                   [--batch N] [--threads T] [--snapshot S]\n"
     "                   [--bf16] [--config FILE | --models DIR] FILE...\n"
     "video: writes <stem><scorer>.csv, .h5 and .json beside each FILE, as DeepLabCut does.\n"
     "label: the same plus <stem><scorer>_labeled.mp4 (bodyparts and skeleton drawn on every\n"
@@ -28,10 +29,12 @@ static const char usage[] =
     "       2D model); writes DeepLabCut's 3D <name>_<scorername_3d>.csv, .h5 and vas's .json\n"
     "       beside the first FILE.\n"
     "label_3d: as triangulate, FILEs being videos, plus <name>_<scorername_3d>.mp4: each\n"
-    "       camera's labeled frame side by side and a 3D view of the skeleton.\n";
+    "       camera's labeled frame side by side and a 3D view of the skeleton.\n"
+    "--snapshot: a DeepLabCut 3 model's snapshot other than DeepLabCut's pick: an epoch (\"50\"),\n"
+    "       \"best\" or a file name.\n";
 
 typedef struct cli {
-    const char *analysis, *model;
+    const char *analysis, *model, *snapshot;
     int batch, threads, bf16;
     int64_t t0;
     int tty;
@@ -162,6 +165,8 @@ static int parse(cli *c, int argc, char **argv)
             c->analysis = v;
         else if (strcmp(a, "--model") == 0)
             c->model = v;
+        else if (strcmp(a, "--snapshot") == 0)
+            c->snapshot = v;
         else if (strcmp(a, "--batch") == 0     ? int_arg(a, v, 1, 64, &c->batch) < 0
                  : strcmp(a, "--threads") == 0 ? int_arg(a, v, 0, 256, &c->threads) < 0
                                                : 0)
@@ -234,11 +239,30 @@ static int triangulate(cli *c, const pose_models *models, const config *cfg, cha
     return rc == VAS_OK ? 0 : 1;
 }
 
+/* --snapshot: *m loaded again from its folder with that snapshot (new, into *picked). */
+static int pick_snapshot(const cli *c, const pose_model **m, pose_model **picked)
+{
+    vas_err e = {0};
+
+    if ((*m)->kind != MODEL_DLC3_SNAPSHOT && (*m)->kind != MODEL_DLC3_EXPORT) {
+        fprintf(stderr, "vas analyze: model '%s' is a %s model: it has no snapshots to choose\n",
+                (*m)->name, model_kind_name((*m)->kind));
+        return -1;
+    }
+    if (pose_model_load_snapshot((*m)->name, (*m)->dir, c->snapshot, 0, picked, &e) < 0) {
+        fprintf(stderr, "vas analyze: model '%s': %s\n", (*m)->name, e.msg);
+        return -1;
+    }
+    *m = *picked;
+    return 0;
+}
+
 int analyze_cli_main(const config *cfg, int argc, char **argv)
 {
     cli c = {.analysis = "video", .tty = isatty(STDERR_FILENO)};
     pose_models *models = NULL;
     const pose_model *m;
+    pose_model *picked = NULL;
     char names[1024];
     vas_err e = {0};
     int first = parse(&c, argc, argv), failed = 0;
@@ -271,11 +295,16 @@ int analyze_cli_main(const config *cfg, int argc, char **argv)
         pose_models_free(models);
         return 2;
     }
+    if (c.snapshot && pick_snapshot(&c, &m, &picked) < 0) {
+        pose_models_free(models);
+        return 1;
+    }
     if (strcmp(c.analysis, "image") == 0 && argc - first > 1)
         failed = image_files(&c, m, argv + first, argc - first);
     else
         for (int i = first; i < argc; i++)
             failed |= one_file(&c, m, argv[i]);
+    pose_model_free(picked);
     pose_models_free(models);
     return failed;
 }
