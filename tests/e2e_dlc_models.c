@@ -289,6 +289,39 @@ static void video_case(e2e_srv *s, const mcase *c)
     e2e_resp_free(&r);
 }
 
+/* POST /analysis with `snapshot`: another snapshot than DLC's pick, its scorer in the result;
+ * refusals (400) for a snapshot the model lacks and for a model without snapshots. */
+static void snapshot_argument(e2e_srv *s)
+{
+    const mcase *c = &cases[2]; /* a train folder holding snapshot-005, -010 and -best-008 */
+    char video[E2E_PATH], fid[41], aid[37], form[512];
+    int joints;
+    e2e_resp r;
+
+    make_video(s, c, video, sizeof(video), &joints);
+    e2e_upload_path(s, video, "cage.mkv", fid);
+    snprintf(form, sizeof(form), "file_id=%s&analysis=video&model=%s&snapshot=5", fid, c->name);
+    e2e_analysis(s, form, aid, NULL);
+    e2e_wait_state(s, aid, "SUCCESS", 600, &r);
+    assert_string_equal(e2e_str(r.json, "scorer"), "DLC_Resnet50_testJan1shuffle1_snapshot_5");
+    e2e_resp_free(&r);
+    snprintf(form, sizeof(form), "file_id=%s&analysis=label&model=%s&snapshot=best", fid, c->name);
+    e2e_analysis(s, form, aid, NULL);
+    e2e_wait_state(s, aid, "SUCCESS", 600, &r);
+    assert_string_equal(e2e_str(r.json, "scorer"), c->scorer);
+    e2e_resp_free(&r);
+    snprintf(form, sizeof(form), "file_id=%s&analysis=video&model=%s&snapshot=7", fid, c->name);
+    e2e_post(s, "/analysis", "application/x-www-form-urlencoded", form, &r);
+    e2e_assert_error(&r, 400);
+    assert_non_null(strstr(e2e_str(r.json, "error"), "has no snapshot '7'"));
+    e2e_resp_free(&r);
+    snprintf(form, sizeof(form), "file_id=%s&analysis=video&model=reach-tf&snapshot=5", fid);
+    e2e_post(s, "/analysis", "application/x-www-form-urlencoded", form, &r);
+    e2e_assert_error(&r, 400);
+    assert_non_null(strstr(e2e_str(r.json, "error"), "has no snapshots to choose"));
+    e2e_resp_free(&r);
+}
+
 static void dlc_models_analyse_videos(void **state)
 {
     e2e_srv *s = *state;
@@ -323,6 +356,7 @@ static void dlc_models_analyse_videos(void **state)
     e2e_resp_free(&r);
     for (size_t i = 0; i < N_CASES; i++)
         video_case(s, &cases[i]);
+    snapshot_argument(s);
     E2E_PASS(s);
 }
 

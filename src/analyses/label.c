@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const label_args[] = {"force", "batch", NULL};
+static const char *const label_args[] = {"force", "batch", "snapshot", NULL};
 
 /* The DeepLabCut CSV of a finished `video` analysis of input 0 with m's network, into path;
  * its result (new) into *result. VAS_ENOTFOUND when there is none. */
@@ -27,6 +27,8 @@ static int find_poses(job *j, const pose_model *m, char *path, size_t n, json_t 
     snprintf(a.name, sizeof(a.name), "video");
     snprintf(a.inputs[0], sizeof(a.inputs[0]), "%s", j->a->inputs[0]);
     a.args = json_object();
+    if (json_object_get(job_args(j), "snapshot")) /* a video analysis of the same snapshot */
+        json_object_set(a.args, "snapshot", json_object_get(job_args(j), "snapshot"));
     analysis_cache_key(&a, m->fingerprint, a.cache_key);
     json_decref(a.args);
     if (!a.cache_key[0])
@@ -47,18 +49,20 @@ static int find_poses(job *j, const pose_model *m, char *path, size_t n, json_t 
 static int label_run_job(job *j, vas_err *e)
 {
     const pose_model *m = NULL;
+    pose_model *own = NULL;
     pose_run_opts o;
     label_out out = {0};
     json_t *prev = NULL;
     char prefix[4600], input[4096], poses[4096];
     vas_err fe = {0};
-    int rc = pose_job_start(j, &m, &o, prefix, sizeof(prefix), input, sizeof(input), e);
+    int rc = pose_job_start(j, &m, &own, &o, prefix, sizeof(prefix), input, sizeof(input), e);
 
     if (rc < 0)
         return rc;
     rc = find_poses(j, m, poses, sizeof(poses), &prev, &fe);
     if (rc < 0 && rc != VAS_ENOTFOUND) {
         json_decref(prev);
+        pose_model_free(own);
         return err_set(e, rc, "%s", fe.msg);
     }
     rc = label_run_video(m, input, prev ? poses : NULL, prefix, &o, &out, e);
@@ -79,16 +83,18 @@ static int label_run_job(job *j, vas_err *e)
     }
     json_decref(prev);
     label_out_clear(&out);
+    pose_model_free(own);
     return rc;
 }
 
 static int label_image_job(job *j, vas_err *e)
 {
     const pose_model *m = NULL;
+    pose_model *own = NULL;
     pose_run_opts o;
     label_out out = {0};
     char prefix[4600], input[4096], id[STORE_ID_LEN + 1];
-    int rc = pose_job_start(j, &m, &o, prefix, sizeof(prefix), input, sizeof(input), e);
+    int rc = pose_job_start(j, &m, &own, &o, prefix, sizeof(prefix), input, sizeof(input), e);
 
     if (rc < 0)
         return rc;
@@ -114,6 +120,7 @@ static int label_image_job(job *j, vas_err *e)
         json_object_set_new(job_result(j), "images", json_integer((json_int_t)out.pose.frames));
     }
     label_out_clear(&out);
+    pose_model_free(own);
     return rc;
 }
 

@@ -10,11 +10,13 @@
 
 #include <stddef.h>
 
-/* The job's model (*m, borrowed), run options from its arguments (progress to the job; o->name =
- * the upload's name, borrowed from a static buffer valid until the next call), the output prefix
- * "<tmp dir>/<upload stem><scorer>" and input 0's path. */
-int pose_job_start(job *j, const pose_model **m, pose_run_opts *o, char *prefix, size_t np,
-                   char *input, size_t ni, vas_err *e);
+/* The job's model (*m, borrowed; with a `snapshot` argument, that snapshot's model, new in *own
+ * that the caller frees with pose_model_free; NULL without one, and on error), run options from
+ * its arguments (progress to the job; o->name = the upload's name, borrowed from a static buffer
+ * valid until the next call), the output prefix "<tmp dir>/<upload stem><scorer>" and input 0's
+ * path. */
+int pose_job_start(job *j, const pose_model **m, pose_model **own, pose_run_opts *o, char *prefix,
+                   size_t np, char *input, size_t ni, vas_err *e);
 /* Stores a run's three tables (DeepLabCut's CSV and HDF5, vas's JSON) as csv_file, h5_file,
  * json_file. */
 int pose_job_store_tables(job *j, const char *csv, const char *h5, const char *json, vas_err *e);

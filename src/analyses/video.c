@@ -9,15 +9,53 @@
 #include "analyses/pose_job.h"
 #include "analyses/pose_plots.h"
 #include "core/util.h"
+#include "model/model_locate.h"
 #include "queue/job.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const video_args[] = {"force", "batch", NULL};
+static const char *const video_args[] = {"force", "batch", "snapshot", NULL};
 
-/* `force` (re-run even if an identical analysis finished) and `batch` (frames per batch). */
+/* `snapshot`: a DeepLabCut 3 model's snapshot other than DeepLabCut's pick, checked now (400)
+ * and kept as its uid ("5", "best-8") for the job. */
+static int check_snapshot(const analysis_env *env, const json_t *fields, json_t *args, vas_err *e)
+{
+    const json_t *sn = json_object_get(fields, "snapshot");
+    const char *name = json_string_value(json_object_get(fields, "model"));
+    const pose_model *m = name ? pose_models_find(env->models, name) : NULL;
+    char want[64];
+    model_loc *loc;
+    vas_err le = {0};
+    int rc;
+
+    if (!sn || !m) /* no snapshot; or an unknown model, which the model check reports */
+        return VAS_OK;
+    if (json_is_integer(sn))
+        snprintf(want, sizeof(want), "%lld", (long long)json_integer_value(sn));
+    else if (json_is_string(sn) && json_string_length(sn) > 0 && json_string_length(sn) < 60 &&
+             !strchr(json_string_value(sn), '/'))
+        snprintf(want, sizeof(want), "%s", json_string_value(sn));
+    else
+        return err_set(e, VAS_EINVAL,
+                       "'snapshot' must be an epoch, \"best\" or a snapshot file name");
+    if (m->kind != MODEL_DLC3_SNAPSHOT && m->kind != MODEL_DLC3_EXPORT)
+        return err_set(e, VAS_EINVAL, "model '%s' is a %s model: it has no snapshots to choose",
+                       m->name, model_kind_name(m->kind));
+    if (!(loc = malloc(sizeof(*loc))))
+        return err_set(e, VAS_ENOMEM, "out of memory");
+    rc = model_locate(m->dir, want, loc, &le);
+    if (rc == VAS_OK)
+        json_object_set_new(args, "snapshot", json_string(loc->snapshot_uid));
+    else
+        rc = err_set(e, VAS_EINVAL, "model '%s' has no snapshot '%s'", m->name, want);
+    free(loc);
+    return rc;
+}
+
+/* `force` (re-run even if an identical analysis finished), `batch` (frames per batch) and
+ * `snapshot` (check_snapshot). */
 int analysis_check_pose_args(const analysis_env *env, const json_t *fields, json_t *args,
                              vas_err *e)
 {
@@ -43,7 +81,7 @@ int analysis_check_pose_args(const analysis_env *env, const json_t *fields, json
             return err_set(e, VAS_EINVAL, "'batch' must be a whole number from 1 to 64");
         json_object_set_new(args, "batch", json_integer(n));
     }
-    return VAS_OK;
+    return check_snapshot(env, fields, args, e);
 }
 
 /* A video's track, for its plots. */
@@ -111,24 +149,35 @@ void pose_job_result(job *j, const pose_model *m, const pose_video_out *out)
         json_object_set_new(job_result(j), "note", json_string(out->note));
 }
 
-int pose_job_start(job *j, const pose_model **m, pose_run_opts *o, char *prefix, size_t np,
-                   char *input, size_t ni, vas_err *e)
+int pose_job_start(job *j, const pose_model **m, pose_model **own, pose_run_opts *o, char *prefix,
+                   size_t np, char *input, size_t ni, vas_err *e)
 {
     static store_file f;
     const json_t *batch = json_object_get(job_args(j), "batch");
+    const char *snap = json_string_value(json_object_get(job_args(j), "snapshot"));
     char dir[4096];
     int rc;
 
+    *own = NULL;
     *m = pose_models_find(j->env->models, j->a->model);
     if (!*m)
         return err_set(e, VAS_EINVAL, "model '%s' is not loaded on this worker", j->a->model);
+    if (snap) { /* the model again, from its folder, with the snapshot asked for */
+        rc = pose_model_load_snapshot((*m)->name, (*m)->dir, snap, 0, own, e);
+        if (rc < 0)
+            return rc;
+        *m = *own;
+    }
     memset(o, 0, sizeof(*o));
     o->batch = batch ? (int)json_integer_value(batch) : 0;
     o->progress = progress;
     o->arg = j;
     rc = job_tmp_dir(j, dir, sizeof(dir), e);
-    if (rc < 0)
+    if (rc < 0) {
+        pose_model_free(*own);
+        *own = NULL;
         return rc;
+    }
     out_prefix(j, *m, dir, &f, prefix, np);
     o->name = f.filename;
     job_input_path(j, 0, input, ni);
@@ -158,11 +207,12 @@ static int store_plots(job *j, track *t, const pose_video_out *out, const char *
 static int pose_job(job *j, int images, vas_err *e)
 {
     const pose_model *m = NULL;
+    pose_model *own = NULL;
     pose_run_opts o;
     pose_video_out out = {0};
     track t = {0};
     char prefix[4600], input[4096];
-    int rc = pose_job_start(j, &m, &o, prefix, sizeof(prefix), input, sizeof(input), e);
+    int rc = pose_job_start(j, &m, &own, &o, prefix, sizeof(prefix), input, sizeof(input), e);
 
     if (rc < 0)
         return rc;
@@ -183,6 +233,7 @@ static int pose_job(job *j, int images, vas_err *e)
     if (rc == VAS_OK && images)
         json_object_set_new(job_result(j), "images", json_integer((json_int_t)out.frames));
     pose_video_out_clear(&out);
+    pose_model_free(own);
     return rc;
 }
 

@@ -557,15 +557,16 @@ static json_t *model_json(const pose_model *m)
     for (int i = 0; i < m->n_skeleton; i++)
         json_array_append_new(sk, json_pack("[s, s]", m->bodyparts[m->skeleton[i][0]],
                                             m->bodyparts[m->skeleton[i][1]]));
-    in = json_pack(
-        "{s:s, s:o, s:[f,f,f], s:[f,f,f], s:i, s:s}", "colormode", m->bgr ? "BGR" : "RGB", "stride",
-        m->stride == (int)m->stride ? json_integer((json_int_t)m->stride) : json_real(m->stride),
-        "mean", (double)m->mean[0], (double)m->mean[1], (double)m->mean[2], "std",
-        (double)m->std[0], (double)m->std[1], (double)m->std[2], "pad_to", m->pad_to, "padding",
-        m->pad_reflect ? "reflect_101" : "zeros");
-    o = json_pack("{s:s, s:o, s:o, s:o, s:s, s:s, s:s, s:s}", "name", m->name, "bodyparts", bp,
-                  "skeleton", sk, "input", in, "net_type", m->net_type, "description", m->task,
-                  "scorer", m->scorer, "format", model_kind_name(m->kind));
+    in = json_pack("{s:s, s:o, s:[f,f,f], s:[f,f,f], s:s, s:i, s:s}", "colormode",
+                   m->bgr ? "BGR" : "RGB", "stride",
+                   m->stride == (int)m->stride ? json_integer((json_int_t)m->stride)
+                                               : json_real(m->stride),
+                   "mean", (double)m->mean[0], (double)m->mean[1], (double)m->mean[2], "std",
+                   (double)m->std[0], (double)m->std[1], (double)m->std[2], "net_type", m->net_type,
+                   "pad_to", m->pad_to, "padding", m->pad_reflect ? "reflect_101" : "zeros");
+    o = json_pack("{s:s, s:o, s:o, s:o, s:s, s:s, s:s}", "name", m->name, "bodyparts", bp,
+                  "skeleton", sk, "input", in, "description", m->task, "scorer", m->scorer,
+                  "format", model_kind_name(m->kind));
     if (o && m->arch[0])
         json_object_set_new(o, "architecture", json_string(m->arch));
     if (o && m->snapshot_uid[0])
