@@ -283,7 +283,10 @@ static void run_resize(const nn_plan *p, const step *s)
 
     dnnl_memory_get_data_handle(p->vmem[root_of(p, s->src)], &src);
     dnnl_memory_get_data_handle(p->vmem[root_of(p, s->dst)], &dst);
-    for (int64_t n = 0; n < N; n++)
+    for (int64_t n = 0; n < N; n++) {
+        /* Rows over the OpenMP threads oneDNN runs; nearest f32 (HRNet's fuse layers) copies
+         * whole pixels. */
+#pragma omp parallel for schedule(static)
         for (int64_t oy = 0; oy < OH; oy++)
             for (int64_t ox = 0; ox < OW; ox++) {
                 size_t d = (size_t)(((n * OH + oy) * OW + ox) * C);
@@ -292,6 +295,10 @@ static void run_resize(const nn_plan *p, const step *s)
                 size_t c = (size_t)(((n * H + y1[oy]) * W + x0[ox]) * C);
                 size_t e = (size_t)(((n * H + y1[oy]) * W + x1[ox]) * C);
                 float wy = fy[oy], wx = fx[ox];
+                if (!s->rp.linear && !bf) {
+                    memcpy((float *)dst + d, (const float *)src + a, (size_t)C * sizeof(float));
+                    continue;
+                }
                 for (int64_t k = 0; k < C; k++) {
                     float top = ld(src, a + k, bf) * (1 - wx) + ld(src, b + k, bf) * wx;
                     float bot = ld(src, c + k, bf) * (1 - wx) + ld(src, e + k, bf) * wx;
@@ -299,6 +306,7 @@ static void run_resize(const nn_plan *p, const step *s)
                        bf);
                 }
             }
+    }
 }
 
 /* Sums into acc[cn] the taps of output pixel (oy, ox) of image n, channels c0 .. c0+cn. */
