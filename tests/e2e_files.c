@@ -64,6 +64,46 @@ static void upload_keeps_name_type_and_sha1(void **state)
     E2E_PASS(s);
 }
 
+/* A client's file name is kept as a safe base name, and downloads name it as RFC 6266 asks. */
+static void upload_names_made_safe(void **state)
+{
+    static const struct {
+        const char *sent, *kept, *disposition;
+    } cases[] = {
+        {"../../etc/x y.txt", "x y.txt", "attachment; filename=\"x y.txt\""},
+        {"C:\\data\\maus gr\xc3\xb6\xc3\x9f"
+         "e.avi",
+         "maus gr\xc3\xb6\xc3\x9f"
+         "e.avi",
+         "attachment; filename=\"maus gr__e.avi\"; "
+         "filename*=UTF-8''maus%20gr%C3%B6%C3%9Fe.avi"},
+    };
+    e2e_srv *s = *state;
+    e2e_resp r;
+    char path[128], body[32];
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(body, sizeof(body), "name test %zu\n", i);
+        e2e_upload(s, cases[i].sent, "text/plain", body, strlen(body), &r);
+        e2e_assert_status(&r, 202);
+        snprintf(path, sizeof(path), "/file/%s", e2e_str(r.json, "file_id"));
+        e2e_resp_free(&r);
+        e2e_get(s, path, &r);
+        e2e_assert_status(&r, 200);
+        assert_string_equal(e2e_header(&r, "Content-Disposition"), cases[i].disposition);
+        e2e_resp_free(&r);
+    }
+    e2e_get(s, "/file", &r);
+    e2e_assert_status(&r, 200);
+    assert_int_equal(json_array_size(r.json), 2);
+    for (size_t i = 0; i < 2; i++) {
+        const char *name = e2e_str(json_array_get(r.json, i), "filename");
+        assert_true(strcmp(name, cases[0].kept) == 0 || strcmp(name, cases[1].kept) == 0);
+    }
+    e2e_resp_free(&r);
+    E2E_PASS(s);
+}
+
 static void upload_twice_keeps_one_copy(void **state)
 {
     e2e_srv *s = *state;
@@ -542,6 +582,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         E2E_TEST(upload_keeps_name_type_and_sha1, no_workers),
+        E2E_TEST(upload_names_made_safe, no_workers),
         E2E_TEST(upload_twice_keeps_one_copy, no_workers),
         E2E_TEST(upload_rejects_bad_bodies, no_workers),
         E2E_TEST(upload_over_limit_keeps_nothing, small_limit),

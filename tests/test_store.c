@@ -168,6 +168,40 @@ static void missing_names_get_defaults(void **state)
     assert_string_equal(out.content_type, "application/octet-stream");
 }
 
+/* Names are kept as a safe base name: no folders, control characters or double quotes. */
+static void names_made_safe(void **state)
+{
+    static const char *const cases[][2] = {
+        {"../../etc/x y.txt", "x y.txt"},
+        {"C:\\Users\\me\\maus gr\xc3\xb6\xc3\x9f"
+         "e.avi",
+         "maus gr\xc3\xb6\xc3\x9f"
+         "e.avi"},
+        {"a\r\nb\x7f\"c\".mp4", "ab'c'.mp4"},
+        {"..", "file"},
+        {"dir/", "file"},
+        {"\x01\x02", "file"},
+    };
+    char out[256], small[16];
+    fx *f = *state;
+    store_file sf;
+    vas_err e = {0};
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        store_safe_filename(cases[i][0], out, sizeof(out));
+        assert_string_equal(out, cases[i][1]);
+    }
+    /* cut to fit, never inside a UTF-8 character: 14 bytes, then a 2-byte one */
+    store_safe_filename("abcdefghijklmn\xc3\xb6z", small, sizeof(small));
+    assert_string_equal(small, "abcdefghijklmn");
+    store_safe_filename("abcdefghijklm\xc3\xb6z", small, sizeof(small));
+    assert_string_equal(small, "abcdefghijklm\xc3\xb6");
+    /* and stored so */
+    assert_int_equal(store_put_bytes(f->s, "abc", 3, "../up/../x.txt", "text/plain", &sf, &e),
+                     VAS_OK);
+    assert_string_equal(sf.filename, "x.txt");
+}
+
 static void abort_leaves_nothing(void **state)
 {
     fx *f = *state;
@@ -560,6 +594,7 @@ int main(void)
         T(large_upload_hashed_by_thread),
         T(abort_with_hash_thread_leaves_nothing),
         T(missing_names_get_defaults),
+        T(names_made_safe),
         T(abort_leaves_nothing),
         T(over_max_is_too_big),
         T(find_by_prefix),

@@ -81,18 +81,32 @@ int files_list(http_req *r)
     return reply_json(r, MHD_HTTP_OK, arr);
 }
 
-/* A filename safe inside Content-Disposition's quotes. */
+/* Content-Disposition for a stored name (store_safe_filename: no quotes, no control bytes), as
+ * RFC 6266 asks: filename="..." in ASCII (other characters and '\\' as '_'), and, when the name
+ * is not plain ASCII, filename*=UTF-8''<percent-encoded> (RFC 8187 attr-chars kept). */
 static void disposition(const char *name, char *out, size_t n)
 {
+    static const char keep[] = "!#$&+-.^_`|~";
     size_t k = (size_t)snprintf(out, n, "attachment; filename=\"");
+    int ascii = 1;
 
-    for (const char *p = name; *p && k + 3 < n; p++) {
-        char c = *p;
-        if (c == '"' || c == '\\' || (unsigned char)c < 0x20)
-            c = '_';
-        out[k++] = c;
+    for (const unsigned char *p = (const unsigned char *)name; *p && k + 3 < n; p++) {
+        int plain = *p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\';
+        ascii &= *p < 0x80;
+        if ((*p & 0xc0) != 0x80) /* one '_' a character, not a byte */
+            out[k++] = plain ? (char)*p : '_';
     }
-    out[k++] = '"';
+    k += (size_t)snprintf(out + k, n - k, "\"");
+    if (ascii || k + 20 >= n)
+        return;
+    k += (size_t)snprintf(out + k, n - k, "; filename*=UTF-8''");
+    for (const unsigned char *p = (const unsigned char *)name; *p && k + 4 < n; p++) {
+        if ((*p >= '0' && *p <= '9') || ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z') ||
+            (*p && strchr(keep, *p)))
+            out[k++] = (char)*p;
+        else
+            k += (size_t)snprintf(out + k, n - k, "%%%02X", *p);
+    }
     out[k] = '\0';
 }
 
@@ -100,7 +114,7 @@ static int send_file(http_req *r, const store_file *f, int fd, int64_t size)
 {
     const char *range = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Range");
     const char *if_range = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "If-Range");
-    char etag[48], cd[400], cr[96];
+    char etag[48], cd[1200], cr[96];
     int64_t start = 0, len = size;
     struct MHD_Response *resp;
     unsigned status = MHD_HTTP_OK;

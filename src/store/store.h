@@ -39,12 +39,18 @@ typedef struct store_file {
     double created;
 } store_file;
 
+/* A safe file name from what a client sent (as store_writer_commit keeps it): the part after
+ * the last '/' or '\\', without control characters (< 0x20, 0x7f) and with '"' as '\'', UTF-8
+ * kept, cut to fit out[n] (n >= 16) at a character boundary; "", "." and ".." become "file". */
+void store_safe_filename(const char *in, char *out, size_t n);
+
 /* Streaming upload. The writer is new (caller ends it with commit or abort). Bytes over max
  * make store_writer_write fail with VAS_ETOOBIG (max <= 0: no limit). */
 int store_writer_new(store *s, int64_t max, store_writer **out, vas_err *e);
 int store_writer_write(store_writer *w, const void *p, size_t n, vas_err *e);
 /* Makes the bytes a file (or finds the same bytes already there) and frees w, also on error.
- * filename/content_type are borrowed; they are kept only for a new file. */
+ * filename/content_type are borrowed; they are kept only for a new file, the name made safe
+ * (store_safe_filename). */
 int store_writer_commit(store_writer *w, const char *filename, const char *content_type,
                         store_file *out, vas_err *e);
 /* Discards the bytes and frees w. NULL is a no-op. */

@@ -255,6 +255,38 @@ static int insert_file_row(store *s, const store_file *f, vas_err *e)
     return rc;
 }
 
+/* Bytes of the UTF-8 character whose lead byte is c (1 for ASCII or a stray byte). */
+static size_t utf8_len(unsigned char c)
+{
+    return c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+}
+
+void store_safe_filename(const char *in, char *out, size_t n)
+{
+    const char *base = in;
+    const unsigned char *p;
+    size_t k = 0, start;
+
+    for (const char *q = in; *q; q++)
+        if (*q == '/' || *q == '\\')
+            base = q + 1;
+    for (p = (const unsigned char *)base; *p && k + 1 < n; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            continue;
+        out[k++] = *p == '"' ? '\'' : (char)*p;
+    }
+    if (*p && k > 0) { /* cut short: drop a last character that did not fit whole */
+        start = k - 1;
+        while (start > 0 && ((unsigned char)out[start] & 0xc0) == 0x80)
+            start--;
+        if (start + utf8_len((unsigned char)out[start]) > k)
+            k = start;
+    }
+    out[k] = '\0';
+    if (k == 0 || strcmp(out, ".") == 0 || strcmp(out, "..") == 0)
+        snprintf(out, n, "file");
+}
+
 int store_writer_commit(store_writer *w, const char *filename, const char *content_type,
                         store_file *out, vas_err *e)
 {
@@ -270,7 +302,7 @@ int store_writer_commit(store_writer *w, const char *filename, const char *conte
     }
     EVP_DigestFinal_ex(w->sha, md, &mdlen);
     hex(md, mdlen, f.id);
-    snprintf(f.filename, sizeof(f.filename), "%s", filename && *filename ? filename : f.id);
+    store_safe_filename(filename && *filename ? filename : f.id, f.filename, sizeof(f.filename));
     snprintf(f.content_type, sizeof(f.content_type), "%s",
              content_type && *content_type ? content_type : "application/octet-stream");
     f.size = w->size;
