@@ -351,10 +351,84 @@ static void not_archives(void **state)
     media_archive_close(NULL);
 }
 
+/* ---- EXIF orientation ---- */
+
+/* A 64x32 JPEG, dark but for a red 16x8 block at the top left, with an EXIF APP1 segment whose
+ * Orientation is o, at path. */
+static void jpeg_with_orientation(const char *path, int o)
+{
+    static const uint8_t app1_head[] = {
+        0xff, 0xe1, 0x00, 0x22, 'E',  'x',  'i',  'f',  0,    0,   /* APP1, 34 bytes, "Exif" */
+        'M',  'M',  0x00, 0x2a, 0x00, 0x00, 0x00, 0x08,            /* big-endian TIFF, IFD at 8 */
+        0x00, 0x01, 0x01, 0x12, 0x00, 0x03, 0x00, 0x00, 0x00, 0x01 /* 1 entry: 0x0112 SHORT x1 */
+    };
+    uint8_t rgb[64 * 32 * 3], app1[sizeof(app1_head) + 8], *jpg, *out;
+    size_t n = 0;
+
+    for (int y = 0; y < 32; y++)
+        for (int x = 0; x < 64; x++) {
+            uint8_t *p = rgb + ((size_t)y * 64 + x) * 3;
+            int red = x < 16 && y < 8;
+            p[0] = red ? 250 : 30;
+            p[1] = p[2] = 30;
+        }
+    assert_int_equal(tenc_write_image(path, "mjpeg", AV_PIX_FMT_YUVJ444P, 64, 32, rgb), 0);
+    jpg = (uint8_t *)tu_read_file(path, &n);
+    assert_non_null(jpg);
+    assert_true(n > 2 && jpg[0] == 0xff && jpg[1] == 0xd8);
+    memcpy(app1, app1_head, sizeof(app1_head));
+    memcpy(app1 + sizeof(app1_head), (uint8_t[]){0x00, (uint8_t)o, 0, 0, 0, 0, 0, 0}, 8);
+    out = malloc(n + sizeof(app1));
+    assert_non_null(out);
+    memcpy(out, jpg, 2); /* SOI, then the APP1 */
+    memcpy(out + 2, app1, sizeof(app1));
+    memcpy(out + 2 + sizeof(app1), jpg + 2, n - 2);
+    assert_int_equal(tu_write_file(path, out, n + sizeof(app1)), 0);
+    free(out);
+    free(jpg);
+}
+
+/* Each of EXIF's eight orientations is turned upright as OpenCV's imread turns it: the red
+ * block's centre, (8, 4) on the 64x32 picture as stored, lands where PIL's exif_transpose puts
+ * it. */
+static void exif_orientation_applied(void **state)
+{
+    static const int want[9][4] = {
+        {0}, /* w, h, x, y */
+        {64, 32, 8, 4},
+        {64, 32, 55, 4},
+        {64, 32, 55, 27},
+        {64, 32, 8, 27},
+        {32, 64, 4, 8},
+        {32, 64, 27, 8},
+        {32, 64, 27, 55},
+        {32, 64, 4, 55},
+    };
+    fx *f = *state;
+    char path[600];
+
+    for (int o = 1; o <= 8; o++) {
+        media_image im = {0};
+        vas_err e = {0};
+        const uint8_t *p;
+        snprintf(path, sizeof(path), "%s", fx_file(f, "exif.jpg"));
+        jpeg_with_orientation(path, o);
+        assert_int_equal(media_image_load(path, &im, &e), VAS_OK);
+        assert_int_equal(im.width, want[o][0]);
+        assert_int_equal(im.height, want[o][1]);
+        p = im.rgb + ((size_t)want[o][3] * im.width + want[o][2]) * 3;
+        if (!(p[0] > 200 && p[1] < 80 && p[2] < 80))
+            fail_msg("orientation %d: (%d, %d) is %d,%d,%d, not the red block", o, want[o][2],
+                     want[o][3], p[0], p[1], p[2]);
+        media_image_clear(&im);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(png_rgb, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(exif_orientation_applied, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(png_rgba, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(png_grey, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(jpeg, fx_setup, fx_teardown),

@@ -130,6 +130,42 @@ void media_rotate_rgb(const uint8_t *src, int w, int h, int rotation, uint8_t *d
     }
 }
 
+void media_orient_rgb(const uint8_t *src, int w, int h, int o, uint8_t *dst)
+{
+    int dw = o >= 5 ? h : w; /* the upright image's width */
+
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            int X = x, Y = y; /* where source pixel (x, y) lands */
+            switch (o) {
+            case 2:
+                X = w - 1 - x;
+                break;
+            case 3:
+                X = w - 1 - x, Y = h - 1 - y;
+                break;
+            case 4:
+                Y = h - 1 - y;
+                break;
+            case 5:
+                X = y, Y = x;
+                break; /* transpose */
+            case 6:
+                X = h - 1 - y, Y = x;
+                break; /* 90 degrees clockwise */
+            case 7:
+                X = h - 1 - y, Y = w - 1 - x;
+                break; /* transverse */
+            case 8:
+                X = y, Y = w - 1 - x;
+                break; /* 90 degrees counter-clockwise */
+            default:
+                break;
+            }
+            memcpy(dst + ((size_t)Y * dw + X) * 3, src + ((size_t)y * w + x) * 3, 3);
+        }
+}
+
 /* ---- misc ---- */
 
 int media_size_ok(int w, int h)

@@ -159,6 +159,30 @@ static int dec_first_frame(img_dec *d)
     }
 }
 
+/* EXIF orientation (FFmpeg's decoders put the tag in the frame's metadata): the picture turned
+ * and mirrored upright, as OpenCV's imread, and so DeepLabCut, reads it. */
+static int orient(const AVFrame *f, media_image *im, const char *name, vas_err *e)
+{
+    const AVDictionaryEntry *t = av_dict_get(f->metadata, "Orientation", NULL, 0);
+    long o = t ? strtol(t->value, NULL, 10) : 1;
+    uint8_t *up;
+
+    if (o < 2 || o > 8)
+        return VAS_OK;
+    up = malloc((size_t)im->width * im->height * 3);
+    if (!up)
+        return err_set(e, VAS_ENOMEM, "out of memory turning the image '%s' upright", name);
+    media_orient_rgb(im->rgb, im->width, im->height, (int)o, up);
+    free(im->rgb);
+    im->rgb = up;
+    if (o >= 5) {
+        int w = im->width;
+        im->width = im->height;
+        im->height = w;
+    }
+    return VAS_OK;
+}
+
 static int dec_to_rgb(img_dec *d, media_image *out, vas_err *e)
 {
     const AVFrame *f = d->frame;
@@ -182,6 +206,11 @@ static int dec_to_rgb(img_dec *d, media_image *out, vas_err *e)
     im.width = f->width;
     im.height = f->height;
     snprintf(im.codec, sizeof(im.codec), "%s", d->dec->codec->name);
+    rc = orient(f, &im, d->name, e);
+    if (rc < 0) {
+        free(im.rgb);
+        return rc;
+    }
     *out = im;
     return VAS_OK;
 }

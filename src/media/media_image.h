@@ -6,8 +6,9 @@
  * DESIGN: the bytes are probed by content (never by the name), and only FFmpeg's image
  * demuxers (png_pipe, jpeg_pipe, bmp_pipe, tiff_pipe, ...) are accepted, so a video or a text
  * file named x.png is refused with what FFmpeg found. Alpha is dropped and 16-bit samples are
- * scaled to 8 bits, as OpenCV's imread (and so DeepLabCut) reads them. EXIF orientation is
- * not applied. Sizes are capped: MEDIA_IMAGE_MAX_BYTES of file, MEDIA_MAX_PIXELS of picture.
+ * scaled to 8 bits, and EXIF orientation is applied (the picture turned and mirrored upright),
+ * as OpenCV's imread (and so DeepLabCut) reads them. Sizes are capped: MEDIA_IMAGE_MAX_BYTES of
+ * file, MEDIA_MAX_PIXELS of picture.
  *
  * Threads: any; calls share nothing. */
 #ifndef VAS_MEDIA_IMAGE_H

@@ -30,6 +30,11 @@ void media_sws_free(media_sws *s);
  * dst, which is h x w for 90 and 270, w x h for 180. src and dst must not overlap. */
 void media_rotate_rgb(const uint8_t *src, int w, int h, int rotation, uint8_t *dst);
 
+/* Applies EXIF orientation o (2..8: mirrored and/or turned; 1 is upright) to the packed RGB24
+ * image src (w x h) into dst, which is h x w for 5..8 and w x h otherwise, as OpenCV's imread
+ * and PIL's exif_transpose do. src and dst must not overlap. */
+void media_orient_rgb(const uint8_t *src, int w, int h, int o, uint8_t *dst);
+
 /* 1 if w x h is within MEDIA_MAX_SIDE and MEDIA_MAX_PIXELS, and both > 0. */
 int media_size_ok(int w, int h);
 
