@@ -6,7 +6,8 @@
  * layout), frame count (the shortest input), each camera panel showing its input's colours and
  * frame index, the 3D panel white with a grid and axes drawn. Also: poses reused from finished
  * `video` analyses, the refusals (wrong number of files, a 2D model, a CSV for a video), and a
- * run cancelled while drawing (label3d_run called directly) leaving no video behind. */
+ * run cancelled while drawing (label3d_run called directly) leaving no video behind; triangulate
+ * and label_3d cancelled over HTTP while their videos are analysed. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -360,6 +361,53 @@ static void analyze_cli(void **state)
     E2E_PASS(s);
 }
 
+/* Waits until the server's log holds n job lines "state=REVOKED ms=" (a worker stopped). */
+static void revoked_seen(const e2e_srv *s, int n, double timeout_s)
+{
+    double end = e2e_now() + timeout_s;
+
+    for (;;) {
+        char *log = tu_read_file(s->log, NULL);
+        int k = 0;
+        for (const char *p = log; p && (p = strstr(p, "state=REVOKED ms=")); p++)
+            k++;
+        free(log);
+        if (k >= n)
+            return;
+        assert_true(e2e_now() < end);
+        tu_nap_ms(50);
+    }
+}
+
+/* triangulate and label_3d over HTTP, cancelled while their cameras' videos are analysed:
+ * REVOKED, the worker stops, and nothing but the two uploads is stored. */
+static void cancel_over_http(void **state)
+{
+    static const char *const analyses[] = {"triangulate", "label_3d"};
+    e2e_srv *s = *state;
+    char ids[2][41], path[E2E_PATH + 64], body[1024], aid[37];
+    e2e_resp r;
+
+    start(s);
+    write_video(s, "long1.avi", 160, 120, 600, path, sizeof(path));
+    e2e_upload_path(s, path, "rig1-camera-1-long.avi", ids[0]);
+    write_video(s, "long2.avi", 200, 150, 600, path, sizeof(path));
+    e2e_upload_path(s, path, "rig1-camera-2-long.avi", ids[1]);
+    for (int i = 0; i < 2; i++) {
+        snprintf(body, sizeof(body), "analysis=%s&model=rig2&file_id=%s&file2_id=%s", analyses[i],
+                 ids[0], ids[1]);
+        e2e_analysis(s, body, aid, NULL);
+        e2e_wait_progress(s, aid, "frames", 1, 120);
+        e2e_cancel(s, aid);
+        e2e_expect_state(s, aid, "REVOKED", 200, 10);
+        revoked_seen(s, i + 1, 30); /* the worker saw it and stopped */
+    }
+    e2e_get(s, "/file", &r);
+    assert_int_equal(json_array_size(r.json), 2);
+    e2e_resp_free(&r);
+    E2E_PASS(s);
+}
+
 /* label3d_run's frames-drawn progress; cancels at frame 3 as job_progress does. */
 static int cancel_at_3(void *arg, int64_t done, int64_t total, vas_err *e)
 {
@@ -411,10 +459,9 @@ static void cancel_while_drawing(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        E2E_TEST_NO_SERVER(two_cameras, NULL),
-        E2E_TEST_NO_SERVER(refusals, NULL),
-        E2E_TEST_NO_SERVER(analyze_cli, NULL),
-        E2E_TEST_NO_SERVER(cancel_while_drawing, NULL),
+        E2E_TEST_NO_SERVER(two_cameras, NULL),      E2E_TEST_NO_SERVER(refusals, NULL),
+        E2E_TEST_NO_SERVER(analyze_cli, NULL),      E2E_TEST_NO_SERVER(cancel_while_drawing, NULL),
+        E2E_TEST_NO_SERVER(cancel_over_http, NULL),
     };
 
     return cmocka_run_group_tests(tests, e2e_group_setup, e2e_group_teardown);
