@@ -361,8 +361,10 @@ static int attr_from_proto(const Vasonnx__AttributeProto *ap, const char *dir, n
     a->i = ap->i;
     if (!a->name)
         return err_set(e, VAS_ENOMEM, "out of memory loading attributes");
-    if (ap->has_s) {
-        a->s = strndup((const char *)ap->s.data, ap->s.len);
+    /* A STRING attribute always gets a string: an empty one may be left out of the file. */
+    if (ap->has_s || a->type == NN_ATTR_STRING) {
+        a->s = strndup(ap->has_s && ap->s.data ? (const char *)ap->s.data : "",
+                       ap->has_s ? ap->s.len : 0);
         if (!a->s)
             return err_set(e, VAS_ENOMEM, "out of memory loading attributes");
     }
