@@ -72,6 +72,10 @@ static enum MHD_Result on_field(void *cls, enum MHD_ValueKind kind, const char *
 
     (void)kind;
     (void)encoding;
+    /* libmicrohttpd passes a part without a Content-Disposition name as a NULL key. */
+    if (!key)
+        return fail(r, VAS_EINVAL, "a multipart part has no name in its Content-Disposition"),
+               MHD_NO;
     if (r->route == HTTP_ROUTE_FILES && strcmp(key, "file") == 0)
         return upload_chunk(r, filename, ctype, data, off, size);
     if (off == 0 && flush_field(r) < 0)
