@@ -16,6 +16,7 @@
 
 #include "core/util.h"
 #include "nn/nn.h"
+#include "nn/nn_build.h"
 #include "nn/nn_cpu.h"
 
 #include "testutil.h"
@@ -362,6 +363,33 @@ static int load_cases(void)
     return 0;
 }
 
+/* A Resize whose scales are NaN, infinite or absurd is refused when the graph is checked
+ * (converting them to a side was undefined behaviour; found by fuzz_onnx). */
+static void resize_bad_scales_refused(void **state)
+{
+    static const float bad[] = {NAN, INFINITY, 1e30f};
+    static const char *const names[1] = {"y"};
+
+    (void)state;
+    for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+        float sc[4] = {1, 1, bad[k], 2};
+        int64_t four = 4;
+        int in[3] = {-1, -1, -1}, out;
+        nn_build *b = NULL;
+        nn_graph *g = NULL;
+        vas_err e = {0};
+
+        assert_int_equal(nn_build_new(&b, &e), VAS_OK);
+        in[0] = nn_build_input(b, "x", 3);
+        in[2] = nn_build_constf(b, "scales", 1, &four, sc);
+        out = nn_build_node(b, "Resize", "up", in, 3);
+        nn_build_attr_str(b, "mode", "nearest");
+        assert_int_equal(nn_build_finish(b, &out, names, 1, &g, &e), VAS_EUNSUPPORTED);
+        assert_null(g);
+        assert_non_null(strstr(e.msg, "not finite"));
+    }
+}
+
 int main(void)
 {
     static struct CMUnitTest tests[2 * MAX_CASES + 8];
@@ -375,6 +403,7 @@ int main(void)
         cmocka_unit_test(external_data_checked),
         cmocka_unit_test(cpu_features_are_the_cpus),
         cmocka_unit_test(bf16_refused_without_the_isa),
+        cmocka_unit_test(resize_bad_scales_refused),
     };
     size_t n = 0;
 

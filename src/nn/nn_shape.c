@@ -605,11 +605,14 @@ static int shape_resize(sctx *x)
         return refuse(x, "only N x C x H x W inputs are supported");
     if ((!sc || !sc->count) && !sz)
         return refuse(x, "scales or sizes are computed at run time (not supported)");
-    for (int i = 0; i < 4; i++)
-        dims[i] = sz && sz->count == 4 ? nn_const_geti(sz, i)
-                  : sc && sc->count == 4
-                      ? (int64_t)floor((double)t->dims[i] * nn_const_getf(sc, i) + 1e-6)
-                      : -1;
+    for (int i = 0; i < 4; i++) {
+        double v =
+            sc && sc->count == 4 ? floor((double)t->dims[i] * nn_const_getf(sc, i) + 1e-6) : -1;
+        /* A NaN, infinite or absurd scale has no integer side (converting it is undefined). */
+        if (!(sz && sz->count == 4) && !(fabs(v) <= (double)INT32_MAX))
+            return refuse(x, "a scale is not finite or gives a side over 2^31");
+        dims[i] = sz && sz->count == 4 ? nn_const_geti(sz, i) : (int64_t)v;
+    }
     if (dims[0] != t->dims[0] || dims[1] != t->dims[1] || dims[2] <= 0 || dims[3] <= 0)
         return refuse(x, "only H and W can be resized (4 scales or sizes, N and C kept)");
     set_dims(out(x, 0), 4, dims);

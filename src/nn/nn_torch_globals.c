@@ -256,7 +256,7 @@ static int np_scalar(pt_vm *m, int a, int *out)
     unsigned char b[8] = {0};
     const nn_pt *dt, *by;
     uint64_t u = 0;
-    int size;
+    int size, type;
 
     if (pt_nd(m, a)->n != 2 || !is(m, arg(m, a, 0), PT_NPDTYPE) || !is(m, arg(m, a, 1), PT_BYTES))
         return pt_damaged(m, "a numpy scalar has the wrong arguments");
@@ -284,9 +284,11 @@ static int np_scalar(pt_vm *m, int a, int *out)
         u |= ~(uint64_t)0 << (8 * size);
     if (dt->sub == PT_NP_UINT && u > INT64_MAX)
         return pt_fail(m, VAS_EUNSUPPORTED, "holds a numpy uint64 over 2^63");
-    if ((*out = pt_node(m, dt->sub == PT_NP_BOOL ? NN_PT_BOOL : NN_PT_INT)) < 0)
+    type = dt->sub == PT_NP_BOOL ? NN_PT_BOOL : NN_PT_INT;
+    /* pt_node may move every node: dt and by are not used after it. */
+    if ((*out = pt_node(m, type)) < 0)
         return *out;
-    pt_nd(m, *out)->i = dt->sub == PT_NP_BOOL ? u != 0 : (int64_t)u;
+    pt_nd(m, *out)->i = type == NN_PT_BOOL ? u != 0 : (int64_t)u;
     return VAS_OK;
 }
 
