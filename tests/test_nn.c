@@ -390,6 +390,29 @@ static void resize_bad_scales_refused(void **state)
     }
 }
 
+/* A folded node with an empty ("") input it needs is refused (it was read as a NULL constant;
+ * found by fuzz_onnx). */
+static void fold_empty_input_refused(void **state)
+{
+    static const char *const names[1] = {"y"};
+    const float one[2] = {1, 2};
+    int64_t two = 2;
+    int in[2] = {-1, -1}, out;
+    nn_build *b = NULL;
+    nn_graph *g = NULL;
+    vas_err e = {0};
+
+    (void)state;
+    assert_int_equal(nn_build_new(&b, &e), VAS_OK);
+    nn_build_input(b, "x", 3);
+    in[0] = nn_build_constf(b, "c", 1, &two, one);
+    out = nn_build_node(b, "Concat", "cat", in, 2);
+    nn_build_attr_int(b, "axis", 0);
+    assert_int_equal(nn_build_finish(b, &out, names, 1, &g, &e), VAS_EUNSUPPORTED);
+    assert_null(g);
+    assert_non_null(strstr(e.msg, "a required input is empty"));
+}
+
 int main(void)
 {
     static struct CMUnitTest tests[2 * MAX_CASES + 8];
@@ -404,6 +427,7 @@ int main(void)
         cmocka_unit_test(cpu_features_are_the_cpus),
         cmocka_unit_test(bf16_refused_without_the_isa),
         cmocka_unit_test(resize_bad_scales_refused),
+        cmocka_unit_test(fold_empty_input_refused),
     };
     size_t n = 0;
 

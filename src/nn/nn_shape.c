@@ -68,9 +68,7 @@ static int axis_norm(int64_t a, int rank, int64_t *outp)
     return 0;
 }
 
-/* ---------------------------------------------------------------------------------------------
- * Broadcasting (ONNX multidirectional)
- * ------------------------------------------------------------------------------------------- */
+/* ---- Broadcasting (ONNX multidirectional) ---- */
 static int bcast_dims(const nn_tval *a, const nn_tval *b, int *nd, int64_t *dims)
 {
     *nd = a->ndims > b->ndims ? a->ndims : b->ndims;
@@ -148,9 +146,7 @@ static int fold_arith(sctx *x)
     return set_const(x, c);
 }
 
-/* ---------------------------------------------------------------------------------------------
- * Shape-only operators
- * ------------------------------------------------------------------------------------------- */
+/* ---- Shape-only operators ---- */
 static int fold_shape(sctx *x)
 {
     const nn_tval *t = in(x, 0);
@@ -340,8 +336,12 @@ static int fold_concat(sctx *x)
         return refuse(x, "bad axis");
     memcpy(dims, a->dims, sizeof(dims));
     dims[axis] = 0;
-    for (int i = 0; i < x->n->n_in; i++)
+    for (int i = 0; i < x->n->n_in; i++) { /* the copy below reads every input by a's shape */
+        for (int k = 0; k < a->ndims; k++)
+            if (cin(x, i)->ndims != a->ndims || (k != axis && cin(x, i)->dims[k] != a->dims[k]))
+                return refuse(x, "inputs differ in rank or in shape outside the axis");
         dims[axis] += cin(x, i)->dims[axis];
+    }
     for (int i = 0; i < axis; i++)
         outer *= dims[i];
     for (int i = (int)axis + 1; i < a->ndims; i++)
@@ -455,6 +455,11 @@ static int fold_unary(sctx *x)
 /* A node whose inputs are all constant. */
 static int fold_node(sctx *x)
 {
+    int opt = x->n->op == NN_OP_SLICE || x->n->op == NN_OP_SQUEEZE || x->n->op == NN_OP_UNSQUEEZE ||
+              x->n->op == NN_OP_DROPOUT;
+    for (int i = 0; i < x->n->n_in; i++) /* all_const passes empty ("") inputs */
+        if (x->n->in[i] < 0 && (i == 0 || !opt))
+            return refuse(x, "a required input is empty");
     switch (x->n->op) {
     case NN_OP_SHAPE:
         return fold_shape(x);
@@ -488,9 +493,7 @@ static int fold_node(sctx *x)
     }
 }
 
-/* ---------------------------------------------------------------------------------------------
- * Runtime nodes
- * ------------------------------------------------------------------------------------------- */
+/* ---- Runtime nodes ---- */
 static int auto_pads(const nn_node *nd, int64_t in_sz, int64_t k, int64_t s, int64_t d, int64_t *pl,
                      int64_t *pr)
 {
@@ -606,10 +609,8 @@ static int shape_resize(sctx *x)
     if ((!sc || !sc->count) && !sz)
         return refuse(x, "scales or sizes are computed at run time (not supported)");
     for (int i = 0; i < 4; i++) {
-        double v =
-            sc && sc->count == 4 ? floor((double)t->dims[i] * nn_const_getf(sc, i) + 1e-6) : -1;
-        /* A NaN, infinite or absurd scale has no integer side (converting it is undefined). */
-        if (!(sz && sz->count == 4) && !(fabs(v) <= (double)INT32_MAX))
+        double v = sc && sc->count == 4 ? floor(t->dims[i] * nn_const_getf(sc, i) + 1e-6) : -1;
+        if (!(sz && sz->count == 4) && !(fabs(v) <= INT32_MAX)) /* NaN: no int64 */
             return refuse(x, "a scale is not finite or gives a side over 2^31");
         dims[i] = sz && sz->count == 4 ? nn_const_geti(sz, i) : (int64_t)v;
     }

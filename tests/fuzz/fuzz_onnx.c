@@ -1,12 +1,13 @@
 /* fuzz_onnx - the ONNX loader and checker (nn/nn.h nn_graph_load_mem), then a session planned
- * and run once at a small size (shape folding, primitives, arena) when the graph loads. */
+ * and run once at a small size (shape folding, primitives, arena) when the graph loads.
+ * Graphs too big to run at that size are not run (fuzz_nn.h). */
 #include "fuzz.h"
+#include "fuzz_nn.h"
 #include "nn/nn.h"
 
 /* Input sides used for free dimensions, and the largest input a run is tried with. */
 #define FUZZ_SIDE       8
 #define FUZZ_MAX_FLOATS (1 << 16)
-
 static void run_small(const nn_graph *g)
 {
     nn_options opt = {.threads = 1, .bf16 = 0};
@@ -21,7 +22,8 @@ static void run_small(const nn_graph *g)
     c = in.dims[1];
     h = in.dims[2] < 0 ? FUZZ_SIDE : in.dims[2];
     w = in.dims[3] < 0 ? FUZZ_SIDE : in.dims[3];
-    if (c <= 0 || h <= 0 || w <= 0 || c * h * w > FUZZ_MAX_FLOATS)
+    if (c <= 0 || h <= 0 || w <= 0 || c * h * w > FUZZ_MAX_FLOATS ||
+        !fuzz_nn_fits(g, (int)h, (int)w))
         return;
     x = calloc((size_t)(c * h * w), sizeof(float));
     if (!x)

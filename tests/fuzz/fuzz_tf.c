@@ -1,7 +1,8 @@
 /* fuzz_tf - TensorFlow frozen GraphDefs (nn/nn_tf.h nn_tf_load), asking for the outputs the
  * seed graph (tests/fuzz/corpus/fuzz_tf, dlc2 fixtures' ops.pb) and DeepLabCut 2 exports have;
- * a graph that loads is planned and run once at a small size. */
+ * a graph that loads is planned and run once at a small size (when not too big: fuzz_nn.h). */
 #include "fuzz.h"
+#include "fuzz_nn.h"
 #include "nn/nn.h"
 #include "nn/nn_tf.h"
 
@@ -13,7 +14,7 @@ static void run_small(const nn_graph *g)
     vas_err e = {0};
     float x[3 * 13 * 17];
 
-    if (nn_graph_input(g, &in) < 0 || in.ndims != 4 || in.dims[1] != 3)
+    if (nn_graph_input(g, &in) < 0 || in.ndims != 4 || in.dims[1] != 3 || !fuzz_nn_fits(g, 13, 17))
         return;
     for (int i = 0; i < 3 * 13 * 17; i++)
         x[i] = (float)(i % 5) - 2.0f;
