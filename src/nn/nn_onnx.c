@@ -172,6 +172,14 @@ static int tensor_from_proto(const Vasonnx__TensorProto *tp, const char *dir, nn
                        name, tp->data_type);
     if (tensor_dims(tp, dims, &count) < 0)
         return err_set(e, VAS_EINVAL, "tensor '%s' has bad or too many dims", name);
+    /* Dims are a claim: inline data must hold them before memory is taken for them. */
+    if (tp->data_location != 1 && tp->has_raw_data && tp->raw_data.len != (size_t)count * es)
+        return err_set(e, VAS_EINVAL, "tensor '%s': %zu data bytes for %lld elements", name,
+                       tp->raw_data.len, (long long)count);
+    if (tp->data_location != 1 && !tp->has_raw_data && count && tp->n_float_data != (size_t)count &&
+        tp->n_double_data != (size_t)count && tp->n_int64_data != (size_t)count &&
+        tp->n_int32_data != (size_t)count)
+        return err_set(e, VAS_EINVAL, "tensor '%s': data does not match its dims", name);
     c = nn_const_new(tp->data_type == 1 || tp->data_type == 11 ? NN_F32 : NN_I64, (int)tp->n_dims,
                      dims);
     if (!c)
@@ -186,11 +194,6 @@ static int tensor_from_proto(const Vasonnx__TensorProto *tp, const char *dir, nn
         if (rc < 0)
             goto fail;
     } else if (tp->has_raw_data) {
-        if (tp->raw_data.len != (size_t)count * (size_t)es) {
-            rc = err_set(e, VAS_EINVAL, "tensor '%s': %zu data bytes for %lld elements", name,
-                         tp->raw_data.len, (long long)count);
-            goto fail;
-        }
         convert_raw(tp->raw_data.data, tp->data_type, c);
     } else if (!copy_typed(tp, c)) {
         rc = err_set(e, VAS_EINVAL, "tensor '%s': data does not match its dims", name);

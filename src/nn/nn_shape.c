@@ -452,13 +452,13 @@ static int fold_unary(sctx *x)
     return set_const(x, c);
 }
 
-/* A node whose inputs are all constant. */
+/* A node whose inputs are all constant. all_const passes empty ("") inputs: the ones the fold
+ * reads (0; 1 for two operands; all for Concat) are refused here. */
 static int fold_node(sctx *x)
 {
-    int opt = x->n->op == NN_OP_SLICE || x->n->op == NN_OP_SQUEEZE || x->n->op == NN_OP_UNSQUEEZE ||
-              x->n->op == NN_OP_DROPOUT;
-    for (int i = 0; i < x->n->n_in; i++) /* all_const passes empty ("") inputs */
-        if (x->n->in[i] < 0 && (i == 0 || !opt))
+    int op = x->n->op, need = op == NN_OP_GATHER || (op >= NN_OP_ADD && op <= NN_OP_DIV) ? 2 : 1;
+    for (int i = 0; i < need || (op == NN_OP_CONCAT && i < x->n->n_in); i++)
+        if (!in(x, i))
             return refuse(x, "a required input is empty");
     switch (x->n->op) {
     case NN_OP_SHAPE:
