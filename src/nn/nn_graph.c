@@ -52,8 +52,13 @@ double nn_const_getf(const nn_const *c, int64_t i)
 
 int64_t nn_const_geti(const nn_const *c, int64_t i)
 {
-    return c->dtype == NN_I64 ? ((const int64_t *)c->data)[i]
-                              : (int64_t)((const float *)c->data)[i];
+    float f;
+
+    if (c->dtype == NN_I64)
+        return ((const int64_t *)c->data)[i];
+    f = ((const float *)c->data)[i];
+    /* NaN and floats past int64 have no conversion (it is undefined): 0 and the ends instead. */
+    return f != f ? 0 : f >= 0x1p63f ? INT64_MAX : f < -0x1p63f ? INT64_MIN : (int64_t)f;
 }
 
 const nn_attr *nn_attr_find(const nn_node *n, const char *name)
@@ -120,7 +125,7 @@ static int producer(const nn_graph *g, int v)
  * ConvTranspose weights are (Cin, Cout/group, kh, kw): the output channel is the 2nd index. */
 static int fold_bn(nn_graph *g, nn_node *cv, const nn_node *bn, vas_err *e)
 {
-    const nn_const *w = g->vals[cv->in[1]].c,
+    const nn_const *w = cv->in[1] >= 0 ? g->vals[cv->in[1]].c : NULL,
                    *b = cv->n_in > 2 && cv->in[2] >= 0 ? g->vals[cv->in[2]].c : NULL;
     const nn_const *p[4];
     float eps = nn_attr_float(bn, "epsilon", 1e-5f);
@@ -131,8 +136,8 @@ static int fold_bn(nn_graph *g, nn_node *cv, const nn_node *bn, vas_err *e)
     for (int i = 0; i < 4; i++)
         p[i] = bn->n_in > i + 1 && bn->in[i + 1] >= 0 ? g->vals[bn->in[i + 1]].c : NULL;
     if (!w || w->ndims != 4 || w->dtype != NN_F32 || !p[0] || !p[1] || !p[2] || !p[3] ||
-        (b && b->dtype != NN_F32))
-        return 0; /* not foldable: planned as a standalone BatchNormalization */
+        (b && b->dtype != NN_F32) || grp <= 0)
+        return 0; /* not foldable: planned as a standalone BatchNormalization (or refused) */
     cout = cv->op == NN_OP_CONV ? w->dims[0] : w->dims[1] * grp;
     ksz = w->dims[2] * w->dims[3];
     for (int i = 0; i < 4; i++)

@@ -504,6 +504,8 @@ static int node_io(nn_graph *g, names *t, nn_node *n, const Vasonnx__NodeProto *
             return rc;
         n->out[n->n_out++] = rc;
     }
+    if (!n->n_out) /* every operator vas runs writes output 0 */
+        return err_set(e, VAS_EINVAL, "node '%s' (%s) has no output", n->name, n->op_type);
     return VAS_OK;
 }
 

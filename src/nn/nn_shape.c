@@ -119,15 +119,15 @@ static int fold_arith(sctx *x)
         switch (x->n->op) {
         case NN_OP_ADD:
             r = va + vb;
-            l = la + lb;
+            l = (int64_t)((uint64_t)la + (uint64_t)lb); /* integers wrap (no UB) */
             break;
         case NN_OP_SUB:
             r = va - vb;
-            l = la - lb;
+            l = (int64_t)((uint64_t)la - (uint64_t)lb);
             break;
         case NN_OP_MUL:
             r = va * vb;
-            l = la * lb;
+            l = (int64_t)((uint64_t)la * (uint64_t)lb);
             break;
         default:
             if (!isf && lb == 0) {
@@ -135,7 +135,7 @@ static int fold_arith(sctx *x)
                 return refuse(x, "integer division by zero");
             }
             r = va / vb;
-            l = isf ? 0 : la / lb;
+            l = isf ? 0 : lb == -1 ? (int64_t)(0 - (uint64_t)la) : la / lb;
             break;
         }
         if (isf)
