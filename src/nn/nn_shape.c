@@ -658,7 +658,7 @@ static int shape_node(sctx *x)
     int64_t dims[NN_MAX_DIMS];
     int nd, rc, op = x->n->op;
 
-    if (!t)
+    if (!t || t->ndims < 0) /* absent, or a value no node computes (e.g. a 2nd output) */
         return refuse(x, "missing input");
     switch (op) {
     case NN_OP_CONV:
