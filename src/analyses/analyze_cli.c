@@ -6,7 +6,6 @@
 #include "analyses/tri_run.h"
 #include "core/log.h"
 #include "core/util.h"
-#include "model/model_locate.h"
 #include "pose/dlc_read.h"
 
 #include <stdio.h>
@@ -244,13 +243,8 @@ static int pick_snapshot(const cli *c, const pose_model **m, pose_model **picked
 {
     vas_err e = {0};
 
-    if ((*m)->kind != MODEL_DLC3_SNAPSHOT && (*m)->kind != MODEL_DLC3_EXPORT) {
-        fprintf(stderr, "vas analyze: model '%s' is a %s model: it has no snapshots to choose\n",
-                (*m)->name, model_kind_name((*m)->kind));
-        return -1;
-    }
-    if (pose_model_load_snapshot((*m)->name, (*m)->dir, c->snapshot, 0, picked, &e) < 0) {
-        fprintf(stderr, "vas analyze: model '%s': %s\n", (*m)->name, e.msg);
+    if (pose_model_snapshot(*m, c->snapshot, picked, &e) < 0) {
+        fprintf(stderr, "vas analyze: %s\n", e.msg);
         return -1;
     }
     *m = *picked;

@@ -9,7 +9,6 @@
 #include "analyses/pose_job.h"
 #include "analyses/pose_plots.h"
 #include "core/util.h"
-#include "model/model_locate.h"
 #include "queue/job.h"
 
 #include <stdio.h>
@@ -25,9 +24,7 @@ static int check_snapshot(const analysis_env *env, const json_t *fields, json_t 
     const json_t *sn = json_object_get(fields, "snapshot");
     const char *name = json_string_value(json_object_get(fields, "model"));
     const pose_model *m = name ? pose_models_find(env->models, name) : NULL;
-    char want[64];
-    model_loc *loc;
-    vas_err le = {0};
+    char want[64], uid[64];
     int rc;
 
     if (!sn || !m) /* no snapshot; or an unknown model, which the model check reports */
@@ -40,17 +37,9 @@ static int check_snapshot(const analysis_env *env, const json_t *fields, json_t 
     else
         return err_set(e, VAS_EINVAL,
                        "'snapshot' must be an epoch, \"best\" or a snapshot file name");
-    if (m->kind != MODEL_DLC3_SNAPSHOT && m->kind != MODEL_DLC3_EXPORT)
-        return err_set(e, VAS_EINVAL, "model '%s' is a %s model: it has no snapshots to choose",
-                       m->name, model_kind_name(m->kind));
-    if (!(loc = malloc(sizeof(*loc))))
-        return err_set(e, VAS_ENOMEM, "out of memory");
-    rc = model_locate(m->dir, want, loc, &le);
+    rc = pose_model_pick_snapshot(m, want, uid, sizeof(uid), e);
     if (rc == VAS_OK)
-        json_object_set_new(args, "snapshot", json_string(loc->snapshot_uid));
-    else
-        rc = err_set(e, VAS_EINVAL, "model '%s' has no snapshot '%s'", m->name, want);
-    free(loc);
+        json_object_set_new(args, "snapshot", json_string(uid));
     return rc;
 }
 
@@ -163,7 +152,7 @@ int pose_job_start(job *j, const pose_model **m, pose_model **own, pose_run_opts
     if (!*m)
         return err_set(e, VAS_EINVAL, "model '%s' is not loaded on this worker", j->a->model);
     if (snap) { /* the model again, from its folder, with the snapshot asked for */
-        rc = pose_model_load_snapshot((*m)->name, (*m)->dir, snap, 0, own, e);
+        rc = pose_model_snapshot(*m, snap, own, e);
         if (rc < 0)
             return rc;
         *m = *own;

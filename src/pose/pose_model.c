@@ -368,6 +368,40 @@ fail:
     return rc;
 }
 
+static int has_snapshots(const pose_model *m, vas_err *e)
+{
+    if (m->kind == MODEL_DLC3_SNAPSHOT || m->kind == MODEL_DLC3_EXPORT)
+        return VAS_OK;
+    return err_set(e, VAS_EINVAL, "model '%s' is a %s model: it has no snapshots to choose",
+                   m->name, model_kind_name(m->kind));
+}
+
+int pose_model_pick_snapshot(const pose_model *m, const char *want, char *uid, size_t n, vas_err *e)
+{
+    model_loc *loc;
+    vas_err le = {0};
+    int rc = has_snapshots(m, e);
+
+    if (rc < 0)
+        return rc;
+    if (!(loc = malloc(sizeof(*loc))))
+        return err_set(e, VAS_ENOMEM, "out of memory");
+    rc = model_locate(m->dir, want, loc, &le);
+    if (rc == VAS_OK)
+        snprintf(uid, n, "%s", loc->snapshot_uid);
+    else /* model_locate's sentence names server folders: not for clients */
+        rc = err_set(e, VAS_EINVAL, "model '%s' has no snapshot '%.60s'", m->name, want);
+    free(loc);
+    return rc;
+}
+
+int pose_model_snapshot(const pose_model *m, const char *want, pose_model **out, vas_err *e)
+{
+    int rc = has_snapshots(m, e);
+
+    return rc < 0 ? rc : pose_model_load_snapshot(m->name, m->dir, want, 0, out, e);
+}
+
 int pose_model_load(const char *name, const char *path, int check, pose_model **out, vas_err *e)
 {
     return pose_model_load_snapshot(name, path, NULL, check, out, e);

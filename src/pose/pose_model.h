@@ -63,6 +63,13 @@ int pose_model_load(const char *name, const char *path, int check_graph, pose_mo
                     vas_err *e);
 int pose_model_load_snapshot(const char *name, const char *path, const char *snapshot,
                              int check_graph, pose_model **out, vas_err *e);
+/* Another snapshot of m (a DLC 3 model; others are refused, saying they have none), named by
+ * want as model_locate takes it ("50", "best", a file name): its uid ("50", "best-8") into
+ * uid[n], checked without reading weights (pick), or the model loaded with it, new in *out
+ * (caller frees: pose_model_free). */
+int pose_model_pick_snapshot(const pose_model *m, const char *want, char *uid, size_t n,
+                             vas_err *e);
+int pose_model_snapshot(const pose_model *m, const char *want, pose_model **out, vas_err *e);
 /* The network of m, in any format: new graph in *out (caller frees: nn_graph_free). Its outputs
  * include m->heatmap_name and, with location refinement, m->locref_name. Threads: any. */
 int pose_model_graph(const pose_model *m, nn_graph **out, vas_err *e);
