@@ -113,23 +113,6 @@ void media_sws_free(media_sws *s)
 
 /* ---- rotation ---- */
 
-void media_rotate_rgb(const uint8_t *src, int w, int h, int rotation, uint8_t *dst)
-{
-    for (int y = 0; y < h; y++) {
-        const uint8_t *row = src + (size_t)y * w * 3;
-        for (int x = 0; x < w; x++) {
-            size_t o;
-            if (rotation == 90) /* left column becomes the top row */
-                o = ((size_t)x * h + (h - 1 - y)) * 3;
-            else if (rotation == 180)
-                o = ((size_t)(h - 1 - y) * w + (w - 1 - x)) * 3;
-            else /* 270: right column becomes the top row */
-                o = ((size_t)(w - 1 - x) * h + y) * 3;
-            memcpy(dst + o, row + (size_t)x * 3, 3);
-        }
-    }
-}
-
 void media_orient_rgb(const uint8_t *src, int w, int h, int o, uint8_t *dst)
 {
     int dw = o >= 5 ? h : w; /* the upright image's width */
@@ -164,6 +147,12 @@ void media_orient_rgb(const uint8_t *src, int w, int h, int o, uint8_t *dst)
             }
             memcpy(dst + ((size_t)Y * dw + X) * 3, src + ((size_t)y * w + x) * 3, 3);
         }
+}
+
+void media_rotate_rgb(const uint8_t *src, int w, int h, int rotation, uint8_t *dst)
+{
+    /* clockwise turns are EXIF orientations 6 (90), 3 (180) and 8 (270) */
+    media_orient_rgb(src, w, h, rotation == 90 ? 6 : rotation == 180 ? 3 : 8, dst);
 }
 
 /* ---- misc ---- */
