@@ -291,14 +291,14 @@ static void run_resize(const nn_plan *p, const step *s)
             for (int64_t ox = 0; ox < OW; ox++) {
                 size_t d = (size_t)(((n * OH + oy) * OW + ox) * C);
                 size_t a = (size_t)(((n * H + y0[oy]) * W + x0[ox]) * C);
-                size_t b = (size_t)(((n * H + y0[oy]) * W + x1[ox]) * C);
-                size_t c = (size_t)(((n * H + y1[oy]) * W + x0[ox]) * C);
-                size_t e = (size_t)(((n * H + y1[oy]) * W + x1[ox]) * C);
-                float wy = fy[oy], wx = fx[ox];
                 if (!s->rp.linear && !bf) {
                     memcpy((float *)dst + d, (const float *)src + a, (size_t)C * sizeof(float));
                     continue;
                 }
+                size_t b = (size_t)(((n * H + y0[oy]) * W + x1[ox]) * C);
+                size_t c = (size_t)(((n * H + y1[oy]) * W + x0[ox]) * C);
+                size_t e = (size_t)(((n * H + y1[oy]) * W + x1[ox]) * C);
+                float wy = fy[oy], wx = fx[ox];
                 for (int64_t k = 0; k < C; k++) {
                     float top = ld(src, a + k, bf) * (1 - wx) + ld(src, b + k, bf) * wx;
                     float bot = ld(src, c + k, bf) * (1 - wx) + ld(src, e + k, bf) * wx;
