@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 
+#include "core/util.h"
 #include "model/model_locate.h"
 
 #include "testutil.h"
@@ -18,14 +19,11 @@
 static void put(tu_dir_fx *f, const char *rel, const char *text)
 {
     char path[1024];
-    char *slash;
 
     snprintf(path, sizeof(path), "%s/%s", f->dir, rel);
-    for (slash = strchr(path + strlen(f->dir) + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
-        *slash = '\0';
-        mkdir(path, 0755);
-        *slash = '/';
-    }
+    *strrchr(path, '/') = '\0';
+    assert_int_equal(util_mkdir_p(path, 0755), 0);
+    snprintf(path, sizeof(path), "%s/%s", f->dir, rel);
     assert_int_equal(tu_write_file(path, text, strlen(text)), 0);
 }
 
