@@ -273,3 +273,20 @@ int nn_graph_summary(const nn_graph *g, char *buf, size_t len)
     }
     return VAS_OK;
 }
+
+float nn_half_to_float(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
+    float f;
+
+    if (exp == 0) { /* zero or subnormal: man * 2^-24 */
+        f = (float)man * 0x1p-24f;
+        return sign ? -f : f;
+    }
+    if (exp == 31)
+        bits = sign | 0x7f800000u | man << 13;
+    else
+        bits = sign | (exp + 112) << 23 | man << 13;
+    memcpy(&f, &bits, sizeof(f));
+    return f;
+}

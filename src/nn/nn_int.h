@@ -143,6 +143,10 @@ int nn_fold_bn(nn_graph *g, vas_err *e);
 
 nn_const *nn_const_new(int dtype, int ndims, const int64_t *dims);
 void nn_const_free(nn_const *c);
+/* An IEEE half (binary16) as float, exactly (subnormals, infinities and NaN payloads kept): for
+ * the readers of .pt and GraphDef weights. */
+float nn_half_to_float(uint16_t h);
+
 /* Element i of a constant as double / int64, whatever its dtype. */
 double nn_const_getf(const nn_const *c, int64_t i);
 int64_t nn_const_geti(const nn_const *c, int64_t i);

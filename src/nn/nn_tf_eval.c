@@ -10,7 +10,6 @@
  * follows the static rule it expects (an output size s*h + d, paddings that do not depend on h).
  * Only integer arithmetic on constants and on that Shape is evaluated; anything else is refused
  * naming the node. Steps are budgeted, so a hostile graph cannot make this exponential. */
-#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,19 +28,6 @@
 /* ---------------------------------------------------------------------------------------------
  * TensorProto
  * ------------------------------------------------------------------------------------------- */
-static float half_to_float(uint16_t h)
-{
-    int sign = h >> 15, ex = (h >> 10) & 31, man = h & 1023;
-    float v;
-
-    if (ex == 0)
-        v = ldexpf((float)man, -24);
-    else if (ex == 31)
-        v = man ? NAN : INFINITY;
-    else
-        v = ldexpf((float)(man | 1024), ex - 25);
-    return sign ? -v : v;
-}
 
 static int elem_bytes(int dtype)
 {
@@ -85,7 +71,7 @@ static double raw_at(const uint8_t *p, int dtype, int64_t i)
         return (double)i64;
     case TF_HALF:
         memcpy(&h, p + i * 2, 2);
-        return half_to_float(h);
+        return nn_half_to_float(h);
     default:
         return p[i] != 0;
     }
@@ -106,7 +92,7 @@ static double typed_at(const Vastf__TensorProto *tp, int dtype, int64_t i, size_
     case TF_INT64:
         return (double)tp->int64_val[k];
     case TF_HALF:
-        return half_to_float((uint16_t)tp->half_val[k]);
+        return nn_half_to_float((uint16_t)tp->half_val[k]);
     default:
         return tp->bool_val[k] != 0;
     }

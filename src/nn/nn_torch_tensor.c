@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/nn_int.h"
 #include "nn/nn_torch_int.h"
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -183,23 +184,6 @@ int pt_check_tree(pt_doc *d, const char *file, uint64_t file_bytes, int **tensor
 
 /* ---- conversion ---- */
 
-static float half_to_float(uint16_t h)
-{
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
-    float f;
-
-    if (exp == 0) { /* zero or subnormal: man * 2^-24 */
-        f = (float)man * 0x1p-24f;
-        return sign ? -f : f;
-    }
-    if (exp == 31)
-        bits = sign | 0x7f800000u | man << 13;
-    else
-        bits = sign | (exp + 112) << 23 | man << 13;
-    memcpy(&f, &bits, sizeof(f));
-    return f;
-}
-
 #define CONV_LOOP(type, expr)                                                                      \
     for (int64_t k = 0; k < n; k++) {                                                              \
         type v;                                                                                    \
@@ -221,7 +205,7 @@ static void conv_run(int dtype, const unsigned char *src, int64_t step, int64_t 
         CONV_LOOP(double, (float)v)
         break;
     case PT_F16:
-        CONV_LOOP(uint16_t, half_to_float(v))
+        CONV_LOOP(uint16_t, nn_half_to_float(v))
         break;
     case PT_BF16:
         for (int64_t k = 0; k < n; k++) {
