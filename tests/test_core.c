@@ -544,6 +544,24 @@ static void config_set_and_free(void **state)
     config_free(NULL);
 }
 
+static void config_limits_set(void **state)
+{
+    fx *f = *state;
+    vas_err e = {0};
+
+    assert_int_equal(f->c.lim.json_depth, 32); /* a default */
+    assert_int_equal(config_set(&f->c, "LIMIT_CONNECTIONS_PER_CLIENT", "3", &e), VAS_OK);
+    assert_int_equal(f->c.lim.connections_per_client, 3);
+    assert_int_equal(config_set(&f->c, "LIMIT_ARCHIVE_BYTES", "1048576", &e), VAS_OK);
+    assert_int_equal(f->c.lim.archive_bytes, 1048576);
+    assert_int_equal(config_set(&f->c, "LIMIT_WORKER_MEMORY", "0", &e), VAS_OK); /* off */
+    assert_int_equal(config_set(&f->c, "LIMIT_JSON_DEPTH", "1", &e), VAS_EINVAL);
+    assert_non_null(strstr(e.msg, "LIMIT_JSON_DEPTH"));
+    assert_int_equal(config_set(&f->c, "LIMIT_VIDEO_FRAMES", "lots", &e), VAS_EINVAL);
+    assert_non_null(strstr(e.msg, "'lots'"));
+    assert_int_equal(f->c.lim.video_frames, 50000000); /* unchanged by the refusal */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -572,6 +590,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(config_yaml_syntax_error, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(config_missing_file, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(config_set_and_free, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(config_limits_set, fx_setup, fx_teardown),
     };
 
     log_set_level(LOG_ERROR); /* unknown keys log warnings by design; keep the output short */

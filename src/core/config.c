@@ -7,6 +7,7 @@
 #include "core/util.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,21 @@ int config_defaults(config *c, vas_err *e)
     c->http_threads = 2;
     c->max_upload = (int64_t)16 << 30; /* 16 GiB: lab videos are big */
     c->log_level = LOG_INFO;
+    c->lim = (config_limits){
+        .connections = 1024,
+        .connections_per_client = 64,
+        .header_bytes = 16 << 10,
+        .form_fields = 64,
+        .json_bytes = 1 << 20,
+        .json_depth = 32,
+        .archive_members = 100000,
+        .archive_bytes = (int64_t)64 << 30,
+        .image_pixels = 178956970, /* Pillow's decompression-bomb error threshold */
+        .video_pixels = (int64_t)8192 * 8192,
+        .video_frames = 50000000, /* 9.6 days at 60 frames/s */
+        .download_stall_s = 60,
+        .worker_memory = 0,
+    };
     if (set_str(&c->database, "var/vas.db", e) < 0 || set_str(&c->data_folder, "var/data", e) < 0 ||
         set_str(&c->models_dir, "models", e) < 0 || set_str(&c->host, "127.0.0.1", e) < 0)
         return VAS_ENOMEM;
@@ -82,8 +98,56 @@ static int set_days(double *slot, const char *key, const char *v, vas_err *e)
     return VAS_OK;
 }
 
+static int set_i64(int64_t *slot, const char *key, const char *v, int64_t lo, vas_err *e)
+{
+    int64_t n;
+
+    if (util_parse_i64(v, &n) < 0 || n < lo)
+        return err_set(e, VAS_EINVAL, "%s must be a whole number of at least %lld, not '%s'", key,
+                       (long long)lo, v);
+    *slot = n;
+    return VAS_OK;
+}
+
+/* The LIMIT_* keys: 1 when key is not one of them. */
+static int set_limit(config_limits *l, const char *key, const char *v, vas_err *e)
+{
+    static const struct {
+        const char *key;
+        size_t off;
+        int is_int;
+        int64_t lo;
+    } keys[] = {
+        {"LIMIT_CONNECTIONS", offsetof(config_limits, connections), 1, 1},
+        {"LIMIT_CONNECTIONS_PER_CLIENT", offsetof(config_limits, connections_per_client), 1, 1},
+        {"LIMIT_HEADER_BYTES", offsetof(config_limits, header_bytes), 0, 1024},
+        {"LIMIT_FORM_FIELDS", offsetof(config_limits, form_fields), 1, 1},
+        {"LIMIT_JSON_BYTES", offsetof(config_limits, json_bytes), 0, 1024},
+        {"LIMIT_JSON_DEPTH", offsetof(config_limits, json_depth), 1, 2},
+        {"LIMIT_ARCHIVE_MEMBERS", offsetof(config_limits, archive_members), 0, 1},
+        {"LIMIT_ARCHIVE_BYTES", offsetof(config_limits, archive_bytes), 0, 1},
+        {"LIMIT_IMAGE_PIXELS", offsetof(config_limits, image_pixels), 0, 1},
+        {"LIMIT_VIDEO_PIXELS", offsetof(config_limits, video_pixels), 0, 1},
+        {"LIMIT_VIDEO_FRAMES", offsetof(config_limits, video_frames), 0, 1},
+        {"LIMIT_DOWNLOAD_STALL_S", offsetof(config_limits, download_stall_s), 1, 1},
+        {"LIMIT_WORKER_MEMORY", offsetof(config_limits, worker_memory), 0, 0},
+    };
+
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        char *slot = (char *)l + keys[i].off;
+        if (strcmp(key, keys[i].key) != 0)
+            continue;
+        if (keys[i].is_int)
+            return set_int((int *)(void *)slot, key, v, (int)keys[i].lo, 1 << 30, e);
+        return set_i64((int64_t *)(void *)slot, key, v, keys[i].lo, e);
+    }
+    return 1;
+}
+
 int config_set(config *c, const char *key, const char *v, vas_err *e)
 {
+    int rc;
+
     if (strcmp(key, "DATABASE") == 0) {
         /* The old service held an SQLAlchemy URL; a plain path is also fine. */
         if (strncmp(v, "sqlite:///", 10) == 0)
@@ -130,6 +194,8 @@ int config_set(config *c, const char *key, const char *v, vas_err *e)
         c->log_level = l;
         return VAS_OK;
     }
+    if ((rc = set_limit(&c->lim, key, v, e)) <= 0)
+        return rc;
     log_warn("config", "event=unknown_key key=%s", key);
     return VAS_OK;
 }
