@@ -2,9 +2,9 @@
  * Accepted YAML keys (top-level scalars): DATABASE, DATA_FOLDER, DLC_MODELS,
  * clean_up_files_days, clean_up_analyses_days, CELERY_broker_url, result_backend (the old
  * service's, kept as they are) and vas's own HOST, PORT, WORKERS, MAX_CONTENT_LENGTH
- * (bytes, Flask's name), API_TOKEN, LOG_LEVEL and the LIMIT_* keys of config_limits. Unknown keys are logged and ignored.
- * Not: command-line parsing (main.c). Threads: filled in main before threads start,
- * read-only afterwards. */
+ * (bytes, Flask's name), API_TOKEN, LOG_LEVEL and the LIMIT_* keys of config_limits. Unknown keys
+ * are logged and ignored. Not: command-line parsing (main.c). Threads: filled in main before
+ * threads start, read-only afterwards. */
 #ifndef VAS_CONFIG_H
 #define VAS_CONFIG_H
 
