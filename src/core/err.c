@@ -67,6 +67,10 @@ const char *err_name(int code)
         return "EUNSUPPORTED";
     case VAS_ERANGE:
         return "ERANGE";
+    case VAS_ENOSPC:
+        return "ENOSPC";
+    case VAS_EBUSY:
+        return "EBUSY";
     default:
         return "EUNKNOWN";
     }

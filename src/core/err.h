@@ -21,6 +21,8 @@ enum {
     VAS_ECANCELLED = -10,   /* a job saw its cancel flag */
     VAS_EUNSUPPORTED = -11, /* valid input vas cannot handle (yet) */
     VAS_ERANGE = -12,       /* Range header cannot be satisfied: 416 */
+    VAS_ENOSPC = -13,       /* the disk is full: 507 */
+    VAS_EBUSY = -14,        /* the database stayed locked past its busy timeout: 503 */
 };
 
 #define VAS_ERR_MSG 512

@@ -25,6 +25,10 @@ unsigned reply_status_of(int code)
         return MHD_HTTP_METHOD_NOT_ALLOWED;
     case VAS_ERANGE:
         return MHD_HTTP_RANGE_NOT_SATISFIABLE;
+    case VAS_ENOSPC:
+        return MHD_HTTP_INSUFFICIENT_STORAGE;
+    case VAS_EBUSY:
+        return MHD_HTTP_SERVICE_UNAVAILABLE;
     default:
         return MHD_HTTP_INTERNAL_SERVER_ERROR;
     }
