@@ -27,6 +27,7 @@ static const char usage[] =
     "  serve      the HTTP API with embedded workers (SQLite + data folder, nothing else)\n"
     "  init-db    create the database and data folder if absent\n"
     "  clean-up   delete old analyses and files (clean_up_*_days in the config)\n"
+    "  check      check the database against the data folder (exit 1 on any problem)\n"
     "  worker     run jobs (started by `vas serve`; --embedded)\n"
     "  analyze    run an analysis on local files, no server (vas analyze --help)\n"
     "  model-info what vas finds in a model folder or file (vas model-info --help)\n"
@@ -141,13 +142,17 @@ static int write_port_file(const char *path, int port, vas_err *e)
 static int prepare_db(const config *c, vas_err *e)
 {
     store *st = NULL;
-    int requeued = 0, failed = 0;
+    int requeued = 0, failed = 0, repaired = 0;
     int rc = store_open(c->database, c->data_folder, &st, e);
 
     if (rc == VAS_OK)
         rc = store_analysis_recover(st, &requeued, &failed, e);
     if (rc == VAS_OK && (requeued || failed))
         log_warn("queue", "event=recovered requeued=%d failed=%d", requeued, failed);
+    if (rc == VAS_OK)
+        rc = store_check_repair(st, &repaired, e); /* what killed processes left */
+    if (rc == VAS_OK && repaired)
+        log_warn("store", "event=repaired count=%d", repaired);
     store_close(st);
     return rc;
 }
@@ -225,6 +230,35 @@ static int cmd_clean_up(const config *c, vas_err *e)
     return rc;
 }
 
+static void print_problem(void *arg, const char *line)
+{
+    (void)arg;
+    printf("%s\n", line);
+}
+
+/* `vas check`: one line per problem, then "check: ok files=N blobs=N analyses=N" (exit 0) or
+ * "check: N problems" (exit 1). */
+static int cmd_check(const config *c, const opts *o, vas_err *e)
+{
+    store *st = NULL;
+    store_check_counts n = {0};
+    int rc = store_open(c->database, c->data_folder, &st, e);
+
+    (void)o;
+    if (rc == VAS_OK)
+        rc = store_check_run(st, print_problem, NULL, &n, e);
+    store_close(st);
+    if (rc < 0)
+        return rc;
+    if (n.problems) {
+        printf("check: %lld problems\n", (long long)n.problems);
+        return 1; /* the exit status; no error message */
+    }
+    printf("check: ok files=%lld blobs=%lld analyses=%lld\n", (long long)n.files,
+           (long long)n.blobs, (long long)n.analyses);
+    return VAS_OK;
+}
+
 static int cmd_worker(const config *c, const opts *o, vas_err *e)
 {
     if (!o->embedded)
@@ -293,6 +327,13 @@ static const command commands[] = {
     {"serve", serve_help, cmd_serve},
     {"init-db", "usage: vas init-db [--config FILE] [options]\n", run_init_db},
     {"clean-up", "usage: vas clean-up [--config FILE] [options]\n", run_clean_up},
+    {"check",
+     "usage: vas check [--config FILE] [options]\n"
+     "  checks every file row has its blob and every blob a row, no temp file is left, no\n"
+     "  analysis is STARTED by a dead worker, outputs of finished analyses exist; prints one\n"
+     "  line per problem, then 'check: ok files=N blobs=N analyses=N' (exit 0) or\n"
+     "  'check: N problems' (exit 1). Safe while the server runs or is stopped.\n",
+     cmd_check},
     {"worker", "usage: vas worker --embedded [options]\n", cmd_worker},
 };
 
@@ -335,5 +376,5 @@ int main(int argc, char **argv)
     if (rc < 0)
         fprintf(stderr, "vas %s: %s\n", name, e.msg);
     config_free(&c);
-    return rc < 0 ? 1 : 0;
+    return rc < 0 ? 1 : rc; /* a command's positive result is its exit status */
 }

@@ -132,6 +132,31 @@ int store_analysis_counts(store *s, int64_t counts[5], vas_err *e);
 int store_analysis_durations(store *s, const double *le, int n, int64_t *buckets, double *sum,
                              int64_t *count, vas_err *e);
 
+/* ---- crash consistency (store_check.c) ---- */
+typedef struct store_check_counts {
+    int64_t files;    /* rows of the files table */
+    int64_t blobs;    /* blobs in <data>/files */
+    int64_t analyses; /* rows of the analyses table */
+    int64_t problems; /* lines reported */
+} store_check_counts;
+/* Gets one problem as one line for a person (no newline; borrowed during the call). */
+typedef void (*store_check_report)(void *arg, const char *line);
+/* `vas check`: the catalog against the data folder, under the write lock (so no link or unlink
+ * is half-way): every file row has its blob, of its size; every blob has its row; no leftover
+ * ("<id>.deleting", a temp folder no running job owns, anything else in the blob folder); no
+ * STARTED analysis whose worker is gone; every input of an unfinished analysis and every output
+ * of a SUCCESS one exists. Safe with the server stopped or running. Counts into *out (optional);
+ * VAS_OK also when problems were found (out->problems says how many). */
+int store_check_run(store *s, store_check_report report, void *arg, store_check_counts *out,
+                    vas_err *e);
+/* At start-up, before any worker or HTTP thread: removes what killed processes left (blobs
+ * without a row, temp folders, "<id>.deleting", put back when its row is still there). How many
+ * things it fixed into *repaired. Run store_analysis_recover first: it frees STARTED jobs. */
+int store_check_repair(store *s, int *repaired, vas_err *e);
+/* A worker stopped on purpose (server shutdown): its STARTED jobs -> PENDING, to run again at
+ * the next start. n = how many. */
+int store_analysis_requeue_worker(store *s, int worker_pid, int *n, vas_err *e);
+
 /* ---- retention ---- */
 /* Deletes finished analyses older than analyses_days and files older than files_days that no
  * PENDING/STARTED analysis needs (<= 0: keep). Counts into *n_analyses, *n_files. */
