@@ -1,10 +1,13 @@
 /* body.c - request bodies, parsed while they arrive: multipart/form-data and urlencoded through
  * libmicrohttpd's post processor, JSON objects through jansson. All three end as one JSON object
  * of fields (r->fields); a multipart `file` field is streamed into the store instead (r->upload)
- * and never held in memory. Ceilings: HTTP_JSON_MAX for non-file bodies, HTTP_FIELD_MAX per field,
- * cfg->max_upload for the file. */
+ * and never held in memory. Ceilings (config.h): LIMIT_JSON_BYTES for non-file bodies,
+ * LIMIT_FORM_FIELDS fields, LIMIT_JSON_DEPTH nesting (checked on the raw bytes before jansson
+ * parses them: jansson 2.14's own ceiling is 2048 levels, fixed at build time), HTTP_FIELD_MAX per
+ * field, cfg->max_upload for the file. */
 #include "http/http_int.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +22,21 @@ static int fail(http_req *r, int code, const char *msg)
         snprintf(r->body_msg, sizeof(r->body_msg), "%s", msg);
     }
     return code;
+}
+
+static int fail_limit(http_req *r, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* fail() with a printf message (a limit's value and its config key). */
+static int fail_limit(http_req *r, int code, const char *fmt, ...)
+{
+    char msg[VAS_ERR_MSG];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    return fail(r, code, msg);
 }
 
 /* Stores the form field being received into r->fields. */
@@ -81,6 +99,11 @@ static enum MHD_Result on_field(void *cls, enum MHD_ValueKind kind, const char *
     if (off == 0 && flush_field(r) < 0)
         return MHD_NO;
     if (!r->cur_key) {
+        if (++r->n_fields > r->srv->cfg->lim.form_fields)
+            return fail_limit(r, VAS_ETOOBIG,
+                              "the form has more than %d fields (LIMIT_FORM_FIELDS)",
+                              r->srv->cfg->lim.form_fields),
+                   MHD_NO;
         r->cur_key = strdup(key);
         if (!r->cur_key)
             return fail(r, VAS_ENOMEM, "out of memory"), MHD_NO;
@@ -113,17 +136,22 @@ int body_begin(http_req *r, int allow_upload)
     const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Type");
     int64_t cl = content_length(r);
     /* A multipart upload is the file plus a few hundred bytes of headers and boundaries. */
-    int64_t max = allow_upload ? r->srv->cfg->max_upload + (int64_t)64 * 1024 : HTTP_JSON_MAX;
+    int64_t json_max = r->srv->cfg->lim.json_bytes;
+    int64_t max = allow_upload ? r->srv->cfg->max_upload + (int64_t)64 * 1024 : json_max;
 
     r->fields = json_object();
     if (!r->fields)
         return fail(r, VAS_ENOMEM, "out of memory");
-    if (cl > max) {
-        char msg[128];
-        snprintf(msg, sizeof(msg), "the request body is larger than the limit of %lld bytes",
-                 (long long)(allow_upload ? r->srv->cfg->max_upload : HTTP_JSON_MAX));
-        return fail(r, VAS_ETOOBIG, msg);
-    }
+    if (cl > max && allow_upload)
+        return fail_limit(r, VAS_ETOOBIG,
+                          "the request body is larger than the limit of %lld bytes"
+                          " (MAX_CONTENT_LENGTH)",
+                          (long long)r->srv->cfg->max_upload);
+    if (cl > max)
+        return fail_limit(r, VAS_ETOOBIG,
+                          "the request body is larger than the limit of %lld bytes"
+                          " (LIMIT_JSON_BYTES)",
+                          (long long)json_max);
     if (!ct || cl == 0) {
         r->body_kind = BODY_NONE;
         return VAS_OK;
@@ -151,8 +179,9 @@ enum MHD_Result body_feed(http_req *r, const char *data, size_t n)
     if (r->body_err)
         return MHD_YES; /* already failed: drop the rest, answer at the end */
     if (r->body_kind == BODY_JSON) {
-        if (r->raw_len + n > HTTP_JSON_MAX) {
-            fail(r, VAS_ETOOBIG, "the JSON body is larger than 1 MiB");
+        if ((int64_t)(r->raw_len + n) > r->srv->cfg->lim.json_bytes) {
+            fail_limit(r, VAS_ETOOBIG, "the JSON body is larger than %lld bytes (LIMIT_JSON_BYTES)",
+                       (long long)r->srv->cfg->lim.json_bytes);
         } else {
             char *b = realloc(r->raw, r->raw_len + n + 1);
             if (!b)
@@ -162,7 +191,11 @@ enum MHD_Result body_feed(http_req *r, const char *data, size_t n)
             r->raw_len += n;
         }
     } else if (r->body_kind == BODY_FORM) {
-        if (MHD_post_process(r->pp, data, n) == MHD_NO)
+        r->raw_len += n; /* counted, not kept */
+        if ((int64_t)r->raw_len > r->srv->cfg->lim.json_bytes && r->route != HTTP_ROUTE_FILES)
+            fail_limit(r, VAS_ETOOBIG, "the form body is larger than %lld bytes (LIMIT_JSON_BYTES)",
+                       (long long)r->srv->cfg->lim.json_bytes);
+        else if (MHD_post_process(r->pp, data, n) == MHD_NO)
             fail(r, VAS_EINVAL, "malformed multipart or form body");
     } else {
         fail(r, VAS_EINVAL, "a body needs a Content-Type");
@@ -189,6 +222,10 @@ int body_end(http_req *r)
         if (!r->body_err)
             flush_field(r);
     } else if (r->body_kind == BODY_JSON && !r->body_err) {
+        if (http_json_depth(r->raw, r->raw_len) > r->srv->cfg->lim.json_depth)
+            return fail_limit(r, VAS_EINVAL,
+                              "the JSON body is nested deeper than %d levels (LIMIT_JSON_DEPTH)",
+                              r->srv->cfg->lim.json_depth);
         j = json_loadb(r->raw ? r->raw : "", r->raw_len, JSON_REJECT_DUPLICATES, &jerr);
         if (!j || !json_is_object(j)) {
             char msg[256];
@@ -196,6 +233,11 @@ int body_end(http_req *r)
                      j ? "" : jerr.text);
             json_decref(j);
             fail(r, VAS_EINVAL, msg);
+        } else if ((int64_t)json_object_size(j) > r->srv->cfg->lim.form_fields) {
+            json_decref(j);
+            fail_limit(r, VAS_ETOOBIG,
+                       "the JSON object has more than %d fields (LIMIT_FORM_FIELDS)",
+                       r->srv->cfg->lim.form_fields);
         } else {
             json_decref(r->fields);
             r->fields = j;
@@ -219,6 +261,29 @@ void body_free(http_req *r)
     free(r->up_name);
     free(r->up_type);
     r->raw = r->cur_key = r->cur_val = r->up_name = r->up_type = NULL;
+}
+
+int http_json_depth(const char *p, size_t n)
+{
+    int depth = 0, max = 0, in_str = 0;
+
+    for (size_t i = 0; p && i < n; i++) {
+        char c = p[i];
+        if (in_str) {
+            if (c == '\\')
+                i++; /* the escaped character can't end the string */
+            else if (c == '"')
+                in_str = 0;
+        } else if (c == '"') {
+            in_str = 1;
+        } else if (c == '[' || c == '{') {
+            if (++depth > max)
+                max = depth;
+        } else if ((c == ']' || c == '}') && depth > 0) {
+            depth--;
+        }
+    }
+    return max;
 }
 
 const char *body_field(http_req *r, const char *key, char *buf, size_t n)

@@ -12,9 +12,24 @@
 #include <pthread.h>
 #include <stdint.h>
 
-#define HTTP_JSON_MAX  (1 << 20)  /* JSON or form body ceiling (not uploads): 1 MiB */
 #define HTTP_FIELD_MAX (64 << 10) /* one form field's value */
+/* A refused request's body up to this size is read and dropped before the answer, so that a
+ * client still sending it sees the answer rather than a reset; a larger one is answered at once
+ * and the connection closed (a client sending `Expect: 100-continue` never sends it). */
+#define HTTP_DRAIN_MAX ((int64_t)64 << 20)
 #define HTTP_POOL_MAX  64
+
+/* One client address and its open connections (server.c). */
+typedef struct http_client {
+    char addr[48]; /* numeric IPv4/IPv6 */
+    int n;
+} http_client;
+
+/* One TCP connection (MHD's socket context), from accept to close. */
+typedef struct http_conn {
+    char addr[48];
+    unsigned refuse; /* 0, or 503 (LIMIT_CONNECTIONS) / 429 (LIMIT_CONNECTIONS_PER_CLIENT) */
+} http_conn;
 
 struct http_server {
     struct MHD_Daemon *d;
@@ -31,6 +46,10 @@ struct http_server {
     int64_t list_gen;           /* files_gen the cached list was made at; -1: none */
     char *list_body;            /* cached JSON of GET /file with no limit/offset */
     size_t list_len;
+    pthread_mutex_t conn_lock; /* guards n_conns and clients; never held over I/O */
+    int n_conns;               /* open connections, counted at accept */
+    http_client *clients;      /* addresses with open connections (n_clients, unordered) */
+    int n_clients, cap_clients;
 };
 
 typedef struct http_req http_req;
@@ -49,7 +68,12 @@ struct http_req {
     int64_t t0_us;
     int status; /* answered status, for logs and metrics */
     uint64_t bytes_in, bytes_out;
-    int answered; /* a response was queued */
+    int answered;                 /* a response was queued (or is pending) */
+    int defer;                    /* step 1 with a body to drain: replies wait in pending */
+    int close;                    /* answer with Connection: close */
+    struct MHD_Response *pending; /* answered once the body is read and dropped */
+    unsigned pending_status;
+    int n_fields; /* form fields so far (LIMIT_FORM_FIELDS) */
     /* body */
     int body_kind; /* BODY_NONE/JSON/FORM */
     struct MHD_PostProcessor *pp;
@@ -91,6 +115,8 @@ enum MHD_Result body_feed(http_req *r, const char *data, size_t n);
 /* At the end of the body: finishes parsing (JSON). Returns VAS_OK or body_err. */
 int body_end(http_req *r);
 void body_free(http_req *r);
+/* The deepest nesting of [ and { in n bytes of JSON text, strings skipped; p may be NULL. */
+int http_json_depth(const char *p, size_t n);
 /* A field as a string (numbers are printed); NULL when absent. Borrowed until the request ends. */
 const char *body_field(http_req *r, const char *key, char *buf, size_t n);
 

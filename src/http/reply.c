@@ -49,8 +49,16 @@ static int queue_body(http_req *r, unsigned status, const char *ctype, const cha
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
     if (hname)
         MHD_add_response_header(resp, hname, hval);
-    ok = MHD_queue_response(r->conn, status, resp);
-    MHD_destroy_response(resp);
+    if (r->close)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    if (r->defer && !r->pending) {
+        r->pending = resp; /* queued by server.c once the body has been dropped */
+        r->pending_status = status;
+        ok = MHD_YES;
+    } else {
+        ok = MHD_queue_response(r->conn, status, resp);
+        MHD_destroy_response(resp);
+    }
     r->status = (int)status;
     r->bytes_out += n;
     r->answered = 1;

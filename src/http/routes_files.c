@@ -149,6 +149,10 @@ static int send_file(http_req *r, const store_file *f, int fd, int64_t size)
     MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
                             "private, max-age=31536000, immutable");
+    /* MHD's timeout restarts at every byte sent, so this drops a client that stopped reading
+     * (LIMIT_DOWNLOAD_STALL_S) and never one that reads slowly. */
+    MHD_set_connection_option(r->conn, MHD_CONNECTION_OPTION_TIMEOUT,
+                              (unsigned)r->srv->cfg->lim.download_stall_s);
     MHD_queue_response(r->conn, status, resp);
     MHD_destroy_response(resp); /* MHD closes fd with the response */
     r->status = (int)status;

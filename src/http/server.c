@@ -6,9 +6,13 @@
  *   3. last call (no data): the route's handler runs and queues exactly one response.
  *   4. on_completed: one log line, metrics, and every resource of the request is released
  *      (an upload cut off mid-body is aborted here, so nothing of it remains).
- * A response may be queued early, at step 1 (401, 404, 405, 413 by Content-Length): the rest of
- * the body is then dropped. An error found inside the body (400, 413 while streaming) is answered
- * at step 3, since MHD refuses a response queued while the body is still arriving. */
+ * A request may be refused at step 1 (429/503 connection limits, 431, 401, 404, 405, 413 by
+ * Content-Length). Queued there, MHD sends it without reading the body and closes; a client still
+ * sending its body then gets a reset, which may destroy the answer before it reads it. So a body
+ * of up to HTTP_DRAIN_MAX is read and dropped first, the answer held in r->pending until step 3;
+ * a larger one (or one the client holds back on `Expect: 100-continue`) is answered at once with
+ * Connection: close. An error found inside the body (400, 413 while streaming) is answered at
+ * step 3, since MHD refuses a response queued while the body is still arriving. */
 #include "http/http_int.h"
 
 #include "core/log.h"
@@ -20,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 typedef struct route_def {
@@ -97,13 +102,167 @@ static int token_ok(const char *got, const char *want)
     return d == 0;
 }
 
-/* Step 1: route, method, auth; starts the body parser. */
+/* ---- connection limits (LIMIT_CONNECTIONS, LIMIT_CONNECTIONS_PER_CLIENT) ----
+ * MHD's own limits drop the socket without a word, so connections are counted here, at accept,
+ * and a connection over a limit is marked; its first request is answered 503 or 429 with
+ * Retry-After and Connection: close (on_request). MHD's limits stay as a backstop a little above
+ * ours, against a flood of connections that never send a request. */
+
+static http_client *client_of(http_server *s, const char *addr)
+{
+    for (int i = 0; i < s->n_clients; i++)
+        if (!strcmp(s->clients[i].addr, addr))
+            return &s->clients[i];
+    if (s->n_clients == s->cap_clients) {
+        int cap = s->cap_clients ? s->cap_clients * 2 : 16;
+        http_client *c = realloc(s->clients, (size_t)cap * sizeof(*c));
+        if (!c)
+            return NULL;
+        s->clients = c;
+        s->cap_clients = cap;
+    }
+    http_client *c = &s->clients[s->n_clients++];
+    snprintf(c->addr, sizeof(c->addr), "%s", addr);
+    c->n = 0;
+    return c;
+}
+
+static void conn_addr(struct MHD_Connection *conn, char *out, size_t n)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+    snprintf(out, n, "?");
+    if (sa && sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+                  (socklen_t)n);
+    else if (sa && sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
+                  (socklen_t)n);
+}
+
+/* Threads: MHD's, at accept and at close of each connection. */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **ctx,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    http_server *s = cls;
+    http_conn *c = *ctx;
+    http_client *cl;
+
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        c = calloc(1, sizeof(*c));
+        if (!c)
+            return; /* uncounted; MHD's backstop limits still hold */
+        conn_addr(conn, c->addr, sizeof(c->addr));
+        pthread_mutex_lock(&s->conn_lock);
+        s->n_conns++;
+        cl = client_of(s, c->addr);
+        if (cl)
+            cl->n++;
+        if (s->n_conns > s->cfg->lim.connections)
+            c->refuse = MHD_HTTP_SERVICE_UNAVAILABLE;
+        else if (cl && cl->n > s->cfg->lim.connections_per_client)
+            c->refuse = MHD_HTTP_TOO_MANY_REQUESTS;
+        pthread_mutex_unlock(&s->conn_lock);
+        *ctx = c;
+        return;
+    }
+    if (!c)
+        return;
+    pthread_mutex_lock(&s->conn_lock);
+    s->n_conns--;
+    for (int i = 0; i < s->n_clients; i++) {
+        if (strcmp(s->clients[i].addr, c->addr) != 0)
+            continue;
+        if (--s->clients[i].n <= 0)
+            s->clients[i] = s->clients[--s->n_clients];
+        break;
+    }
+    pthread_mutex_unlock(&s->conn_lock);
+    free(c);
+    *ctx = NULL;
+}
+
+static enum MHD_Result add_len(void *cls, enum MHD_ValueKind kind, const char *key,
+                               const char *value)
+{
+    size_t *n = cls;
+
+    (void)kind;
+    *n += strlen(key) + (value ? strlen(value) : 0) + 4; /* "k: v\r\n", "k=v&" */
+    return MHD_YES;
+}
+
+/* Refusals before anything else: a connection over a limit, headers over LIMIT_HEADER_BYTES
+ * (MHD's memory limit, set above it, is the backstop: MHD answers its own 431 page there).
+ * 1 when answered. */
+static int request_refused(http_req *r)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    const http_conn *c = ci ? ci->socket_context : NULL;
+    const config_limits *lim = &r->srv->cfg->lim;
+    size_t n = strlen(r->method) + strlen(r->path) + 12;
+
+    if (c && c->refuse) {
+        r->close = 1;
+        if (c->refuse == MHD_HTTP_SERVICE_UNAVAILABLE)
+            reply_error_hdr(r, c->refuse, MHD_HTTP_HEADER_RETRY_AFTER, "1",
+                            "the server has its limit of %d open connections (LIMIT_CONNECTIONS);"
+                            " retry later",
+                            lim->connections);
+        else
+            reply_error_hdr(r, c->refuse, MHD_HTTP_HEADER_RETRY_AFTER, "1",
+                            "this client has its limit of %d open connections"
+                            " (LIMIT_CONNECTIONS_PER_CLIENT); close one or retry later",
+                            lim->connections_per_client);
+        return 1;
+    }
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, add_len, &n);
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, add_len, &n);
+    if ((int64_t)n > lim->header_bytes) {
+        r->close = 1;
+        reply_error(r, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE,
+                    "the request line and headers are larger than %lld bytes (LIMIT_HEADER_BYTES)",
+                    (long long)lim->header_bytes);
+        return 1;
+    }
+    return 0;
+}
+
+/* Whether a reply at step 1 should wait until the body has been read and dropped: the client
+ * is sending it (no Expect: 100-continue) and it is not over HTTP_DRAIN_MAX. Otherwise the
+ * reply goes at once and the connection is closed. */
+static void drain_or_close(http_req *r)
+{
+    const char *ex = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Expect");
+    const char *te = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Transfer-Encoding");
+    const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Length");
+    int64_t n = 0;
+
+    if (ex && !strcasecmp(ex, "100-continue"))
+        return; /* the client waits for our answer before sending */
+    if (te) {
+        r->defer = 1; /* chunked: dropped up to HTTP_DRAIN_MAX, then the connection is cut */
+        return;
+    }
+    if (cl && util_parse_i64(cl, &n) == 0 && n > 0) {
+        r->defer = n <= HTTP_DRAIN_MAX;
+        r->close = !r->defer;
+    }
+}
+
+/* Step 1: refusals, route, method, auth; starts the body parser. */
 static void request_begin(http_req *r)
 {
     const config *cfg = r->srv->cfg;
     const route_def *d;
     int is_get = !strcmp(r->method, "GET") || !strcmp(r->method, "HEAD");
 
+    drain_or_close(r);
+    if (request_refused(r))
+        return;
     r->route = route_of(r->path, r->id, sizeof(r->id));
     if (cfg->api_token && *cfg->api_token && r->route != HTTP_ROUTE_HEALTH &&
         !token_ok(MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Authorization"),
@@ -148,14 +307,25 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         snprintf(r->path, sizeof(r->path), "%s", url);
         *con_cls = r;
         request_begin(r);
+        r->defer = 0;
+        if (!r->pending)
+            r->close = 0; /* only for a reply at once */
         return MHD_YES;
     }
     if (*data_size) {
         r->bytes_in += *data_size;
+        if (r->pending && r->bytes_in > (uint64_t)HTTP_DRAIN_MAX)
+            return MHD_NO; /* a chunked body too long to drop: cut */
         if (!r->answered && body_feed(r, data, *data_size) == MHD_NO)
             return MHD_NO;
         *data_size = 0;
         return MHD_YES;
+    }
+    if (r->pending) { /* the body is dropped: now the client reads our answer */
+        enum MHD_Result ok = MHD_queue_response(conn, r->pending_status, r->pending);
+        MHD_destroy_response(r->pending);
+        r->pending = NULL;
+        return ok;
     }
     if (r->answered)
         return MHD_YES;
@@ -169,6 +339,24 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return MHD_YES;
 }
 
+static const char *end_name(enum MHD_RequestTerminationCode why)
+{
+    switch (why) {
+    case MHD_REQUEST_TERMINATED_COMPLETED_OK:
+        return "";
+    case MHD_REQUEST_TERMINATED_TIMEOUT_REACHED:
+        return "timeout";
+    case MHD_REQUEST_TERMINATED_CLIENT_ABORT:
+        return "client_closed";
+    case MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN:
+        return "shutdown";
+    case MHD_REQUEST_TERMINATED_READ_ERROR:
+        return "read_error";
+    default:
+        return "error";
+    }
+}
+
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode why)
 {
@@ -179,10 +367,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (!r)
         return;
     metrics_count(&s->metrics, r->route, (unsigned)r->status, r->bytes_in, r->bytes_out);
-    log_info("http", "event=request method=%s path=%s status=%d in=%llu out=%llu us=%lld%s",
+    log_info("http", "event=request method=%s path=%s status=%d in=%llu out=%llu us=%lld%s%s",
              r->method, r->path, r->status, (unsigned long long)r->bytes_in,
              (unsigned long long)r->bytes_out, (long long)(now_us() - r->t0_us),
-             why == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " cut_off=1");
+             why == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " cut_off=1 why=", end_name(why));
+    if (r->pending)
+        MHD_destroy_response(r->pending);
     body_free(r);
     if (r->st) {
         pthread_mutex_lock(&s->pool_lock);
@@ -256,6 +446,23 @@ static int resolve(const config *cfg, struct sockaddr_storage *ss, int *v6, vas_
     return VAS_OK;
 }
 
+/* MHD's hard connection limits: ours plus an eighth (at least 8), so ours answer first. */
+static unsigned backstop(int limit)
+{
+    return (unsigned)limit + (unsigned)(limit / 8 > 8 ? limit / 8 : 8);
+}
+
+/* MHD's per-connection memory: the read buffer must hold LIMIT_HEADER_BYTES of headers with
+ * room to spare, for our 431 to be the answer rather than MHD's. */
+static size_t mem_limit(const config *cfg)
+{
+    int64_t m = 2 * cfg->lim.header_bytes + (64 << 10);
+
+    if (m < (256 << 10))
+        m = 256 << 10;
+    return (size_t)(m < ((int64_t)64 << 20) ? m : ((int64_t)64 << 20));
+}
+
 int http_server_start(const analysis_env *env, http_notify_fn notify, void *notify_arg,
                       http_server **out, vas_err *e)
 {
@@ -278,14 +485,18 @@ int http_server_start(const analysis_env *env, http_notify_fn notify, void *noti
     s->list_gen = -1;
     pthread_mutex_init(&s->pool_lock, NULL);
     pthread_mutex_init(&s->cache_lock, NULL);
+    pthread_mutex_init(&s->conn_lock, NULL);
     s->d = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_TURBO |
             (v6 ? MHD_USE_IPv6 : 0),
         (uint16_t)cfg->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
         MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->http_threads,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 << 10), MHD_OPTION_CONNECTION_TIMEOUT,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem_limit(cfg), MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)300, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_NOTIFY_COMPLETED,
-        on_completed, s, MHD_OPTION_END);
+        on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+        MHD_OPTION_CONNECTION_LIMIT, backstop(cfg->lim.connections),
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, backstop(cfg->lim.connections_per_client),
+        MHD_OPTION_END);
     if (!s->d) {
         http_server_stop(s);
         return err_set(e, VAS_EIO, "cannot listen on %s:%d (in use, or not an address here)",
@@ -313,5 +524,7 @@ void http_server_stop(http_server *s)
     free(s->list_body);
     pthread_mutex_destroy(&s->pool_lock);
     pthread_mutex_destroy(&s->cache_lock);
+    pthread_mutex_destroy(&s->conn_lock);
+    free(s->clients);
     free(s);
 }
