@@ -41,7 +41,7 @@ LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
 TEST_SRC := $(wildcard tests/test_*.c) $(wildcard tests/e2e_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all release test test-build run bench bench-http bench-nn bench-video lint clean print-libs
+.PHONY: all release test test-build run bench bench-http bench-nn bench-video bench-soak lint clean print-libs
 all release:
 	@$(MAKE) --no-print-directory BUILD=build/release build/release/vas
 
@@ -81,6 +81,11 @@ bench: all
 
 bench-http bench-nn bench-video: all
 	@bench/$(@:bench-%=%)
+
+# make bench-soak: 10 minutes of mixed load with a restart, then the consistency checks
+# (SOAK_S=N for another duration); not part of make bench.
+bench-soak: all
+	@bench/soak
 
 lint:
 	@scripts/lint
