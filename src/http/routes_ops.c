@@ -20,8 +20,8 @@ int ops_health(http_req *r)
                                 r->srv->cfg->workers));
 }
 
-static const double job_buckets[] = {0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 1800};
-#define N_JOB_BUCKETS ((int)(sizeof(job_buckets) / sizeof(job_buckets[0])))
+#define job_buckets   store_job_buckets /* kept as running counters: O(1) per scrape */
+#define N_JOB_BUCKETS STORE_JOB_BUCKETS
 
 static int format_jobs(store *st, char **buf, size_t *len, size_t *cap, vas_err *e)
 {

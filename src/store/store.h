@@ -125,12 +125,19 @@ int store_analysis_fail_worker(store *s, int worker_pid, const char *description
 /* At start-up: every STARTED job (its worker died with the old server) goes back to PENDING
  * once; a job that was already retried becomes FAILURE. */
 int store_analysis_recover(store *s, int *requeued, int *failed, vas_err *e);
-/* Counts by state into counts[5] (PENDING STARTED SUCCESS FAILURE REVOKED order). */
+/* Counts by state into counts[5] (PENDING STARTED SUCCESS FAILURE REVOKED order), from counters
+ * kept by triggers: O(1) in the number of analyses. */
 int store_analysis_counts(store *s, int64_t counts[5], vas_err *e);
+/* The duration buckets the counters keep (seconds, ascending). */
+#define STORE_JOB_BUCKETS 12
+extern const double store_job_buckets[STORE_JOB_BUCKETS];
 /* Durations (finished - started) of SUCCESS/FAILURE jobs bucketed by upper bounds le[n]
- * (cumulative, Prometheus style); sum and count too. */
+ * (cumulative, Prometheus style); sum and count too. O(1) when le is store_job_buckets or a subset
+ * of it; other bounds scan every finished analysis. */
 int store_analysis_durations(store *s, const double *le, int n, int64_t *buckets, double *sum,
                              int64_t *count, vas_err *e);
+/* Creates the counters behind the two calls above, once per database (store_open calls it). */
+int store_job_stats_init(store *s, vas_err *e);
 
 /* ---- crash consistency (store_check.c) ---- */
 typedef struct store_check_counts {

@@ -15,6 +15,7 @@
 
 #include "core/util.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -466,10 +467,116 @@ int store_analysis_recover(store *s, int *requeued, int *failed, vas_err *e)
     return VAS_OK;
 }
 
+/* ---- running job counters for GET /metrics ----
+ * DESIGN: counting by state and bucketing durations by scanning `analyses` made a scrape cost
+ * O(analyses). Instead two small tables hold the answer, kept by triggers on `analyses`, so every
+ * writer (HTTP threads, workers, the supervisor, clean-up, another process) keeps them right and
+ * they last across restarts with the rows they describe:
+ *   job_counts(state, n)    analyses in each state;
+ *   job_hist(le, n, secs)   SUCCESS/FAILURE analyses with both times whose duration is <= le, and
+ *                           the sum of those durations (le = +Inf: all of them).
+ * store_job_stats_init creates them once, filled from the rows already there inside the write
+ * transaction that creates the triggers, so no change can fall between the fill and the
+ * triggers. A progress UPDATE (done/total) does not touch the columns the triggers watch. */
+
+const double store_job_buckets[STORE_JOB_BUCKETS] = {0.005, 0.01, 0.05, 0.1, 0.5, 1,
+                                                     5,     10,   30,   60,  300, 1800};
+
+/* SQL: row x is a finished job whose duration is <= job_hist.le. */
+#define JOB_DONE(x)                                                                                \
+    x ".state IN ('SUCCESS', 'FAILURE') AND " x ".started IS NOT NULL AND " x                      \
+      ".finished IS NOT NULL AND le >= " x ".finished - " x ".started"
+/* SQL: adds (op "+") or takes away (op "-") row x from the counters. */
+#define JOB_ADD(x, op)                                                                             \
+    "UPDATE job_counts SET n = n " op " 1 WHERE state = " x ".state;"                              \
+    "UPDATE job_hist SET n = n " op " 1, secs = secs " op " (" x ".finished - " x ".started)"      \
+    " WHERE " JOB_DONE(x) ";"
+
+static const char job_tables[] =
+    "CREATE TABLE IF NOT EXISTS job_counts(state TEXT PRIMARY KEY, n INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS job_hist(le REAL PRIMARY KEY, n INTEGER NOT NULL,"
+    "  secs REAL NOT NULL);"
+    "DELETE FROM job_counts; DELETE FROM job_hist;"
+    "INSERT INTO job_counts VALUES ('PENDING', 0), ('STARTED', 0), ('SUCCESS', 0),"
+    "  ('FAILURE', 0), ('REVOKED', 0);"
+    "INSERT INTO job_hist VALUES (9e999, 0, 0);"; /* 9e999: +Inf */
+
+static const char job_fill[] =
+    "UPDATE job_counts SET n = (SELECT count(*) FROM analyses a WHERE a.state = job_counts.state);"
+    "UPDATE job_hist SET n = (SELECT count(*) FROM analyses a WHERE " JOB_DONE(
+        "a") "),"
+             "  secs = (SELECT total(a.finished - a.started) FROM analyses a WHERE " JOB_DONE(
+                 "a") ");"
+                      "CREATE TRIGGER IF NOT EXISTS job_stats_ins AFTER INSERT ON analyses"
+                      " BEGIN " JOB_ADD(
+                          "NEW",
+                          "+") " END;"
+                               "CREATE TRIGGER IF NOT EXISTS job_stats_del AFTER DELETE ON analyses"
+                               " BEGIN " JOB_ADD(
+                                   "OLD", "-") " END;"
+                                               "CREATE TRIGGER IF NOT EXISTS job_stats_upd AFTER "
+                                               "UPDATE OF state, started, finished"
+                                               " ON analyses BEGIN " JOB_ADD("OLD", "-") JOB_ADD(
+                                                   "NEW", "+") " END;"
+                                                               "INSERT OR REPLACE INTO meta VALUES "
+                                                               "('job_stats', 1);";
+
+/* 1 when the counters exist, 0 when not, < 0 on error. */
+static int job_stats_exist(store *s, vas_err *e)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = store_stmt(s, -1, "SELECT 1 FROM meta WHERE key = 'job_stats'", &st, e);
+
+    if (rc < 0)
+        return rc;
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+        return rc == SQLITE_ROW;
+    return store_db_err(s, e, "looking for the job counters");
+}
+
+static int job_bounds_insert(store *s, vas_err *e)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = store_stmt(s, -1, "INSERT INTO job_hist VALUES (?, 0, 0)", &st, e);
+
+    for (int i = 0; rc == VAS_OK && i < STORE_JOB_BUCKETS; i++) {
+        sqlite3_bind_double(st, 1, store_job_buckets[i]);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            rc = store_db_err(s, e, "making the job counters");
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int store_job_stats_init(store *s, vas_err *e)
+{
+    int rc = job_stats_exist(s, e);
+
+    if (rc != 0)
+        return rc < 0 ? rc : VAS_OK;
+    rc = store_exec(s, "BEGIN IMMEDIATE", e);
+    if (rc < 0)
+        return rc;
+    /* Another process may have done it meanwhile: doing it again under the write lock is exact. */
+    rc = store_exec(s, job_tables, e);
+    if (rc == VAS_OK)
+        rc = job_bounds_insert(s, e);
+    if (rc == VAS_OK)
+        rc = store_exec(s, job_fill, e);
+    if (rc == VAS_OK)
+        rc = store_exec(s, "COMMIT", e);
+    if (rc < 0)
+        store_exec(s, "ROLLBACK", NULL);
+    return rc;
+}
+
 int store_analysis_counts(store *s, int64_t counts[5], vas_err *e)
 {
     sqlite3_stmt *st = NULL;
-    int rc = store_stmt(s, -1, "SELECT state, count(*) FROM analyses GROUP BY state", &st, e);
+    int rc = store_stmt(s, -1, "SELECT state, n FROM job_counts", &st, e);
 
     if (rc < 0)
         return rc;
@@ -482,8 +589,9 @@ int store_analysis_counts(store *s, int64_t counts[5], vas_err *e)
     return rc == SQLITE_DONE ? VAS_OK : store_db_err(s, e, "counting analyses");
 }
 
-int store_analysis_durations(store *s, const double *le, int n, int64_t *buckets, double *sum,
-                             int64_t *count, vas_err *e)
+/* The durations from the rows themselves: O(analyses), for bounds the counters don't keep. */
+static int durations_scan(store *s, const double *le, int n, int64_t *buckets, double *sum,
+                          int64_t *count, vas_err *e)
 {
     sqlite3_stmt *st = NULL;
     int rc = store_stmt(s, -1,
@@ -506,6 +614,40 @@ int store_analysis_durations(store *s, const double *le, int n, int64_t *buckets
     }
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? VAS_OK : store_db_err(s, e, "reading job durations");
+}
+
+int store_analysis_durations(store *s, const double *le, int n, int64_t *buckets, double *sum,
+                             int64_t *count, vas_err *e)
+{
+    sqlite3_stmt *st = NULL;
+    int found = 0, rc;
+
+    if (n > STORE_JOB_BUCKETS)
+        return durations_scan(s, le, n, buckets, sum, count, e);
+    rc = store_stmt(s, -1, "SELECT le, n, secs FROM job_hist", &st, e);
+    if (rc < 0)
+        return rc;
+    *sum = 0;
+    *count = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        double b = sqlite3_column_double(st, 0);
+        if (isinf(b)) {
+            *count = sqlite3_column_int64(st, 1);
+            *sum = sqlite3_column_double(st, 2);
+        }
+        for (int i = 0; i < n; i++) {
+            if (le[i] == b) { /* the same constants: exact */
+                buckets[i] = sqlite3_column_int64(st, 1);
+                found |= 1 << i;
+            }
+        }
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return store_db_err(s, e, "reading job durations");
+    if (found != (1 << n) - 1)
+        return durations_scan(s, le, n, buckets, sum, count, e);
+    return VAS_OK;
 }
 
 /* 1 if every "*_file" member of result names a file that exists. */
