@@ -20,8 +20,9 @@ typedef struct supervisor supervisor;
 int supervisor_start(const config *cfg, const char *exe, supervisor **out, vas_err *e);
 /* Wakes one idle worker: a job was queued. Never blocks. arg is the supervisor. */
 void supervisor_notify(void *arg);
-/* Stops the workers (SIGTERM, then SIGKILL after a grace period). Jobs they were running stay
- * STARTED and are re-queued by store_analysis_recover at the next start. NULL is a no-op. */
+/* Stops the workers (SIGTERM, then SIGKILL after a grace period). Jobs they were running go back
+ * to PENDING and run again at the next start (a server killed with SIGKILL leaves them STARTED:
+ * store_analysis_recover requeues them then). NULL is a no-op. */
 void supervisor_stop(supervisor *s);
 
 /* Body of `vas worker --embedded`: claims and runs jobs until killed or the parent dies.

@@ -93,30 +93,43 @@ static int spawn_worker(supervisor *s, slot *w)
     return 0;
 }
 
-static void describe_exit(int status, char *out, size_t n)
+static void describe_exit(const config *cfg, int status, char *out, size_t n)
 {
-    if (WIFSIGNALED(status))
-        snprintf(out, n, "the worker process running this analysis died from signal %d (%s)",
-                 WTERMSIG(status), sigdescr_np(WTERMSIG(status)));
+    int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+    size_t k;
+
+    if (sig)
+        snprintf(out, n, "the worker process running this analysis died from signal %d (%s)", sig,
+                 sigdescr_np(sig));
     else
         snprintf(out, n, "the worker process running this analysis exited with status %d",
                  WEXITSTATUS(status));
+    k = strlen(out);
+    /* What a failed allocation looks like when the code that met it could not say so. */
+    if (cfg->lim.worker_memory > 0 && (sig == SIGSEGV || sig == SIGABRT || sig == SIGBUS))
+        snprintf(out + k, n - k,
+                 "; it may have run out of its memory limit of %lld MiB (LIMIT_WORKER_MEMORY "
+                 "raises it)",
+                 (long long)(cfg->lim.worker_memory >> 20));
 }
 
 static void reap(supervisor *s, slot *w)
 {
-    char why[256];
-    int status = 0, n = 0;
+    char why[512];
+    int status = 0, n = 0, n_fixed = 0;
     vas_err e = {0};
 
     if (waitpid(w->pid, &status, 0) < 0)
         status = 0;
-    describe_exit(status, why, sizeof(why));
+    describe_exit(s->cfg, status, why, sizeof(why));
     if (store_analysis_fail_worker(s->st, (int)w->pid, why, &n, &e) < 0)
         log_error("queue", "event=fail_worker_job_failed worker_pid=%d error=\"%s\"", (int)w->pid,
                   e.msg);
     log_warn("queue", "event=worker_died worker_pid=%d jobs_failed=%d reason=\"%s\"", (int)w->pid,
              n, why);
+    /* What it was writing: a blob linked but not committed, its job's temp folder. */
+    if (store_check_repair(s->st, &n_fixed, &e) < 0)
+        log_error("queue", "event=repair_failed worker_pid=%d error=\"%s\"", (int)w->pid, e.msg);
     close(w->pidfd);
     w->pidfd = -1;
     w->pid = 0;
@@ -209,6 +222,19 @@ fail:
     return rc;
 }
 
+/* A worker stopped with the server: its job runs again at the next start (not FAILURE: nothing
+ * went wrong with it), and no row stays STARTED while no server runs (vas check). */
+static void requeue(supervisor *s, pid_t pid)
+{
+    vas_err e = {0};
+    int n = 0;
+
+    if (store_analysis_requeue_worker(s->st, (int)pid, &n, &e) < 0)
+        log_error("queue", "event=requeue_failed worker_pid=%d error=\"%s\"", (int)pid, e.msg);
+    else if (n > 0)
+        log_info("queue", "event=requeued worker_pid=%d jobs=%d", (int)pid, n);
+}
+
 static void stop_workers(supervisor *s)
 {
     int64_t deadline = util_mono_ms() + 3000;
@@ -226,6 +252,8 @@ static void stop_workers(supervisor *s)
             }
             usleep(10 * 1000);
         }
+        if (w->pid)
+            requeue(s, w->pid);
         if (w->pidfd >= 0)
             close(w->pidfd);
         w->pid = 0;

@@ -5,6 +5,7 @@
 #include "queue/queue.h"
 
 #include "analyses/analysis.h"
+#include "core/fault.h"
 #include "core/log.h"
 #include "core/util.h"
 
@@ -16,7 +17,25 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
+
+/* Under AddressSanitizer RLIMIT_AS cannot work: its shadow memory reserves terabytes of address
+ * space, so any useful limit stops the process before main. */
+#if defined(__SANITIZE_ADDRESS__)
+#define WORKER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define WORKER_ASAN 1
+#endif
+#endif
+#ifndef WORKER_ASAN
+#define WORKER_ASAN 0
+#endif
+
+/* Status updates that met a locked database (each after SQLite's busy timeout) are tried again
+ * this many times before the worker gives up on them. */
+#define FINISH_TRIES 6
 
 const json_t *job_args(const job *j)
 {
@@ -45,6 +64,10 @@ int job_progress(job *j, int64_t done, int64_t total, const char *unit, vas_err 
         return VAS_OK;
     j->last_progress = now;
     rc = store_analysis_progress(j->st, j->a->id, done, total, unit, state, e);
+    if (rc == VAS_EBUSY) {
+        log_warn("queue", "event=progress_skipped analysis_id=%s reason=busy", j->a->id);
+        return VAS_OK; /* progress is advisory: the next report tries again */
+    }
     if (rc < 0)
         return rc;
     if (strcmp(state, "STARTED") != 0)
@@ -113,18 +136,47 @@ static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW 
     return remove(path);
 }
 
+/* The job's end state, tried again while the database is busy. */
+static int set_end_state(store *st, store_analysis *a, int rc, job *j, const vas_err *e,
+                         vas_err *e2)
+{
+    int tries = 0, r;
+
+    do {
+        if (tries)
+            log_warn("queue", "event=finish_retry analysis_id=%s try=%d", a->id, tries + 1);
+        r = rc == VAS_OK ? store_analysis_succeed(st, a->id, j->result, e2)
+                         : store_analysis_fail(st, a->id, e->msg, e2);
+    } while (r == VAS_EBUSY && ++tries < FINISH_TRIES);
+    return r;
+}
+
+/* A job that ran out of memory under LIMIT_WORKER_MEMORY says so, and which key raises it. */
+static void explain_enomem(const config *cfg, int rc, vas_err *e)
+{
+    size_t n = strlen(e->msg);
+
+    if (rc != VAS_ENOMEM || cfg->lim.worker_memory <= 0 || WORKER_ASAN)
+        return;
+    snprintf(e->msg + n, sizeof(e->msg) - n,
+             ": the worker ran out of its memory limit of %lld MiB (LIMIT_WORKER_MEMORY "
+             "raises it)",
+             (long long)(cfg->lim.worker_memory >> 20));
+}
+
 static void finish(store *st, store_analysis *a, int rc, job *j, vas_err *e, int64_t t0)
 {
     vas_err e2 = {0};
     long long ms = (long long)(util_mono_ms() - t0);
 
+    explain_enomem(j->env->cfg, rc, e);
     if (rc == VAS_OK) {
-        rc = store_analysis_succeed(st, a->id, j->result, &e2);
+        rc = set_end_state(st, a, rc, j, e, &e2);
         if (rc == VAS_OK)
             log_info("queue", "event=job_state analysis_id=%s analysis=%s state=SUCCESS ms=%lld",
                      a->id, a->name, ms);
     } else if (rc != VAS_ECANCELLED) {
-        rc = store_analysis_fail(st, a->id, e->msg, &e2);
+        rc = set_end_state(st, a, rc, j, e, &e2);
         if (rc == VAS_OK)
             log_info(
                 "queue",
@@ -149,16 +201,19 @@ void worker_run_job(store *st, const analysis_env *env, store_analysis *a)
 
     log_info("queue", "event=job_state analysis_id=%s analysis=%s state=STARTED attempt=%d", a->id,
              a->name, a->attempts);
+    fault_point("job_started"); /* test builds: killed mid-job */
     if (!j.result)
         rc = err_set(&e, VAS_ENOMEM, "out of memory starting the job");
     else if (!d || !d->run)
         rc = err_set(&e, VAS_EUNSUPPORTED, "this server cannot run analysis '%s'", a->name);
     else
         rc = d->run(&j, &e);
+    /* Before the end state: once it is written no temp folder of the job may remain (vas check);
+     * its outputs are blobs by now. Whatever the job left; absent is fine. */
+    tmp_path(&j, tmp, sizeof(tmp));
+    nftw(tmp, rm_one, 8, FTW_DEPTH | FTW_PHYS);
     finish(st, a, rc, &j, &e, t0);
     json_decref(j.result);
-    tmp_path(&j, tmp, sizeof(tmp));
-    nftw(tmp, rm_one, 8, FTW_DEPTH | FTW_PHYS); /* whatever the job left; absent is fine */
 }
 
 static void wait_for_work(int fd)
@@ -175,6 +230,34 @@ static void wait_for_work(int fd)
         usleep(100 * 1000);
 }
 
+/* LIMIT_WORKER_MEMORY as this process's RLIMIT_AS (soft limit): past it malloc fails, so a job
+ * ends FAILURE through its out-of-memory path (explain_enomem); a crash from it is described by
+ * the supervisor. */
+static void limit_memory(const config *cfg)
+{
+    int64_t lim = cfg->lim.worker_memory;
+    struct rlimit rl;
+
+    if (lim <= 0)
+        return;
+    if (WORKER_ASAN) {
+        log_warn("queue",
+                 "event=memory_limit_not_applied limit=%lld reason=\"AddressSanitizer "
+                 "reserves terabytes of address space\"",
+                 (long long)lim);
+        return;
+    }
+    if (getrlimit(RLIMIT_AS, &rl) == 0) {
+        rl.rlim_cur =
+            rl.rlim_max != RLIM_INFINITY && rl.rlim_max < (rlim_t)lim ? rl.rlim_max : (rlim_t)lim;
+        if (setrlimit(RLIMIT_AS, &rl) == 0) {
+            log_info("queue", "event=memory_limit limit=%lld", (long long)rl.rlim_cur);
+            return;
+        }
+    }
+    log_warn("queue", "event=memory_limit_failed limit=%lld errno=%d", (long long)lim, errno);
+}
+
 int worker_main(const config *cfg, int notify_fd, int parent_pid, vas_err *e)
 {
     store *st = NULL;
@@ -188,6 +271,8 @@ int worker_main(const config *cfg, int notify_fd, int parent_pid, vas_err *e)
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (parent_pid > 0 && getppid() != parent_pid)
         return err_set(e, VAS_EIO, "the server that started this worker is gone");
+    fault_set_role("worker");
+    limit_memory(cfg);
     rc = store_open(cfg->database, cfg->data_folder, &st, e);
     if (rc == VAS_OK)
         rc = pose_models_load(cfg, 0, &models, e); /* each job loads its network itself */

@@ -14,6 +14,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* How long a statement waits for another connection's write lock before VAS_EBUSY (503). */
+#define STORE_BUSY_MS 10000
+
 static const char schema[] =
     "PRAGMA journal_mode=WAL;"
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
@@ -41,19 +44,43 @@ static const char schema[] =
     "  idx INTEGER NOT NULL, file_id TEXT NOT NULL, PRIMARY KEY(analysis_seq, idx));"
     "CREATE INDEX IF NOT EXISTS analysis_inputs_file ON analysis_inputs(file_id);";
 
+int store_full(int err)
+{
+    return err == ENOSPC || err == EDQUOT;
+}
+
+/* VAS_EBUSY and VAS_ENOSPC for what a client can wait out or an operator must fix, with their
+ * own sentence; anything else is VAS_EIO. */
+static int db_code(int sqlite_rc, vas_err *e, const char *what, const char *msg)
+{
+    switch (sqlite_rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return err_set(e, VAS_EBUSY,
+                       "the database is busy (locked by another process for over %d s) while "
+                       "%s; try again",
+                       STORE_BUSY_MS / 1000, what);
+    case SQLITE_FULL:
+        return err_set(e, VAS_ENOSPC, "the disk is full: the database cannot grow while %s", what);
+    default:
+        return err_set(e, VAS_EIO, "database error while %s: %s", what, msg);
+    }
+}
+
 int store_db_err(store *s, vas_err *e, const char *what)
 {
-    return err_set(e, VAS_EIO, "database error while %s: %s", what, sqlite3_errmsg(s->db));
+    return db_code(sqlite3_extended_errcode(s->db), e, what, sqlite3_errmsg(s->db));
 }
 
 int store_exec(store *s, const char *sql, vas_err *e)
 {
     char *msg = NULL;
+    int rc = sqlite3_exec(s->db, sql, NULL, NULL, &msg);
 
-    if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        err_set(e, VAS_EIO, "database error: %s", msg ? msg : sqlite3_errmsg(s->db));
+    if (rc != SQLITE_OK) {
+        rc = db_code(rc, e, "writing", msg ? msg : sqlite3_errmsg(s->db));
         sqlite3_free(msg);
-        return VAS_EIO;
+        return rc;
     }
     return VAS_OK;
 }
@@ -130,7 +157,7 @@ int store_open(const char *db_path, const char *data_folder, store **out, vas_er
                      s->db ? sqlite3_errmsg(s->db) : "out of memory");
         goto fail;
     }
-    sqlite3_busy_timeout(s->db, 10000);
+    sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
     rc = store_exec(s, schema, e);
     if (rc == VAS_OK)
         rc = store_job_stats_init(s, e); /* the counters GET /metrics reads */

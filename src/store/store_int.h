@@ -28,7 +28,11 @@ struct store {
 /* Prepared statement from the cache (reset, bindings cleared), or a new one for sql. */
 int store_stmt(store *s, int which, const char *sql, sqlite3_stmt **out, vas_err *e);
 int store_exec(store *s, const char *sql, vas_err *e);
+/* The database's last error as VAS_EBUSY (locked past the busy timeout), VAS_ENOSPC (disk full)
+ * or VAS_EIO, with what was being done. */
 int store_db_err(store *s, vas_err *e, const char *what);
+/* 1 if errno value err means the file system is full (ENOSPC, EDQUOT). */
+int store_full(int err);
 /* Bounds of a prefix range query: lo = prefix (lowercased), hi = prefix + "g". */
 int store_prefix_bounds(const char *prefix, size_t min, size_t max, int uuid, char *lo, char *hi,
                         const char *what, vas_err *e);

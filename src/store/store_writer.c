@@ -8,6 +8,7 @@
  * a thread would cost more than it saves. The thread owns `sha` from its start until joined. */
 #include "store/store_int.h"
 
+#include "core/fault.h"
 #include "core/log.h"
 #include "core/util.h"
 
@@ -26,7 +27,8 @@
 #define WB_CHUNK        ((int64_t)8 << 20)
 #define HASH_THREAD_MIN ((int64_t)4 << 20)
 #define HASH_BUF        ((size_t)1 << 20)
-#define HASH_BATCH      ((int64_t)1 << 20) /* wake the thread once per MiB, not per write */
+#define HASH_BATCH      ((int64_t)1 << 20)  /* wake the thread once per MiB, not per write */
+#define FAULT_MID       ((int64_t)64 << 10) /* where the fault point "writer_mid" is */
 
 struct store_writer {
     store *s;
@@ -120,8 +122,12 @@ int store_writer_new(store *s, int64_t max, store_writer **out, vas_err *e)
     /* Read-write: the hashing thread reads back what was written. */
     w->fd = open(s->files_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
     if (w->fd < 0) {
+        int err = errno;
         free(w);
-        return err_sys(e, VAS_EIO, errno, "cannot create a temporary file in %s", s->files_dir);
+        if (store_full(err))
+            return err_set(e, VAS_ENOSPC, "the disk is full: no room for a new file in %s",
+                           s->files_dir);
+        return err_sys(e, VAS_EIO, err, "cannot create a temporary file in %s", s->files_dir);
     }
     w->sha = EVP_MD_CTX_new();
     if (!w->sha || !EVP_DigestInit_ex(w->sha, EVP_sha1(), NULL)) {
@@ -158,6 +164,11 @@ static int write_all(store_writer *w, const char *c, size_t n, vas_err *e)
         if (k < 0) {
             if (errno == EINTR)
                 continue;
+            if (store_full(errno))
+                return err_set(e, VAS_ENOSPC,
+                               "the disk is full: the file did not fit (%lld bytes written); "
+                               "nothing was kept",
+                               (long long)w->size);
             return err_sys(e, VAS_EIO, errno, "cannot write the uploaded file");
         }
         c += k;
@@ -183,6 +194,8 @@ int store_writer_write(store_writer *w, const void *p, size_t n, vas_err *e)
     rc = write_all(w, p, n, e);
     if (rc < 0)
         return rc;
+    if (w->size >= FAULT_MID && w->size - (int64_t)n < FAULT_MID)
+        fault_point("writer_mid"); /* test builds: killed mid-upload or mid-output */
     if (w->threaded && w->size - w->woken >= HASH_BATCH) {
         pthread_mutex_lock(&w->mu);
         w->avail = w->woken = w->size;
@@ -308,13 +321,17 @@ int store_writer_commit(store_writer *w, const char *filename, const char *conte
     f.size = w->size;
     f.created = util_now();
     if (fdatasync(w->fd) < 0) {
-        rc = err_sys(e, VAS_EIO, errno, "cannot flush the uploaded file to disk");
+        rc = store_full(errno)
+                 ? err_set(e, VAS_ENOSPC, "the disk is full: the file could not be flushed to it")
+                 : err_sys(e, VAS_EIO, errno, "cannot flush the uploaded file to disk");
         goto out;
     }
     rc = store_exec(s, "BEGIN IMMEDIATE", e);
     if (rc < 0)
         goto out;
     rc = link_blob(w, f.id, e);
+    if (rc == VAS_OK)
+        fault_point("blob_linked"); /* test builds: killed between the blob and its row */
     if (rc == VAS_OK)
         rc = insert_file_row(s, &f, e);
     if (rc == VAS_OK)
