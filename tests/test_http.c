@@ -1,6 +1,6 @@
 /* test_http.c - unit tests of the http module's pure parts: Range, If-None-Match, the
- * code -> status map and the Prometheus text of the request counters. The routes themselves
- * are tested end to end against a real server (e2e_*.c). */
+ * code -> status map, the Prometheus text of the request counters and the JSON depth pre-scan. The
+ * routes themselves are tested end to end against a real server (e2e_*.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -93,7 +93,9 @@ static void metrics_text(void **state)
     metrics_count(m, HTTP_ROUTE_FILE, 200, 10, 1000);
     metrics_count(m, HTTP_ROUTE_FILE, 200, 0, 24);
     metrics_count(m, HTTP_ROUTE_FILES, 413, 5, 0);
-    metrics_count(m, HTTP_ROUTE_NONE, 418, 0, 0); /* not a known status: "other" */
+    metrics_count(m, HTTP_ROUTE_NONE, 418, 0, 0);   /* not a known status: "other" */
+    metrics_count(m, HTTP_ROUTE_HEALTH, 429, 0, 0); /* the limits' statuses have their own */
+    metrics_count(m, HTTP_ROUTE_HEALTH, 431, 0, 0);
     assert_int_equal(metrics_format(m, &buf, &len, &cap), 0);
     assert_int_equal(strlen(buf), len);
     assert_non_null(strstr(buf, "vas_http_requests_total{route=\"/file/:id\",status=\"200\"} 2\n"));
@@ -101,9 +103,32 @@ static void metrics_text(void **state)
     assert_non_null(strstr(buf, "vas_http_requests_total{route=\"unknown\",status=\"other\"} 1\n"));
     assert_non_null(strstr(buf, "vas_http_received_bytes_total 15\n"));
     assert_non_null(strstr(buf, "vas_http_sent_bytes_total 1024\n"));
+    assert_non_null(strstr(buf, "vas_http_requests_total{route=\"/health\",status=\"429\"} 1\n"));
+    assert_non_null(strstr(buf, "vas_http_requests_total{route=\"/health\",status=\"431\"} 1\n"));
     assert_null(strstr(buf, "status=\"404\""));
     free(buf);
     free(m);
+}
+
+static int depth_of(const char *json)
+{
+    return http_json_depth(json, strlen(json));
+}
+
+static void json_depth_prescan(void **state)
+{
+    (void)state;
+    assert_int_equal(http_json_depth(NULL, 0), 0);
+    assert_int_equal(depth_of("1"), 0);
+    assert_int_equal(depth_of("{}"), 1);
+    assert_int_equal(depth_of("{\"a\": [[1], {\"b\": []}]}"), 4);
+    assert_int_equal(depth_of("[[[]]] [[]]"), 3); /* the deepest, not the sum */
+    /* Brackets in strings, escaped quotes included, do not count. */
+    assert_int_equal(depth_of("{\"[[[\": \"\\\"[[[{{\"}"), 1);
+    /* Unbalanced closers don't go below zero: "]]]]" then "[[" is 2 deep. */
+    assert_int_equal(depth_of("]]]][["), 2);
+    /* Only n bytes are read. */
+    assert_int_equal(http_json_depth("[[[[", 2), 2);
 }
 
 static void appendf_grows(void **state)
@@ -123,9 +148,10 @@ static void appendf_grows(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(range_forms),   cmocka_unit_test(range_refusals),
-        cmocka_unit_test(etag_matching), cmocka_unit_test(status_map),
-        cmocka_unit_test(metrics_text),  cmocka_unit_test(appendf_grows),
+        cmocka_unit_test(range_forms),        cmocka_unit_test(range_refusals),
+        cmocka_unit_test(etag_matching),      cmocka_unit_test(status_map),
+        cmocka_unit_test(metrics_text),       cmocka_unit_test(appendf_grows),
+        cmocka_unit_test(json_depth_prescan),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

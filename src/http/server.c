@@ -353,7 +353,7 @@ static const char *end_name(enum MHD_RequestTerminationCode why)
     case MHD_REQUEST_TERMINATED_READ_ERROR:
         return "read_error";
     default:
-        return "error";
+        return "connection_error"; /* a send or receive failed: often a client that hung up */
     }
 }
 
