@@ -241,7 +241,7 @@ static void kept_rgb_matches_planes_and_video(void **state)
                              .norm = &n,
                              .keep_rgb = 1,
                              .threads = 1};
-        media_video_opts vo = {o.width, o.height, 1};
+        media_video_opts vo = {.width = o.width, .height = o.height, .threads = 1};
         media_pipe *p = NULL;
         media_video *v = NULL;
         media_frame fr;

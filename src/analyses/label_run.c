@@ -20,9 +20,9 @@ typedef struct lrun {
 } lrun;
 
 /* The video's size and rate, read before the run (the writer needs them up front). */
-static int probe(const char *video, media_video_info *vi, vas_err *e)
+static int probe(const char *video, const media_limits *lim, media_video_info *vi, vas_err *e)
 {
-    media_video_opts vo = {.threads = 1};
+    media_video_opts vo = {.threads = 1, .lim = *lim};
     media_video *v = NULL;
     int rc = media_video_open(video, &vo, &v, e);
 
@@ -105,8 +105,12 @@ static int pose_of(const given *g, int64_t f, double *xyl)
 
 static int draw_given(lrun *l, const char *video, const given *g, pose_video_out *out, vas_err *e)
 {
-    media_pipe_opts po = {
-        .batch = 8, .depth = 3, .layout = MEDIA_LAYOUT_RGB24, .threads = 1, .cancel = l->o->cancel};
+    media_pipe_opts po = {.batch = 8,
+                          .depth = 3,
+                          .layout = MEDIA_LAYOUT_RGB24,
+                          .threads = 1,
+                          .cancel = l->o->cancel,
+                          .lim = l->o->lim};
     media_pipe *p = NULL;
     media_batch b;
     media_video_stats st;
@@ -159,7 +163,7 @@ int label_run_video(const pose_model *m, const char *video, const char *poses, c
     l.inner.on_row = on_row;
     l.inner.row_arg = &l;
     l.inner.keep_rgb = 1;
-    rc = probe(video, &vi, e);
+    rc = probe(video, &l.o->lim, &vi, e);
     if (rc == VAS_OK && poses)
         rc = load_poses(m, poses, &g, e);
     if (rc == VAS_OK)

@@ -17,6 +17,9 @@
  * path. */
 int pose_job_start(job *j, const pose_model **m, pose_model **own, pose_run_opts *o, char *prefix,
                    size_t np, char *input, size_t ni, vas_err *e);
+/* The media limits of the service's configuration (LIMIT_* keys), for pose_run_opts.lim and
+ * the media options of jobs that open inputs themselves. */
+media_limits pose_job_limits(const job *j);
 /* Stores a run's three tables (DeepLabCut's CSV and HDF5, vas's JSON) as csv_file, h5_file,
  * json_file. */
 int pose_job_store_tables(job *j, const char *csv, const char *h5, const char *json, vas_err *e);

@@ -28,7 +28,8 @@ static int open_pipe(run *r, const pose_model *m, const char *video, vas_err *e)
                           .norm = &norm,
                           .threads = 1, /* inference has the cores; one decoder thread keeps up */
                           .keep_rgb = r->o->keep_rgb,
-                          .cancel = r->o->cancel};
+                          .cancel = r->o->cancel,
+                          .lim = r->o->lim};
     int rc = media_norm_init(&norm, m->mean, m->std, m->bgr, e);
 
     return rc < 0 ? rc : media_pipe_start(video, &po, &r->p, e);

@@ -9,6 +9,7 @@
 #define VAS_POSE_RUN_H
 
 #include "core/err.h"
+#include "media/media_video.h"
 #include "pose/pose_model.h"
 
 #include <stdatomic.h>
@@ -40,7 +41,8 @@ typedef struct pose_run_opts {
     const char *name;          /* the video's name for the JSON's metadata (NULL: its path) */
     pose_row_fn on_row;        /* optional: every row, in order */
     void *row_arg;
-    int keep_rgb; /* 1: rows carry their picture (videos: the decoder keeps an RGB copy) */
+    int keep_rgb;     /* 1: rows carry their picture (videos: the decoder keeps an RGB copy) */
+    media_limits lim; /* what one input may cost (LIMIT_* keys; zeros: built-in caps only) */
 } pose_run_opts;
 
 typedef struct pose_video_out {

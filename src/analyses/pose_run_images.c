@@ -89,17 +89,22 @@ static int from_archive(img_run *r, media_archive *a, pose_video_out *out, vas_e
     return rc;
 }
 
-/* One image, or else an archive of them; *a is set for an archive. */
-static int open_input(const char *path, media_image *im, media_archive **a, vas_err *e)
+/* One image, or else an archive of them; *a is set for an archive. An archive over a limit
+ * says so (VAS_ETOOBIG); any other archive failure is told as the image's. */
+static int open_input(const char *path, const media_limits *lim, media_image *im, media_archive **a,
+                      vas_err *e)
 {
-    vas_err ie = {0};
-    int rc = media_image_load(path, im, &ie);
+    vas_err ie = {0}, ae = {0};
+    int rc = media_image_load_lim(path, lim, im, &ie);
 
     if (rc == VAS_OK)
         return VAS_OK;
     if (rc != VAS_EINVAL)
         return err_set(e, rc, "%s", ie.msg);
-    if (media_archive_open(path, a, e) < 0)
+    rc = media_archive_open_lim(path, lim, a, &ae);
+    if (rc == VAS_ETOOBIG || rc == VAS_ENOMEM)
+        return err_set(e, rc, "%s", ae.msg);
+    if (rc < 0)
         return err_set(e, VAS_EINVAL, "not an image, nor an archive of images: %s", ie.msg);
     return VAS_OK;
 }
@@ -129,7 +134,7 @@ int pose_run_images(const pose_model *m, const char *path, const char *prefix,
     int rc;
 
     memset(out, 0, sizeof(*out));
-    rc = open_input(path, &im, &a, e);
+    rc = open_input(path, &r.o->lim, &im, &a, e);
     if (rc == VAS_OK)
         rc = media_norm_init(&r.norm, m->mean, m->std, m->bgr, e);
     if (rc == VAS_OK)
@@ -164,7 +169,7 @@ int pose_run_image_files(const pose_model *m, const char *const *paths, int n, c
     for (int i = 0; rc == VAS_OK && i < n; i++) {
         const char *slash = strrchr(paths[i], '/');
         media_image im = {0};
-        rc = media_image_load(paths[i], &im, e);
+        rc = media_image_load_lim(paths[i], &r.o->lim, &im, e);
         if (rc == VAS_OK)
             rc = one_image(&r, &im, slash ? slash + 1 : paths[i], e);
         media_image_clear(&im);

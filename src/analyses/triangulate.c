@@ -161,6 +161,7 @@ int tri_job_start(job *j, const geom_models3d_item **it, tri_run_opts *o, char *
     o->pose.batch = batch ? (int)json_integer_value(batch) : 0;
     o->pose.progress = progress;
     o->pose.arg = j;
+    o->pose.lim = pose_job_limits(j);
     return rc;
 }
 

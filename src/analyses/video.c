@@ -138,6 +138,17 @@ void pose_job_result(job *j, const pose_model *m, const pose_video_out *out)
         json_object_set_new(job_result(j), "note", json_string(out->note));
 }
 
+media_limits pose_job_limits(const job *j)
+{
+    const config_limits *l = &j->env->cfg->lim;
+
+    return (media_limits){.image_pixels = l->image_pixels,
+                          .video_pixels = l->video_pixels,
+                          .video_frames = l->video_frames,
+                          .archive_members = l->archive_members,
+                          .archive_bytes = l->archive_bytes};
+}
+
 int pose_job_start(job *j, const pose_model **m, pose_model **own, pose_run_opts *o, char *prefix,
                    size_t np, char *input, size_t ni, vas_err *e)
 {
@@ -161,6 +172,7 @@ int pose_job_start(job *j, const pose_model **m, pose_model **own, pose_run_opts
     o->batch = batch ? (int)json_integer_value(batch) : 0;
     o->progress = progress;
     o->arg = j;
+    o->lim = pose_job_limits(j);
     rc = job_tmp_dir(j, dir, sizeof(dir), e);
     if (rc < 0) {
         pose_model_free(*own);

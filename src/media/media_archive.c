@@ -33,6 +33,9 @@ struct media_archive {
     char *notes[MEDIA_ARCHIVE_MAX_NOTES]; /* why entries were skipped */
     size_t n_notes;                       /* notes kept */
     size_t skipped;                       /* entries skipped in all */
+    media_limits lim;                     /* the caller's (0 fields: built-in caps) */
+    int64_t declared;                     /* sizes the regular entries' headers declare */
+    int64_t expanded;                     /* bytes read out of entries so far */
 };
 
 /* ---- notes ---- */
@@ -149,16 +152,41 @@ static int entry_cmp(const void *x, const void *y)
     return c ? c : (p->pos > q->pos) - (p->pos < q->pos);
 }
 
+/* LIMIT_ARCHIVE_MEMBERS on the entries counted so far, LIMIT_ARCHIVE_BYTES on the declared
+ * sizes: checked at every header, so listing stops at the first entry over. */
+static int check_header(media_archive *a, struct archive_entry *ent, vas_err *e)
+{
+    int64_t max = a->lim.archive_members > 0 && a->lim.archive_members < MEDIA_ARCHIVE_MAX_ENTRIES
+                      ? a->lim.archive_members
+                      : MEDIA_ARCHIVE_MAX_ENTRIES;
+
+    if ((int64_t)a->at > max)
+        return err_set(e, VAS_ETOOBIG,
+                       "archive '%s' has more than %lld entries, over the limit "
+                       "(LIMIT_ARCHIVE_MEMBERS in the config sets it, up to %d)",
+                       a->path, (long long)max, MEDIA_ARCHIVE_MAX_ENTRIES);
+    if (archive_entry_filetype(ent) == AE_IFREG && archive_entry_size_is_set(ent) &&
+        archive_entry_size(ent) > 0) {
+        int64_t sz = archive_entry_size(ent);
+        a->declared = sz > INT64_MAX - a->declared ? INT64_MAX : a->declared + sz;
+    }
+    if (a->lim.archive_bytes > 0 && a->declared > a->lim.archive_bytes)
+        return err_set(e, VAS_ETOOBIG,
+                       "archive '%s' expands to at least %lld bytes (its headers say), over the "
+                       "limit of %lld bytes (LIMIT_ARCHIVE_BYTES in the config raises it)",
+                       a->path, (long long)a->declared, (long long)a->lim.archive_bytes);
+    return VAS_OK;
+}
+
 static int list_images(media_archive *a, vas_err *e)
 {
     struct archive_entry *ent;
     int rc = reader_open(a, e);
 
     while (rc >= 0 && (rc = reader_header(a, &ent, e)) == 1) {
-        if (a->at > MEDIA_ARCHIVE_MAX_ENTRIES)
-            return err_set(e, VAS_ETOOBIG, "archive '%s' has over %d entries", a->path,
-                           MEDIA_ARCHIVE_MAX_ENTRIES);
-        rc = list_entry(a, ent, e);
+        rc = check_header(a, ent, e);
+        if (rc == VAS_OK)
+            rc = list_entry(a, ent, e);
     }
     if (rc < 0)
         return rc;
@@ -171,6 +199,12 @@ static int list_images(media_archive *a, vas_err *e)
 }
 
 int media_archive_open(const char *path, media_archive **out, vas_err *e)
+{
+    return media_archive_open_lim(path, NULL, out, e);
+}
+
+int media_archive_open_lim(const char *path, const media_limits *lim, media_archive **out,
+                           vas_err *e)
 {
     struct stat st;
     media_archive *a;
@@ -187,6 +221,8 @@ int media_archive_open(const char *path, media_archive **out, vas_err *e)
         free(a);
         return err_set(e, VAS_ENOMEM, "out of memory opening archive '%s'", path);
     }
+    if (lim)
+        a->lim = *lim;
     rc = list_images(a, e);
     if (rc < 0) {
         media_archive_close(a);
@@ -197,6 +233,18 @@ int media_archive_open(const char *path, media_archive **out, vas_err *e)
 }
 
 /* ---- next: one image ---- */
+
+/* Bytes the next read may ask for: what is free in a->buf, but no more than one past what
+ * LIMIT_ARCHIVE_BYTES leaves, so that the limit is passed by at most one byte. */
+static size_t read_room(const media_archive *a, size_t n)
+{
+    size_t room = a->buf_cap - n;
+    int64_t left = a->lim.archive_bytes - a->expanded;
+
+    if (a->lim.archive_bytes > 0 && left >= 0 && (uint64_t)left < room)
+        room = (size_t)left + 1;
+    return room;
+}
 
 /* Reads the data of the entry the reader just passed the header of, into a->buf. */
 static int read_data(media_archive *a, const char *name, size_t *len, vas_err *e)
@@ -218,13 +266,19 @@ static int read_data(media_archive *a, const char *name, size_t *len, vas_err *e
             a->buf = nb;
             a->buf_cap = cap;
         }
-        k = archive_read_data(a->ar, a->buf + n, a->buf_cap - n);
+        k = archive_read_data(a->ar, a->buf + n, read_room(a, n));
         if (k == 0)
             break;
         if (k < 0)
             return err_set(e, VAS_EINVAL, "archive '%s' is damaged in entry '%s' (%s)", a->path,
                            name, archive_error_string(a->ar));
         n += (size_t)k;
+        a->expanded += k;
+        if (a->lim.archive_bytes > 0 && a->expanded > a->lim.archive_bytes)
+            return err_set(e, VAS_ETOOBIG,
+                           "archive '%s' expands to more than %lld bytes (at entry '%s'), over "
+                           "the limit (LIMIT_ARCHIVE_BYTES in the config raises it)",
+                           a->path, (long long)a->lim.archive_bytes, name);
     }
     *len = n;
     return VAS_OK;
@@ -258,7 +312,7 @@ int media_archive_next(media_archive *a, media_image *im, const char **name, vas
 
         if (rc < 0)
             return rc;
-        rc = media_image_decode(a->buf, len, en->name, im, &de);
+        rc = media_image_decode_lim(a->buf, len, en->name, &a->lim, im, &de);
         if (rc == VAS_EINVAL || rc == VAS_EUNSUPPORTED) {
             add_note(a, "%s, skipped", de.msg);
             continue;

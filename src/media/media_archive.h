@@ -15,6 +15,13 @@
  * and links are passed over silently. An archive that libarchive cannot read, or that holds
  * no image, fails with VAS_EINVAL.
  *
+ * Limits (media_archive_open_lim): the entries are counted while the headers are listed, so an
+ * archive of more than LIMIT_ARCHIVE_MEMBERS entries is refused at the first one over; the
+ * sizes the headers declare are summed and refused over LIMIT_ARCHIVE_BYTES at open; and, as
+ * headers lie, the bytes actually read out of entries are counted and reading stops as soon as
+ * they pass the limit. Entries are only ever read into memory (one at a time), never to disk,
+ * so a refused archive leaves nothing behind.
+ *
  * Threads: one thread at a time per media_archive; different archives are independent. */
 #ifndef VAS_MEDIA_ARCHIVE_H
 #define VAS_MEDIA_ARCHIVE_H
@@ -33,13 +40,19 @@ typedef struct media_archive media_archive;
  * frees: media_archive_close); *out untouched on error. VAS_ENOTFOUND no such file;
  * VAS_EINVAL not an archive, damaged, or no image in it; VAS_ETOOBIG too many entries. */
 int media_archive_open(const char *path, media_archive **out, vas_err *e);
+/* The same under lim (borrowed; NULL or 0 fields: the built-in caps): VAS_ETOOBIG, naming
+ * LIMIT_ARCHIVE_MEMBERS or LIMIT_ARCHIVE_BYTES, at open when the entries or their declared sizes
+ * are over, and from media_archive_next once the bytes read pass lim->archive_bytes. Images are
+ * decoded under lim->image_pixels (media_image_decode_lim). */
+int media_archive_open_lim(const char *path, const media_limits *lim, media_archive **out,
+                           vas_err *e);
 /* Entries with image names: how many media_archive_next will try. */
 size_t media_archive_count(const media_archive *a);
 /* Decodes the next image in name order into *im (caller frees: media_image_clear) and points
  * *name at its path inside the archive (borrowed until media_archive_close). 1 with an image,
  * 0 when none is left, or < 0: VAS_EINVAL archive damaged, VAS_ETOOBIG an entry over
- * MEDIA_IMAGE_MAX_BYTES, VAS_ENOMEM. Entries that are not decodable images are skipped with
- * a note. */
+ * MEDIA_IMAGE_MAX_BYTES or a limit passed, VAS_ENOMEM. Entries that are not decodable images are
+ * skipped with a note. */
 int media_archive_next(media_archive *a, media_image *im, const char **name, vas_err *e);
 /* Entries skipped so far (open's and next's), and up to MEDIA_ARCHIVE_MAX_NOTES sentences
  * saying which and why, in *notes (borrowed until media_archive_close). */

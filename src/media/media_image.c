@@ -31,6 +31,8 @@ typedef struct img_dec {
     AVPacket *pkt;
     AVFrame *frame;
     const char *name; /* for messages */
+    int64_t max_px;   /* the pixel limit in force (LIMIT_IMAGE_PIXELS, at most MEDIA_MAX_PIXELS) */
+    int big_w, big_h; /* the size get_buffer refused for max_px, or 0 */
 } img_dec;
 
 static int mem_read(void *opaque, uint8_t *buf, int size)
@@ -62,6 +64,31 @@ static int64_t mem_seek(void *opaque, int64_t off, int whence)
         return AVERROR(EINVAL);
     m->pos = (size_t)(base + off);
     return (int64_t)m->pos;
+}
+
+/* The refusal of an image over d->max_px, naming the key that sets it. */
+static int too_big(const img_dec *d, int64_t w, int64_t h, vas_err *e)
+{
+    return err_set(e, VAS_ETOOBIG,
+                   "image '%s' is %lldx%lld (%.0f pixels), over the limit of %lld pixels "
+                   "(LIMIT_IMAGE_PIXELS in the config sets it, up to %lld)",
+                   d->name, (long long)w, (long long)h, (double)w * (double)h, (long long)d->max_px,
+                   (long long)MEDIA_MAX_PIXELS);
+}
+
+/* The decoder asks for its picture buffer once it knows the size: the last point before the
+ * pixels are allocated, for the formats media_image_header_size does not read. */
+static int checked_get_buffer(AVCodecContext *c, AVFrame *f, int flags)
+{
+    img_dec *d = c->opaque;
+
+    /* The picture's size, not the frame's (coded sizes are rounded up to whole blocks). */
+    if ((int64_t)c->width * c->height > d->max_px) {
+        d->big_w = c->width;
+        d->big_h = c->height;
+        return AVERROR(ERANGE);
+    }
+    return avcodec_default_get_buffer2(c, f, flags);
 }
 
 static void dec_close(img_dec *d)
@@ -124,6 +151,8 @@ static int dec_open_codec(img_dec *d, vas_err *e)
         return err_set(e, VAS_ENOMEM, "out of memory decoding '%s'", d->name);
     d->dec->thread_count = 1;
     d->dec->max_pixels = MEDIA_MAX_PIXELS; /* refuse giant headers before allocating */
+    d->dec->opaque = d;
+    d->dec->get_buffer2 = checked_get_buffer;
     r = avcodec_open2(d->dec, c, NULL);
     if (r < 0)
         return err_set(e, VAS_EINVAL,
@@ -193,6 +222,8 @@ static int dec_to_rgb(img_dec *d, media_image *out, vas_err *e)
     if (!media_size_ok(f->width, f->height))
         return err_set(e, VAS_ETOOBIG, "image '%s' is %dx%d, over the %dx%d limit", d->name,
                        f->width, f->height, MEDIA_MAX_SIDE, MEDIA_MAX_SIDE);
+    if ((int64_t)f->width * f->height > d->max_px)
+        return too_big(d, f->width, f->height, e);
     im.rgb = malloc((size_t)f->width * f->height * 3);
     if (!im.rgb)
         return err_set(e, VAS_ENOMEM, "out of memory for the %dx%d image '%s'", f->width, f->height,
@@ -215,13 +246,19 @@ static int dec_to_rgb(img_dec *d, media_image *out, vas_err *e)
     return VAS_OK;
 }
 
-int media_image_decode(const void *buf, size_t n, const char *name, media_image *out, vas_err *e)
+int media_image_decode_lim(const void *buf, size_t n, const char *name, const media_limits *lim,
+                           media_image *out, vas_err *e)
 {
-    img_dec d = {.in = {buf, n, 0}, .name = name};
+    img_dec d = {.in = {buf, n, 0}, .name = name, .max_px = MEDIA_MAX_PIXELS};
+    int64_t hw, hh;
     int rc, r;
 
     if (n == 0)
         return err_set(e, VAS_EINVAL, "not an image: '%s' is empty", name);
+    if (lim && lim->image_pixels > 0 && lim->image_pixels < d.max_px)
+        d.max_px = lim->image_pixels;
+    if (media_image_header_size(buf, n, &hw, &hh) && (double)hw * (double)hh > (double)d.max_px)
+        return too_big(&d, hw, hh, e);
     rc = dec_open_input(&d, e);
     if (rc < 0)
         goto out;
@@ -229,6 +266,10 @@ int media_image_decode(const void *buf, size_t n, const char *name, media_image 
     if (rc < 0)
         goto out;
     r = dec_first_frame(&d);
+    if (r < 0 && d.big_w > 0) {
+        rc = too_big(&d, d.big_w, d.big_h, e);
+        goto out;
+    }
     if (r < 0) {
         rc = err_set(e, r == AVERROR(ENOMEM) ? VAS_ENOMEM : VAS_EINVAL,
                      "not an image: FFmpeg could not decode '%s' as %s (%s)", name,
@@ -275,7 +316,12 @@ static int read_file(const char *path, uint8_t **out, size_t *n, vas_err *e)
     return VAS_OK;
 }
 
-int media_image_load(const char *path, media_image *out, vas_err *e)
+int media_image_decode(const void *buf, size_t n, const char *name, media_image *out, vas_err *e)
+{
+    return media_image_decode_lim(buf, n, name, NULL, out, e);
+}
+
+int media_image_load_lim(const char *path, const media_limits *lim, media_image *out, vas_err *e)
 {
     uint8_t *buf = NULL;
     size_t n = 0;
@@ -283,9 +329,14 @@ int media_image_load(const char *path, media_image *out, vas_err *e)
 
     if (rc < 0)
         return rc;
-    rc = media_image_decode(buf, n, path, out, e);
+    rc = media_image_decode_lim(buf, n, path, lim, out, e);
     free(buf);
     return rc;
+}
+
+int media_image_load(const char *path, media_image *out, vas_err *e)
+{
+    return media_image_load_lim(path, NULL, out, e);
 }
 
 void media_image_clear(media_image *im)

@@ -35,6 +35,13 @@ typedef struct media_image {
 int media_image_load(const char *path, media_image *out, vas_err *e);
 /* The same from n bytes at buf (borrowed); name (borrowed) is only used in messages. */
 int media_image_decode(const void *buf, size_t n, const char *name, media_image *out, vas_err *e);
+/* media_image_load and media_image_decode under lim (borrowed; NULL: the built-in caps only):
+ * an image over lim->image_pixels is VAS_ETOOBIG naming LIMIT_IMAGE_PIXELS, refused from its
+ * header's size (PNG, JPEG, GIF, BMP read by media_image_header_size; other formats when the
+ * decoder asks for its picture buffer) before the picture is allocated or decoded. */
+int media_image_load_lim(const char *path, const media_limits *lim, media_image *out, vas_err *e);
+int media_image_decode_lim(const void *buf, size_t n, const char *name, const media_limits *lim,
+                           media_image *out, vas_err *e);
 /* Frees im's pixels and zeroes it; NULL or an already cleared image is a no-op. */
 void media_image_clear(media_image *im);
 /* 1 if name ends in an image extension (png, jpg, jpeg, bmp, tif, tiff, ...; any case). */

@@ -38,6 +38,10 @@ void media_orient_rgb(const uint8_t *src, int w, int h, int o, uint8_t *dst);
 /* 1 if w x h is within MEDIA_MAX_SIDE and MEDIA_MAX_PIXELS, and both > 0. */
 int media_size_ok(int w, int h);
 
+/* An image's size from its header bytes (PNG, JPEG, GIF, BMP; media_imgsize.c): 1 with *w, *h
+ * set, 0 when the format is not one of these or the header is cut short. Reads only p[0..n). */
+int media_image_header_size(const uint8_t *p, size_t n, int64_t *w, int64_t *h);
+
 /* FFmpeg's text for an AVERROR code, in buf (AV_ERROR_MAX_STRING_SIZE); returns buf. */
 const char *media_averr(int averr, char *buf);
 #define MEDIA_AVERR(code) media_averr((code), (char[AV_ERROR_MAX_STRING_SIZE]){0})

@@ -255,7 +255,8 @@ static media_pipe *pipe_new(const media_pipe_opts *opts)
 
 int media_pipe_start(const char *path, const media_pipe_opts *opts, media_pipe **out, vas_err *e)
 {
-    media_video_opts vo = {opts->width, opts->height, opts->threads};
+    media_video_opts vo = {
+        .width = opts->width, .height = opts->height, .threads = opts->threads, .lim = opts->lim};
     media_pipe *p = NULL;
     int rc = check_opts(opts, e);
 

@@ -61,6 +61,7 @@ typedef struct media_pipe_opts {
     int threads;               /* FFmpeg decoder threads; 0: FFmpeg's choice */
     const atomic_bool *cancel; /* optional: the job's cancel flag, read by the decoder per
                                   frame; borrowed until media_pipe_free */
+    media_limits lim;          /* the video's limits (media_video_opts.lim) */
 } media_pipe_opts;
 
 typedef struct media_batch {

@@ -39,6 +39,7 @@ struct media_video {
     int state;               /* ST_* */
     int bad_run;             /* refused packets since the last good frame */
     char *path;              /* for messages */
+    media_limits lim;        /* the caller's limits (opts.lim), fixed at open */
     media_video_info info;   /* fixed at open */
     media_video_stats stats; /* counts so far */
 };
@@ -182,7 +183,10 @@ static int open_decoder(media_video *v, const media_video_opts *o, const char *p
     v->dec->pkt_timebase = st->time_base;
     v->dec->thread_count = o ? o->threads : 0;
     v->dec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
-    v->dec->max_pixels = MEDIA_MAX_PIXELS; /* a giant frame header fails before allocating */
+    /* A giant frame header fails before allocating. Not the caller's video_pixels: decoders
+     * also ask for padded scratch buffers (192x280 for a 64x64 MPEG-4), so only the frame
+     * size is held to it (check_pixels). */
+    v->dec->max_pixels = MEDIA_MAX_PIXELS;
     r = avcodec_open2(v->dec, codec, NULL);
     if (r < 0)
         return err_set(e, VAS_EINVAL, "FFmpeg could not open the %s decoder for '%s' (%s)",
@@ -218,6 +222,32 @@ static int stream_rotation(const AVStream *st)
     if (theta < 0)
         theta += 360.0;
     return ((int)lround(theta / 90.0) % 4) * 90;
+}
+
+/* LIMIT_VIDEO_PIXELS on the stream's coded size, before the decoder or any frame buffer. */
+static int check_pixels(const media_video *v, int w, int h, vas_err *e)
+{
+    int64_t lim = v->lim.video_pixels;
+
+    if (lim > 0 && w > 0 && h > 0 && (int64_t)w * h > lim)
+        return err_set(e, VAS_ETOOBIG,
+                       "video '%s' has %dx%d frames (%lld pixels), over the limit of %lld pixels "
+                       "(LIMIT_VIDEO_PIXELS in the config raises it)",
+                       v->path, w, h, (long long)w * h, (long long)lim);
+    return VAS_OK;
+}
+
+/* LIMIT_VIDEO_FRAMES on the frame count known at open (the container's, or duration x rate). */
+static int check_frames(const media_video *v, vas_err *e)
+{
+    int64_t lim = v->lim.video_frames;
+
+    if (lim > 0 && v->info.frames > lim)
+        return err_set(e, VAS_ETOOBIG,
+                       "video '%s' has about %lld frames, over the limit of %lld frames "
+                       "(LIMIT_VIDEO_FRAMES in the config raises it)",
+                       v->path, (long long)v->info.frames, (long long)lim);
+    return VAS_OK;
 }
 
 /* fps, duration and the frame estimate. Without an average rate (variable-rate mkv, raw
@@ -275,6 +305,8 @@ static int fill_info(media_video *v, const media_video_opts *o, const char *path
         in->height = o->height;
     }
     fill_timing(v, st, path);
+    if (check_frames(v, e) < 0)
+        return VAS_ETOOBIG;
     bytes = (size_t)in->width * in->height * 3;
     if (bytes == 0) /* both sides were checked above; this tells the analyzer */
         return err_set(e, VAS_EINVAL, "video '%s' has empty frames", path);
@@ -295,6 +327,8 @@ int media_video_open(const char *path, const media_video_opts *opts, media_video
         free(v);
         return err_set(e, VAS_ENOMEM, "out of memory opening '%s'", path);
     }
+    if (opts)
+        v->lim = opts->lim;
     v->pkt = av_packet_alloc();
     v->frame = av_frame_alloc();
     if (!v->pkt || !v->frame) {
@@ -308,6 +342,10 @@ int media_video_open(const char *path, const media_video_opts *opts, media_video
     if (rc < 0)
         goto fail;
     rc = pick_stream(v, path, e);
+    if (rc < 0)
+        goto fail;
+    rc = check_pixels(v, v->fmt->streams[v->stream]->codecpar->width,
+                      v->fmt->streams[v->stream]->codecpar->height, e);
     if (rc < 0)
         goto fail;
     rc = open_decoder(v, opts, path, e);
@@ -431,6 +469,13 @@ static int deliver(media_video *v, media_frame *f, vas_err *e)
     if (!media_size_ok(fr->width, fr->height))
         return err_set(e, VAS_ETOOBIG, "video '%s' has a %dx%d frame, over the %dx%d limit",
                        v->path, fr->width, fr->height, MEDIA_MAX_SIDE, MEDIA_MAX_SIDE);
+    if (check_pixels(v, fr->width, fr->height, e) < 0)
+        return VAS_ETOOBIG;
+    if (v->lim.video_frames > 0 && v->stats.frames >= v->lim.video_frames) /* the backstop */
+        return err_set(e, VAS_ETOOBIG,
+                       "video '%s' has more than %lld frames, over the limit "
+                       "(LIMIT_VIDEO_FRAMES in the config raises it)",
+                       v->path, (long long)v->lim.video_frames);
     rc = media_sws_rgb(&v->sws, fr, tw, th, rot ? v->tmp : v->rgb, e);
     if (rc < 0)
         return rc;

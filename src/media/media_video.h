@@ -20,7 +20,8 @@
  *   reported by media_video_stats for the caller to surface. A file from which not one frame
  *   decodes fails with VAS_EINVAL. Nothing in a file can crash or abort the process.
  * - Memory: fixed after open (frame buffers of the output size, FFmpeg's own pools); frames are
- *   never accumulated. Sizes are capped (MEDIA_MAX_SIDE, MEDIA_MAX_PIXELS: VAS_ETOOBIG).
+ *   never accumulated. Sizes are capped (MEDIA_MAX_SIDE, MEDIA_MAX_PIXELS, and opts' limits:
+ *   VAS_ETOOBIG).
  *
  * Threads: a media_video is used by one thread at a time (the caller, or media_pipe's decoder
  * thread). Inside avcodec, FFmpeg runs its own frame-decoding threads (opts.threads), started
@@ -41,9 +42,24 @@
 
 typedef struct media_video media_video;
 
+/* What one input may cost, from the service's LIMIT_* keys (config.h config_limits; the job
+ * copies them in, media/ never reads the config). 0 in a field: only the built-in ceilings
+ * (MEDIA_MAX_SIDE, MEDIA_MAX_PIXELS, ...). A refusal is VAS_ETOOBIG with a sentence naming the
+ * key that raises it. Passed by value in options, or by pointer (NULL: all 0). */
+typedef struct media_limits {
+    int64_t image_pixels;    /* LIMIT_IMAGE_PIXELS: width x height of one still image */
+    int64_t video_pixels;    /* LIMIT_VIDEO_PIXELS: width x height of a video's frames */
+    int64_t video_frames;    /* LIMIT_VIDEO_FRAMES: frames of one video */
+    int64_t archive_members; /* LIMIT_ARCHIVE_MEMBERS: entries of one zip/tar */
+    int64_t archive_bytes;   /* LIMIT_ARCHIVE_BYTES: bytes read out of one zip/tar's entries */
+} media_limits;
+
 typedef struct media_video_opts {
     int width, height; /* output size of upright frames (stretched); 0, 0: the video's own */
     int threads;       /* FFmpeg decoder threads; 0: FFmpeg's choice (cores + 1); 1: none */
+    media_limits lim;  /* video_pixels (checked at open, before any frame buffer) and
+                          video_frames (the container's count or duration x rate at open, and
+                          the frames decoded, as a backstop) */
 } media_video_opts;
 
 typedef struct media_video_info {
