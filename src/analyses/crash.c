@@ -30,9 +30,10 @@ static int crash_check(const analysis_env *env, const json_t *fields, json_t *ar
     int64_t mib = 0;
 
     (void)env;
-    if (!mode || (strcmp(mode, "segv") && strcmp(mode, "alloc") && strcmp(mode, "output")))
+    if (!mode ||
+        (strcmp(mode, "segv") != 0 && strcmp(mode, "alloc") != 0 && strcmp(mode, "output") != 0))
         return err_set(e, VAS_EINVAL, "'mode' must be segv, alloc or output");
-    if (v && json_is_integer(v))
+    if (json_is_integer(v))
         mib = json_integer_value(v);
     else if (v && (!json_is_string(v) || util_parse_i64(json_string_value(v), &mib) < 0))
         return err_set(e, VAS_EINVAL, "'mib' must be a whole number of MiB");

@@ -21,7 +21,8 @@ void fault_point(const char *name)
     const char *want = getenv("VAS_FAULT"); /* NOLINT(concurrency-mt-unsafe) */
     size_t n = strlen(fault_role);
 
-    if (!want || strncmp(want, fault_role, n) != 0 || want[n] != ':' || strcmp(want + n + 1, name))
+    if (!want || strncmp(want, fault_role, n) != 0 || want[n] != ':' ||
+        strcmp(want + n + 1, name) != 0)
         return;
     dprintf(2, "fault: %s:%s, killing pid %d\n", fault_role, name, (int)getpid());
     kill(getpid(), SIGKILL);

@@ -211,7 +211,7 @@ void worker_run_job(store *st, const analysis_env *env, store_analysis *a)
     /* Before the end state: once it is written no temp folder of the job may remain (vas check);
      * its outputs are blobs by now. Whatever the job left; absent is fine. */
     tmp_path(&j, tmp, sizeof(tmp));
-    nftw(tmp, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+    nftw(tmp, rm_one, 8, FTW_DEPTH | FTW_PHYS); /* NOLINT(concurrency-mt-unsafe): one thread */
     finish(st, a, rc, &j, &e, t0);
     json_decref(j.result);
 }

@@ -160,11 +160,12 @@ static int walk_sub(chk *c, const char *sub)
     snprintf(dir, sizeof(dir), "%s/%s", c->s->files_dir, sub);
     dp = opendir(dir);
     if (!dp) {
-        problem(c, "cannot read %s: %s", dir, strerror(errno));
+        char why[128];
+        problem(c, "cannot read %s: %s", dir, strerror_r(errno, why, sizeof(why)));
         return VAS_OK;
     }
-    while ((d = readdir(dp)))
-        if (strcmp(d->d_name, ".") && strcmp(d->d_name, ".."))
+    while ((d = readdir(dp))) /* NOLINT(concurrency-mt-unsafe): this DIR is ours */
+        if (strcmp(d->d_name, ".") != 0 && strcmp(d->d_name, "..") != 0)
             blob_entry(c, dir, sub, d->d_name);
     closedir(dp);
     return VAS_OK;
@@ -177,7 +178,7 @@ static int walk_blobs(chk *c, vas_err *e)
 
     if (!dp)
         return err_sys(e, VAS_EIO, errno, "cannot read the blob folder %s", c->s->files_dir);
-    while ((d = readdir(dp))) {
+    while ((d = readdir(dp))) { /* NOLINT(concurrency-mt-unsafe): this DIR is ours */
         const char *n = d->d_name;
         if (!strcmp(n, ".") || !strcmp(n, ".."))
             continue;
@@ -313,8 +314,8 @@ static void check_tmp(chk *c)
     snprintf(dir, sizeof(dir), "%s/tmp", c->s->data);
     dp = opendir(dir);
     if (!dp)
-        return; /* none yet */
-    while ((d = readdir(dp))) {
+        return;                 /* none yet */
+    while ((d = readdir(dp))) { /* NOLINT(concurrency-mt-unsafe): this DIR is ours */
         if (!strcmp(d->d_name, ".") || !strcmp(d->d_name, "..") || is_running(c, d->d_name))
             continue;
         snprintf(path, sizeof(path), "%s/%s", dir, d->d_name);
@@ -322,7 +323,7 @@ static void check_tmp(chk *c)
             problem(c, "leftover temp folder %s (no running job owns it)", path);
             continue;
         }
-        if (nftw(path, rm_one, 8, FTW_DEPTH | FTW_PHYS) == 0)
+        if (nftw(path, rm_one, 8, FTW_DEPTH | FTW_PHYS) == 0) /* NOLINT(concurrency-mt-unsafe) */
             c->repaired++;
         log_info("store", "event=repaired what=temp_folder path=%s", path);
     }
