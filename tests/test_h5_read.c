@@ -121,7 +121,7 @@ static void write_datasets(hid_t g)
 /* libver: H5F_LIBVER_EARLIEST (what PyTables writes) or H5F_LIBVER_V18. */
 static char *write_fixture(const tu_dir_fx *x, const char *name, H5F_libver_t libver)
 {
-    char *path = tu_path(x->dir, name), sub[8];
+    char *path = tu_path(x->dir, name), sub[16];
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS), f, g;
     int i;
 
@@ -168,6 +168,8 @@ static int rows_of(h5r_file *f, const h5r_obj *g, const char *name, h5r_dset **d
     h5r_obj_free(&o);
     if (rc < 0)
         return rc;
+    if (h5r_dset_space(*d)->dims[0] > U_ROWS || h5r_dset_row_size(*d) > 4096)
+        return err_set(e, VAS_EINVAL, "%s: more rows than written", name); /* a damaged copy */
     *buf = malloc(h5r_dset_space(*d)->dims[0] * h5r_dset_row_size(*d) + 1);
     if (!*buf)
         return err_set(e, VAS_ENOMEM, "out of memory");

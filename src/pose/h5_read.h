@@ -118,7 +118,8 @@ const h5r_space *h5r_dset_space(const h5r_dset *d);
 /* Bytes of one row: the type's size times the dimensions after the first. */
 size_t h5r_dset_row_size(const h5r_dset *d);
 /* Copies rows [start, start + n) in the file's own type and byte order to out (n row sizes).
- * Rows never written read as zeros. */
+ * Rows never written (libhdf5 would give fill values) are an error: pandas writes every row,
+ * and a few bytes of file must not stand for a table of any size. */
 int h5r_dset_rows(h5r_dset *d, uint64_t start, uint64_t n, void *out, vas_err *e);
 
 /* Value at p (of type t: H5R_INT or H5R_FLOAT) as int64 / double. -1 for other classes. */

@@ -421,21 +421,20 @@ int h5r_dset_rows(h5r_dset *d, uint64_t start, uint64_t n, void *out, vas_err *e
         return err_set(e, VAS_EINVAL, "%s: rows %llu to %llu are past the end of a dataset",
                        d->f->name, (unsigned long long)start, (unsigned long long)end);
     if (d->layout != L_CHUNKED) {
-        if (d->data)
+        if (n && !d->data)
+            return h5r_damaged(d->f, e, "a dataset's data was never written");
+        if (n)
             memcpy(o, d->data + start * d->row_size, (size_t)n * d->row_size);
-        else
-            memset(o, 0, (size_t)n * d->row_size);
         return VAS_OK;
     }
     for (r = start; r < end; r++, o += d->row_size) {
         size_t k = chunk_find(d, r);
-        int rc = k == SIZE_MAX || k == d->cur ? VAS_OK : chunk_load(d, k, e);
+        int rc = k == SIZE_MAX ? h5r_damaged(d->f, e, "a chunk of a dataset's data is missing")
+                 : k == d->cur ? VAS_OK
+                               : chunk_load(d, k, e);
         if (rc < 0)
             return rc;
-        if (k == SIZE_MAX)
-            memset(o, 0, d->row_size);
-        else
-            memcpy(o, d->cdata + (size_t)(r - d->chunks[k].row) * d->crow_size, d->row_size);
+        memcpy(o, d->cdata + (size_t)(r - d->chunks[k].row) * d->crow_size, d->row_size);
     }
     return VAS_OK;
 }
