@@ -96,6 +96,7 @@ static void metrics_text(void **state)
     metrics_count(m, HTTP_ROUTE_NONE, 418, 0, 0);   /* not a known status: "other" */
     metrics_count(m, HTTP_ROUTE_HEALTH, 429, 0, 0); /* the limits' statuses have their own */
     metrics_count(m, HTTP_ROUTE_HEALTH, 431, 0, 0);
+    metrics_count(m, HTTP_ROUTE_FILES, 507, 0, 0); /* disk full */
     assert_int_equal(metrics_format(m, &buf, &len, &cap), 0);
     assert_int_equal(strlen(buf), len);
     assert_non_null(strstr(buf, "vas_http_requests_total{route=\"/file/:id\",status=\"200\"} 2\n"));
@@ -105,6 +106,7 @@ static void metrics_text(void **state)
     assert_non_null(strstr(buf, "vas_http_sent_bytes_total 1024\n"));
     assert_non_null(strstr(buf, "vas_http_requests_total{route=\"/health\",status=\"429\"} 1\n"));
     assert_non_null(strstr(buf, "vas_http_requests_total{route=\"/health\",status=\"431\"} 1\n"));
+    assert_non_null(strstr(buf, "vas_http_requests_total{route=\"/file\",status=\"507\"} 1\n"));
     assert_null(strstr(buf, "status=\"404\""));
     free(buf);
     free(m);

@@ -20,7 +20,7 @@ enum {
     HTTP_ROUTE_COUNT
 };
 
-#define METRICS_N_STATUS 16
+#define METRICS_N_STATUS 17 /* the statuses vas answers, then "other" */
 
 typedef struct http_metrics {
     atomic_uint_fast64_t requests[HTTP_ROUTE_COUNT][METRICS_N_STATUS];
