@@ -351,10 +351,14 @@ static void disk_full_at_upload_and_output(void **state)
     e2e_assert_status(&r, 200);
     e2e_resp_free(&r);
 
-    /* A job whose output does not fit: 2 MiB staged in its temp folder, then 2 more stored. */
+    /* A job whose output does not fit: 2 MiB staged in its temp folder, then 2 more stored
+     * (the store says the disk is full); then 4 MiB that do not fit while staged (the worker
+     * says it, in front of the writer's own error). */
     e2e_upload_text(s, "input of an output too big\n", "in.txt", id);
     start_crash(s, id, "output", 2, aid);
-    expect_failure(s, aid, "disk is full");
+    expect_failure(s, aid, "disk is full: the file did not fit");
+    start_crash(s, id, "output", 4, aid);
+    expect_failure(s, aid, "the disk is full (");
     expect_check_ok(s, 1);
     assert_int_equal(e2e_stop(s), 0);
     expect_check_ok(s, 1);

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 /* Under AddressSanitizer RLIMIT_AS cannot work: its shadow memory reserves terabytes of address
@@ -36,6 +37,8 @@
 /* Status updates that met a locked database (each after SQLite's busy timeout) are tried again
  * this many times before the worker gives up on them. */
 #define FINISH_TRIES 6
+/* Below this much free space in the data folder, a failed job is put down to a full disk. */
+#define FULL_DISK_BYTES ((double)(1 << 20))
 
 const json_t *job_args(const job *j)
 {
@@ -164,6 +167,27 @@ static void explain_enomem(const config *cfg, int rc, vas_err *e)
              (long long)(cfg->lim.worker_memory >> 20));
 }
 
+/* A job that failed while the data folder's file system is full says so first, whatever layer
+ * met the full disk (a .part writer, libhdf5, FFmpeg: their messages name the file, not the
+ * cause). Measured before the job's temp folder is removed, which frees the space. Returns the
+ * code the job ends with. */
+static int explain_full_disk(const config *cfg, int rc, vas_err *e)
+{
+    char msg[VAS_ERR_MSG];
+    struct statvfs v;
+    double left;
+
+    if (rc == VAS_OK || rc == VAS_ECANCELLED || rc == VAS_ENOSPC ||
+        statvfs(cfg->data_folder, &v) < 0)
+        return rc;
+    left = (double)v.f_bavail * (double)v.f_frsize;
+    if (left >= FULL_DISK_BYTES)
+        return rc;
+    snprintf(msg, sizeof(msg), "%s", e->msg);
+    return err_set(e, VAS_ENOSPC, "the disk is full (%.0f KiB left in %s): %s", left / 1024,
+                   cfg->data_folder, msg);
+}
+
 static void finish(store *st, store_analysis *a, int rc, job *j, vas_err *e, int64_t t0)
 {
     vas_err e2 = {0};
@@ -208,6 +232,7 @@ void worker_run_job(store *st, const analysis_env *env, store_analysis *a)
         rc = err_set(&e, VAS_EUNSUPPORTED, "this server cannot run analysis '%s'", a->name);
     else
         rc = d->run(&j, &e);
+    rc = explain_full_disk(env->cfg, rc, &e);
     /* Before the end state: once it is written no temp folder of the job may remain (vas check);
      * its outputs are blobs by now. Whatever the job left; absent is fine. */
     tmp_path(&j, tmp, sizeof(tmp));
