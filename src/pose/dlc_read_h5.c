@@ -22,7 +22,9 @@
 #include "pose/pose_layout.h"
 
 #define H5R_ATTR_MAX  ((size_t)16 << 20) /* bytes in an attribute we read */
-#define H5R_READ_ROWS 4096               /* rows per read */
+#define H5R_READ_ROWS 4096               /* rows per read, at most */
+#define H5R_READ_MAX  ((size_t)16 << 20) /* bytes per read, at most */
+#define H5R_ROW_MAX   ((size_t)1 << 18)  /* bytes of a table row: 16384 doubles and a name fit */
 #define H5R_LEVELS    8                  /* MultiIndex levels */
 #define H5R_TOP_LINKS 64                 /* objects looked at for a key other than the usual */
 
@@ -38,6 +40,14 @@ static int child(h5r_file *f, const h5r_obj *g, const char *name, h5r_obj *o)
 
     memset(o, 0, sizeof(*o));
     return h5r_child(f, g, name, o, &ignored) == VAS_OK ? 0 : -1;
+}
+
+/* Rows per read for rows of row_size bytes (at most H5R_ROW_MAX): 1 to H5R_READ_ROWS. */
+static uint64_t rows_per_read(size_t row_size)
+{
+    size_t n = H5R_READ_MAX / (row_size ? row_size : 1);
+
+    return n < H5R_READ_ROWS ? n : H5R_READ_ROWS;
 }
 
 /* ---- attributes ---- */
@@ -243,7 +253,7 @@ static int read_table(h5r_file *f, const h5r_obj *g, const char *file, dlc_table
 {
     h5r_obj o = {0};
     h5r_dset *d = NULL;
-    uint64_t n_rows = 0, start, chunk;
+    uint64_t n_rows = 0, start, chunk, per;
     unsigned char *buf = NULL;
     double *vals = NULL;
     dlc_build b = {0};
@@ -257,6 +267,8 @@ static int read_table(h5r_file *f, const h5r_obj *g, const char *file, dlc_table
     rc = h5r_dset_open(f, &o, &d, e);
     if (rc == VAS_OK && h5r_dset_space(d)->rank != 1)
         rc = not_pandas(file, "it has no readable table", e);
+    if (rc == VAS_OK && h5r_dset_row_size(d) > H5R_ROW_MAX)
+        rc = not_pandas(file, "its table's rows are over 256 KiB", e);
     if (rc == VAS_OK)
         rc = table_type(h5r_dset_type(d), file, &w, e);
     if (rc == VAS_OK)
@@ -267,14 +279,15 @@ static int read_table(h5r_file *f, const h5r_obj *g, const char *file, dlc_table
                      (int64_t)DLC_READ_VALUES_MAX);
     if (rc < 0)
         goto done;
-    buf = malloc(H5R_READ_ROWS * h5r_dset_row_size(d));
+    per = rows_per_read(h5r_dset_row_size(d));
+    buf = malloc(per * h5r_dset_row_size(d));
     vals = malloc((size_t)w.n_vals * sizeof(*vals));
     if (!buf || !vals) {
         rc = err_set(e, VAS_ENOMEM, "out of memory reading %s", file);
         goto done;
     }
     for (start = 0; start < n_rows && rc == VAS_OK; start += chunk) {
-        chunk = n_rows - start < H5R_READ_ROWS ? n_rows - start : H5R_READ_ROWS;
+        chunk = n_rows - start < per ? n_rows - start : per;
         rc = table_chunk(d, start, chunk, buf, vals, &w, &b, e);
     }
     if (rc == VAS_OK)
@@ -500,7 +513,8 @@ static int fixed_rows(h5r_dset *d, int64_t n_rows, const h5_index *x, dlc_build 
 {
     const h5r_type *vt = &h5r_dset_type(d)->node[0];
     size_t row_size = h5r_dset_row_size(d);
-    unsigned char *raw = malloc((size_t)H5R_READ_ROWS * row_size);
+    int64_t per = (int64_t)rows_per_read(row_size);
+    unsigned char *raw = malloc((size_t)per * row_size);
     double *vals = malloc((size_t)b->n_cols * sizeof(double));
     char *label = malloc(POSE_LABEL_MAX + 1);
     int64_t start, count, r, frame = 0;
@@ -508,7 +522,7 @@ static int fixed_rows(h5r_dset *d, int64_t n_rows, const h5_index *x, dlc_build 
                                      : err_set(e, VAS_ENOMEM, "out of memory reading %s", b->file);
 
     for (start = 0; rc == VAS_OK && start < n_rows; start += count) {
-        count = n_rows - start < H5R_READ_ROWS ? n_rows - start : H5R_READ_ROWS;
+        count = n_rows - start < per ? n_rows - start : per;
         rc = h5r_dset_rows(d, (uint64_t)start, (uint64_t)count, raw, e);
         for (r = 0; rc == VAS_OK && r < count; r++) {
             const char *name = index_at(x, start + r, &frame, label);

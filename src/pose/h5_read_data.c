@@ -5,7 +5,7 @@
  * Chunked datasets are read by rows: each chunk must span whole rows (chunk dimensions after the
  * first at least the dataset's), which is how PyTables chunks tables and arrays of DeepLabCut's
  * sizes. The chunk index is read once into a sorted array, its size bounded by the B-tree's own
- * bytes in the file; one decoded chunk is kept. */
+ * bytes in the file. Unfiltered chunks are read in place; one decoded chunk is kept. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,6 +142,12 @@ static int chunk_load(h5r_dset *d, size_t k, vas_err *e)
 
     if (!src)
         return h5r_damaged(d->f, e, "a chunk of data lies outside the file");
+    if (d->n_filt && !d->buf[0]) { /* made on first use: an unfiltered chunk is read in place */
+        d->buf[0] = malloc(d->cbytes);
+        d->buf[1] = malloc(d->cbytes);
+        if (!d->buf[0] || !d->buf[1])
+            return err_set(e, VAS_ENOMEM, "out of memory reading %s", d->f->name);
+    }
     for (i = d->n_filt - 1; i >= 0; i--) {
         if (ch->mask & (1u << i))
             continue;
@@ -239,10 +245,6 @@ static int chunks_read(h5r_dset *d, vas_err *e)
     for (i = 1; i < d->n_chunks; i++)
         if (d->chunks[i].row == d->chunks[i - 1].row)
             return h5r_damaged(d->f, e, "a chunk is listed twice");
-    d->buf[0] = malloc(d->cbytes);
-    d->buf[1] = malloc(d->cbytes);
-    if (!d->buf[0] || !d->buf[1])
-        return err_set(e, VAS_ENOMEM, "out of memory reading %s", d->f->name);
     return VAS_OK;
 }
 
