@@ -411,7 +411,7 @@ static void database_locked_then_free(void **state)
 {
     e2e_srv *s = *state;
     bg_upload u = {.s = s, .text = "an upload that waited for the lock\n"};
-    char id[41], aid[37];
+    char id[41], aid[37], bid[37];
     pthread_t th;
     sqlite3 *db;
     double t0;
@@ -420,7 +420,10 @@ static void database_locked_then_free(void **state)
     assert_int_equal(e2e_start(s), 0);
     e2e_upload_text(s, "input before the lock\n", "in.txt", id);
 
-    /* Held past the busy timeout: a clear 503, reads still answered. */
+    /* Held past the busy timeout: a clear 503, reads still answered; the job running meanwhile
+     * waits (its progress, output and end state retry) and succeeds once the lock is gone. */
+    e2e_sleep(s, id, "0.5", aid);
+    e2e_expect_state(s, aid, "STARTED", 202, FINISH_S);
     db = lock_db(s);
     t0 = e2e_now();
     e2e_upload(s, "refused.txt", "text/plain", "refused\n", 8, &r);
@@ -432,19 +435,20 @@ static void database_locked_then_free(void **state)
     e2e_assert_status(&r, 200);
     e2e_resp_free(&r);
     unlock_db(db);
+    e2e_expect_state(s, aid, "SUCCESS", 200, FINISH_S);
 
     /* Held a little while: a job's progress and output and an upload wait, then succeed. */
-    e2e_sleep(s, id, "1", aid);
-    e2e_expect_state(s, aid, "STARTED", 202, FINISH_S);
+    e2e_sleep(s, id, "1", bid);
+    e2e_expect_state(s, bid, "STARTED", 202, FINISH_S);
     db = lock_db(s);
     assert_int_equal(pthread_create(&th, NULL, upload_thread, &u), 0);
     tu_nap_ms(3000);
     unlock_db(db);
     pthread_join(th, NULL);
     assert_int_equal(u.status, 202);
-    e2e_expect_state(s, aid, "SUCCESS", 200, FINISH_S);
+    e2e_expect_state(s, bid, "SUCCESS", 200, FINISH_S);
     assert_int_equal(e2e_stop(s), 0);
-    expect_check_ok(s, 3); /* the input, the waited upload, the job's CSV */
+    expect_check_ok(s, 4); /* the input, the waited upload, the jobs' CSVs */
     E2E_PASS(s);
 }
 

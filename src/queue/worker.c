@@ -34,8 +34,8 @@
 #define WORKER_ASAN 0
 #endif
 
-/* Status updates that met a locked database (each after SQLite's busy timeout) are tried again
- * this many times before the worker gives up on them. */
+/* End states and outputs that met a locked database (each after SQLite's busy timeout) are tried
+ * again this many times before the worker gives up on them. */
 #define FINISH_TRIES 6
 /* Below this much free space in the data folder, a failed job is put down to a full disk. */
 #define FULL_DISK_BYTES ((double)(1 << 20))
@@ -82,15 +82,19 @@ int job_output(job *j, const void *p, size_t n, const char *filename, const char
                char *id_out, vas_err *e)
 {
     store_file f;
-    int rc = store_put_bytes(j->st, p, n, filename, ctype, &f, e);
+    int rc, tries = 0;
 
+    do /* a busy database: wait again, the bytes are still here */
+        rc = store_put_bytes(j->st, p, n, filename, ctype, &f, e);
+    while (rc == VAS_EBUSY && ++tries < FINISH_TRIES);
     if (rc == VAS_OK)
         snprintf(id_out, STORE_ID_LEN + 1, "%s", f.id);
     return rc;
 }
 
-int job_output_file(job *j, const char *path, const char *filename, const char *ctype, char *id_out,
-                    vas_err *e)
+/* One try of job_output_file. */
+static int output_file_once(job *j, const char *path, const char *filename, const char *ctype,
+                            char *id_out, vas_err *e)
 {
     char buf[1 << 16];
     store_writer *w = NULL;
@@ -115,6 +119,17 @@ int job_output_file(job *j, const char *path, const char *filename, const char *
     rc = store_writer_commit(w, filename, ctype, &f, e);
     if (rc == VAS_OK)
         snprintf(id_out, STORE_ID_LEN + 1, "%s", f.id);
+    return rc;
+}
+
+int job_output_file(job *j, const char *path, const char *filename, const char *ctype, char *id_out,
+                    vas_err *e)
+{
+    int rc, tries = 0;
+
+    do /* a busy database: stream the file again, it is still there */
+        rc = output_file_once(j, path, filename, ctype, id_out, e);
+    while (rc == VAS_EBUSY && ++tries < FINISH_TRIES);
     return rc;
 }
 
