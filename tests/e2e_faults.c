@@ -150,6 +150,23 @@ static void expect_failure(e2e_srv *s, const char *aid, const char *want)
     e2e_resp_free(&r);
 }
 
+/* ---- vas check itself ---- */
+
+/* A wrong path is a problem, not an empty store: the check never makes a database. */
+static void check_needs_a_database(void **state)
+{
+    e2e_srv *s = *state;
+    char *text = NULL;
+    struct stat sb;
+
+    assert_int_equal(run_check(s, &text), 1);
+    assert_non_null(strstr(text, "no database at"));
+    assert_non_null(strstr(text, "check: 1 problems"));
+    free(text);
+    assert_int_equal(stat(s->db, &sb), -1);
+    E2E_PASS(s);
+}
+
 /* ---- the server killed ---- */
 
 static void server_killed_mid_upload(void **state)
@@ -543,6 +560,7 @@ static void client_gone_mid_download(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        E2E_TEST_NO_SERVER(check_needs_a_database, NULL),
         E2E_TEST_NO_SERVER(server_killed_mid_upload, one_worker),
         E2E_TEST_NO_SERVER(server_killed_between_blob_and_row, one_worker),
         E2E_TEST_NO_SERVER(server_killed_mid_job, one_worker),

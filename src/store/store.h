@@ -152,7 +152,8 @@ typedef void (*store_check_report)(void *arg, const char *line);
  * is half-way): every file row has its blob, of its size; every blob has its row; no leftover
  * ("<id>.deleting", a temp folder no running job owns, anything else in the blob folder); no
  * STARTED analysis whose worker is gone; every input of an unfinished analysis and every output
- * of a SUCCESS one exists. Safe with the server stopped or running. Counts into *out (optional);
+ * of a SUCCESS one exists; SQLite's quick_check of the file. Safe with the server stopped or
+ * running. Counts into *out (optional);
  * VAS_OK also when problems were found (out->problems says how many). */
 int store_check_run(store *s, store_check_report report, void *arg, store_check_counts *out,
                     vas_err *e);

@@ -330,6 +330,23 @@ static void check_tmp(chk *c)
     closedir(dp);
 }
 
+/* SQLite's own structural check of the database file (indexes, pages), first lines of it. */
+static int check_db(chk *c, vas_err *e)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = store_stmt(c->s, -1, "PRAGMA quick_check(20)", &st, e);
+
+    if (rc < 0)
+        return rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *t = (const char *)sqlite3_column_text(st, 0);
+        if (t && strcmp(t, "ok") != 0)
+            problem(c, "the database is damaged: %s", t);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? VAS_OK : store_db_err(c->s, e, "checking the database file");
+}
+
 /* ---- the two entry points ---- */
 
 static int run(chk *c, vas_err *e)
@@ -338,7 +355,9 @@ static int run(chk *c, vas_err *e)
 
     if (rc < 0)
         return rc;
-    rc = check_rows(c, e);
+    rc = c->repair ? VAS_OK : check_db(c, e);
+    if (rc == VAS_OK)
+        rc = check_rows(c, e);
     if (rc == VAS_OK)
         rc = walk_blobs(c, e);
     if (rc == VAS_OK)
