@@ -17,6 +17,7 @@
 
 #include "analyses/label3d_run.h"
 #include "core/config.h"
+#include "core/util.h"
 #include "e2e.h"
 #include "geom/geom_calib.h"
 #include "media/media_video.h"
@@ -24,6 +25,9 @@
 
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 
 /* Panels of the two-camera take: camera 1 160x120 (12 frames), camera 2 200x150 (10 frames)
  * scaled to 160x120, the 3D panel 120x120. */
@@ -416,14 +420,38 @@ static int cancel_at_3(void *arg, int64_t done, int64_t total, vas_err *e)
     return done == 3 ? err_set(e, VAS_ECANCELLED, "analysis x was cancelled") : VAS_OK;
 }
 
+/* The models of make_models loaded as a worker loads them, for label3d_run called directly. */
+typedef struct loaded {
+    config cfg;
+    pose_models *m2;
+    geom_models3d *m3;
+} loaded;
+
+static void load_models(loaded *L)
+{
+    vas_err e = {0};
+
+    *L = (loaded){0};
+    assert_int_equal(config_defaults(&L->cfg, &e), VAS_OK);
+    free(L->cfg.models_dir);
+    L->cfg.models_dir = strdup(models_arg);
+    assert_int_equal(pose_models_load(&L->cfg, 0, &L->m2, &e), VAS_OK);
+    assert_int_equal(geom_models3d_load(&L->cfg, L->m2, &L->m3, &e), VAS_OK);
+}
+
+static void unload_models(loaded *L)
+{
+    geom_models3d_free(L->m3);
+    pose_models_free(L->m2);
+    config_free(&L->cfg);
+}
+
 /* label3d_run stopped by its progress (a cancelled job): VAS_ECANCELLED, no video left, neither
  * the .mp4 nor its .part. */
 static void cancel_while_drawing(void **state)
 {
     e2e_srv *s = *state;
-    config cfg;
-    pose_models *m2 = NULL;
-    geom_models3d *m3 = NULL;
+    loaded L;
     char c1[E2E_PATH + 64], c2[E2E_PATH + 64], prefix[E2E_PATH + 16], part[E2E_PATH + 32];
     const char *videos[2] = {c1, c2};
     int64_t last = 0;
@@ -434,15 +462,11 @@ static void cancel_while_drawing(void **state)
     make_models(s);
     write_video(s, "c1.avi", 160, 120, 12, c1, sizeof(c1));
     write_video(s, "c2.avi", 200, 150, FRAMES, c2, sizeof(c2));
-    assert_int_equal(config_defaults(&cfg, &e), VAS_OK);
-    free(cfg.models_dir);
-    cfg.models_dir = strdup(models_arg);
-    assert_int_equal(pose_models_load(&cfg, 0, &m2, &e), VAS_OK);
-    assert_int_equal(geom_models3d_load(&cfg, m2, &m3, &e), VAS_OK);
+    load_models(&L);
     snprintf(prefix, sizeof(prefix), "%s/take", s->dir);
     o.tri.tmp_dir = s->dir;
     assert_int_equal(
-        label3d_run(geom_models3d_find(m3, "rig2"), videos, NULL, prefix, &o, &out, &e),
+        label3d_run(geom_models3d_find(L.m3, "rig2"), videos, NULL, prefix, &o, &out, &e),
         VAS_ECANCELLED);
     assert_int_equal(last, 3);
     assert_non_null(strstr(e.msg, "cancelled"));
@@ -450,9 +474,127 @@ static void cancel_while_drawing(void **state)
     snprintf(part, sizeof(part), "%s.part", out.video);
     assert_int_not_equal(access(part, F_OK), 0);
     label3d_out_clear(&out);
-    geom_models3d_free(m3);
-    pose_models_free(m2);
-    config_free(&cfg);
+    unload_models(&L);
+    E2E_PASS(s);
+}
+
+/* ---- timing: VAS_BENCH_LABEL3D=1 only (the figures of label3d_run.h's DESIGN) ---- */
+
+typedef struct bench_prog {
+    atomic_bool cancel;      /* set by the timer thread: the job was cancelled */
+    int64_t cancel_ms;       /* when */
+    int64_t last_ms, gap_ms; /* the last progress call; the longest time between two */
+    int started;             /* the first progress call happened */
+    int cancel_after_ms;     /* > 0: the timer cancels this long after the first call */
+} bench_prog;
+
+static int bench_progress(void *arg, int64_t done, int64_t total, vas_err *e)
+{
+    bench_prog *b = arg;
+    int64_t now = util_mono_ms();
+
+    (void)done;
+    (void)total;
+    if (b->last_ms && now - b->last_ms > b->gap_ms)
+        b->gap_ms = now - b->last_ms;
+    b->last_ms = now;
+    b->started = 1;
+    return atomic_load(&b->cancel) ? err_set(e, VAS_ECANCELLED, "cancelled") : VAS_OK;
+}
+
+static void *bench_timer(void *arg)
+{
+    bench_prog *b = arg;
+
+    while (!b->started)
+        tu_nap_ms(1);
+    tu_nap_ms(b->cancel_after_ms);
+    b->cancel_ms = util_mono_ms();
+    atomic_store(&b->cancel, true);
+    return NULL;
+}
+
+/* One label3d_run of the take with its poses given; wall seconds, or the cancel latency (ms)
+ * when cancel_after_ms > 0. */
+static double bench_run(const geom_models3d_item *it, const char *const *videos,
+                        const char *const *poses, const char *prefix, int cancel_after_ms,
+                        int64_t *gap_ms)
+{
+    bench_prog b = {.cancel_after_ms = cancel_after_ms};
+    label3d_opts o = {.progress = bench_progress, .arg = &b};
+    label3d_out out = {0};
+    vas_err e = {0};
+    pthread_t th;
+    int64_t t0 = util_mono_ms(), t1;
+    int rc;
+
+    atomic_init(&b.cancel, false);
+    if (cancel_after_ms > 0)
+        assert_int_equal(pthread_create(&th, NULL, bench_timer, &b), 0);
+    rc = label3d_run(it, videos, poses, prefix, &o, &out, &e);
+    t1 = util_mono_ms();
+    if (cancel_after_ms > 0)
+        pthread_join(th, NULL);
+    assert_int_equal(rc, cancel_after_ms > 0 ? VAS_ECANCELLED : VAS_OK);
+    *gap_ms = b.gap_ms;
+    label3d_out_clear(&out);
+    return cancel_after_ms > 0 ? (double)(t1 - b.cancel_ms) : (double)(t1 - t0) / 1000.0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return (x > y) - (x < y);
+}
+
+/* Two 640x480 cameras x 240 frames (a 1760x480 output): the 2D poses once, then label3d_run
+ * with them given, 3 times (median wall time) and 3 times cancelled 1 s into drawing (median
+ * time from the cancel to label3d_run's return); the longest gap between progress calls. */
+static void bench_label3d(void **state)
+{
+    e2e_srv *s = *state;
+    loaded L;
+    char c1[E2E_PATH + 64], c2[E2E_PATH + 64], p1[E2E_PATH + 64], p2[E2E_PATH + 64];
+    char prefix[E2E_PATH + 16];
+    const char *videos[2] = {c1, c2}, *poses[2] = {p1, p2};
+    double wall[3], lat[3];
+    int64_t gap = 0, gap_c = 0;
+    vas_err e = {0};
+
+    if (!getenv("VAS_BENCH_LABEL3D")) {
+        E2E_PASS(s);
+        skip();
+    }
+    make_models(s);
+    write_video(s, "b1.avi", 640, 480, 240, c1, sizeof(c1));
+    write_video(s, "b2.avi", 640, 480, 240, c2, sizeof(c2));
+    load_models(&L);
+    snprintf(prefix, sizeof(prefix), "%s/take", s->dir);
+    {
+        label3d_opts o = {.tri = {.tmp_dir = s->dir}};
+        label3d_out out = {0};
+        assert_int_equal(
+            label3d_run(geom_models3d_find(L.m3, "rig2"), videos, NULL, prefix, &o, &out, &e),
+            VAS_OK);
+        label3d_out_clear(&out);
+    }
+    snprintf(p1, sizeof(p1), "%s/camera-1.csv", s->dir);
+    snprintf(p2, sizeof(p2), "%s/camera-2.csv", s->dir);
+    for (int i = 0; i < 3; i++) {
+        int64_t g = 0;
+        wall[i] = bench_run(geom_models3d_find(L.m3, "rig2"), videos, poses, prefix, 0, &g);
+        gap = g > gap ? g : gap;
+        lat[i] = bench_run(geom_models3d_find(L.m3, "rig2"), videos, poses, prefix, 1000, &g);
+        gap_c = g > gap_c ? g : gap_c;
+    }
+    qsort(wall, 3, sizeof(double), cmp_double);
+    qsort(lat, 3, sizeof(double), cmp_double);
+    print_message("bench label3d: wall %.2f s (median of 3: %.2f %.2f %.2f), cancel latency "
+                  "%.0f ms (median of 3: %.0f %.0f %.0f), longest progress gap %lld ms\n",
+                  wall[1], wall[0], wall[1], wall[2], lat[1], lat[0], lat[1], lat[2],
+                  (long long)(gap > gap_c ? gap : gap_c));
+    unload_models(&L);
     E2E_PASS(s);
 }
 
@@ -461,7 +603,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         E2E_TEST_NO_SERVER(two_cameras, NULL),      E2E_TEST_NO_SERVER(refusals, NULL),
         E2E_TEST_NO_SERVER(analyze_cli, NULL),      E2E_TEST_NO_SERVER(cancel_while_drawing, NULL),
-        E2E_TEST_NO_SERVER(cancel_over_http, NULL),
+        E2E_TEST_NO_SERVER(cancel_over_http, NULL), E2E_TEST_NO_SERVER(bench_label3d, NULL),
     };
 
     return cmocka_run_group_tests(tests, e2e_group_setup, e2e_group_teardown);

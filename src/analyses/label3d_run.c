@@ -1,11 +1,10 @@
 /* label3d_run.c - the 3D labeled video of a take (see label3d_run.h). */
 #include "analyses/label3d_run.h"
 
+#include "analyses/label3d_draw.h"
 #include "core/util.h"
-#include "media/media_enc.h"
 #include "media/media_video.h"
 #include "pose/pose_cmap.h"
-#include "pose/pose_view3d.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -14,6 +13,8 @@
 
 #define MIN_HEIGHT 16 /* pose_view3d's smallest panel */
 
+#define WAIT_MS 50 /* longest the job's thread waits for the drawer before reporting again */
+
 /* One run: the inputs, the layout, and what the drawing needs. */
 typedef struct l3run {
     const geom_models3d_item *it;
@@ -21,16 +22,11 @@ typedef struct l3run {
     const label3d_opts *o;
     label3d_out *out;
     int n_cams;
-    int src_w[GEOM_MAX_CAMERAS], src_h[GEOM_MAX_CAMERAS]; /* each video's upright size */
-    int x0[GEOM_MAX_CAMERAS + 1];                         /* each panel's left edge */
-    pose_style s2[GEOM_MAX_CAMERAS];                      /* per camera: dots scaled */
-    pose_style s3;                                        /* the 3D panel's */
-    int (*pairs)[2];                                      /* the skeleton the styles point to */
+    label3d_panels p; /* layout, styles, viewpoint: the drawer's copy is made at open */
+    int (*pairs)[2];  /* the skeleton the styles point to */
     media_video *v[GEOM_MAX_CAMERAS];
-    media_enc *enc;
-    uint8_t *canvas; /* BGRx, width x height */
-    double *xyz;     /* the take's 3D points, frames x parts x 3 */
-    double xyl[3 * POSE_MODEL_MAX_PARTS];
+    label3d_draw *draw;
+    double *xyz; /* the take's 3D points, frames x parts x 3 */
 } l3run;
 
 /* ---- layout ---- */
@@ -39,14 +35,14 @@ typedef struct l3run {
 static int probe(l3run *l, int c, vas_err *e)
 {
     const char *cam = geom_model3d_camera(l->it->model, c);
-    media_video_opts vo = {.threads = 1};
+    media_video_opts vo = {.threads = 1, .lim = l->o->tri.pose.lim};
     media_video *v = NULL;
     vas_err ve = {0};
     int rc = media_video_open(l->videos[c], &vo, &v, &ve);
 
     if (rc == VAS_OK) {
-        l->src_w[c] = media_video_info_get(v)->width;
-        l->src_h[c] = media_video_info_get(v)->height;
+        l->p.src_w[c] = media_video_info_get(v)->width;
+        l->p.src_h[c] = media_video_info_get(v)->height;
         if (c == 0)
             l->out->fps = media_video_info_get(v)->fps > 0 ? media_video_info_get(v)->fps : 30.0;
     }
@@ -62,18 +58,18 @@ static void layout(l3run *l)
 {
     label3d_out *out = l->out;
     int cap = l->o->max_height > 0 ? l->o->max_height : LABEL3D_MAX_HEIGHT;
-    int h = l->src_h[0] < cap ? l->src_h[0] : cap, x = 0;
+    int h = l->p.src_h[0] < cap ? l->p.src_h[0] : cap, x = 0;
 
     h &= ~1;
     out->height = h < MIN_HEIGHT ? MIN_HEIGHT : h;
     out->n_panels = l->n_cams + 1;
     for (int c = 0; c < l->n_cams; c++) {
-        double w = (double)l->src_w[c] * out->height / l->src_h[c];
+        double w = (double)l->p.src_w[c] * out->height / l->p.src_h[c];
         out->panel_w[c] = w < 2 ? 2 : (int)lround(w);
     }
     out->panel_w[l->n_cams] = out->height;
     for (int c = 0; c < out->n_panels; c++) {
-        l->x0[c] = x;
+        l->p.x0[c] = x;
         x += out->panel_w[c];
     }
     if (x % 2) {
@@ -81,6 +77,11 @@ static void layout(l3run *l)
         x++;
     }
     out->width = x;
+    l->p.n_cams = l->n_cams;
+    l->p.width = out->width;
+    l->p.height = out->height;
+    l->p.fps = out->fps;
+    memcpy(l->p.panel_w, out->panel_w, sizeof(l->p.panel_w));
 }
 
 /* ---- styles ---- */
@@ -114,116 +115,100 @@ static int styles(l3run *l, vas_err *e)
     s.pcutoff = m->pcutoff;
     s.alpha = m->alphavalue < 0 ? 0 : m->alphavalue > 1 ? 1 : m->alphavalue;
     for (int c = 0; c < l->n_cams; c++) {
-        l->s2[c] = s;
-        l->s2[c].radius = fmax(2.0, s.radius * l->out->height / l->src_h[c]);
-        l->s2[c].line_width = fmax(1.0, l->s2[c].radius / 3);
+        l->p.s2[c] = s;
+        l->p.s2[c].radius = fmax(2.0, s.radius * l->out->height / l->p.src_h[c]);
+        l->p.s2[c].line_width = fmax(1.0, l->p.s2[c].radius / 3);
     }
-    l->s3 = s;
-    l->s3.radius = fmax(2.0, l->out->height / 80.0);
-    l->s3.line_width = fmax(1.0, l->s3.radius / 2);
-    return pose_style_check(&l->s3, e);
+    l->p.s3 = s;
+    l->p.s3.radius = fmax(2.0, l->out->height / 80.0);
+    l->p.s3.line_width = fmax(1.0, l->p.s3.radius / 2);
+    return pose_style_check(&l->p.s3, e);
 }
 
 /* ---- drawing ---- */
 
-/* Decoders at the panels' sizes, the encoder, the canvas and the viewpoint. */
-static int open_all(l3run *l, const tri_take *k, pose_view3d *view, vas_err *e)
+/* Decoders at the panels' sizes, the viewpoint, and the drawer (encoder, canvas, thread). */
+static int open_all(l3run *l, const tri_take *k, vas_err *e)
 {
     label3d_out *out = l->out;
-    media_enc_opts eo = {
-        .width = out->width, .height = out->height, .fps = out->fps, .pix = MEDIA_PIX_BGRX};
     int np = tri_take_parts(k, NULL), rc = VAS_OK;
 
     for (int c = 0; c < l->n_cams && rc == VAS_OK; c++) {
-        media_video_opts vo = {.width = out->panel_w[c], .height = out->height, .threads = 2};
+        media_video_opts vo = {.width = out->panel_w[c],
+                               .height = out->height,
+                               .threads = 2,
+                               .lim = l->o->tri.pose.lim};
         rc = media_video_open(l->videos[c], &vo, &l->v[c], e);
     }
     l->xyz = rc == VAS_OK ? tri_take_xyz(k) : NULL;
-    l->canvas = rc == VAS_OK ? malloc((size_t)out->width * 4 * (size_t)out->height) : NULL;
-    if (rc == VAS_OK && (!l->xyz || !l->canvas))
+    if (rc == VAS_OK && !l->xyz)
         rc = err_set(e, VAS_ENOMEM, "out of memory for the 3D labeled video");
     if (rc == VAS_OK)
-        rc = pose_view3d_init(view, l->xyz, tri_take_frames(k) * np, out->panel_w[l->n_cams],
+        rc = pose_view3d_init(&l->p.view, l->xyz, tri_take_frames(k) * np, out->panel_w[l->n_cams],
                               out->height, e);
+    l->p.n_parts = np;
     if (rc == VAS_OK)
-        rc = media_enc_open(out->video, &eo, &l->enc, e);
+        rc = label3d_draw_open(out->video, &l->p, &l->draw, e);
     return rc;
 }
 
-/* Camera c's frame f (RGB24) into its panel, then its 2D pose scaled to the panel. */
-static int draw_camera(l3run *l, const tri_take *k, int c, int64_t f, const media_frame *fr,
-                       vas_err *e)
+/* Progress while the drawer is busy: frames queued so far (f). */
+static int report(l3run *l, int64_t f, int64_t frames, vas_err *e)
 {
-    size_t stride = (size_t)l->out->width * 4;
-    uint8_t *dst = l->canvas + (size_t)l->x0[c] * 4;
-    double sx = (double)fr->width / l->src_w[c], sy = (double)fr->height / l->src_h[c];
-    int np = tri_take_parts(k, NULL);
-
-    for (int y = 0; y < fr->height; y++) {
-        const uint8_t *s = fr->rgb + (size_t)y * (size_t)fr->width * 3;
-        uint8_t *d = dst + (size_t)y * stride;
-        for (int x = 0; x < fr->width; x++, s += 3, d += 4) {
-            d[0] = s[2];
-            d[1] = s[1];
-            d[2] = s[0];
-            d[3] = 0xff;
-        }
-    }
-    tri_take_xyl(k, c, f, l->xyl);
-    for (double *q = l->xyl; q < l->xyl + 3 * (size_t)np; q += 3) { /* pixel centres at */
-        q[0] = (q[0] + 0.5) * sx - 0.5;                             /* integers in both */
-        q[1] = (q[1] + 0.5) * sy - 0.5;
-    }
-    return pose_draw(&l->s2[c], dst, fr->width, fr->height, (int)stride, l->xyl, e);
+    return l->o->progress ? l->o->progress(l->o->arg, f, frames, e) : VAS_OK;
 }
 
-/* One output frame; 0 when a video has ended (the shortest input), 1 when written. */
-static int draw_frame(l3run *l, const tri_take *k, const pose_view3d *view, int64_t f, vas_err *e)
+/* Frame f of every camera decoded into the drawer's next slot with its poses, and queued; 0 when
+ * a video has ended (the shortest input), 1 when queued. */
+static int queue_frame(l3run *l, const tri_take *k, int64_t f, int64_t frames, vas_err *e)
 {
-    size_t stride = (size_t)l->out->width * 4;
-    int np = tri_take_parts(k, NULL), n3 = l->n_cams, rc;
-    media_frame fr;
+    int np = tri_take_parts(k, NULL), wait = l->o->progress ? WAIT_MS : -1, rc;
+    label3d_frame fr;
+    media_frame m;
 
-    for (int c = 0; c < l->n_cams; c++) {
-        rc = media_video_next(l->v[c], &fr, e);
+    while ((rc = label3d_draw_next(l->draw, wait, &fr, e)) == 0)
+        if ((rc = report(l, f, frames, e)) < 0)
+            return rc;
+    for (int c = 0; c < l->n_cams && rc > 0; c++) {
+        rc = media_video_next(l->v[c], &m, e);
         if (rc <= 0)
             return rc;
-        rc = draw_camera(l, k, c, f, &fr, e);
-        if (rc < 0)
-            return rc;
+        if (m.width != l->p.panel_w[c] || m.height != l->p.height)
+            return err_set(e, VAS_EIO, "camera %d's frame is %dx%d, its panel %dx%d", c + 1,
+                           m.width, m.height, l->p.panel_w[c], l->p.height);
+        memcpy(fr.rgb[c], m.rgb, (size_t)m.width * (size_t)m.height * 3);
+        tri_take_xyl(k, c, f, fr.xyl[c]);
     }
-    if (l->out->panel_w[n3] > view->w) /* the odd-width pixel column */
-        for (int y = 0; y < l->out->height; y++)
-            memset(l->canvas + y * stride + (size_t)(l->out->width - 1) * 4, 0xff, 4);
-    rc = pose_view3d_draw(view, &l->s3, l->canvas + (size_t)l->x0[n3] * 4, view->w, view->h,
-                          (int)stride, &l->xyz[f * np * 3], e);
-    if (rc == VAS_OK)
-        rc = media_enc_frame(l->enc, l->canvas, stride, e);
-    return rc < 0 ? rc : 1;
+    if (rc < 0)
+        return rc;
+    memcpy(fr.xyz, &l->xyz[f * np * 3], sizeof(double) * 3 * (size_t)np);
+    label3d_draw_commit(l->draw);
+    return 1;
 }
 
-/* tri_run's on_take: the whole video. */
+/* tri_run's on_take: the whole video. The job's thread decodes and queues; the drawer draws. */
 static int draw_take(void *arg, const tri_take *k, vas_err *e)
 {
     l3run *l = arg;
-    pose_view3d view;
     int64_t frames = tri_take_frames(k), t0 = util_mono_ms();
-    int rc = open_all(l, k, &view, e);
+    int rc = open_all(l, k, e);
 
     for (int64_t f = 0; f < frames && rc == VAS_OK; f++) {
-        rc = draw_frame(l, k, &view, f, e);
+        rc = queue_frame(l, k, f, frames, e);
+        if (rc == 0) /* the shortest video has ended */
+            break;
         if (rc == 1) {
             l->out->frames++;
-            rc = l->o->progress ? l->o->progress(l->o->arg, f + 1, frames, e) : VAS_OK;
+            rc = report(l, f + 1, frames, e);
         }
     }
     if (rc == VAS_OK && l->out->frames == 0)
         rc = err_set(e, VAS_EINVAL, "no frame could be decoded from the videos");
-    if (rc == VAS_OK)
-        rc = media_enc_close(l->enc, e);
+    if (rc == VAS_OK && l->draw)
+        rc = label3d_draw_close(l->draw, e);
     else
-        media_enc_abort(l->enc);
-    l->enc = NULL;
+        label3d_draw_abort(l->draw);
+    l->draw = NULL;
     l->out->draw_seconds = (double)(util_mono_ms() - t0) / 1000.0;
     return rc;
 }
@@ -258,7 +243,6 @@ int label3d_run(const geom_models3d_item *it, const char *const *videos, const c
     for (int c = 0; c < l.n_cams; c++)
         media_video_close(l.v[c]);
     free(l.pairs);
-    free(l.canvas);
     free(l.xyz);
     out->seconds = (double)(util_mono_ms() - t0) / 1000.0;
     return rc;

@@ -23,10 +23,16 @@
  * DESIGN
  * The take is triangulated first (tri_run.h, which also writes the csv/h5/json); the 3D points
  * (frames x parts x 3 doubles: 10 MB for an hour of 4 parts at 30 fps) give the viewpoint. Then
- * the videos are decoded together, one frame each at a time, already scaled to H by the decoder
- * (media_video_opts' size), drawn on one BGRx canvas and encoded. Memory: the canvas, the
- * decoders' and encoder's own buffers, the 2D tables and 3D points; never the video.
- * Not: storing outputs (the job does). Threads: the caller's (plus FFmpeg's and pose_run's). */
+ * the videos are decoded together on the caller's thread, one frame each at a time, already
+ * scaled to H by the decoder (media_video_opts' size), and queued with their poses to the drawing
+ * thread (label3d_draw.h), which draws them on one BGRx canvas and encodes. While the drawer is
+ * busy the caller's thread reports progress at least every 50 ms, so a cancel is seen within that
+ * (and job_progress's own 200 ms) whatever a frame costs to draw. Memory: LABEL3D_DRAW_DEPTH
+ * frames, the canvas, the decoders' and encoder's own buffers, the 2D tables and 3D points; never
+ * the video. Measured (e2e_label3d bench_label3d: 2 cameras 640x480 x 240 frames, a 1760x480
+ * video, 2 shared cores): see the commit that made the drawing thread.
+ * Not: storing outputs (the job does). Threads: the caller's, the drawer's "vas-label3d" (plus
+ * FFmpeg's and pose_run's). */
 #ifndef VAS_LABEL3D_RUN_H
 #define VAS_LABEL3D_RUN_H
 
@@ -36,7 +42,10 @@
 
 typedef struct label3d_opts {
     tri_run_opts tri;          /* the triangulation (its on_take is label3d_run's own) */
-    pose_progress_fn progress; /* optional: frames drawn; a negative return stops */
+    pose_progress_fn progress; /* optional: frames decoded and queued for drawing (at most
+                                  LABEL3D_DRAW_DEPTH ahead of those drawn), called after each
+                                  and every 50 ms while the drawer is busy; a negative return
+                                  stops */
     void *arg;
     int max_height; /* cap on the panels' height; 0: LABEL3D_MAX_HEIGHT */
 } label3d_opts;

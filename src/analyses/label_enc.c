@@ -1,35 +1,27 @@
-/* label_enc.c - see label_enc.h. */
+/* label_enc.c - see label_enc.h. The ring and its thread are label_ring.h's; a slot is one
+ * frame: its pose (slot_hdr) followed by its picture. */
 #include "analyses/label_enc.h"
 
-#include "core/util.h"
+#include "analyses/label_ring.h"
 #include "media/media_enc.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct slot {
-    uint8_t *rgb;
-    double xyl[3 * POSE_MODEL_MAX_PARTS];
+typedef struct slot_hdr {
+    double xyl[3 * POSE_MODEL_MAX_PARTS]; /* the pose, when has_pose */
     int has_pose;
-} slot;
+} slot_hdr;
+
+#define SLOT_RGB(slot) ((uint8_t *)(slot) + sizeof(slot_hdr)) /* the picture, packed RGB24 */
 
 struct label_enc {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    pthread_t th;
-    int started;
-    slot ring[LABEL_ENC_DEPTH];
-    int head, count; /* next slot to fill; slots queued */
-    int done, stop;  /* no more pushes; abort */
-    int err;         /* the thread's error, or VAS_OK */
-    vas_err terr;
+    label_ring *ring; /* slots: slot_hdr + pic bytes */
     int w, h, n_parts, stride;
     size_t pic;
     pose_style style;
-    uint8_t *bgrx;
+    uint8_t *bgrx; /* the thread's canvas */
     media_enc *enc;
-    int64_t frames, busy_ms;
 };
 
 /* Packed RGB24 to cairo's RGB24 (32-bit xRGB, native endian). */
@@ -43,56 +35,23 @@ static void to_bgrx(const uint8_t *rgb, int w, int h, uint8_t *dst, int stride)
     }
 }
 
-static int one_frame(label_enc *le, const slot *s, vas_err *e)
+/* The ring's work (thread "vas-label"): one frame drawn and encoded. */
+static int one_frame(void *ctx, void *slot, vas_err *e)
 {
+    label_enc *le = ctx;
+    const slot_hdr *s = slot;
     int rc = VAS_OK;
 
-    to_bgrx(s->rgb, le->w, le->h, le->bgrx, le->stride);
+    to_bgrx(SLOT_RGB(slot), le->w, le->h, le->bgrx, le->stride);
     if (s->has_pose)
         rc = pose_draw(&le->style, le->bgrx, le->w, le->h, le->stride, s->xyl, e);
     return rc < 0 ? rc : media_enc_frame(le->enc, le->bgrx, (size_t)le->stride, e);
 }
 
-static void *thread_main(void *arg)
-{
-    label_enc *le = arg;
-    int tail = 0;
-
-    pthread_setname_np(pthread_self(), "vas-label");
-    pthread_mutex_lock(&le->mu);
-    for (;;) {
-        while (le->count == 0 && !le->done && !le->stop)
-            pthread_cond_wait(&le->cv, &le->mu);
-        if (le->stop || le->count == 0)
-            break;
-        pthread_mutex_unlock(&le->mu);
-        int64_t t0 = util_mono_ms();
-        vas_err e = {0};
-        int rc = one_frame(le, &le->ring[tail], &e);
-        pthread_mutex_lock(&le->mu);
-        le->busy_ms += util_mono_ms() - t0;
-        if (rc < 0) {
-            le->err = rc;
-            le->terr = e;
-            break;
-        }
-        le->frames++;
-        tail = (tail + 1) % LABEL_ENC_DEPTH;
-        le->count--;
-        pthread_cond_broadcast(&le->cv);
-    }
-    pthread_cond_broadcast(&le->cv);
-    pthread_mutex_unlock(&le->mu);
-    return NULL;
-}
-
 static void free_le(label_enc *le)
 {
-    for (int i = 0; i < LABEL_ENC_DEPTH; i++)
-        free(le->ring[i].rgb);
+    label_ring_free(le->ring);
     free(le->bgrx);
-    pthread_cond_destroy(&le->cv);
-    pthread_mutex_destroy(&le->mu);
     free(le);
 }
 
@@ -110,8 +69,6 @@ int label_enc_open(const char *path, int w, int h, double fps, const pose_style 
 
     if (!le)
         return err_set(e, VAS_ENOMEM, "out of memory");
-    pthread_mutex_init(&le->mu, NULL);
-    pthread_cond_init(&le->cv, NULL);
     le->w = w;
     le->h = h;
     le->n_parts = n_parts;
@@ -120,72 +77,45 @@ int label_enc_open(const char *path, int w, int h, double fps, const pose_style 
     le->stride = w * 4;
     le->bgrx = malloc((size_t)le->stride * (size_t)h);
     rc = le->bgrx ? VAS_OK : err_set(e, VAS_ENOMEM, "out of memory for a %dx%d frame", w, h);
-    for (int i = 0; i < LABEL_ENC_DEPTH && rc == VAS_OK; i++)
-        if (!(le->ring[i].rgb = malloc(le->pic)))
-            rc = err_set(e, VAS_ENOMEM, "out of memory for a %dx%d frame", w, h);
     if (rc == VAS_OK)
         rc = media_enc_open(path, &eo, &le->enc, e);
-    if (rc == VAS_OK && pthread_create(&le->th, NULL, thread_main, le) != 0)
-        rc = err_set(e, VAS_EIO, "could not start the labeling thread");
+    if (rc == VAS_OK)
+        rc = label_ring_open(LABEL_ENC_DEPTH, sizeof(slot_hdr) + le->pic, one_frame, le,
+                             "vas-label", &le->ring, e);
     if (rc < 0) {
         media_enc_abort(le->enc);
         free_le(le);
         return rc;
     }
-    le->started = 1;
     *out = le;
     return VAS_OK;
 }
 
 int label_enc_push(label_enc *le, const uint8_t *rgb, const double *xyl, vas_err *e)
 {
-    slot *s;
+    void *slot = NULL;
+    slot_hdr *s;
+    int rc = label_ring_slot(le->ring, -1, &slot, e);
 
-    pthread_mutex_lock(&le->mu);
-    while (le->count == LABEL_ENC_DEPTH && !le->err)
-        pthread_cond_wait(&le->cv, &le->mu);
-    if (le->err) {
-        pthread_mutex_unlock(&le->mu);
-        return err_set(e, le->err, "%s", le->terr.msg);
-    }
-    s = &le->ring[le->head];
-    pthread_mutex_unlock(&le->mu);
-    /* The slot is the caller's until count covers it: the thread reads only queued slots. */
-    memcpy(s->rgb, rgb, le->pic);
+    if (rc < 0)
+        return rc;
+    s = slot;
+    memcpy(SLOT_RGB(slot), rgb, le->pic);
     s->has_pose = xyl != NULL;
     if (xyl)
         memcpy(s->xyl, xyl, sizeof(double) * 3 * (size_t)le->n_parts);
-    pthread_mutex_lock(&le->mu);
-    le->head = (le->head + 1) % LABEL_ENC_DEPTH;
-    le->count++;
-    pthread_cond_broadcast(&le->cv);
-    pthread_mutex_unlock(&le->mu);
+    label_ring_commit(le->ring);
     return VAS_OK;
-}
-
-static void join(label_enc *le, int stop)
-{
-    pthread_mutex_lock(&le->mu);
-    le->done = 1;
-    le->stop = stop;
-    pthread_cond_broadcast(&le->cv);
-    pthread_mutex_unlock(&le->mu);
-    if (le->started)
-        pthread_join(le->th, NULL);
-    le->started = 0;
 }
 
 int label_enc_close(label_enc *le, vas_err *e)
 {
-    int rc;
+    int rc = label_ring_finish(le->ring, e);
 
-    join(le, 0);
-    if (le->err) {
-        rc = err_set(e, le->err, "%s", le->terr.msg);
+    if (rc < 0)
         media_enc_abort(le->enc);
-    } else {
+    else
         rc = media_enc_close(le->enc, e);
-    }
     free_le(le);
     return rc;
 }
@@ -194,15 +124,15 @@ void label_enc_abort(label_enc *le)
 {
     if (!le)
         return;
-    join(le, 1);
+    label_ring_stop(le->ring);
     media_enc_abort(le->enc);
     free_le(le);
 }
 
 void label_enc_stats(label_enc *le, int64_t *frames, double *busy_seconds)
 {
-    pthread_mutex_lock(&le->mu);
-    *frames = le->frames;
-    *busy_seconds = (double)le->busy_ms / 1000.0;
-    pthread_mutex_unlock(&le->mu);
+    int64_t ms = 0;
+
+    label_ring_stats(le->ring, frames, &ms);
+    *busy_seconds = (double)ms / 1000.0;
 }

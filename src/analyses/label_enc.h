@@ -1,6 +1,6 @@
 /* label_enc.h - the labeled-video writer: a thread that draws poses on frames (pose_draw.h) and
  * encodes them to H.264 .mp4 (media_enc.h), so drawing and encoding overlap with decoding and
- * inference. Owns: the thread, a bounded ring of frames, the encoder.
+ * inference. Owns: the encoder and its canvas; the ring and thread are label_ring.h's.
  *
  * DESIGN
  * The ring holds LABEL_ENC_DEPTH frames (picture + pose), allocated once: memory is that many
