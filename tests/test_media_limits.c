@@ -270,6 +270,23 @@ static void video_limits(void **state)
     media_video_close(v);
 }
 
+/* A real 9000 x 9000 video (2 MJPEG frames) under the default LIMIT_VIDEO_PIXELS (8192 x 8192):
+ * refused at open, from the stream's size, before the decoder or any frame buffer. */
+static void video_oversize_default(void **state)
+{
+    fx *f = *state;
+    tenc_video s = {.codec = "mjpeg", .w = 9000, .h = 9000, .frames = 2, .fps = 25};
+    media_video_opts o = {.threads = 1, .lim = {.video_pixels = (int64_t)8192 * 8192}};
+    media_video *v = NULL;
+    vas_err e = {0};
+
+    assert_int_equal(tenc_write_video(fx_file(f, "big.avi"), &s), 0);
+    assert_int_equal(media_video_open(f->path, &o, &v, &e), VAS_ETOOBIG);
+    assert_has(e.msg, "9000x9000 frames (81000000 pixels), over the limit of 67108864 pixels");
+    assert_has(e.msg, "LIMIT_VIDEO_PIXELS");
+    assert_null(v);
+}
+
 /* Overwrites the frame counts an AVI's headers give (avih's total frames, strh's length) with n:
  * headers that lie. 0 ok, -1 failed. */
 static int avi_lie(const char *path, uint32_t n)
@@ -332,6 +349,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(archive_image_over_pixels, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(video_limits, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(video_frames_backstop, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(video_oversize_default, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
