@@ -259,6 +259,16 @@ static void stop_workers(supervisor *s)
         w->pid = 0;
         w->pidfd = -1;
     }
+    /* No worker runs now: the temp folders of the jobs they were running (requeued above) go
+     * now, rather than at the next start. */
+    if (s->n > 0) {
+        vas_err e = {0};
+        int n_fixed = 0;
+        if (store_check_repair(s->st, &n_fixed, &e) < 0)
+            log_error("queue", "event=repair_failed error=\"%s\"", e.msg);
+        else if (n_fixed > 0)
+            log_info("queue", "event=stop_cleaned count=%d", n_fixed);
+    }
 }
 
 void supervisor_stop(supervisor *s)
