@@ -17,7 +17,8 @@
 
 static const char *const one_worker[] = {"--workers", "1", NULL};
 static const char *const no_workers[] = {"--workers", "0", NULL};
-static const char *const with_token[] = {"--workers", "0", "--token", "secret", NULL};
+static const char *const with_token[] = {"--workers",   "0",     "--token", "secret",
+                                         "--log-level", "debug", NULL};
 
 /* ---- /health and /metrics ---- */
 
@@ -231,6 +232,15 @@ static void token_guards_all_but_health(void **state)
     assert_true(sample(r.body, "vas_http_requests_total{route=\"/file\",status=\"401\"}") >= 6);
     e2e_resp_free(&r);
     assert_int_equal(tu_count_files(s->files), 1);
+    /* The token, right or wrong, is never logged, even at debug level. */
+    size_t n = 0;
+    char *log = tu_read_file(s->log, &n);
+    assert_non_null(log);
+    assert_non_null(strstr(log, "status=401"));
+    assert_null(strstr(log, "secret"));
+    assert_null(strstr(log, "wrong"));
+    assert_null(strstr(log, "c2VjcmV0"));
+    free(log);
     E2E_PASS(s);
 }
 
