@@ -11,12 +11,26 @@
 #include <jansson.h>
 #include <stdint.h>
 
+/* Where a job runs remotely (`vas worker --redis`, rq_worker.c): the job body is the same, its
+ * inputs and outputs live in the worker's own store (a cache), and these hooks carry progress,
+ * cancel and outputs to the server. NULL in struct job for the embedded worker. */
+typedef struct job_remote {
+    /* Reports progress (already rate-limited by job_progress) and checks for a cancel:
+     * VAS_ECANCELLED when the analysis was cancelled. */
+    int (*progress)(void *arg, int64_t done, int64_t total, const char *unit, vas_err *e);
+    /* An output was stored locally as file id (a STORE_ID_LEN hex string, borrowed): send it to
+     * the server. */
+    int (*publish)(void *arg, const char *id, vas_err *e);
+} job_remote;
+
 struct job {
-    store *st;               /* borrowed: the worker's own connection */
-    const analysis_env *env; /* borrowed: config and models */
-    store_analysis *a;       /* borrowed: the claimed row */
-    json_t *result;          /* owned: the result object the job fills */
-    int64_t last_progress;   /* monotonic ms of the last progress write */
+    store *st;                /* borrowed: the worker's own connection */
+    const analysis_env *env;  /* borrowed: config and models */
+    store_analysis *a;        /* borrowed: the claimed row */
+    json_t *result;           /* owned: the result object the job fills */
+    int64_t last_progress;    /* monotonic ms of the last progress write */
+    const job_remote *remote; /* borrowed: NULL (embedded: the store is the catalog) or hooks */
+    void *remote_arg;         /* borrowed: the hooks' argument */
 };
 typedef struct job job;
 
@@ -24,10 +38,13 @@ typedef struct job job;
 const json_t *job_args(const job *j);
 /* Path of input i (0 = file_id) into out. */
 void job_input_path(const job *j, int i, char *out, size_t n);
-/* Reports progress (the first report, then at most one every 200 ms). Returns
- * VAS_ECANCELLED once the analysis was cancelled: the job must stop and return that code. */
+/* Reports progress (the first report, then at most one every 200 ms; a remote job's hook keeps
+ * its own pace).
+ * Returns VAS_ECANCELLED once the analysis was cancelled: the job must stop and return that code.
+ */
 int job_progress(job *j, int64_t done, int64_t total, const char *unit, vas_err *e);
-/* Stores bytes as an output file; its id into id_out (STORE_ID_LEN + 1). */
+/* Stores bytes as an output file; its id into id_out (STORE_ID_LEN + 1). A remote job's output is
+ * then published (uploaded) before this returns. */
 int job_output(job *j, const void *p, size_t n, const char *filename, const char *ctype,
                char *id_out, vas_err *e);
 /* Streams the file at path (borrowed) into the store as an output; its id into id_out. */
@@ -38,5 +55,10 @@ int job_output_file(job *j, const char *path, const char *filename, const char *
 int job_tmp_dir(job *j, char *out, size_t n, vas_err *e);
 /* The result object (borrowed; add keys to it). */
 json_t *job_result(job *j);
+
+/* Runs j->a's job body in j (set up by the caller: store, env, row, a new result object; remote
+ * hooks or NULL), then removes its temp folder. A failure's sentence in *e says what went wrong
+ * (a full disk and LIMIT_WORKER_MEMORY named). The end state is the caller's to record. */
+int job_run(job *j, vas_err *e);
 
 #endif

@@ -63,6 +63,8 @@ int job_progress(job *j, int64_t done, int64_t total, const char *unit, vas_err 
 
     /* The first report (it sets the total) and then one every 200 ms: the final count needs no
      * write of its own, since SUCCESS sets done = total. */
+    if (j->remote) /* it keeps its own pace: cancel checks and progress events differ */
+        return j->remote->progress(j->remote_arg, done, total, unit, e);
     if (j->last_progress && now - j->last_progress < 200)
         return VAS_OK;
     j->last_progress = now;
@@ -89,6 +91,8 @@ int job_output(job *j, const void *p, size_t n, const char *filename, const char
     while (rc == VAS_EBUSY && ++tries < FINISH_TRIES);
     if (rc == VAS_OK)
         snprintf(id_out, STORE_ID_LEN + 1, "%s", f.id);
+    if (rc == VAS_OK && j->remote)
+        rc = j->remote->publish(j->remote_arg, f.id, e);
     return rc;
 }
 
@@ -130,6 +134,8 @@ int job_output_file(job *j, const char *path, const char *filename, const char *
     do /* a busy database: stream the file again, it is still there */
         rc = output_file_once(j, path, filename, ctype, id_out, e);
     while (rc == VAS_EBUSY && ++tries < FINISH_TRIES);
+    if (rc == VAS_OK && j->remote)
+        rc = j->remote->publish(j->remote_arg, id_out, e);
     return rc;
 }
 
@@ -208,7 +214,6 @@ static void finish(store *st, store_analysis *a, int rc, job *j, vas_err *e, int
     vas_err e2 = {0};
     long long ms = (long long)(util_mono_ms() - t0);
 
-    explain_enomem(j->env->cfg, rc, e);
     if (rc == VAS_OK) {
         rc = set_end_state(st, a, rc, j, e, &e2);
         if (rc == VAS_OK)
@@ -229,29 +234,38 @@ static void finish(store *st, store_analysis *a, int rc, job *j, vas_err *e, int
         log_error("queue", "event=job_finish_failed analysis_id=%s error=\"%s\"", a->id, e2.msg);
 }
 
+int job_run(job *j, vas_err *e)
+{
+    const analysis_def *d = analysis_lookup(j->a->name);
+    char tmp[4096];
+    int rc;
+
+    fault_point("job_started"); /* test builds: killed mid-job */
+    if (!j->result)
+        rc = err_set(e, VAS_ENOMEM, "out of memory starting the job");
+    else if (!d || !d->run)
+        rc = err_set(e, VAS_EUNSUPPORTED, "this server cannot run analysis '%s'", j->a->name);
+    else
+        rc = d->run(j, e);
+    rc = explain_full_disk(j->env->cfg, rc, e);
+    explain_enomem(j->env->cfg, rc, e);
+    /* Before the end state: once it is written no temp folder of the job may remain (vas check);
+     * its outputs are blobs by now. Whatever the job left; absent is fine. */
+    tmp_path(j, tmp, sizeof(tmp));
+    nftw(tmp, rm_one, 8, FTW_DEPTH | FTW_PHYS); /* NOLINT(concurrency-mt-unsafe): one thread */
+    return rc;
+}
+
 void worker_run_job(store *st, const analysis_env *env, store_analysis *a)
 {
-    const analysis_def *d = analysis_lookup(a->name);
     job j = {.st = st, .env = env, .a = a, .result = json_object()};
     vas_err e = {0};
     int64_t t0 = util_mono_ms();
-    char tmp[4096];
     int rc;
 
     log_info("queue", "event=job_state analysis_id=%s analysis=%s state=STARTED attempt=%d", a->id,
              a->name, a->attempts);
-    fault_point("job_started"); /* test builds: killed mid-job */
-    if (!j.result)
-        rc = err_set(&e, VAS_ENOMEM, "out of memory starting the job");
-    else if (!d || !d->run)
-        rc = err_set(&e, VAS_EUNSUPPORTED, "this server cannot run analysis '%s'", a->name);
-    else
-        rc = d->run(&j, &e);
-    rc = explain_full_disk(env->cfg, rc, &e);
-    /* Before the end state: once it is written no temp folder of the job may remain (vas check);
-     * its outputs are blobs by now. Whatever the job left; absent is fine. */
-    tmp_path(&j, tmp, sizeof(tmp));
-    nftw(tmp, rm_one, 8, FTW_DEPTH | FTW_PHYS); /* NOLINT(concurrency-mt-unsafe): one thread */
+    rc = job_run(&j, &e);
     finish(st, a, rc, &j, &e, t0);
     json_decref(j.result);
 }
