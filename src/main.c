@@ -10,6 +10,7 @@
 #include "nn/nn_cpu.h"
 #include "pose/pose_model.h"
 #include "queue/queue.h"
+#include "queue/rq_worker.h"
 #include "store/store.h"
 
 #include <errno.h>
@@ -29,7 +30,7 @@ static const char usage[] =
     "  init-db    create the database and data folder if absent\n"
     "  clean-up   delete old analyses and files (clean_up_*_days in the config)\n"
     "  check      check the database against the data folder (exit 1 on any problem)\n"
-    "  worker     run jobs (started by `vas serve`; --embedded)\n"
+    "  worker     run jobs: --redis on any machine (vas worker --help), or --embedded\n"
     "  analyze    run an analysis on local files, no server (vas analyze --help)\n"
     "  model-info what vas finds in a model folder or file (vas model-info --help)\n"
     "  nn-run     run an ONNX model on random input or a raw float32 file (vas nn-run --help)\n"
@@ -59,7 +60,41 @@ typedef struct opts {
     int notify_fd;
     int parent;
     int embedded;
+    const char *redis, *server, *name, *data; /* vas worker --redis */
+    int concurrency;                          /* vas worker --redis; 0: not given */
 } opts;
+
+static const char worker_help[] =
+    "usage: vas worker --redis URL --server http://HOST:PORT [options]\n"
+    "  runs the jobs `vas serve --queue URL` puts on Redis, on this machine\n"
+    "  --redis URL       redis://[:PASSWORD@]HOST:PORT/DB (config: CELERY_broker_url)\n"
+    "  --server URL      the server's HTTP API: inputs are downloaded, outputs uploaded\n"
+    "  --name NAME       advertised name (default <hostname>-<pid>)\n"
+    "  --concurrency N   jobs at once, one process each (default 1)\n"
+    "  --token T         the server's API token (config: API_TOKEN; env VAS_API_TOKEN)\n"
+    "  --data DIR        the worker's own cache of inputs (default var/worker-data; the\n"
+    "                    config's DATA_FOLDER and DATABASE, the server's, are not used)\n"
+    "usage: vas worker --embedded [options]   (started by `vas serve`)\n";
+
+/* vas worker's own flags (not config keys). */
+static int parse_worker_flag(const char *a, const char *v, opts *o, vas_err *e)
+{
+    int64_t n;
+
+    if (strcmp(a, "--redis") == 0)
+        o->redis = v;
+    else if (strcmp(a, "--server") == 0)
+        o->server = v;
+    else if (strcmp(a, "--name") == 0)
+        o->name = v;
+    else if (strcmp(a, "--concurrency") == 0) {
+        if (util_parse_i64(v, &n) < 0 || n < 1 || n > 64)
+            return err_set(e, VAS_EINVAL, "--concurrency needs a number from 1 to 64, not '%s'", v);
+        o->concurrency = (int)n;
+    } else
+        return 1;
+    return VAS_OK;
+}
 
 /* Flag -> config key, so a flag overrides the same key from the file. */
 static const struct {
@@ -75,6 +110,7 @@ static int parse_flag(int argc, char **argv, int *i, config *c, opts *o, vas_err
 {
     const char *a = argv[*i], *v;
     int64_t n;
+    int rc;
 
     if (strcmp(a, "--embedded") == 0) {
         o->embedded = 1;
@@ -89,6 +125,10 @@ static int parse_flag(int argc, char **argv, int *i, config *c, opts *o, vas_err
         o->port_file = v;
         return VAS_OK;
     }
+    if ((rc = parse_worker_flag(a, v, o, e)) <= 0)
+        return rc;
+    if (strcmp(a, "--data") == 0)
+        o->data = v;
     if (strcmp(a, "--notify-fd") == 0 || strcmp(a, "--parent") == 0) {
         if (util_parse_i64(v, &n) < 0 || n < 0 || n > INT_MAX)
             return err_set(e, VAS_EINVAL, "%s needs a number", a);
@@ -99,6 +139,18 @@ static int parse_flag(int argc, char **argv, int *i, config *c, opts *o, vas_err
         if (strcmp(a, flag_keys[k].flag) == 0)
             return config_set(c, flag_keys[k].key, v, e);
     return err_set(e, VAS_EINVAL, "unknown option '%s' (see --help)", a);
+}
+
+/* A Redis worker's cache: --data or var/worker-data, its database inside. Never the config's
+ * DATA_FOLDER: a config shared with the server would mix the worker's blobs into the server's. */
+static int worker_cache_paths(config *c, const opts *o, vas_err *e)
+{
+    const char *data = o->data ? o->data : "var/worker-data";
+    char db[4096];
+    int rc = config_set(c, "DATA_FOLDER", data, e);
+
+    snprintf(db, sizeof(db), "%s/cache.db", data);
+    return rc < 0 ? rc : config_set(c, "DATABASE", db, e);
 }
 
 /* Config = defaults, then --config FILE (or env VAS_API_TOKEN), then flags, whatever their
@@ -125,6 +177,8 @@ static int parse_args(int argc, char **argv, const char *help, config *c, opts *
         if ((rc = parse_flag(argc, argv, &i, c, o, e)) < 0)
             return rc;
     log_set_level(c->log_level);
+    if (strcmp(argv[1], "worker") == 0 && !o->embedded)
+        return worker_cache_paths(c, o, e);
     return VAS_OK;
 }
 
@@ -269,10 +323,20 @@ static int cmd_check(const config *c, const opts *o, vas_err *e)
 
 static int cmd_worker(const config *c, const opts *o, vas_err *e)
 {
-    if (!o->embedded)
-        return err_set(e, VAS_EUNSUPPORTED,
-                       "only `vas worker --embedded` exists yet (Redis workers come later)");
-    return worker_main(c, o->notify_fd, o->parent, e);
+    const char *redis = o->redis;
+    rq_worker_opts w = {.server = o->server, .name = o->name, .parent_pid = o->parent};
+
+    if (o->embedded)
+        return worker_main(c, o->notify_fd, o->parent, e);
+    if (!redis && c->broker_url && strncmp(c->broker_url, "redis://", 8) == 0)
+        redis = c->broker_url; /* the old config's CELERY_broker_url */
+    if (!redis)
+        return err_set(e, VAS_EINVAL, "vas worker needs --redis URL (or --embedded; see --help)");
+    if (!o->server)
+        return err_set(e, VAS_EINVAL, "vas worker --redis needs --server http://HOST:PORT");
+    w.redis_url = redis;
+    w.concurrency = o->concurrency ? o->concurrency : 1;
+    return rq_worker_main(c, &w, e);
 }
 
 /* `vas analyze`: the config options (--config, --models, --log-level) are taken here, the rest
@@ -342,7 +406,7 @@ static const command commands[] = {
      "  line per problem, then 'check: ok files=N blobs=N analyses=N' (exit 0) or\n"
      "  'check: N problems' (exit 1). Safe while the server runs or is stopped.\n",
      cmd_check},
-    {"worker", "usage: vas worker --embedded [options]\n", cmd_worker},
+    {"worker", worker_help, cmd_worker},
 };
 
 int main(int argc, char **argv)
