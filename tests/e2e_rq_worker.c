@@ -223,10 +223,179 @@ static void sleep_job_runs_remotely(void **state)
     E2E_PASS(w->s);
 }
 
+/* A cancel key set while the job runs stops it within a second: event `cancelled`, no success,
+ * the entry acknowledged. */
+static void cancel_within_a_second(void **state)
+{
+    world *w = *state;
+    const char *id = "a0000000-0000-4000-8000-000000000002";
+    char in[41];
+    json_t *d;
+    double t0;
+
+    e2e_upload_text(w->s, "to cancel\n", "c.txt", in);
+    start_worker(w, "wc", NULL);
+    add_job(w, id, "sleep", in, "{\"time\":30}");
+    d = wait_event(w, id, "started", 30);
+    assert_non_null(d);
+    json_decref(d);
+    tu_nap_ms(300);
+    freeReplyObject(cmd(w, "SET vas:cancel:%s 1 EX 86400", id));
+    t0 = e2e_now();
+    d = wait_event(w, id, "cancelled", 5);
+    assert_non_null(d);
+    json_decref(d);
+    assert_true(e2e_now() - t0 < 1.0);
+    assert_null(find_event(w, id, "success"));
+    tu_nap_ms(200);
+    assert_int_equal(int_reply(w, "XLEN %s", "vas:jobs:-"), 0);
+    E2E_PASS(w->s);
+}
+
+/* A job cancelled before any worker read it is skipped: `cancelled`, never `started`. */
+static void cancelled_before_claim_is_skipped(void **state)
+{
+    world *w = *state;
+    const char *id = "a0000000-0000-4000-8000-000000000003";
+    char in[41];
+    json_t *d;
+
+    e2e_upload_text(w->s, "skip me\n", "s.txt", in);
+    freeReplyObject(cmd(w, "SET vas:cancel:%s 1 EX 86400", id));
+    add_job(w, id, "sleep", in, "{\"time\":5}");
+    start_worker(w, "ws", NULL);
+    d = wait_event(w, id, "cancelled", 30);
+    assert_non_null(d);
+    json_decref(d);
+    assert_null(find_event(w, id, "started"));
+    E2E_PASS(w->s);
+}
+
+/* An input the server doesn't have: `failure` saying so; the worker goes on with the next. */
+static void missing_input_fails(void **state)
+{
+    world *w = *state;
+    const char *id = "a0000000-0000-4000-8000-000000000004";
+    const char *id2 = "a0000000-0000-4000-8000-000000000005";
+    char in[41];
+    json_t *d;
+
+    e2e_upload_text(w->s, "present\n", "p.txt", in);
+    start_worker(w, "wm", NULL);
+    add_job(w, id, "sleep", "0123456789012345678901234567890123456789", "{\"time\":0}");
+    add_job(w, id2, "sleep", in, "{\"time\":0}");
+    d = wait_event(w, id, "failure", 30);
+    assert_non_null(d);
+    assert_non_null(strstr(e2e_str(d, "description"), "is not on the server"));
+    json_decref(d);
+    d = wait_event(w, id2, "success", 30);
+    assert_non_null(d);
+    json_decref(d);
+    E2E_PASS(w->s);
+}
+
+/* The server is down when the worker claims a job, and comes back: the worker retries the
+ * download with back-off and the job succeeds (a server restart never fails a job). */
+static void server_restart_during_fetch(void **state)
+{
+    world *w = *state;
+    const char *id = "a0000000-0000-4000-8000-000000000006";
+    char in[41];
+    json_t *d;
+
+    e2e_upload_text(w->s, "survives a restart\n", "r.txt", in);
+    assert_int_equal(e2e_stop(w->s), 0);
+    start_worker(w, "wr", NULL);
+    add_job(w, id, "sleep", in, "{\"time\":0}");
+    d = wait_event(w, id, "started", 30);
+    assert_non_null(d);
+    json_decref(d);
+    tu_nap_ms(1500); /* a few failed tries */
+    assert_null(find_event(w, id, "failure"));
+    assert_int_equal(e2e_start(w->s), 0);
+    d = wait_event(w, id, "success", 30);
+    assert_non_null(d);
+    json_decref(d);
+    E2E_PASS(w->s);
+}
+
+/* kill -9 of a worker mid-job: nothing is acknowledged, the entry stays in the group's pending
+ * list under the worker's consumer for the server's reaper. */
+static void kill9_leaves_entry_pending(void **state)
+{
+    world *w = *state;
+    const char *id = "a0000000-0000-4000-8000-000000000007";
+    char in[41];
+    json_t *d;
+    redisReply *r;
+
+    e2e_upload_text(w->s, "killed\n", "k.txt", in);
+    int i = start_worker(w, "wk", NULL);
+    add_job(w, id, "sleep", in, "{\"time\":30}");
+    d = wait_event(w, id, "started", 30);
+    assert_non_null(d);
+    json_decref(d);
+    kill(w->workers[i], SIGKILL);
+    assert_int_equal(e2e_wait_pid(w->workers[i], 10), 128 + SIGKILL);
+    w->workers[i] = 0;
+    tu_nap_ms(500); /* its slot dies with it (PR_SET_PDEATHSIG) */
+    r = cmd(w, "XPENDING vas:jobs:- workers");
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    assert_int_equal(r->element[0]->integer, 1);
+    assert_string_equal(r->element[3]->element[0]->element[0]->str, "wk/0");
+    freeReplyObject(r);
+    assert_int_equal(int_reply(w, "XLEN %s", "vas:jobs:-"), 1);
+    assert_null(find_event(w, id, "success"));
+    assert_null(find_event(w, id, "failure"));
+    assert_in_range(int_reply(w, "TTL %s", "vas:worker:wk"), 1, 15); /* expires by itself */
+    E2E_PASS(w->s);
+}
+
+/* A wrong Redis password: the worker exits at once saying so, the password not in the
+ * message; a bad --server or --concurrency likewise. */
+static void bad_settings_refused(void **state)
+{
+    world *w = *state;
+    char url[160], out[E2E_PATH];
+    size_t n;
+    char *text;
+
+    snprintf(url, sizeof(url), "redis://:wrongpass@127.0.0.1:%d/0", w->redis.port);
+    snprintf(out, sizeof(out), "%s/bad.log", w->s->dir);
+    assert_int_equal(e2e_run_vas(out, "worker", "--redis", url, "--server", "http://127.0.0.1:1",
+                                 "--data", w->s->dir, NULL),
+                     1);
+    text = tu_read_file(out, &n);
+    assert_non_null(text);
+    assert_null(strstr(text, "wrongpass"));
+    assert_non_null(strstr(text, "vas worker:"));
+    free(text);
+    assert_int_equal(e2e_run_vas(out, "worker", "--redis", w->redis.url, "--server", "ftp://x",
+                                 "--data", w->s->dir, NULL),
+                     1);
+    text = tu_read_file(out, &n);
+    assert_non_null(strstr(text, "--server must be an http://"));
+    free(text);
+    assert_int_equal(e2e_run_vas(out, "worker", "--redis", w->redis.url, "--server",
+                                 "http://127.0.0.1:1", "--concurrency", "0", NULL),
+                     2);
+    assert_int_equal(e2e_run_vas(out, "worker", "--server", "http://127.0.0.1:1", NULL), 1);
+    text = tu_read_file(out, &n);
+    assert_non_null(strstr(text, "needs --redis URL"));
+    free(text);
+    E2E_PASS(w->s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(sleep_job_runs_remotely, setup, teardown),
+        cmocka_unit_test_setup_teardown(cancel_within_a_second, setup, teardown),
+        cmocka_unit_test_setup_teardown(cancelled_before_claim_is_skipped, setup, teardown),
+        cmocka_unit_test_setup_teardown(missing_input_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(server_restart_during_fetch, setup, teardown),
+        cmocka_unit_test_setup_teardown(kill9_leaves_entry_pending, setup, teardown),
+        cmocka_unit_test_setup_teardown(bad_settings_refused, setup, teardown),
     };
 
     if (!rqfx_available()) {
