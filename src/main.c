@@ -67,7 +67,8 @@ typedef struct opts {
 static const char worker_help[] =
     "usage: vas worker --redis URL --server http://HOST:PORT [options]\n"
     "  runs the jobs `vas serve --queue URL` puts on Redis, on this machine\n"
-    "  --redis URL       redis://[:PASSWORD@]HOST:PORT/DB (config: CELERY_broker_url)\n"
+    "  --redis URL       redis://[:PASSWORD@]HOST:PORT/DB (env VAS_REDIS_URL; config:\n"
+    "                    CELERY_broker_url)\n"
     "  --server URL      the server's HTTP API: inputs are downloaded, outputs uploaded\n"
     "  --name NAME       advertised name (default <hostname>-<pid>)\n"
     "  --concurrency N   jobs at once, one process each (default 1)\n"
@@ -244,6 +245,8 @@ static int cmd_serve(const config *c, const opts *o, vas_err *e)
         rc = supervisor_start(c, exe, &sup, e);
     if (rc == VAS_OK)
         rc = http_server_start(&env, sup ? supervisor_notify : NULL, sup, &srv, e);
+    if (rc == VAS_OK)
+        supervisor_serve(sup, http_server_port(srv)); /* Redis mode's local workers need it */
     if (rc == VAS_OK && o->port_file)
         rc = write_port_file(o->port_file, http_server_port(srv), e);
     if (rc == VAS_OK) {
@@ -328,6 +331,8 @@ static int cmd_worker(const config *c, const opts *o, vas_err *e)
 
     if (o->embedded)
         return worker_main(c, o->notify_fd, o->parent, e);
+    if (!redis) /* from `vas serve`'s supervisor: not in argv, where ps would show a password */
+        redis = getenv("VAS_REDIS_URL"); /* NOLINT(concurrency-mt-unsafe): one thread yet */
     if (!redis && c->broker_url && strncmp(c->broker_url, "redis://", 8) == 0)
         redis = c->broker_url; /* the old config's CELERY_broker_url */
     if (!redis)

@@ -329,6 +329,10 @@ int rq_worker_main(const config *cfg, const rq_worker_opts *o, vas_err *e)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    /* Spawned by `vas serve`, whose threads block these for its sigwait: the mask is inherited. */
+    sigaddset(&sa.sa_mask, SIGTERM);
+    sigaddset(&sa.sa_mask, SIGINT);
+    sigprocmask(SIG_UNBLOCK, &sa.sa_mask, NULL);
     signal(SIGPIPE, SIG_IGN);
     if (rc == VAS_OK)
         rc = serve_slots(&c, o, e);

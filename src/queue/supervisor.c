@@ -4,7 +4,12 @@
  * ends while the server runs, its STARTED job (found by worker_pid) becomes FAILURE with what
  * killed it, and a new worker is spawned (after 1 s if the dead one lived under 1 s, so a worker
  * that can't start doesn't spin). Workers are spawned with posix_spawn, safe in a threaded
- * process; the wake-up pipe's read end is their fd 3. */
+ * process; the wake-up pipe's read end is their fd 3.
+ *
+ * With a Redis queue (cfg->broker_url redis://) the local workers are `vas worker --redis`
+ * processes instead, talking to this server over loopback HTTP like any remote worker (named
+ * <hostname>-local<i>, cache in <data>/workers/<i>); they start once supervisor_serve gives the
+ * port. The Redis URL and the token go through the environment, not argv, so `ps` shows neither. */
 #include "queue/queue.h"
 
 #include "core/log.h"
@@ -17,6 +22,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,10 +49,67 @@ struct supervisor {
     int stop_fd;          /* eventfd: stop the thread */
     pthread_t thread;
     int thread_started;
-    store *st; /* the supervisor thread's connection */
+    store *st;       /* the supervisor thread's connection */
+    int redis;       /* 1: the workers are `vas worker --redis` (cfg->broker_url) */
+    atomic_int port; /* Redis mode: the HTTP port, 0 until supervisor_serve */
+    char **envp;     /* Redis mode: environ + VAS_REDIS_URL + VAS_API_TOKEN (owned) */
     int n;
     slot slots[SUP_MAX_WORKERS];
 };
+
+/* A `vas worker --redis` local worker for slot w (Redis mode). */
+static int spawn_redis_worker(supervisor *s, slot *w, pid_t *pid)
+{
+    const char *levels[] = {"error", "warn", "info", "debug"};
+    char server[64], name[160], host[128] = "", data[4096], parent[16];
+    int i = (int)(w - s->slots);
+    char *argv[] = {(char *)s->exe,
+                    "worker",
+                    "--server",
+                    server,
+                    "--name",
+                    name,
+                    "--data",
+                    data,
+                    "--models",
+                    s->cfg->models_dir,
+                    "--log-level",
+                    (char *)levels[s->cfg->log_level & 3],
+                    "--parent",
+                    parent,
+                    s->cfg->path ? "--config" : NULL,
+                    s->cfg->path,
+                    NULL};
+
+    gethostname(host, sizeof(host) - 1);
+    snprintf(server, sizeof(server), "http://127.0.0.1:%d", atomic_load(&s->port));
+    snprintf(name, sizeof(name), "%s-local%d", host, i);
+    snprintf(data, sizeof(data), "%s/workers/%d", s->cfg->data_folder, i);
+    snprintf(parent, sizeof(parent), "%d", (int)getpid());
+    return posix_spawn(pid, s->exe, NULL, NULL, argv, s->envp);
+}
+
+/* environ without VAS_REDIS_URL and VAS_API_TOKEN, then ours (Redis mode). */
+static int make_envp(supervisor *s)
+{
+    size_t n = 0, k = 0;
+
+    while (environ[n])
+        n++;
+    s->envp = calloc(n + 3, sizeof(char *));
+    if (!s->envp)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(environ[i], "VAS_REDIS_URL=", 14) && strncmp(environ[i], "VAS_API_TOKEN=", 14))
+            s->envp[k++] = strdup(environ[i]);
+    s->envp[k++] = util_concat("VAS_REDIS_URL=", s->cfg->broker_url);
+    if (s->cfg->api_token && *s->cfg->api_token)
+        s->envp[k++] = util_concat("VAS_API_TOKEN=", s->cfg->api_token);
+    for (size_t i = 0; i < k; i++)
+        if (!s->envp[i])
+            return -1;
+    return 0;
+}
 
 static int spawn_worker(supervisor *s, slot *w)
 {
@@ -78,10 +141,14 @@ static int spawn_worker(supervisor *s, slot *w)
 
     snprintf(lvl, sizeof(lvl), "%s", levels[s->cfg->log_level & 3]);
     snprintf(parent, sizeof(parent), "%d", (int)getpid());
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, s->wake_rd, 3);
-    rc = posix_spawn(&pid, s->exe, &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
+    if (s->redis) {
+        rc = spawn_redis_worker(s, w, &pid);
+    } else {
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_adddup2(&fa, s->wake_rd, 3);
+        rc = posix_spawn(&pid, s->exe, &fa, NULL, argv, environ);
+        posix_spawn_file_actions_destroy(&fa);
+    }
     if (rc != 0) {
         log_error("queue", "event=worker_spawn_failed errno=%d", rc);
         return -1;
@@ -143,13 +210,14 @@ static void reap(supervisor *s, slot *w)
 static int spawn_due(supervisor *s, struct pollfd *p)
 {
     int64_t now = util_mono_ms(), timeout = -1;
+    int ready = !s->redis || atomic_load(&s->port) > 0; /* Redis workers need the port */
 
     for (int i = 0; i < s->n; i++) {
         slot *w = &s->slots[i];
-        if (!w->pid && w->respawn_at <= now)
+        if (!w->pid && w->respawn_at <= now && ready)
             spawn_worker(s, w);
         if (!w->pid) {
-            int64_t wait = w->respawn_at > now ? w->respawn_at - now : 1000;
+            int64_t wait = !ready ? 50 : w->respawn_at > now ? w->respawn_at - now : 1000;
             if (timeout < 0 || wait < timeout)
                 timeout = wait;
         }
@@ -177,6 +245,12 @@ static void *supervise(void *arg)
     return NULL;
 }
 
+void supervisor_serve(supervisor *s, int port)
+{
+    if (s)
+        atomic_store(&s->port, port);
+}
+
 void supervisor_notify(void *arg)
 {
     supervisor *s = arg;
@@ -196,6 +270,11 @@ int supervisor_start(const config *cfg, const char *exe, supervisor **out, vas_e
     s->cfg = cfg;
     s->exe = exe;
     s->n = cfg->workers < SUP_MAX_WORKERS ? cfg->workers : SUP_MAX_WORKERS;
+    s->redis = cfg->broker_url && strncmp(cfg->broker_url, "redis://", 8) == 0;
+    if (s->redis && make_envp(s) < 0) {
+        rc = err_set(e, VAS_ENOMEM, "out of memory starting workers");
+        goto fail;
+    }
     s->stop_fd = eventfd(0, EFD_CLOEXEC);
     if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0 || s->stop_fd < 0) {
         rc = err_sys(e, VAS_EIO, errno, "cannot create the job queue's pipe");
@@ -290,5 +369,8 @@ void supervisor_stop(supervisor *s)
         close(s->wake_wr);
     if (s->wake_rd > 0)
         close(s->wake_rd);
+    for (size_t i = 0; s->envp && s->envp[i]; i++)
+        free(s->envp[i]);
+    free(s->envp);
     free(s);
 }
