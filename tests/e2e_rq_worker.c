@@ -65,33 +65,53 @@ static int setup(void **state)
     return e2e_start(w->s);
 }
 
+/* A sanitizer report in a worker's log. */
+static int worker_log_bad(const char *path)
+{
+    char *t = tu_read_file(path, NULL);
+    int bad = t && (strstr(t, "ERROR: AddressSanitizer") || strstr(t, "runtime error:") ||
+                    strstr(t, "LeakSanitizer"));
+
+    free(t);
+    return bad;
+}
+
+/* Stops the workers (SIGTERM: each must exit 0), redis-server and the server; a worker's log
+ * is printed when the test failed or the log holds a sanitizer report. */
 static int teardown(void **state)
 {
     world *w = *state;
     void *st;
-    int rc;
+    int rc = 0;
 
     if (!w)
         return 0;
-    for (int i = 0; i < w->n_workers; i++)
+    for (int i = 0; i < w->n_workers; i++) {
+        int code = 0;
         if (w->workers[i] > 0) {
             kill(w->workers[i], SIGTERM);
-            if (e2e_wait_pid(w->workers[i], 10) < 0) {
+            code = e2e_wait_pid(w->workers[i], 10);
+            if (code < 0) {
                 kill(w->workers[i], SIGKILL);
                 waitpid(w->workers[i], NULL, 0);
             }
         }
-    if (!w->s->passed)
-        for (int i = 0; i < w->n_workers; i++) {
+        if (code != 0 || worker_log_bad(w->wlog[i])) {
+            fprintf(stderr, "e2e: worker %d exited with %d or its log holds a report\n", i, code);
+            rc = -1;
+        }
+        if (rc < 0 || !w->s->passed) {
             char *t = tu_read_file(w->wlog[i], NULL);
             fprintf(stderr, "---- worker %d log ----\n%s\n", i, t ? t : "(none)");
             free(t);
         }
+    }
     if (w->rc)
         redisFree(w->rc);
     rqfx_kill(&w->redis);
     st = w->s;
-    rc = e2e_teardown(&st);
+    if (e2e_teardown(&st) < 0)
+        rc = -1;
     free(w);
     *state = NULL;
     return rc;
@@ -208,7 +228,10 @@ static void sleep_job_runs_remotely(void **state)
     assert_in_range(int_reply(w, "TTL %s", "vas:worker:w1"), 1, 15);
     d = wait_event(w, id, "success", 30);
     assert_non_null(d);
-    assert_non_null(find_event(w, id, "progress"));
+    json_t *pg = find_event(w, id, "progress");
+    assert_non_null(pg);
+    assert_true(json_integer_value(json_object_get(pg, "total")) == 1200);
+    json_decref(pg);
     const char *csv = e2e_str(json_object_get(d, "result"), "csv_file");
     e2e_sha1_hex("sleep,1.2\n", 10, sha);
     assert_string_equal(csv, sha);

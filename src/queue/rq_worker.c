@@ -127,7 +127,7 @@ static void spawn(rq_worker_ctx *c, child *ch, int slot)
 static void reap_one(rq_worker_ctx *c, rq_redis *r, child *ch, int slot, int status)
 {
     rq_slot_state *s = &c->slots[slot];
-    char why[256];
+    char why[512];
     int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
     vas_err e = {0};
 
