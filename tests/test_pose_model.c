@@ -213,6 +213,7 @@ static void plotting_keys_checked_at_load(void **state)
         {"skeleton_color: blurple\n", "skeleton_color:"},
         {"pcutoff: 1.5\n", "pcutoff must be from 0 to 1"},
         {"dotsize: 0\n", "dotsize must be from 1 to 1000"},
+        {"dotsize: 1e111\n", "dotsize must be from 1 to 1000, not 1e+111"}, /* not UB: fuzzed */
     };
     fx *f = *state;
 

@@ -42,6 +42,17 @@ static double number(yaml_document_t *d, yaml_node_t *map, const char *key, doub
     return ydoc_num_at(d, map, key, def, &v) == 0 ? v : def;
 }
 
+/* v as a whole number within [lo, hi] (saturating; NaN gives lo): a double from the file never
+ * reaches an integer conversion out of range. */
+static long long clamp_ll(double v, long long lo, long long hi)
+{
+    if (!(v >= (double)lo))
+        return lo;
+    if (v >= (double)hi)
+        return hi;
+    return (long long)v;
+}
+
 static int boolean(yaml_document_t *d, yaml_node_t *map, const char *key, int def)
 {
     const char *s = ydoc_str(d, map, key);
@@ -163,6 +174,7 @@ int pose_model_read_project(pose_model *m, const char *path, vas_err *e)
 {
     yaml_document_t d;
     yaml_node_t *root;
+    double dotsize;
     int rc = ydoc_load(path, &d, e);
 
     if (rc < 0)
@@ -174,8 +186,14 @@ int pose_model_read_project(pose_model *m, const char *path, vas_err *e)
     m->skeleton_color = dup_or(ydoc_str(&d, root, "skeleton_color"), "black");
     m->pcutoff = number(&d, root, "pcutoff", 0.6);
     m->alphavalue = number(&d, root, "alphavalue", 0.7);
-    m->dotsize = (int)number(&d, root, "dotsize", 12);
-    rc = read_bodyparts(m, &d, root, e);
+    dotsize = number(&d, root, "dotsize", 12);
+    /* Checked as a double: a huge value must not reach the int conversion. */
+    if (dotsize >= 1 && dotsize <= 1000) {
+        m->dotsize = (int)dotsize;
+        rc = read_bodyparts(m, &d, root, e);
+    } else {
+        rc = err_set(e, VAS_EINVAL, "config.yaml: dotsize must be from 1 to 1000, not %g", dotsize);
+    }
     if (rc == VAS_OK)
         rc = read_skeleton(m, &d, root, e);
     yaml_document_delete(&d);
@@ -200,12 +218,13 @@ static int read_pose_cfg(pose_model *m, const char *path, vas_err *e)
     root = yaml_document_get_root_node(&d);
     m->net_type = dup_or(ydoc_str(&d, root, "net_type"), "unknown");
     m->stride = number(&d, root, "stride", 8);
-    m->pad_to = (int)number(&d, root, "input_multiple", 16);
-    m->params = (long long)number(&d, root, "params", -1);
+    m->pad_to = (int)clamp_ll(number(&d, root, "input_multiple", 16), -1, 1 << 20);
+    m->params = clamp_ll(number(&d, root, "params", -1), -1, 1LL << 50);
     m->locref = boolean(&d, root, "location_refinement", 1);
     m->locref_stdev = number(&d, root, "locref_stdev", 7.2801);
     m->sigmoid_in_graph = boolean(&d, root, "sigmoid_in_graph", 1);
-    m->iteration = (long)number(&d, root, "iteration", number(&d, root, "snapshot", 0));
+    m->iteration = (long)clamp_ll(number(&d, root, "iteration", number(&d, root, "snapshot", 0)),
+                                  -(1LL << 40), 1LL << 40);
     cm = ydoc_str(&d, root, "colormode");
     m->bgr = cm && !strcasecmp(cm, "BGR");
     m->input_name = dup_or(ydoc_str(&d, root, "input"), "image");
