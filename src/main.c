@@ -10,6 +10,8 @@
 #include "nn/nn_cpu.h"
 #include "pose/pose_model.h"
 #include "queue/queue.h"
+#include "queue/rq_redis.h"
+#include "queue/rq_server.h"
 #include "queue/rq_worker.h"
 #include "store/store.h"
 
@@ -52,7 +54,10 @@ static const char serve_help[] =
     "  --http-threads N  HTTP threads (default 2; config: HTTP_THREADS)\n"
     "  --max-upload N    largest upload in bytes (config: MAX_CONTENT_LENGTH)\n"
     "  --token T         require 'Authorization: Bearer T' (config: API_TOKEN; env VAS_API_TOKEN)\n"
-    "  --port-file FILE  write the port listened on to FILE once ready\n";
+    "  --port-file FILE  write the port listened on to FILE once ready\n"
+    "  --queue URL       redis://[:PASSWORD@]HOST:PORT/DB: jobs go through Redis to `vas worker`s\n"
+    "                    (config: CELERY_broker_url when it is redis://; --workers 0: no local\n"
+    "                    worker)\n";
 
 typedef struct opts {
     const char *config_path;
@@ -121,7 +126,12 @@ static int parse_flag(int argc, char **argv, int *i, config *c, opts *o, vas_err
         return err_set(e, VAS_EINVAL, "%s needs a value (see --help)", a);
     v = argv[++*i];
     if (strcmp(a, "--config") == 0)
-        return VAS_OK; /* read in the first pass */
+        return VAS_OK;               /* read in the first pass */
+    if (strcmp(a, "--queue") == 0) { /* serve: only Redis; a wrong URL is refused here */
+        rq_redis_url u;
+        return rq_redis_url_parse(v, &u, e) < 0 ? e->code
+                                                : config_set(c, "CELERY_broker_url", v, e);
+    }
     if (strcmp(a, "--port-file") == 0) {
         o->port_file = v;
         return VAS_OK;
@@ -213,8 +223,34 @@ static int prepare_db(const config *c, vas_err *e)
     return rc;
 }
 
+/* The Redis queue when the broker URL is redis:// (--queue, CELERY_broker_url), then HTTP with
+ * its hooks; the embedded queue's notify otherwise. */
+static int start_http(const config *c, const analysis_env *env, supervisor *sup, rq_server **rq,
+                      http_server **srv, vas_err *e)
+{
+    http_queue q = {.notify = sup ? supervisor_notify : NULL, .arg = sup};
+    rq_server_opts ro = {.url = c->broker_url};
+    int rc;
+
+    if (!c->broker_url || strncasecmp(c->broker_url, "redis://", 8) != 0)
+        return http_server_start_queue(env, &q, srv, e);
+#ifdef VAS_TEST_BUILD /* the tests' dead workers are reaped in seconds, not 10 s */
+    const char *g = getenv("VAS_QUEUE_GRACE_MS"); /* NOLINT(concurrency-mt-unsafe) */
+    int64_t ms = 0;
+    if (g && util_parse_i64(g, &ms) == 0 && ms > 0 && ms < 600000)
+        ro.grace_ms = (int)ms;
+#endif
+    rc = rq_server_start(c, &ro, rq, e);
+    if (rc < 0)
+        return rc;
+    q = (http_queue){rq_server_notify, *rq, rq_server_cancel, rq_server_workers,
+                     rq_server_model_live};
+    return http_server_start_queue(env, &q, srv, e);
+}
+
 static int cmd_serve(const config *c, const opts *o, vas_err *e)
 {
+    rq_server *rq = NULL;
     pose_models *models = NULL;
     geom_models3d *models3d = NULL;
     analysis_env env = {.cfg = c};
@@ -244,7 +280,7 @@ static int cmd_serve(const config *c, const opts *o, vas_err *e)
     if (rc == VAS_OK)
         rc = supervisor_start(c, exe, &sup, e);
     if (rc == VAS_OK)
-        rc = http_server_start(&env, sup ? supervisor_notify : NULL, sup, &srv, e);
+        rc = start_http(c, &env, sup, &rq, &srv, e);
     if (rc == VAS_OK)
         supervisor_serve(sup, http_server_port(srv)); /* Redis mode's local workers need it */
     if (rc == VAS_OK && o->port_file)
@@ -257,6 +293,7 @@ static int cmd_serve(const config *c, const opts *o, vas_err *e)
         log_info("main", "event=stopping signal=%d", sig);
     }
     http_server_stop(srv);
+    rq_server_stop(rq);
     supervisor_stop(sup);
     geom_models3d_free(models3d);
     pose_models_free(models);

@@ -81,10 +81,14 @@ static void url_forms(void **state)
 static void url_refusals(void **state)
 {
     static const char *const bad[] = {
-        "amqp://guest:hunter2@localhost//", "rediss://:hunter2@host:6379/0",
-        "redis://:hunter2@host:0/0",        "redis://:hunter2@host:99999/0",
-        "redis://:hunter2@host:65a/0",      "redis://:hunter2@/0",
-        "redis://:hunter2@host:6379/x",     "redis://:hunter2%zz@host/0",
+        "amqp://guest:hunter2@localhost//",
+        "rediss://:hunter2@host:6379/0",
+        "redis://:hunter2@host:0/0",
+        "redis://:hunter2@host:99999/0",
+        "redis://:hunter2@host:65a/0",
+        "redis://:hunter2@/0",
+        "redis://:hunter2@host:6379/x",
+        "redis://:hunter2%zz@host/0",
         "",
     };
     rq_redis_url u;
@@ -326,10 +330,14 @@ int main(void)
         cmocka_unit_test(url_refusals),
     };
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(auth_right_wrong_missing), cmocka_unit_test(nobody_listening),
-        cmocka_unit_test(select_db),                cmocka_unit_test(streams_round_trip),
-        cmocka_unit_test(nogroup_recreated),        cmocka_unit_test(set_ex_exists),
-        cmocka_unit_test(reconnect_after_restart),  cmocka_unit_test(reconnect_backs_off),
+        cmocka_unit_test(auth_right_wrong_missing),
+        cmocka_unit_test(nobody_listening),
+        cmocka_unit_test(select_db),
+        cmocka_unit_test(streams_round_trip),
+        cmocka_unit_test(nogroup_recreated),
+        cmocka_unit_test(set_ex_exists),
+        cmocka_unit_test(reconnect_after_restart),
+        cmocka_unit_test(reconnect_backs_off),
         cmocka_unit_test(reconnect_gives_up),
     };
     int rc;

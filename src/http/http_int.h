@@ -37,6 +37,7 @@ struct http_server {
     const analysis_env *env; /* cfg and the models */
     http_notify_fn notify;
     void *notify_arg;
+    http_queue q; /* the queue's hooks (notify and notify_arg are q's too) */
     int port;
     http_metrics metrics;
     pthread_mutex_t pool_lock; /* guards pool[] and n_pool; never held over I/O */
@@ -132,6 +133,7 @@ int analyses_delete(http_req *r);
 int ops_health(http_req *r);
 int ops_metrics(http_req *r);
 int ops_models(http_req *r);
+int ops_workers(http_req *r);
 /* ?limit=&offset= into *limit (-1 = all) and *offset; VAS_EINVAL answered by caller. */
 int http_paging(http_req *r, int64_t *limit, int64_t *offset, vas_err *e);
 

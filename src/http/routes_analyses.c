@@ -105,6 +105,40 @@ static int use_cache(http_req *r, store_analysis *a, const char *model_sha1, vas
     return VAS_OK;
 }
 
+/* The models the live workers advertise, ", "-separated, into out[n] (Redis queue). */
+static void worker_models(http_req *r, char *out, size_t n)
+{
+    json_t *arr = r->srv->q.workers ? r->srv->q.workers(r->srv->q.arg) : NULL, *w, *m;
+    size_t i, k, len = 0;
+
+    out[0] = '\0';
+    json_array_foreach(arr, i, w)
+    {
+        json_array_foreach(json_object_get(w, "models"), k, m) if (json_is_string(m) && len < n)
+            len +=
+            (size_t)snprintf(out + len, n - len, "%s%s", len ? ", " : "", json_string_value(m));
+    }
+    json_decref(arr);
+}
+
+/* A model the server has not loaded: with the Redis queue, fine when a live worker advertises
+ * it (the job waits for such a worker; no cache: the server can't fingerprint it). Otherwise
+ * the server's refusal, plus the workers' models. */
+static int remote_model(http_req *r, const char *model, vas_err *e)
+{
+    char theirs[512], why[320];
+
+    if (!r->srv->q.model_live || e->code != VAS_EINVAL)
+        return e->code;
+    if (model && *model && r->srv->q.model_live(r->srv->q.arg, model)) {
+        *e = (vas_err){0};
+        return VAS_OK;
+    }
+    snprintf(why, sizeof(why), "%.300s", e->msg); /* err_set below writes e->msg */
+    worker_models(r, theirs, sizeof(theirs));
+    return err_set(e, VAS_EINVAL, "%s; live workers have: %s", why, theirs[0] ? theirs : "none");
+}
+
 static int build_analysis(http_req *r, store_analysis *a, vas_err *e)
 {
     const pose_model *m = NULL;
@@ -129,11 +163,13 @@ static int build_analysis(http_req *r, store_analysis *a, vas_err *e)
     if (check_fields(d, r->fields, e) < 0)
         return e->code;
     if (d->needs_model == ANALYSIS_MODEL_3D) {
-        if (analysis_check_model3d(r->srv->env, d->name, model, &m3, e) < 0)
+        if (analysis_check_model3d(r->srv->env, d->name, model, &m3, e) < 0 &&
+            remote_model(r, model, e) < 0)
             return e->code;
         snprintf(a->model, sizeof(a->model), "%s", model);
     } else if (d->needs_model) {
-        if (analysis_check_model(r->srv->env, d->name, model, &m, e) < 0)
+        if (analysis_check_model(r->srv->env, d->name, model, &m, e) < 0 &&
+            remote_model(r, model, e) < 0)
             return e->code;
         snprintf(a->model, sizeof(a->model), "%s", model); /* body_field may return its own */
     } else {
@@ -197,6 +233,16 @@ int analyses_get(http_req *r)
     if (http_store_get(r, &e) < 0 || store_analysis_find(r->st, r->id, &a, &e) < 0)
         return reply_err(r, &e);
     body = json_pack("{s:s}", "state", a.state);
+    /* With the Redis queue only: the embedded queue's replies stay the old service's. */
+    if (a.worker[0] && r->srv->q.model_live)
+        json_object_set_new(body, "worker", json_string(a.worker));
+    if (!strcmp(a.state, "PENDING") && r->srv->q.model_live &&
+        !r->srv->q.model_live(r->srv->q.arg, a.model)) {
+        char why[200];
+        snprintf(why, sizeof(why), a.model[0] ? "no live worker has model %s" : "no live worker",
+                 a.model);
+        json_object_set_new(body, "waiting", json_string(why));
+    }
     if (!strcmp(a.state, "SUCCESS")) {
         status = MHD_HTTP_OK;
         if (a.result)
@@ -226,6 +272,8 @@ int analyses_delete(http_req *r)
     if (http_store_get(r, &e) < 0 || store_analysis_find(r->st, r->id, &a, &e) < 0)
         return reply_err(r, &e);
     rc = store_analysis_cancel(r->st, a.id, &e);
+    if (rc == VAS_OK && r->srv->q.cancel)
+        r->srv->q.cancel(r->srv->q.arg, a.id); /* a remote worker sees vas:cancel:<id> */
     if (rc == VAS_OK)
         log_info("queue", "event=job_state analysis_id=%s analysis=%s state=REVOKED", a.id, a.name);
     store_analysis_clear(&a);

@@ -1,4 +1,4 @@
-/* routes_ops.c - GET /health, GET /metrics, GET /model. */
+/* routes_ops.c - GET /health, GET /metrics, GET /model, GET /workers. */
 #include "http/http_int.h"
 
 #include "analyses/analysis.h"
@@ -55,6 +55,55 @@ static int format_jobs(store *st, char **buf, size_t *len, size_t *cap, vas_err 
     return rc ? err_set(e, VAS_ENOMEM, "out of memory writing metrics") : VAS_OK;
 }
 
+/* The live workers (a new array): the Redis queue's snapshot, [] for the embedded queue. */
+static json_t *live_workers(http_req *r)
+{
+    return r->srv->q.workers ? r->srv->q.workers(r->srv->q.arg) : json_array();
+}
+
+/* vas_workers and vas_worker_jobs{worker}, with the Redis queue only. */
+static int format_workers(http_req *r, char **buf, size_t *len, size_t *cap)
+{
+    json_t *arr, *w;
+    size_t i;
+    int rc;
+
+    if (!r->srv->q.workers)
+        return 0;
+    arr = live_workers(r);
+    if (!arr)
+        return -1;
+    rc = metrics_appendf(buf, len, cap,
+                         "# HELP vas_workers Live workers (Redis queue).\n"
+                         "# TYPE vas_workers gauge\nvas_workers %zu\n"
+                         "# HELP vas_worker_jobs Jobs running on each live worker.\n"
+                         "# TYPE vas_worker_jobs gauge\n",
+                         json_array_size(arr));
+    json_array_foreach(arr, i, w)
+    {
+        char name[128];
+        size_t k = 0;
+        /* A label value: names come from workers; keep only safe characters. */
+        for (const char *p = json_string_value(json_object_get(w, "name")); p && *p; p++)
+            if (k + 1 < sizeof(name) && *p != '"' && *p != '\\' && *p != '\n')
+                name[k++] = *p;
+        name[k] = '\0';
+        rc |= metrics_appendf(buf, len, cap, "vas_worker_jobs{worker=\"%s\"} %zu\n", name,
+                              json_array_size(json_object_get(w, "running")));
+    }
+    json_decref(arr);
+    return rc;
+}
+
+int ops_workers(http_req *r)
+{
+    json_t *arr = live_workers(r);
+
+    if (!arr)
+        return reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory listing workers");
+    return reply_json(r, MHD_HTTP_OK, arr);
+}
+
 int ops_metrics(http_req *r)
 {
     char *buf = NULL;
@@ -66,7 +115,8 @@ int ops_metrics(http_req *r)
         free(buf);
         return reply_err(r, &e);
     }
-    if (metrics_format(&r->srv->metrics, &buf, &len, &cap) < 0) {
+    if (format_workers(r, &buf, &len, &cap) < 0 ||
+        metrics_format(&r->srv->metrics, &buf, &len, &cap) < 0) {
         free(buf);
         return reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory writing metrics");
     }

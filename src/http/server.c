@@ -43,6 +43,7 @@ static const route_def routes[HTTP_ROUTE_COUNT] = {
     [HTTP_ROUTE_MODELS] = {HTTP_ROUTE_MODELS, "GET, HEAD", ops_models, NULL, NULL},
     [HTTP_ROUTE_HEALTH] = {HTTP_ROUTE_HEALTH, "GET, HEAD", ops_health, NULL, NULL},
     [HTTP_ROUTE_METRICS] = {HTTP_ROUTE_METRICS, "GET, HEAD", ops_metrics, NULL, NULL},
+    [HTTP_ROUTE_WORKERS] = {HTTP_ROUTE_WORKERS, "GET, HEAD", ops_workers, NULL, NULL},
 };
 
 static int64_t now_us(void)
@@ -63,7 +64,8 @@ static int route_of(const char *path, char *id, size_t idn)
              {"/analysis", HTTP_ROUTE_ANALYSES, HTTP_ROUTE_ANALYSIS},
              {"/model", HTTP_ROUTE_MODELS, HTTP_ROUTE_NONE},
              {"/health", HTTP_ROUTE_HEALTH, HTTP_ROUTE_NONE},
-             {"/metrics", HTTP_ROUTE_METRICS, HTTP_ROUTE_NONE}};
+             {"/metrics", HTTP_ROUTE_METRICS, HTTP_ROUTE_NONE},
+             {"/workers", HTTP_ROUTE_WORKERS, HTTP_ROUTE_NONE}};
 
     id[0] = '\0';
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
@@ -466,6 +468,14 @@ static size_t mem_limit(const config *cfg)
 int http_server_start(const analysis_env *env, http_notify_fn notify, void *notify_arg,
                       http_server **out, vas_err *e)
 {
+    http_queue q = {.notify = notify, .arg = notify_arg};
+
+    return http_server_start_queue(env, &q, out, e);
+}
+
+int http_server_start_queue(const analysis_env *env, const http_queue *q, http_server **out,
+                            vas_err *e)
+{
     const config *cfg = env->cfg;
     struct sockaddr_storage ss;
     http_server *s;
@@ -480,8 +490,9 @@ int http_server_start(const analysis_env *env, http_notify_fn notify, void *noti
         return err_set(e, VAS_ENOMEM, "out of memory starting the server");
     s->cfg = cfg;
     s->env = env;
-    s->notify = notify;
-    s->notify_arg = notify_arg;
+    s->q = *q;
+    s->notify = q->notify;
+    s->notify_arg = q->arg;
     s->list_gen = -1;
     pthread_mutex_init(&s->pool_lock, NULL);
     pthread_mutex_init(&s->cache_lock, NULL);

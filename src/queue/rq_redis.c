@@ -522,8 +522,7 @@ int rq_redis_exists(rq_redis *r, const char *key, int *exists, vas_err *e)
     return VAS_OK;
 }
 
-int rq_redis_ack_del(rq_redis *r, const char *stream, const char *group, const char *id,
-                     vas_err *e)
+int rq_redis_ack_del(rq_redis *r, const char *stream, const char *group, const char *id, vas_err *e)
 {
     redisReply *rep = NULL;
     int rc = rq_redis_cmd(r, &rep, e, "XACK %s %s %s", stream, group, id);

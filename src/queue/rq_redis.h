@@ -22,8 +22,8 @@
  * ignored, as Celery does). */
 typedef struct rq_redis_url {
     char host[RQ_REDIS_HOST_MAX];
-    int port;                          /* default RQ_REDIS_PORT */
-    int db;                            /* default 0 */
+    int port;                         /* default RQ_REDIS_PORT */
+    int db;                           /* default 0 */
     char password[RQ_REDIS_PASS_MAX]; /* "" when none */
 } rq_redis_url;
 

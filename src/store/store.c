@@ -161,6 +161,8 @@ int store_open(const char *db_path, const char *data_folder, store **out, vas_er
     rc = store_exec(s, schema, e);
     if (rc == VAS_OK)
         rc = store_job_stats_init(s, e); /* the counters GET /metrics reads */
+    if (rc == VAS_OK)
+        rc = store_remote_init(s, e); /* columns of the Redis queue, for older databases */
     if (rc < 0)
         goto fail;
     /* NORMAL in WAL mode: a commit survives a process crash; a power cut may lose the last

@@ -92,6 +92,8 @@ typedef struct store_analysis {
     int worker_pid;
     int attempts;
     char cache_key[STORE_ID_LEN + 1]; /* "" or the key of identical work (analyses/ makes it) */
+    char worker[128];                 /* "" (not yet run), "embedded" or a remote worker's name */
+    char queue_entry[320];            /* "" or "<stream>:<entry id>" of its Redis job entry */
 } store_analysis;
 
 /* Frees the owned members (not a itself). */
@@ -164,6 +166,35 @@ int store_check_repair(store *s, int *repaired, vas_err *e);
 /* A worker stopped on purpose (server shutdown): its STARTED jobs -> PENDING, to run again at
  * the next start. n = how many. */
 int store_analysis_requeue_worker(store *s, int worker_pid, int *n, vas_err *e);
+
+/* ---- jobs through Redis (store_remote.c; rq_server's threads, docs/redis-queue.md) ----
+ * Each transition names the state it leaves and the worker it expects: applying an event twice,
+ * or one that arrives late, changes nothing (*changed = 0). */
+/* Adds the columns `worker`, `queue_entry` to an older database (store_open calls it). */
+int store_remote_init(store *s, vas_err *e);
+/* PENDING analyses, oldest first, at most max (only_new: those without a queue entry): a new
+ * JSON array of [id, has_entry]. */
+int store_remote_pending(store *s, int max, int only_new, json_t **out, vas_err *e);
+/* A PENDING analysis was queued as entry ("<stream>:<entry id>"). */
+int store_remote_queued(store *s, const char *id, const char *entry, vas_err *e);
+/* PENDING -> STARTED by worker for entry (the row's queue_entry, if set, must be entry);
+ * attempts + 1. */
+int store_remote_start(store *s, const char *id, const char *worker, const char *entry,
+                       int *changed, vas_err *e);
+/* Progress of a STARTED job of worker (unit NULL: kept). */
+int store_remote_progress(store *s, const char *id, const char *worker, int64_t done, int64_t total,
+                          const char *unit, vas_err *e);
+/* STARTED by worker -> SUCCESS with result (borrowed), or -> FAILURE with description when
+ * result is NULL. */
+int store_remote_end(store *s, const char *id, const char *worker, const json_t *result,
+                     const char *description, int *changed, vas_err *e);
+/* STARTED jobs of remote workers: a new JSON array of {"id", "worker", "entry", "attempts"}. */
+int store_remote_running(store *s, json_t **out, vas_err *e);
+/* worker died during job id (STARTED by it): -> FAILURE "worker W stopped answering during the
+ * job; tried N times" once attempts >= max_attempts (*outcome 2), else -> PENDING with no
+ * entry, to be queued again (*outcome 1); 0: the row had moved on. */
+int store_remote_requeue(store *s, const char *id, const char *worker, int max_attempts,
+                         int *outcome, vas_err *e);
 
 /* ---- retention ---- */
 /* Deletes finished analyses older than analyses_days and files older than files_days that no

@@ -8,6 +8,10 @@
  *   STARTED -> FAILURE   store_analysis_fail         (worker)
  *                        store_analysis_fail_worker  (supervisor, the worker died)
  *   STARTED -> PENDING   store_analysis_recover      (start-up, once per job; then FAILURE)
+ *   Jobs through Redis (store_remote.c, rq_server's threads):
+ *   PENDING -> STARTED   store_remote_start          (a remote worker's `started` event)
+ *   STARTED -> SUCCESS/FAILURE  store_remote_end     (its `success`/`failure` event)
+ *   STARTED -> PENDING/FAILURE  store_remote_requeue (the reaper: the worker died)
  *   PENDING|STARTED -> REVOKED  store_analysis_cancel (HTTP thread; a worker sees it on its next
  *                        progress write and stops)
  */
@@ -24,7 +28,7 @@ const char *const store_states[5] = {"PENDING", "STARTED", "SUCCESS", "FAILURE",
 
 #define AN_COLS                                                                                    \
     "seq, id, task_id, name, model, args, state, done, total, unit, result, description, "         \
-    "created, started, finished, worker_pid, attempts"
+    "created, started, finished, worker_pid, attempts, worker, queue_entry"
 
 void store_analysis_clear(store_analysis *a)
 {
@@ -80,6 +84,8 @@ static int row_to_analysis(store *s, sqlite3_stmt *st, store_analysis *a, vas_er
     a->finished = sqlite3_column_double(st, 14);
     a->worker_pid = sqlite3_column_int(st, 15);
     a->attempts = sqlite3_column_int(st, 16);
+    snprintf(a->worker, sizeof(a->worker), "%s", col_text(st, 17));
+    snprintf(a->queue_entry, sizeof(a->queue_entry), "%s", col_text(st, 18));
     if (!a->args)
         a->args = json_object();
     return load_inputs(s, sqlite3_column_int64(st, 0), a, e);
@@ -335,8 +341,9 @@ int store_analysis_claim(store *s, int worker_pid, store_analysis *out, vas_err 
     sqlite3_stmt *st = NULL;
     int rc = store_stmt(s, -1,
                         "UPDATE analyses SET state = 'STARTED', started = ?1, worker_pid = ?2,"
-                        " attempts = attempts + 1 WHERE seq = (SELECT seq FROM analyses"
-                        " WHERE state = 'PENDING' ORDER BY seq LIMIT 1) RETURNING " AN_COLS,
+                        " worker = 'embedded', attempts = attempts + 1"
+                        " WHERE seq = (SELECT seq FROM analyses WHERE state = 'PENDING' ORDER BY "
+                        "seq LIMIT 1) RETURNING " AN_COLS,
                         &st, e);
 
     if (rc < 0)
@@ -447,13 +454,15 @@ int store_analysis_recover(store *s, int *requeued, int *failed, vas_err *e)
     rc = update(s,
                 "UPDATE analyses SET state = 'FAILURE', finished = ?3, description ="
                 " 'the server stopped twice while this analysis was running; start it again'"
-                " WHERE state = 'STARTED' AND attempts >= 2",
+                " WHERE state = 'STARTED' AND attempts >= 2"
+                " AND ifnull(worker, 'embedded') = 'embedded'",
                 NULL, NULL, util_now(), e);
     if (rc >= 0) {
         *failed = rc;
         rc = update(s,
                     "UPDATE analyses SET state = 'PENDING', worker_pid = NULL, done = 0"
-                    " WHERE state = 'STARTED' AND ?3 > 0",
+                    " WHERE state = 'STARTED' AND ?3 > 0"
+                    " AND ifnull(worker, 'embedded') = 'embedded'",
                     NULL, NULL, 1.0, e);
     }
     if (rc >= 0) {

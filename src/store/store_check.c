@@ -243,7 +243,10 @@ static void check_outputs(chk *c, const char *an, const char *result)
 static int check_analyses(chk *c, vas_err *e)
 {
     sqlite3_stmt *st = NULL;
-    int rc = store_stmt(c->s, -1, "SELECT id, state, worker_pid, result FROM analyses", &st, e);
+    int rc = store_stmt(c->s, -1,
+                        "SELECT id, state, worker_pid, result,"
+                        " ifnull(worker, 'embedded') != 'embedded' FROM analyses",
+                        &st, e);
 
     if (rc < 0)
         return rc;
@@ -254,7 +257,8 @@ static int check_analyses(chk *c, vas_err *e)
         c->n.analyses++;
         if (!id || !state)
             continue;
-        if (!strcmp(state, "STARTED") && !pid_alive(pid))
+        /* A remote worker's job (Redis queue) is watched by rq_server's reaper, not here. */
+        if (!strcmp(state, "STARTED") && !sqlite3_column_int(st, 4) && !pid_alive(pid))
             problem(c, "analysis %s is STARTED but its worker (pid %d) is gone", id, pid);
         else if (!strcmp(state, "STARTED") && push_running(c, id, e) < 0)
             break;

@@ -1,0 +1,470 @@
+/* rq_server.c - the server's side of the Redis job protocol (docs/redis-queue.md): dispatcher,
+ * reaper, workers snapshot and the hooks HTTP calls. The event consumer is rq_server_events.c.
+ *
+ * DESIGN: the catalog stays the truth; Redis only carries work. The dispatcher is the only
+ * writer of `vas:jobs:*` and `vas:queued` additions, and of a PENDING row's queue_entry; the
+ * event consumer moves rows out of PENDING (and SREMs them). So in one dispatch pass, reading
+ * `vas:queued` BEFORE the PENDING rows makes "PENDING, has an entry, not in the set" mean only
+ * "Redis lost it" (restarted without persistence), never "just started": such rows are queued
+ * again. Rows without an entry are new (or reaped) and are queued at once on a notify; the full
+ * pass runs every second. The reaper runs on the dispatcher's thread, so it never races it. */
+#include "queue/rq_server.h"
+
+#include "core/log.h"
+#include "core/util.h"
+#include "queue/rq_redis.h"
+#include "queue/rq_server_int.h"
+#include "store/store.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define PASS_MS     1000 /* full dispatch pass and workers snapshot */
+#define GRACE_MS    10000
+#define REAP_MS     2000
+#define MAX_CANCELS 1024
+#define MAX_PENDING 10000 /* rows looked at per pass */
+
+/* ---- hooks (any thread) ---- */
+
+void rq_server_notify(void *arg)
+{
+    rq_server *q = arg;
+
+    pthread_mutex_lock(&q->lock);
+    q->wake = 1;
+    pthread_cond_signal(&q->cond);
+    pthread_mutex_unlock(&q->lock);
+}
+
+void rq_server_cancel(void *arg, const char *id)
+{
+    rq_server *q = arg;
+
+    pthread_mutex_lock(&q->lock);
+    if (q->n_cancels < MAX_CANCELS) /* over it: the worker still finds the row REVOKED */
+        snprintf(q->cancels[q->n_cancels++], sizeof(q->cancels[0]), "%.63s", id);
+    pthread_cond_signal(&q->cond);
+    pthread_mutex_unlock(&q->lock);
+}
+
+json_t *rq_server_workers(void *arg)
+{
+    rq_server *q = arg;
+    json_t *copy;
+
+    pthread_mutex_lock(&q->lock);
+    copy = json_deep_copy(q->workers);
+    pthread_mutex_unlock(&q->lock);
+    return copy;
+}
+
+int rq_server_model_live(void *arg, const char *model)
+{
+    rq_server *q = arg;
+    json_t *w, *m;
+    size_t i, k;
+    int found = 0;
+
+    pthread_mutex_lock(&q->lock);
+    json_array_foreach(q->workers, i, w)
+    {
+        found |= !model[0]; /* a job without a model runs on any worker */
+        json_array_foreach(json_object_get(w, "models"), k, m) found |=
+            json_is_string(m) && strcmp(json_string_value(m), model) == 0;
+    }
+    pthread_mutex_unlock(&q->lock);
+    return found;
+}
+
+/* ---- dispatch ---- */
+
+/* The job entry's JSON for row a (api: docs/redis-queue.md, "A job entry"). */
+static json_t *job_json(const store_analysis *a)
+{
+    json_t *in = json_array();
+
+    for (int i = 0; in && i < a->n_inputs; i++)
+        json_array_append_new(in, json_string(a->inputs[i]));
+    return json_pack("{s:s, s:s, s:s, s:s, s:o, s:O, s:s, s:i}", "id", a->id, "task_id", a->task_id,
+                     "name", a->name, "model", a->model, "inputs", in, "args", a->args, "unit",
+                     a->unit, "attempt", a->attempts + 1);
+}
+
+/* XADDs one PENDING row, records its entry, SADDs it to vas:queued. */
+static int queue_one(rq_server_thr *t, const char *id, vas_err *e)
+{
+    store_analysis a;
+    char stream[sizeof(a.model) + 16], entry_id[64], entry[sizeof(a.queue_entry)];
+    redisReply *rep = NULL;
+    json_t *job;
+    int rc = store_analysis_find(t->st, id, &a, e);
+
+    if (rc < 0)
+        return rc == VAS_ENOTFOUND ? VAS_OK : rc; /* deleted meanwhile */
+    if (strcmp(a.state, "PENDING") != 0) {
+        store_analysis_clear(&a);
+        return VAS_OK;
+    }
+    snprintf(stream, sizeof(stream), "vas:jobs:%s", a.model[0] ? a.model : "-");
+    job = job_json(&a);
+    rc = job ? VAS_OK : err_set(e, VAS_ENOMEM, "out of memory queueing a job");
+    if (rc == VAS_OK)
+        rc = rq_redis_xadd_json(t->r, stream, 0, "job", job, entry_id, sizeof(entry_id), e);
+    json_decref(job);
+    if (rc == VAS_OK) {
+        snprintf(entry, sizeof(entry), "%s:%s", stream, entry_id);
+        rc = store_remote_queued(t->st, a.id, entry, e);
+    }
+    if (rc == VAS_OK)
+        rc = rq_redis_cmd(t->r, &rep, e, "SADD vas:queued %s", a.id);
+    if (rc == VAS_OK) {
+        freeReplyObject(rep);
+        log_debug("queue", "event=job_queued analysis_id=%s entry=%s attempt=%d", a.id, entry,
+                  a.attempts + 1);
+    }
+    store_analysis_clear(&a);
+    return rc;
+}
+
+/* The members of vas:queued as a JSON object (a set). */
+static int queued_set(rq_server_thr *t, json_t **out, vas_err *e)
+{
+    redisReply *rep = NULL;
+    json_t *set;
+    int rc = rq_redis_cmd(t->r, &rep, e, "SMEMBERS vas:queued");
+
+    if (rc < 0)
+        return rc;
+    set = json_object();
+    for (size_t i = 0; set && rep->type == REDIS_REPLY_ARRAY && i < rep->elements; i++)
+        json_object_set_new(set, rep->element[i]->str, json_true());
+    freeReplyObject(rep);
+    if (!set)
+        return err_set(e, VAS_ENOMEM, "out of memory");
+    *out = set;
+    return VAS_OK;
+}
+
+/* Queues PENDING rows: those without an entry, and (full pass) those Redis lost. */
+static int dispatch(rq_server_thr *t, int full, vas_err *e)
+{
+    json_t *set = NULL, *ids = NULL, *v;
+    size_t i;
+    int rc = full ? queued_set(t, &set, e) : VAS_OK, n = 0;
+
+    if (rc == VAS_OK)
+        rc = store_remote_pending(t->st, MAX_PENDING, !full, &ids, e);
+    json_array_foreach(ids, i, v)
+    {
+        const char *id = json_string_value(json_array_get(v, 0));
+        int has_entry = json_is_true(json_array_get(v, 1));
+        if (rc < 0)
+            break;
+        if (has_entry && (!set || json_object_get(set, id)))
+            continue;
+        if (has_entry)
+            log_warn("queue", "event=job_requeued analysis_id=%s reason=lost_by_redis", id);
+        rc = queue_one(t, id, e);
+        n++;
+    }
+    json_decref(set);
+    json_decref(ids);
+    if (rc == VAS_OK && n)
+        log_debug("queue", "event=dispatched jobs=%d", n);
+    return rc;
+}
+
+static int set_cancels(rq_server_thr *t, char (*ids)[64], int n, vas_err *e)
+{
+    char key[96];
+    int rc = VAS_OK;
+
+    for (int i = 0; i < n && rc == VAS_OK; i++) {
+        snprintf(key, sizeof(key), "vas:cancel:%.63s", ids[i]);
+        rc = rq_redis_set_ex(t->r, key, "1", 86400, e);
+    }
+    return rc;
+}
+
+/* ---- live workers ---- */
+
+/* SCAN vas:worker:* + MGET into a new array of the advertisements. */
+static int read_workers(rq_server_thr *t, json_t **out, vas_err *e)
+{
+    char cursor[32] = "0";
+    json_t *arr = json_array();
+    int rc = arr ? VAS_OK : err_set(e, VAS_ENOMEM, "out of memory");
+
+    do {
+        redisReply *rep = NULL, *vals = NULL;
+        if (rc == VAS_OK)
+            rc = rq_redis_cmd(t->r, &rep, e, "SCAN %s MATCH vas:worker:* COUNT 1000", cursor);
+        if (rc < 0)
+            break;
+        snprintf(cursor, sizeof(cursor), "%s", rep->element[0]->str);
+        const redisReply *keys = rep->element[1];
+        if (keys->elements) {
+            const char *argv[1025];
+            size_t n = keys->elements < 1024 ? keys->elements : 1024;
+            argv[0] = "MGET";
+            for (size_t i = 0; i < n; i++)
+                argv[i + 1] = keys->element[i]->str;
+            rc = rq_redis_cmd_argv(t->r, (int)n + 1, argv, NULL, &vals, e);
+        }
+        for (size_t i = 0; vals && i < vals->elements; i++) {
+            json_t *w = vals->element[i]->type == REDIS_REPLY_STRING
+                            ? json_loads(vals->element[i]->str, 0, NULL)
+                            : NULL;
+            if (json_is_object(w))
+                json_array_append(arr, w);
+            json_decref(w);
+        }
+        if (vals)
+            freeReplyObject(vals);
+        freeReplyObject(rep);
+    } while (rc == VAS_OK && strcmp(cursor, "0") != 0);
+    if (rc < 0) {
+        json_decref(arr);
+        return rc;
+    }
+    *out = arr;
+    return VAS_OK;
+}
+
+static int refresh_workers(rq_server *q, rq_server_thr *t, vas_err *e)
+{
+    json_t *arr = NULL, *old;
+    int rc = read_workers(t, &arr, e);
+
+    if (rc < 0)
+        return rc;
+    pthread_mutex_lock(&q->lock);
+    old = q->workers;
+    q->workers = arr;
+    pthread_mutex_unlock(&q->lock);
+    json_decref(old);
+    return VAS_OK;
+}
+
+/* ---- reaper ---- */
+
+/* 1 if a live advertisement of worker is in the snapshot. */
+static int worker_live(rq_server *q, const char *worker)
+{
+    json_t *w;
+    size_t i;
+    int live = 0;
+
+    pthread_mutex_lock(&q->lock);
+    json_array_foreach(q->workers, i, w) live |=
+        json_is_string(json_object_get(w, "name")) &&
+        strcmp(json_string_value(json_object_get(w, "name")), worker) == 0;
+    pthread_mutex_unlock(&q->lock);
+    return live;
+}
+
+/* Requeues (or fails) job j of a dead worker; removes its old entry. */
+static int reap_one(rq_server_thr *t, json_t *j, vas_err *e)
+{
+    const char *id = json_string_value(json_object_get(j, "id"));
+    const char *worker = json_string_value(json_object_get(j, "worker"));
+    const char *entry = json_string_value(json_object_get(j, "entry"));
+    const char *colon = strrchr(entry, ':');
+    redisReply *rep = NULL;
+    char stream[320];
+    int outcome = 0;
+    int rc = store_remote_requeue(t->st, id, worker, QUEUE_MAX_ATTEMPTS, &outcome, e);
+
+    if (rc < 0 || outcome == 0)
+        return rc;
+    log_warn("queue", "event=job_reaped analysis_id=%s worker=%s attempts=%d state=%s", id, worker,
+             (int)json_integer_value(json_object_get(j, "attempts")),
+             outcome == 2 ? "FAILURE" : "PENDING");
+    if (colon && colon > entry) {
+        snprintf(stream, sizeof(stream), "%.*s", (int)(colon - entry), entry);
+        rc = rq_redis_ack_del(t->r, stream, "workers", colon + 1, e);
+    }
+    if (rc == VAS_OK)
+        rc = rq_redis_cmd(t->r, &rep, e, "SREM vas:queued %s", id);
+    if (rc == VAS_OK)
+        freeReplyObject(rep);
+    return rc;
+}
+
+/* The STARTED jobs of workers missing for grace_ms go back to PENDING (or FAILURE). */
+static int reap(rq_server *q, rq_server_thr *t, vas_err *e)
+{
+    json_t *jobs = NULL, *j, *seen;
+    int64_t now = util_mono_ms();
+    size_t i;
+    int rc = store_remote_running(t->st, &jobs, e);
+
+    if (rc < 0)
+        return rc;
+    seen = json_object(); /* workers still missing this round */
+    json_array_foreach(jobs, i, j)
+    {
+        const char *w = json_string_value(json_object_get(j, "worker"));
+        json_t *since = json_object_get(q->missing, w);
+        if (rc < 0 || !seen || worker_live(q, w))
+            continue;
+        if (!since) {
+            json_object_set_new(q->missing, w, json_integer(now));
+            since = json_object_get(q->missing, w);
+        }
+        json_object_set(seen, w, since);
+        if (now - json_integer_value(since) >= q->grace_ms)
+            rc = reap_one(t, j, e);
+    }
+    json_decref(q->missing); /* a worker seen live again, or with no job left, is forgotten */
+    q->missing = seen ? seen : json_object();
+    json_decref(jobs);
+    return rc;
+}
+
+/* ---- the dispatcher thread ---- */
+
+/* Waits for a notify, a cancel, stop or the next pass. Cancels taken into ids/n. */
+static void wait_work(rq_server *q, int64_t next_ms, char (*ids)[64], int *n)
+{
+    struct timespec until;
+
+    clock_gettime(CLOCK_REALTIME, &until);
+    int64_t ms = next_ms - util_mono_ms();
+    if (ms > 0) {
+        until.tv_sec += ms / 1000;
+        until.tv_nsec += (ms % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+    }
+    pthread_mutex_lock(&q->lock);
+    while (ms > 0 && !q->wake && !q->n_cancels && !atomic_load(&q->stop))
+        if (pthread_cond_timedwait(&q->cond, &q->lock, &until) == ETIMEDOUT)
+            break;
+    q->wake = 0;
+    *n = q->n_cancels;
+    memcpy(ids, q->cancels, sizeof(q->cancels[0]) * (size_t)*n);
+    q->n_cancels = 0;
+    pthread_mutex_unlock(&q->lock);
+}
+
+static void *dispatcher_main(void *arg)
+{
+    rq_server *q = arg;
+    rq_server_thr *t = &q->disp;
+    static char ids[MAX_CANCELS][64]; /* only this thread uses it */
+    int64_t next_pass = 0, next_reap = util_mono_ms() + q->reap_ms;
+    int n = 0;
+
+    while (!atomic_load(&q->stop)) {
+        vas_err e = {0};
+        int rc = VAS_OK, full = util_mono_ms() >= next_pass;
+        if (full) {
+            next_pass = util_mono_ms() + PASS_MS;
+            rc = refresh_workers(q, t, &e);
+        }
+        if (rc == VAS_OK)
+            rc = set_cancels(t, ids, n, &e);
+        if (rc == VAS_OK)
+            rc = dispatch(t, full, &e);
+        if (rc == VAS_OK && util_mono_ms() >= next_reap) {
+            next_reap = util_mono_ms() + q->reap_ms;
+            rc = reap(q, t, &e);
+        }
+        if (rc < 0 && !atomic_load(&q->stop)) {
+            log_error("queue", "event=dispatch_error error=\"%s\"", e.msg);
+            for (int i = 0; i < n; i++) /* kept for the next round */
+                rq_server_cancel(q, ids[i]);
+            next_pass = util_mono_ms() + 200; /* rq_redis backed off already */
+        }
+        wait_work(q, next_pass, ids, &n);
+    }
+    return NULL;
+}
+
+/* ---- start, stop ---- */
+
+/* Opens a thread's own Redis and catalog connections. */
+int rq_server_thr_open(rq_server *q, rq_server_thr *t, vas_err *e)
+{
+    int rc = rq_redis_connect(q->url, 5000, &q->stop, &t->r, e);
+
+    if (rc == VAS_OK)
+        rc = store_open(q->cfg->database, q->cfg->data_folder, &t->st, e);
+    return rc;
+}
+
+static void thr_close(rq_server_thr *t)
+{
+    rq_redis_free(t->r);
+    store_close(t->st);
+    t->r = NULL;
+    t->st = NULL;
+}
+
+int rq_server_start(const config *cfg, const rq_server_opts *opts, rq_server **out, vas_err *e)
+{
+    rq_server *q = calloc(1, sizeof(*q));
+    char safe[512];
+    rq_redis_url u;
+    int rc;
+
+    if (!q)
+        return err_set(e, VAS_ENOMEM, "out of memory");
+    q->cfg = cfg;
+    q->url = opts->url;
+    q->grace_ms = opts->grace_ms > 0 ? opts->grace_ms : GRACE_MS;
+    q->reap_ms = opts->reap_ms > 0 ? opts->reap_ms : REAP_MS;
+    q->workers = json_array();
+    q->missing = json_object();
+    pthread_mutex_init(&q->lock, NULL);
+    pthread_cond_init(&q->cond, NULL);
+    rc = rq_redis_url_parse(opts->url, &u, e);
+    if (rc == VAS_OK)
+        rc = rq_server_thr_open(q, &q->disp, e);
+    if (rc == VAS_OK)
+        rc = rq_server_thr_open(q, &q->events, e);
+    if (rc == VAS_OK)
+        rc = rq_redis_group_create(q->events.r, "vas:events", "server", e);
+    if (rc == VAS_OK && pthread_create(&q->disp_thread, NULL, dispatcher_main, q) != 0)
+        rc = err_set(e, VAS_EIO, "cannot start the queue's dispatcher thread");
+    else if (rc == VAS_OK)
+        q->n_threads = 1;
+    if (rc == VAS_OK && pthread_create(&q->events_thread, NULL, rq_server_events_main, q) != 0)
+        rc = err_set(e, VAS_EIO, "cannot start the queue's event thread");
+    else if (rc == VAS_OK)
+        q->n_threads = 2;
+    if (rc < 0) {
+        rq_server_stop(q);
+        return rc;
+    }
+    rq_redis_url_safe(&u, safe, sizeof(safe));
+    log_info("queue", "event=redis_queue url=%s grace_ms=%d", safe, q->grace_ms);
+    *out = q;
+    return VAS_OK;
+}
+
+void rq_server_stop(rq_server *q)
+{
+    if (!q)
+        return;
+    atomic_store(&q->stop, 1);
+    rq_server_notify(q);
+    if (q->n_threads >= 1)
+        pthread_join(q->disp_thread, NULL);
+    if (q->n_threads >= 2)
+        pthread_join(q->events_thread, NULL);
+    thr_close(&q->disp);
+    thr_close(&q->events);
+    json_decref(q->workers);
+    json_decref(q->missing);
+    pthread_cond_destroy(&q->cond);
+    pthread_mutex_destroy(&q->lock);
+    free(q);
+}
