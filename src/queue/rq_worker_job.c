@@ -34,7 +34,6 @@ typedef struct slot_run {
     int64_t last_check;        /* monotonic ms of the last cancel check */
     int64_t last_event;        /* ... of the last progress event */
     int64_t redis_pause_until; /* no progress traffic before this (Redis was down) */
-    json_t *outputs;           /* ids the job published (dropped from the cache after it) */
 } slot_run;
 
 static void nap_ms(int64_t ms)
@@ -130,11 +129,7 @@ static int on_progress(void *arg, int64_t done, int64_t total, const char *unit,
 static int on_publish(void *arg, const char *id, vas_err *e)
 {
     slot_run *s = arg;
-    int rc = rq_http_upload(s->h, s->st, id, RQ_HTTP_RETRY_MS, e);
-
-    if (rc == VAS_OK)
-        json_array_append_new(s->outputs, json_string(id));
-    return rc;
+    return rq_http_upload(s->h, s->st, id, RQ_HTTP_RETRY_MS, e);
 }
 
 static const job_remote hooks = {on_progress, on_publish};
@@ -188,22 +183,6 @@ static int fetch_inputs(slot_run *s, const store_analysis *a, vas_err *e)
     return VAS_OK;
 }
 
-/* The outputs were uploaded: the cache keeps inputs only. */
-static void drop_outputs(slot_run *s)
-{
-    size_t i;
-    json_t *v;
-
-    json_array_foreach(s->outputs, i, v)
-    {
-        vas_err e = {0};
-        if (store_file_delete(s->st, json_string_value(v), &e) < 0 && e.code != VAS_ENOTFOUND)
-            log_warn("rq", "event=cache_drop_failed file_id=%s error=\"%s\"", json_string_value(v),
-                     e.msg);
-    }
-    json_array_clear(s->outputs);
-}
-
 /* Runs a claimed, not cancelled job and sends its final event. */
 static void run_claimed(slot_run *s, store_analysis *a)
 {
@@ -237,7 +216,8 @@ static void run_claimed(slot_run *s, store_analysis *a)
         (long long)(util_mono_ms() - t0), rc < 0 && rc != VAS_ECANCELLED ? " error=\"" : "",
         rc < 0 && rc != VAS_ECANCELLED ? e.msg : "", rc < 0 && rc != VAS_ECANCELLED ? "\"" : "");
     json_decref(j.result);
-    drop_outputs(s);
+    /* Outputs stay in the cache: another slot may have stored the same bytes (same id) and be
+     * uploading them now; the cache has no eviction yet. */
 }
 
 static void handle_entry(slot_run *s, const rq_redis_entry *en)
@@ -283,8 +263,6 @@ static int slot_open(slot_run *s, vas_err *e)
         rc = rq_http_new(s->c->server, cfg->api_token, &s->h, e);
     if (rc == VAS_OK)
         rc = rq_redis_connect(s->c->redis_url, RQ_REDIS_RETRY_MS, NULL, &s->r, e);
-    if (rc == VAS_OK && !(s->outputs = json_array()))
-        rc = err_set(e, VAS_ENOMEM, "out of memory starting a slot");
     return rc;
 }
 
@@ -293,7 +271,6 @@ static void slot_close(slot_run *s)
     rq_redis_free(s->r);
     rq_http_free(s->h);
     store_close(s->st);
-    json_decref(s->outputs);
 }
 
 int rq_worker_slot_main(rq_worker_ctx *c, int slot, vas_err *e)
