@@ -267,6 +267,7 @@ static void cancel_sets_the_key(void **state)
             tu_nap_ms(10);
     }
     assert_true(ex);
+    assert_int_equal(wait_member(r, "vas:queued", aid, 0), 0); /* not waiting any more */
     e2e_expect_state(s, aid, "REVOKED", 200, 1);
     rq_redis_free(r);
     E2E_PASS(s);

@@ -94,7 +94,9 @@ static json_t *job_json(const store_analysis *a)
                      a->unit, "attempt", a->attempts + 1);
 }
 
-/* XADDs one PENDING row, records its entry, SADDs it to vas:queued. */
+/* Queues one PENDING row: SADD vas:queued, XADD, then the entry into the row. In this order a
+ * worker's `started` (which SREMs) can't come before the SADD, and a crash half-way leaves a row
+ * without an entry, which the next pass queues (a row's entry, not the set, says it was queued). */
 static int queue_one(rq_server_thr *t, const char *id, vas_err *e)
 {
     store_analysis a;
@@ -111,21 +113,20 @@ static int queue_one(rq_server_thr *t, const char *id, vas_err *e)
     }
     snprintf(stream, sizeof(stream), "vas:jobs:%s", a.model[0] ? a.model : "-");
     job = job_json(&a);
-    rc = job ? VAS_OK : err_set(e, VAS_ENOMEM, "out of memory queueing a job");
-    if (rc == VAS_OK)
+    rc = job ? rq_redis_cmd(t->r, &rep, e, "SADD vas:queued %s", a.id)
+             : err_set(e, VAS_ENOMEM, "out of memory queueing a job");
+    if (rc == VAS_OK) {
+        freeReplyObject(rep);
         rc = rq_redis_xadd_json(t->r, stream, 0, "job", job, entry_id, sizeof(entry_id), e);
+    }
     json_decref(job);
     if (rc == VAS_OK) {
         snprintf(entry, sizeof(entry), "%s:%s", stream, entry_id);
         rc = store_remote_queued(t->st, a.id, entry, e);
     }
     if (rc == VAS_OK)
-        rc = rq_redis_cmd(t->r, &rep, e, "SADD vas:queued %s", a.id);
-    if (rc == VAS_OK) {
-        freeReplyObject(rep);
         log_debug("queue", "event=job_queued analysis_id=%s entry=%s attempt=%d", a.id, entry,
                   a.attempts + 1);
-    }
     store_analysis_clear(&a);
     return rc;
 }
@@ -181,11 +182,16 @@ static int dispatch(rq_server_thr *t, int full, vas_err *e)
 static int set_cancels(rq_server_thr *t, char (*ids)[64], int n, vas_err *e)
 {
     char key[96];
+    redisReply *rep = NULL;
     int rc = VAS_OK;
 
     for (int i = 0; i < n && rc == VAS_OK; i++) {
         snprintf(key, sizeof(key), "vas:cancel:%.63s", ids[i]);
         rc = rq_redis_set_ex(t->r, key, "1", 86400, e);
+        if (rc == VAS_OK) /* no longer waiting to run; its entry is skipped by workers */
+            rc = rq_redis_cmd(t->r, &rep, e, "SREM vas:queued %s", ids[i]);
+        if (rc == VAS_OK)
+            freeReplyObject(rep);
     }
     return rc;
 }
