@@ -518,6 +518,51 @@ static void slot_crash_fails_its_job(void **state)
     E2E_PASS(w->s);
 }
 
+/* A download cut mid-way (the server killed while the worker, held to 8 MiB/s, fetches a 40 MiB
+ * input: more than the socket buffers hold) resumes with Range where it stopped once the server
+ * is back; the SHA-1 over both parts matches, so the job succeeds. */
+static void cut_download_resumes(void **state)
+{
+    world *w = *state;
+    const char *id = "a0000000-0000-4000-8000-00000000000d";
+    size_t n = 40 << 20;
+    unsigned char *big = malloc(n);
+    char in[41], *log;
+    e2e_resp r;
+    json_t *d;
+
+    assert_non_null(big);
+    e2e_fill_random(big, n, 15);
+    e2e_upload(w->s, "big.bin", "application/octet-stream", big, n, &r);
+    e2e_assert_status(&r, 202);
+    e2e_sha1_hex(big, n, in);
+    assert_string_equal(e2e_str(r.json, "file_id"), in);
+    e2e_resp_free(&r);
+    free(big);
+    setenv("VAS_TEST_FETCH_BPS", "8388608", 1);
+    start_worker(w, "wd", NULL);
+    unsetenv("VAS_TEST_FETCH_BPS");
+    add_job(w, id, "sleep", in, "{\"time\":0}");
+    assert_non_null(d = wait_event(w, id, "started", 30));
+    json_decref(d);
+    tu_nap_ms(1500); /* about 12 MiB in */
+    kill(w->s->pid, SIGKILL);
+    assert_int_equal(e2e_wait_pid(w->s->pid, 10), 128 + SIGKILL);
+    w->s->pid = 0;
+    assert_null(find_event(w, id, "success"));
+    tu_nap_ms(300);
+    assert_int_equal(e2e_start(w->s), 0);
+    d = wait_event(w, id, "success", 30);
+    assert_non_null(d);
+    json_decref(d);
+    log = tu_read_file(w->wlog[0], NULL);
+    assert_non_null(log);
+    assert_non_null(strstr(log, "event=fetch_resume"));
+    free(log);
+    assert_true(e2e_log_wait(w->s, "status=206", 5)); /* the server answered the Range */
+    E2E_PASS(w->s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -531,6 +576,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(two_slots_run_two_jobs, setup, teardown),
         cmocka_unit_test_setup_teardown(redis_restart_mid_job, setup, teardown),
         cmocka_unit_test_setup_teardown(slot_crash_fails_its_job, setup, teardown),
+        cmocka_unit_test_setup_teardown(cut_download_resumes, setup, teardown),
     };
 
     if (!rqfx_available()) {

@@ -23,6 +23,7 @@
 
 struct rq_http {
     CURL *c;                 /* the easy handle: keeps the connection alive between calls */
+    curl_off_t max_bps;      /* test builds: downloads held to this rate (0: no cap) */
     char *base;              /* "http://host:port" without a trailing '/' */
     struct curl_slist *hdrs; /* the Authorization header, or NULL */
     int64_t resumed;         /* downloads continued with Range */
@@ -65,6 +66,12 @@ int rq_http_new(const char *server, const char *token, rq_http **out, vas_err *e
         snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
         h->hdrs = curl_slist_append(NULL, auth);
     }
+#ifdef VAS_TEST_BUILD /* a download slow enough for a test to cut it mid-way */
+    const char *bps = getenv("VAS_TEST_FETCH_BPS"); /* NOLINT(concurrency-mt-unsafe) */
+    int64_t v = 0;
+    if (bps && util_parse_i64(bps, &v) == 0 && v > 0)
+        h->max_bps = (curl_off_t)v;
+#endif
     *out = h;
     return VAS_OK;
 }
@@ -260,6 +267,8 @@ static CURLcode fetch_once(rq_http *h, xfer *x, const char *id, long *code)
     common_opts(h, x, url);
     curl_easy_setopt(h->c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h->c, CURLOPT_WRITEDATA, x);
+    if (h->max_bps)
+        curl_easy_setopt(h->c, CURLOPT_MAX_RECV_SPEED_LARGE, h->max_bps);
     if (x->have > 0) {
         snprintf(range, sizeof(range), "%lld-", (long long)x->have);
         curl_easy_setopt(h->c, CURLOPT_RANGE, range);
