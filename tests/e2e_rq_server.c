@@ -355,16 +355,29 @@ static void redis_restart_requeues_pending(void **state)
     e2e_srv *s = *state;
     rq_redis *r;
     rq_redis_entry en = {0};
-    char fid[41], aid[37], aid2[37];
+    char fid[41], aid[37], aid2[37], busy[37];
+    e2e_resp resp;
 
     e2e_upload_text(s, "redis restart", "in.txt", fid);
-    e2e_sleep(s, fid, "0", aid);
     r = fw_connect();
+    fw_beat(r, "w-alive", "[]", 15);
+    e2e_sleep(s, fid, "0", busy); /* STARTED on a worker that lives through the restart */
+    json_decref(fw_claim(r, "w-alive", "vas:jobs:-", &en));
+    fw_event(r, busy, "started", "w-alive", &en, "{}");
+    rq_redis_entry_clear(&en);
+    e2e_expect_state(s, busy, "STARTED", 202, 5);
+    e2e_sleep(s, fid, "0", aid);
     assert_int_equal(wait_member(r, "vas:queued", aid, 1), 1);
     rq_redis_free(r);
     rqfx_kill(&fx); /* everything in Redis is gone */
     assert_int_equal(rqfx_start(&fx), 0);
+    tu_nap_ms(4000); /* the worker is slow to come back: longer than the grace (1.5 s) */
     r = fw_connect();
+    fw_beat(r, "w-alive", "[]", 15);
+    tu_nap_ms(2500); /* a reap or two */
+    get_analysis(s, busy, &resp);
+    assert_true(e2e_state_is(&resp, "STARTED")); /* not taken from its live worker */
+    e2e_resp_free(&resp);
     json_t *job = fw_claim(r, "w-new", "vas:jobs:-", &en); /* queued again by the server */
     assert_string_equal(e2e_str(job, "id"), aid);
     json_decref(job);

@@ -22,8 +22,9 @@
 #include <string.h>
 #include <time.h>
 
-#define PASS_MS     1000 /* full dispatch pass and workers snapshot */
-#define GRACE_MS    10000
+#define PASS_MS     1000  /* full dispatch pass and workers snapshot */
+#define GRACE_MS    3000  /* one heartbeat period: a key read missing once is no death */
+#define HOLD_MS     10000 /* after Redis came back: workers beat within 3 s + their back-off */
 #define REAP_MS     2000
 #define MAX_CANCELS 1024
 #define MAX_PENDING 10000 /* rows looked at per pass */
@@ -301,14 +302,24 @@ static int reap_one(rq_server_thr *t, json_t *j, vas_err *e)
     return rc;
 }
 
-/* The STARTED jobs of workers missing for grace_ms go back to PENDING (or FAILURE). */
+/* The STARTED jobs of workers missing for grace_ms go back to PENDING (or FAILURE). A Redis
+ * that came back empty has no worker keys at all: nothing is reaped until HOLD_MS after this
+ * thread reconnected, time for the workers to reconnect and advertise again. */
 static int reap(rq_server *q, rq_server_thr *t, vas_err *e)
 {
     json_t *jobs = NULL, *j, *seen;
     int64_t now = util_mono_ms();
     size_t i;
-    int rc = store_remote_running(t->st, &jobs, e);
+    int rc;
 
+    if (rq_redis_reconnects(t->r) != q->reconnects_seen) {
+        q->reconnects_seen = rq_redis_reconnects(t->r);
+        q->hold_until = now + HOLD_MS;
+        json_object_clear(q->missing);
+    }
+    if (now < q->hold_until)
+        return VAS_OK;
+    rc = store_remote_running(t->st, &jobs, e);
     if (rc < 0)
         return rc;
     seen = json_object(); /* workers still missing this round */

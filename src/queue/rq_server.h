@@ -21,8 +21,9 @@ typedef struct rq_server rq_server;
 
 typedef struct rq_server_opts {
     const char *url; /* redis://...; borrowed for the server's life */
-    int grace_ms;    /* a worker's key must stay missing this long before its jobs are reaped
-                        (covers a Redis restart, after which workers advertise again); 0: 10 s */
+    int grace_ms;    /* a worker's key (EX 15) must stay missing this long more before its jobs
+                        are reaped; 0: 3 s. After a reconnection to Redis nothing is reaped for
+                        10 s: a Redis restarted empty has no keys until workers beat again */
     int reap_ms;     /* how often the reaper looks; 0: 2 s */
 } rq_server_opts;
 

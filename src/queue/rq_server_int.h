@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 
 /* One thread's own connections. */
 typedef struct rq_server_thr {
@@ -30,8 +31,10 @@ struct rq_server {
     int wake;               /* a notify came */
     char cancels[1024][64]; /* analysis ids whose cancel key is still to be set */
     int n_cancels;
-    json_t *workers; /* array: the live workers' advertisements, replaced each second */
-    json_t *missing; /* dispatcher only: worker name -> mono ms first seen missing */
+    json_t *workers;     /* array: the live workers' advertisements, replaced each second */
+    json_t *missing;     /* dispatcher only: worker name -> mono ms first seen missing */
+    int reconnects_seen; /* dispatcher only: its connection's reconnects at the last reap */
+    int64_t hold_until;  /* dispatcher only: no reaping before (mono ms; Redis came back) */
 };
 
 /* Opens a thread's Redis and catalog connections (rq_server_start). */
