@@ -23,7 +23,7 @@ typedef struct world {
     rqfx redis;
     redisContext *rc;  /* the test's own Redis connection */
     char port_arg[16]; /* vas serve --port, fixed so a restart keeps the worker's URL */
-    const char *args[8];
+    const char *args[12];
     pid_t workers[4];
     char wlog[4][E2E_PATH];
     int n_workers;
@@ -42,10 +42,13 @@ static redisReply *cmd(world *w, const char *fmt, ...)
     return r;
 }
 
-static int setup(void **state)
+/* redis-server with a password, then vas serve (--workers 0, the token, a fixed port) with the
+ * extra arguments extra (NULL-terminated, borrowed; may name w->redis.url) or none. */
+static int setup_with(void **state, const char *const *extra)
 {
     world *w = calloc(1, sizeof(*w));
     void *st = NULL;
+    int n = 0;
 
     if (!w || !rqfx_available())
         return free(w), -1;
@@ -58,12 +61,40 @@ static int setup(void **state)
         return -1;
     w->s = st;
     snprintf(w->port_arg, sizeof(w->port_arg), "%d", rqfx_free_port());
-    const char *args[] = {"--workers", "0", "--token", TOKEN, "--port", w->port_arg, NULL};
-    memcpy(w->args, args, sizeof(args));
+    const char *args[] = {"--token", TOKEN, "--port", w->port_arg};
+    for (size_t i = 0; i < sizeof(args) / sizeof(args[0]); i++)
+        w->args[n++] = args[i];
+    for (int i = 0; extra && extra[i] && n < 11; i++)
+        w->args[n++] = extra[i] == (const char *)1 ? w->redis.url : extra[i];
+    w->args[n] = NULL;
     w->s->args = w->args;
     w->s->token = TOKEN;
     *state = w;
     return e2e_start(w->s);
+}
+
+/* The worker alone: vas serve only serves files (no Redis queue of its own). */
+static int setup(void **state)
+{
+    static const char *const extra[] = {"--workers", "0", NULL};
+
+    return setup_with(state, extra);
+}
+
+/* The whole system: vas serve --queue <redis> --workers 0. */
+static int setup_queue(void **state)
+{
+    static const char *const extra[] = {"--workers", "0", "--queue", (const char *)1, NULL};
+
+    return setup_with(state, extra);
+}
+
+/* vas serve --queue <redis> --workers 1: its local worker is a vas worker --redis. */
+static int setup_queue_local(void **state)
+{
+    static const char *const extra[] = {"--workers", "1", "--queue", (const char *)1, NULL};
+
+    return setup_with(state, extra);
 }
 
 /* A sanitizer report in a worker's log. */
@@ -563,6 +594,68 @@ static void cut_download_resumes(void **state)
     E2E_PASS(w->s);
 }
 
+/* The whole flow: POST /analysis on vas serve --queue, a remote worker runs it, GET
+ * /analysis/<id> says SUCCESS and names the worker, GET /workers lists it; a cancel of a running
+ * job reaches the worker within a second. */
+static void full_flow_through_a_remote_worker(void **state)
+{
+    world *w = *state;
+    char in[41], aid[37], bid[37], path[128];
+    e2e_resp r;
+    json_t *d;
+    double t0;
+
+    e2e_upload_text(w->s, "full flow\n", "f.txt", in);
+    start_worker(w, "wf", NULL);
+    e2e_sleep(w->s, in, "0.5", aid);
+    e2e_wait_state(w->s, aid, "SUCCESS", 30, &r);
+    assert_string_equal(e2e_str(r.json, "worker"), "wf");
+    e2e_resp_free(&r);
+    t0 = e2e_now(); /* the server's view of the workers is refreshed every few seconds */
+    for (;;) {
+        e2e_get(w->s, "/workers", &r);
+        e2e_assert_status(&r, 200);
+        assert_true(json_is_array(r.json));
+        if (json_array_size(r.json) > 0 || e2e_now() - t0 > 10)
+            break;
+        e2e_resp_free(&r);
+        tu_nap_ms(100);
+    }
+    assert_string_equal(e2e_str(json_array_get(r.json, 0), "name"), "wf");
+    e2e_resp_free(&r);
+    e2e_sleep(w->s, in, "30", bid);
+    e2e_wait_state(w->s, bid, "STARTED", 30, &r);
+    e2e_resp_free(&r);
+    t0 = e2e_now();
+    e2e_cancel(w->s, bid);
+    d = wait_event(w, bid, "cancelled", 5);
+    assert_non_null(d);
+    json_decref(d);
+    assert_true(e2e_now() - t0 < 1.0);
+    snprintf(path, sizeof(path), "/analysis/%s", bid);
+    e2e_get(w->s, path, &r);
+    assert_true(e2e_state_is(&r, "REVOKED"));
+    e2e_resp_free(&r);
+    E2E_PASS(w->s);
+}
+
+/* vas serve --queue with --workers 1: the local worker is a Redis worker named <host>-local0. */
+static void local_worker_goes_through_redis(void **state)
+{
+    world *w = *state;
+    char in[41], aid[37], want[160], host[128] = "";
+    e2e_resp r;
+
+    gethostname(host, sizeof(host) - 1);
+    snprintf(want, sizeof(want), "%s-local0", host);
+    e2e_upload_text(w->s, "local\n", "l.txt", in);
+    e2e_sleep(w->s, in, "0", aid);
+    e2e_wait_state(w->s, aid, "SUCCESS", 30, &r);
+    assert_string_equal(e2e_str(r.json, "worker"), want);
+    e2e_resp_free(&r);
+    E2E_PASS(w->s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -577,6 +670,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(redis_restart_mid_job, setup, teardown),
         cmocka_unit_test_setup_teardown(slot_crash_fails_its_job, setup, teardown),
         cmocka_unit_test_setup_teardown(cut_download_resumes, setup, teardown),
+        cmocka_unit_test_setup_teardown(full_flow_through_a_remote_worker, setup_queue, teardown),
+        cmocka_unit_test_setup_teardown(local_worker_goes_through_redis, setup_queue_local,
+                                        teardown),
     };
 
     if (!rqfx_available()) {
