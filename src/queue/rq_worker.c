@@ -204,8 +204,25 @@ static int connect_wait(const char *url, rq_redis **r, vas_err *e)
     }
 }
 
+/* A fingerprint of what the slots run (FNV-1a over the busy flags and ids): a change is
+ * advertised at once, so GET /workers shows a job start or end (a cancel) within ~50 ms rather
+ * than at the next beat. */
+static uint64_t running_sig(const rq_worker_ctx *c)
+{
+    uint64_t h = 1469598103934665603ULL;
+
+    for (int i = 0; i < c->concurrency; i++) {
+        int busy = atomic_load(&c->slots[i].busy);
+        h = (h ^ (uint64_t)busy) * 1099511628211ULL;
+        for (const char *p = c->slots[i].id; busy && *p; p++)
+            h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    }
+    return h;
+}
+
 static void run_loop(rq_worker_ctx *c, rq_redis *r, child *kids)
 {
+    uint64_t sig = 0;
     time_t started = time(NULL);
     int64_t next_beat = 0;
     int beat_ok = 1;
@@ -215,7 +232,9 @@ static void run_loop(rq_worker_ctx *c, rq_redis *r, child *kids)
         for (int i = 0; i < c->concurrency; i++)
             if (!kids[i].pid && kids[i].respawn_at <= now)
                 spawn(c, &kids[i], i);
-        if (now >= next_beat) {
+        uint64_t now_sig = running_sig(c);
+        if (now >= next_beat || (now_sig != sig && beat_ok)) {
+            sig = now_sig;
             vas_err e = {0};
             int ok = advertise(c, r, started, &e) == VAS_OK;
             if (!ok && beat_ok)
