@@ -26,7 +26,6 @@
 #define GRACE_MS    3000  /* one heartbeat period: a key read missing once is no death */
 #define HOLD_MS     10000 /* after Redis came back: workers beat within 3 s + their back-off */
 #define REAP_MS     2000
-#define MAX_CANCELS 1024
 #define MAX_PENDING 10000 /* rows looked at per pass */
 
 /* ---- hooks (any thread) ---- */
@@ -46,7 +45,9 @@ void rq_server_cancel(void *arg, const char *id)
     rq_server *q = arg;
 
     pthread_mutex_lock(&q->lock);
-    if (q->n_cancels < MAX_CANCELS) /* over it: the worker still finds the row REVOKED */
+    /* Over the cap (1024 cancels within one dispatch round) the row is still REVOKED, and the
+     * worker's result is ignored; only its early stop is lost. */
+    if (q->n_cancels < RQ_SERVER_MAX_CANCELS)
         snprintf(q->cancels[q->n_cancels++], sizeof(q->cancels[0]), "%.63s", id);
     pthread_cond_signal(&q->cond);
     pthread_mutex_unlock(&q->lock);
@@ -375,7 +376,7 @@ static void *dispatcher_main(void *arg)
 {
     rq_server *q = arg;
     rq_server_thr *t = &q->disp;
-    static char ids[MAX_CANCELS][64]; /* only this thread uses it */
+    char(*ids)[64] = q->taken; /* this thread's copy of the cancels */
     int64_t next_pass = 0, next_reap = util_mono_ms() + q->reap_ms;
     int n = 0;
 

@@ -10,6 +10,8 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#define RQ_SERVER_MAX_CANCELS 1024 /* cancels waiting for the dispatcher */
+
 /* One thread's own connections. */
 typedef struct rq_server_thr {
     rq_redis *r; /* its Redis connection */
@@ -25,12 +27,14 @@ struct rq_server {
     rq_server_thr disp;   /* the dispatcher thread's connections */
     rq_server_thr events; /* the event thread's connections */
     pthread_t disp_thread, events_thread;
-    int n_threads;          /* started so far, joined by rq_server_stop */
-    pthread_mutex_t lock;   /* guards the fields below; never held over I/O */
-    pthread_cond_t cond;    /* the dispatcher waits on it */
-    int wake;               /* a notify came */
-    char cancels[1024][64]; /* analysis ids whose cancel key is still to be set */
+    int n_threads;                           /* started so far, joined by rq_server_stop */
+    pthread_mutex_t lock;                    /* guards the fields below; never held over I/O */
+    pthread_cond_t cond;                     /* the dispatcher waits on it */
+    int wake;                                /* a notify came */
+    char cancels[RQ_SERVER_MAX_CANCELS][64]; /* analysis ids whose cancel key is still to be set */
     int n_cancels;
+    char taken[RQ_SERVER_MAX_CANCELS]
+              [64];      /* dispatcher only: the cancels it took, while it sets their keys */
     json_t *workers;     /* array: the live workers' advertisements, replaced each second */
     json_t *missing;     /* dispatcher only: worker name -> mono ms first seen missing */
     int reconnects_seen; /* dispatcher only: its connection's reconnects at the last reap */
