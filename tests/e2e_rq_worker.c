@@ -667,6 +667,34 @@ static void local_worker_goes_through_redis(void **state)
     E2E_PASS(w->s);
 }
 
+/* A real `video` job with the demo model on a remote worker: the input comes over HTTP with
+ * its file name, so the outputs are named as DeepLabCut names them, and uploaded. */
+static void video_job_on_a_remote_worker(void **state)
+{
+    world *w = *state;
+    char fid[41], aid[37], form[256], path[128], want[512];
+    e2e_resp r, f;
+
+    e2e_upload_path(w->s, TU_OPENFIELD_CLIP, "m3v1_clip.mp4", fid);
+    start_worker(w, "wv", NULL);
+    snprintf(form, sizeof(form), "file_id=%s&analysis=video&model=openfield", fid);
+    e2e_analysis(w->s, form, aid, NULL);
+    e2e_wait_state(w->s, aid, "SUCCESS", 600, &r);
+    assert_string_equal(e2e_str(r.json, "worker"), "wv");
+    assert_int_equal(json_integer_value(json_object_get(r.json, "frames")),
+                     TU_OPENFIELD_CLIP_FRAMES);
+    snprintf(path, sizeof(path), "/file/%s", e2e_str(r.json, "csv_file"));
+    e2e_get(w->s, path, &f);
+    e2e_assert_status(&f, 200);
+    snprintf(want, sizeof(want), "attachment; filename=\"m3v1_clip%s.csv\"",
+             e2e_str(r.json, "scorer"));
+    assert_string_equal(e2e_header(&f, "Content-Disposition"), want);
+    assert_non_null(strstr(f.body, "bodyparts"));
+    e2e_resp_free(&f);
+    e2e_resp_free(&r);
+    E2E_PASS(w->s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -684,6 +712,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(full_flow_through_a_remote_worker, setup_queue, teardown),
         cmocka_unit_test_setup_teardown(local_worker_goes_through_redis, setup_queue_local,
                                         teardown),
+        cmocka_unit_test_setup_teardown(video_job_on_a_remote_worker, setup_queue, teardown),
     };
 
     if (!rqfx_available()) {
