@@ -41,7 +41,8 @@ LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
 TEST_SRC := $(wildcard tests/test_*.c) $(wildcard tests/e2e_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all release test test-build run bench bench-http bench-nn bench-video bench-soak lint clean print-libs
+.PHONY: all release test test-build run bench bench-http bench-nn bench-video bench-queue bench-soak lint \
+        clean print-libs
 all release:
 	@$(MAKE) --no-print-directory BUILD=build/release build/release/vas
 
@@ -72,14 +73,15 @@ run:
 	@$(MAKE) --no-print-directory BUILD=build/release build/release/vas
 	./build/release/vas serve $(if $(wildcard config.yaml),--config config.yaml,)
 
-# make bench runs every benchmark; make bench-http (or -nn, -video) runs one.
+# make bench runs every benchmark; make bench-http (or -nn, -video) runs one. make bench-queue:
+# jobs through Redis vs the embedded queue (starts redis-server; not part of make bench).
 bench: all
 	@bench/http
 	@bench/nn
 	@bench/geom
 	@if [ -x bench/video ]; then bench/video; fi
 
-bench-http bench-nn bench-video: all
+bench-http bench-nn bench-video bench-queue: all
 	@bench/$(@:bench-%=%)
 
 # make bench-soak: 10 minutes of mixed load with a restart, then the consistency checks
