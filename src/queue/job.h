@@ -11,16 +11,18 @@
 #include <jansson.h>
 #include <stdint.h>
 
-/* Where a job runs remotely (`vas worker --redis`, rq_worker.c): the job body is the same, its
- * inputs and outputs live in the worker's own store (a cache), and these hooks carry progress,
- * cancel and outputs to the server. NULL in struct job for the embedded worker. */
+/* Where a job runs remotely (`vas worker --redis`, rq_worker_job.c): the job body is the same,
+ * its inputs live in the worker's own store (a cache), and these hooks carry progress, cancel
+ * and outputs to the server. NULL in struct job for the embedded worker. */
 typedef struct job_remote {
     /* Reports progress (already rate-limited by job_progress) and checks for a cancel:
      * VAS_ECANCELLED when the analysis was cancelled. */
     int (*progress)(void *arg, int64_t done, int64_t total, const char *unit, vas_err *e);
-    /* An output was stored locally as file id (a STORE_ID_LEN hex string, borrowed): send it to
-     * the server. */
-    int (*publish)(void *arg, const char *id, vas_err *e);
+    /* Sends an output straight to the server (the bytes p[0..n), or the file at path when path
+     * is not NULL; all borrowed), named filename with content type ctype; its id (SHA-1) into
+     * id_out (STORE_ID_LEN + 1). */
+    int (*output)(void *arg, const void *p, size_t n, const char *path, const char *filename,
+                  const char *ctype, char *id_out, vas_err *e);
 } job_remote;
 
 struct job {
@@ -43,8 +45,8 @@ void job_input_path(const job *j, int i, char *out, size_t n);
  * Returns VAS_ECANCELLED once the analysis was cancelled: the job must stop and return that code.
  */
 int job_progress(job *j, int64_t done, int64_t total, const char *unit, vas_err *e);
-/* Stores bytes as an output file; its id into id_out (STORE_ID_LEN + 1). A remote job's output is
- * then published (uploaded) before this returns. */
+/* Stores bytes as an output file; its id into id_out (STORE_ID_LEN + 1). A remote job's output
+ * goes to the server instead (job_remote.output) before this returns. */
 int job_output(job *j, const void *p, size_t n, const char *filename, const char *ctype,
                char *id_out, vas_err *e);
 /* Streams the file at path (borrowed) into the store as an output; its id into id_out. */

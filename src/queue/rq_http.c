@@ -362,7 +362,14 @@ static size_t on_reply(char *p, size_t size, size_t nmemb, void *arg)
     return size * nmemb;
 }
 
-static CURLcode upload_once(rq_http *h, xfer *x, const store_file *f, const char *path, long *code)
+/* What is uploaded: bytes, or a file when path is set. */
+typedef struct upload_src {
+    const void *p;
+    size_t n;
+    const char *path, *filename, *ctype;
+} upload_src;
+
+static CURLcode upload_once(rq_http *h, xfer *x, const upload_src *u, long *code)
 {
     char url[4096];
     curl_mime *m = curl_mime_init(h->c);
@@ -372,9 +379,12 @@ static CURLcode upload_once(rq_http *h, xfer *x, const store_file *f, const char
     snprintf(url, sizeof(url), "%s/file", h->base);
     common_opts(h, x, url);
     curl_mime_name(part, "file");
-    curl_mime_filedata(part, path);
-    curl_mime_filename(part, f->filename);
-    curl_mime_type(part, f->content_type[0] ? f->content_type : "application/octet-stream");
+    if (u->path)
+        curl_mime_filedata(part, u->path);
+    else
+        curl_mime_data(part, u->p, u->n);
+    curl_mime_filename(part, u->filename);
+    curl_mime_type(part, u->ctype && *u->ctype ? u->ctype : "application/octet-stream");
     curl_easy_setopt(h->c, CURLOPT_MIMEPOST, m);
     curl_easy_setopt(h->c, CURLOPT_WRITEFUNCTION, on_reply);
     curl_easy_setopt(h->c, CURLOPT_WRITEDATA, x);
@@ -399,21 +409,17 @@ static int upload_check(const xfer *x, const char *id, vas_err *e)
     return rc;
 }
 
-int rq_http_upload(rq_http *h, store *st, const char *id, int64_t retry_ms, vas_err *e)
+int rq_http_upload(rq_http *h, const void *p, size_t n, const char *path, const char *filename,
+                   const char *ctype, const char *id, int64_t retry_ms, vas_err *e)
 {
-    xfer x = {.c = h->c, .st = st, .e = e};
+    upload_src u = {p, n, path, filename, ctype};
+    xfer x = {.c = h->c, .e = e};
     int64_t t0 = util_mono_ms();
-    char path[4096];
-    store_file f;
-    int tries = 0, rc;
+    int tries = 0;
 
-    rc = store_file_find(st, id, &f, e);
-    if (rc < 0)
-        return rc;
-    store_file_path(st, f.id, path, sizeof(path));
     for (;;) {
         long code = 0;
-        CURLcode res = upload_once(h, &x, &f, path, &code);
+        CURLcode res = upload_once(h, &x, &u, &code);
         if (res == CURLE_OK && code >= 200 && code < 300)
             return upload_check(&x, id, e);
         if (!retryable(res, code) || back_off(h, ++tries, t0, retry_ms) < 0)

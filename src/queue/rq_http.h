@@ -1,6 +1,7 @@
 /* rq_http.h - a remote worker's HTTP client to `vas serve` (libcurl): inputs fetched with
  * GET /file/<id> into the worker's own store (its cache), outputs sent with POST /file.
  * Owns: one CURL easy handle (connections kept alive between calls), the token header.
+ * Outputs are sent from the job's bytes or file, never stored in the cache first.
  * Not: Redis (rq_redis.h), running jobs (rq_worker.c).
  * Threads: one rq_http per thread (the worker's slots are processes, one each). */
 #ifndef VAS_RQ_HTTP_H
@@ -30,9 +31,11 @@ void rq_http_free(rq_http *h);
  * is not on the server"), a 401 VAS_EPERM. */
 int rq_http_fetch(rq_http *h, store *st, const char *id, int64_t retry_ms, vas_err *e);
 
-/* Uploads st's file id (multipart field `file`, its file name and content type) with retries as
- * above; the server's file_id must equal id (VAS_EIO otherwise). */
-int rq_http_upload(rq_http *h, store *st, const char *id, int64_t retry_ms, vas_err *e);
+/* Uploads an output (multipart field `file`, named filename, of content type ctype): the bytes
+ * p[0..n), or the file at path when path is not NULL (all borrowed), with retries as above; the
+ * server's file_id must equal id, its SHA-1 computed here (VAS_EIO otherwise). */
+int rq_http_upload(rq_http *h, const void *p, size_t n, const char *path, const char *filename,
+                   const char *ctype, const char *id, int64_t retry_ms, vas_err *e);
 
 /* Counters for tests and logs: transfers resumed with Range, and retried attempts. */
 void rq_http_stats(const rq_http *h, int64_t *resumed, int64_t *retries);

@@ -6,6 +6,7 @@
 #include "queue/rq_http.h"
 #include "queue/rq_worker_int.h"
 
+#include "core/digest.h"
 #include "core/log.h"
 #include "core/util.h"
 
@@ -126,13 +127,24 @@ static int on_progress(void *arg, int64_t done, int64_t total, const char *unit,
     return VAS_OK;
 }
 
-static int on_publish(void *arg, const char *id, vas_err *e)
+/* An output goes straight to the server (no copy in the cache, no fsync here): its SHA-1 first,
+ * which the server's file_id must equal. */
+static int on_output(void *arg, const void *p, size_t n, const char *path, const char *filename,
+                     const char *ctype, char *id_out, vas_err *e)
 {
     slot_run *s = arg;
-    return rq_http_upload(s->h, s->st, id, RQ_HTTP_RETRY_MS, e);
+    int rc = VAS_OK;
+
+    if (path)
+        rc = digest_file_sha1(path, id_out, e);
+    else
+        digest_sha1_hex(p, n, id_out);
+    if (rc == VAS_OK)
+        rc = rq_http_upload(s->h, p, n, path, filename, ctype, id_out, RQ_HTTP_RETRY_MS, e);
+    return rc;
 }
 
-static const job_remote hooks = {on_progress, on_publish};
+static const job_remote hooks = {on_progress, on_output};
 
 /* ---- one job ---- */
 
@@ -216,8 +228,6 @@ static void run_claimed(slot_run *s, store_analysis *a)
         (long long)(util_mono_ms() - t0), rc < 0 && rc != VAS_ECANCELLED ? " error=\"" : "",
         rc < 0 && rc != VAS_ECANCELLED ? e.msg : "", rc < 0 && rc != VAS_ECANCELLED ? "\"" : "");
     json_decref(j.result);
-    /* Outputs stay in the cache: another slot may have stored the same bytes (same id) and be
-     * uploading them now; the cache has no eviction yet. */
 }
 
 static void handle_entry(slot_run *s, const rq_redis_entry *en)

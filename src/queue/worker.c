@@ -86,13 +86,13 @@ int job_output(job *j, const void *p, size_t n, const char *filename, const char
     store_file f;
     int rc, tries = 0;
 
+    if (j->remote)
+        return j->remote->output(j->remote_arg, p, n, NULL, filename, ctype, id_out, e);
     do /* a busy database: wait again, the bytes are still here */
         rc = store_put_bytes(j->st, p, n, filename, ctype, &f, e);
     while (rc == VAS_EBUSY && ++tries < FINISH_TRIES);
     if (rc == VAS_OK)
         snprintf(id_out, STORE_ID_LEN + 1, "%s", f.id);
-    if (rc == VAS_OK && j->remote)
-        rc = j->remote->publish(j->remote_arg, f.id, e);
     return rc;
 }
 
@@ -131,11 +131,11 @@ int job_output_file(job *j, const char *path, const char *filename, const char *
 {
     int rc, tries = 0;
 
+    if (j->remote)
+        return j->remote->output(j->remote_arg, NULL, 0, path, filename, ctype, id_out, e);
     do /* a busy database: stream the file again, it is still there */
         rc = output_file_once(j, path, filename, ctype, id_out, e);
     while (rc == VAS_EBUSY && ++tries < FINISH_TRIES);
-    if (rc == VAS_OK && j->remote)
-        rc = j->remote->publish(j->remote_arg, id_out, e);
     return rc;
 }
 
