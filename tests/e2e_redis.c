@@ -121,6 +121,30 @@ static int running_on(er_fix *f, const char *name)
     return n;
 }
 
+/* Polls GET /metrics (up to 5 s) until it shows n live workers, one of them running a job, and
+ * the queue's depth. */
+static void expect_metrics_busy(er_fix *f, int n)
+{
+    char want[64];
+    double end = e2e_now() + 5;
+    int ok = 0;
+    e2e_resp r;
+
+    snprintf(want, sizeof(want), "\nvas_workers %d\n", n);
+    while (!ok) {
+        e2e_get(f->s, "/metrics", &r);
+        e2e_assert_status(&r, 200);
+        ok = strstr(r.body, want) && strstr(r.body, "\nvas_queue_length ") &&
+             (strstr(r.body, "vas_worker_jobs{worker=\"w1\"} 1\n") ||
+              strstr(r.body, "vas_worker_jobs{worker=\"w2\"} 1\n") ||
+              strstr(r.body, "vas_worker_jobs{worker=\"w3\"} 1\n"));
+        if (!ok && e2e_now() > end)
+            fail_msg("GET /metrics never showed %d workers with a job running: %.2000s", n, r.body);
+        e2e_resp_free(&r);
+        tu_nap_ms(100);
+    }
+}
+
 /* 1 when the JSON array a holds the string want. */
 static int has_string(const json_t *a, const char *want)
 {
@@ -135,7 +159,8 @@ static int has_string(const json_t *a, const char *want)
 /* ---- tests ---- */
 
 /* Six 1-second jobs over three workers of concurrency 1: at least two workers run some, each
- * names its worker, and GET /workers advertises what docs/redis-queue.md says. */
+ * names its worker, GET /workers advertises what docs/redis-queue.md says, and /metrics shows the
+ * live workers, the jobs each runs and the queue's depth. */
 static void jobs_spread_over_workers(void **state)
 {
     er_fix *f = *state;
@@ -161,6 +186,7 @@ static void jobs_spread_over_workers(void **state)
     e2e_upload_text(f->s, "spread", "spread.txt", fid);
     for (int k = 0; k < 6; k++)
         e2e_sleep(f->s, fid, "1", aid[k]);
+    expect_metrics_busy(f, 3);
     for (int k = 0; k < 6; k++) {
         expect_sleep_done(f, aid[k], "1", who[k]);
         int seen = 0;
