@@ -456,6 +456,17 @@ static void bad_settings_refused(void **state)
     text = tu_read_file(out, &n);
     assert_non_null(strstr(text, "needs --redis URL"));
     free(text);
+    /* A second live worker of the same name is refused. */
+    start_worker(w, "dup", NULL);
+    double end = e2e_now() + 30;
+    while (int_reply(w, "EXISTS %s", "vas:worker:dup") != 1 && e2e_now() < end)
+        tu_nap_ms(50);
+    assert_int_equal(e2e_run_vas(out, "worker", "--redis", w->redis.url, "--server",
+                                 "http://127.0.0.1:1", "--name", "dup", "--data", w->s->dir, NULL),
+                     1);
+    text = tu_read_file(out, &n);
+    assert_non_null(strstr(text, "a worker named 'dup' is already running"));
+    free(text);
     E2E_PASS(w->s);
 }
 
@@ -650,7 +661,8 @@ static void full_flow_through_a_remote_worker(void **state)
     E2E_PASS(w->s);
 }
 
-/* vas serve --queue with --workers 1: the local worker is a Redis worker named <host>-local0. */
+/* vas serve --queue with --workers 1: the local worker is a Redis worker named
+ * <host>-<port>-local0. */
 static void local_worker_goes_through_redis(void **state)
 {
     world *w = *state;
@@ -658,7 +670,7 @@ static void local_worker_goes_through_redis(void **state)
     e2e_resp r;
 
     gethostname(host, sizeof(host) - 1);
-    snprintf(want, sizeof(want), "%s-local0", host);
+    snprintf(want, sizeof(want), "%s-%s-local0", host, w->port_arg);
     e2e_upload_text(w->s, "local\n", "l.txt", in);
     e2e_sleep(w->s, in, "0", aid);
     e2e_wait_state(w->s, aid, "SUCCESS", 30, &r);

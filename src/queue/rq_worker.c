@@ -294,6 +294,40 @@ static void teardown(rq_worker_ctx *c)
         munmap(c->slots, sizeof(rq_slot_state) * (size_t)c->concurrency);
 }
 
+/* Two live workers of one name would share consumers, and each would run the other's pending
+ * jobs again: a name advertised by another live process is refused. The same name on this host
+ * with a dead pid is a restart, which is fine (it takes over its own pending entries). */
+static int name_free(const rq_worker_ctx *c, rq_redis *r, vas_err *e)
+{
+    char key[RQ_WORKER_NAME_MAX + 16], host[256] = "";
+    redisReply *rep = NULL;
+    json_t *ad = NULL;
+    int rc;
+
+    snprintf(key, sizeof(key), "vas:worker:%s", c->name);
+    rc = rq_redis_cmd(r, &rep, e, "GET %s", key);
+    if (rc < 0)
+        return rc;
+    if (rep->type == REDIS_REPLY_STRING)
+        ad = json_loads(rep->str, 0, NULL);
+    freeReplyObject(rep);
+    if (!ad)
+        return VAS_OK;
+    const char *their_host = json_string_value(json_object_get(ad, "host"));
+    pid_t pid = (pid_t)json_integer_value(json_object_get(ad, "pid"));
+    gethostname(host, sizeof(host) - 1);
+    if (their_host && strcmp(their_host, host) == 0 &&
+        (pid == getpid() || pid <= 0 || (kill(pid, 0) < 0 && errno == ESRCH)))
+        rc = VAS_OK;
+    else
+        rc = err_set(e, VAS_ECONFLICT,
+                     "a worker named '%s' is already running (on %s, pid %d): give this one "
+                     "another --name, or wait 15 s if that one was stopped",
+                     c->name, their_host ? their_host : "?", (int)pid);
+    json_decref(ad);
+    return rc;
+}
+
 static int serve_slots(rq_worker_ctx *c, const rq_worker_opts *o, vas_err *e)
 {
     child kids[RQ_WORKER_MAX_SLOTS] = {0};
@@ -302,8 +336,12 @@ static int serve_slots(rq_worker_ctx *c, const rq_worker_opts *o, vas_err *e)
     redisReply *rep = NULL;
     int rc = connect_wait(o->redis_url, &r, e);
 
-    if (rc < 0 || rq_stop)
+    if (rc == VAS_OK)
+        rc = name_free(c, r, e);
+    if (rc < 0 || rq_stop) {
+        rq_redis_free(r);
         return rc;
+    }
     log_info("rq", "event=worker_ready name=%s concurrency=%d streams=%d server=%s", c->name,
              c->concurrency, c->n_streams, c->server);
     run_loop(c, r, kids);

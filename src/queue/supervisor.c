@@ -8,8 +8,9 @@
  *
  * With a Redis queue (cfg->broker_url redis://) the local workers are `vas worker --redis`
  * processes instead, talking to this server over loopback HTTP like any remote worker (named
- * <hostname>-local<i>, cache in <data>/workers/<i>); they start once supervisor_serve gives the
- * port. The Redis URL and the token go through the environment, not argv, so `ps` shows neither. */
+ * <hostname>-<port>-local<i>, cache in <data>/workers/<i>); they start once supervisor_serve gives
+ * the port. The Redis URL and the token go through the environment, not argv, so `ps` shows
+ * neither. */
 #include "queue/queue.h"
 
 #include "core/log.h"
@@ -83,7 +84,7 @@ static int spawn_redis_worker(supervisor *s, slot *w, pid_t *pid)
 
     gethostname(host, sizeof(host) - 1);
     snprintf(server, sizeof(server), "http://127.0.0.1:%d", atomic_load(&s->port));
-    snprintf(name, sizeof(name), "%s-local%d", host, i);
+    snprintf(name, sizeof(name), "%s-%d-local%d", host, atomic_load(&s->port), i);
     snprintf(data, sizeof(data), "%s/workers/%d", s->cfg->data_folder, i);
     snprintf(parent, sizeof(parent), "%d", (int)getpid());
     return posix_spawn(pid, s->exe, NULL, NULL, argv, s->envp);
