@@ -11,7 +11,8 @@
  *   - cancel of a job running on a remote worker: REVOKED, and the worker is free again at once;
  *   - a job for a model no live worker has stays PENDING and says so, until one comes;
  *   - a worker in another network namespace (a veth pair; root only) runs a real `video` job with
- *     the demo model, its input and outputs crossing the link. */
+ *     the demo model, its input and outputs crossing the link;
+ *   - a wrong Redis password stops `vas serve --queue` and `vas worker` with a clear error. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -400,13 +401,50 @@ static void worker_on_another_host(void **state)
     E2E_PASS(f->s);
 }
 
+/* A wrong Redis password: `vas serve --queue` and `vas worker --redis` stop at once (exit 1) with
+ * a sentence saying Redis refused it, instead of retrying for ever. */
+static void wrong_redis_password_refused(void **state)
+{
+    er_fix *f = *state;
+    char url[128], out[E2E_PATH], server[E2E_PATH], data[E2E_PATH];
+    char *text;
+
+    if (access(ER_REDIS_BIN, X_OK) != 0) {
+        printf("skipped wrong_redis_password_refused: no %s\n", ER_REDIS_BIN);
+        E2E_PASS(f->s);
+        skip();
+    }
+    assert_int_equal(er_redis_start(f), 0);
+    snprintf(url, sizeof(url), "redis://:not-%s@127.0.0.1:%d/0", ER_PASSWORD, f->redis_port);
+    snprintf(out, sizeof(out), "%s/out.txt", f->s->dir);
+    snprintf(data, sizeof(data), "%s/w", f->s->dir);
+    assert_int_equal(e2e_run_vas(out, "worker", "--redis", url, "--server", "http://127.0.0.1:9",
+                                 "--data", data, NULL),
+                     1);
+    text = tu_read_file(out, NULL);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "Redis refused the password"));
+    assert_null(strstr(text, "not-" ER_PASSWORD)); /* never echoed */
+    free(text);
+    snprintf(server, sizeof(server), "%s/serve-db", f->s->dir);
+    assert_int_equal(e2e_run_vas(out, "serve", "--port", "0", "--db", server, "--data", data,
+                                 "--queue", url, "--workers", "0", NULL),
+                     1);
+    text = tu_read_file(out, NULL);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "Redis refused the password"));
+    assert_null(strstr(text, "not-" ER_PASSWORD));
+    free(text);
+    E2E_PASS(f->s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         ER_TEST(jobs_spread_over_workers),     ER_TEST(killed_worker_job_completes_elsewhere),
         ER_TEST(redis_restart_mid_run),        ER_TEST(server_restart_mid_run),
         ER_TEST(cancel_reaches_remote_worker), ER_TEST(model_no_worker_has_waits),
-        ER_TEST(worker_on_another_host),
+        ER_TEST(worker_on_another_host),       ER_TEST(wrong_redis_password_refused),
     };
 
     signal(SIGPIPE, SIG_IGN);
