@@ -285,6 +285,22 @@ static void sleep_job_runs_remotely(void **state)
     E2E_PASS(w->s);
 }
 
+/* Sets id's cancel key and asserts its `cancelled` event comes within a second; returns when
+ * the key was set. */
+static double cancel_now(world *w, const char *id)
+{
+    double t0;
+    json_t *d;
+
+    freeReplyObject(cmd(w, "SET vas:cancel:%s 1 EX 86400", id));
+    t0 = e2e_now();
+    d = wait_event(w, id, "cancelled", 5);
+    assert_non_null(d);
+    json_decref(d);
+    assert_true(e2e_now() - t0 < 1.0);
+    return t0;
+}
+
 /* A cancel key set while the job runs stops it within a second: event `cancelled`, no success,
  * the entry acknowledged. */
 static void cancel_within_a_second(void **state)
@@ -302,12 +318,7 @@ static void cancel_within_a_second(void **state)
     assert_non_null(d);
     json_decref(d);
     tu_nap_ms(300);
-    freeReplyObject(cmd(w, "SET vas:cancel:%s 1 EX 86400", id));
-    t0 = e2e_now();
-    d = wait_event(w, id, "cancelled", 5);
-    assert_non_null(d);
-    json_decref(d);
-    assert_true(e2e_now() - t0 < 1.0);
+    t0 = cancel_now(w, id);
     /* The advertisement is renewed at once when a slot's job ends: running empties. */
     for (size_t n = 1; n > 0 && e2e_now() - t0 < 1.0; tu_nap_ms(20)) {
         redisReply *k = cmd(w, "GET vas:worker:wc");
@@ -707,6 +718,28 @@ static void video_job_on_a_remote_worker(void **state)
     E2E_PASS(w->s);
 }
 
+/* A cancel while the worker waits for the server to fetch an input: seen within a second, the
+ * job ends `cancelled` without waiting out the retries. */
+static void cancel_while_fetching(void **state)
+{
+    world *w = *state;
+    const char *id = "a0000000-0000-4000-8000-00000000000e";
+    char in[41];
+    json_t *d;
+
+    e2e_upload_text(w->s, "never fetched\n", "n.txt", in);
+    assert_int_equal(e2e_stop(w->s), 0);
+    start_worker(w, "wn", NULL);
+    add_job(w, id, "sleep", in, "{\"time\":0}");
+    assert_non_null(d = wait_event(w, id, "started", 30));
+    json_decref(d);
+    tu_nap_ms(2500); /* into the longer back-off waits */
+    cancel_now(w, id);
+    assert_null(find_event(w, id, "failure"));
+    assert_int_equal(e2e_start(w->s), 0); /* teardown stops it */
+    E2E_PASS(w->s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -721,6 +754,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(redis_restart_mid_job, setup, teardown),
         cmocka_unit_test_setup_teardown(slot_crash_fails_its_job, setup, teardown),
         cmocka_unit_test_setup_teardown(cut_download_resumes, setup, teardown),
+        cmocka_unit_test_setup_teardown(cancel_while_fetching, setup, teardown),
         cmocka_unit_test_setup_teardown(full_flow_through_a_remote_worker, setup_queue, teardown),
         cmocka_unit_test_setup_teardown(local_worker_goes_through_redis, setup_queue_local,
                                         teardown),

@@ -42,7 +42,11 @@ typedef struct xfer {
     char body[RQ_HTTP_ERRBODY]; /* an error answer's body (or the upload's JSON), cut */
     size_t n_body;
     vas_err *e;
-    int werr; /* a writer error: the transfer was stopped on purpose */
+    int werr;                    /* a writer error: the transfer was stopped on purpose */
+    rq_http_cancelled cancelled; /* download: asked now and then; NULL: never */
+    void *cancel_arg;
+    int64_t last_ask; /* monotonic ms of the last question */
+    int stop;         /* cancelled said yes */
 } xfer;
 
 int rq_http_new(const char *server, const char *token, rq_http **out, vas_err *e)
@@ -209,6 +213,30 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *arg)
     return n;
 }
 
+/* Asks x->cancelled at most every 250 ms; 1 once it said yes. */
+static int ask_cancel(xfer *x)
+{
+    int64_t now = util_mono_ms();
+
+    if (!x->cancelled || x->stop)
+        return x->stop;
+    if (now - x->last_ask < 250)
+        return 0;
+    x->last_ask = now;
+    x->stop = x->cancelled(x->cancel_arg) != 0;
+    return x->stop;
+}
+
+static int on_xferinfo(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    return ask_cancel(arg); /* non-zero aborts the transfer */
+}
+
 /* ---- retries ---- */
 
 /* 1: worth another try (the server or the network, not the request). */
@@ -228,17 +256,19 @@ static void nap_ms(int64_t ms)
     nanosleep(&ts, NULL);
 }
 
-/* Waits before try number `tries` (100 ms doubling to 5 s); 0 while retry_ms allows it. */
-static int back_off(rq_http *h, int tries, int64_t t0, int64_t retry_ms)
+/* Waits before try number `tries` (100 ms doubling to 5 s); 0 while retry_ms allows it. A
+ * download's wait is cut short by a cancel (x->stop, checked by the caller). */
+static int back_off(rq_http *h, xfer *x, int tries, int64_t t0, int64_t retry_ms)
 {
-    int64_t wait = tries > 6 ? 5000 : 100LL << (tries - 1);
+    int64_t wait = tries > 6 ? 5000 : 100LL << (tries - 1), end;
 
     if (wait > 5000)
         wait = 5000;
     if (util_mono_ms() + wait - t0 > retry_ms)
         return -1;
     h->retries++;
-    nap_ms(wait);
+    for (end = util_mono_ms() + wait; util_mono_ms() < end && !ask_cancel(x);)
+        nap_ms(wait < 250 ? wait : 250);
     return 0;
 }
 
@@ -269,6 +299,11 @@ static CURLcode fetch_once(rq_http *h, xfer *x, const char *id, long *code)
     curl_easy_setopt(h->c, CURLOPT_WRITEDATA, x);
     if (h->max_bps)
         curl_easy_setopt(h->c, CURLOPT_MAX_RECV_SPEED_LARGE, h->max_bps);
+    if (x->cancelled) {
+        curl_easy_setopt(h->c, CURLOPT_XFERINFOFUNCTION, on_xferinfo);
+        curl_easy_setopt(h->c, CURLOPT_XFERINFODATA, x);
+        curl_easy_setopt(h->c, CURLOPT_NOPROGRESS, 0L);
+    }
     if (x->have > 0) {
         snprintf(range, sizeof(range), "%lld-", (long long)x->have);
         curl_easy_setopt(h->c, CURLOPT_RANGE, range);
@@ -318,9 +353,10 @@ static int answer_error(const xfer *x, const char *what, const char *id, long co
     return err_set(e, VAS_EIO, "cannot %s file %s: %s", what, id, msg);
 }
 
-int rq_http_fetch(rq_http *h, store *st, const char *id, int64_t retry_ms, vas_err *e)
+int rq_http_fetch_c(rq_http *h, store *st, const char *id, int64_t retry_ms,
+                    rq_http_cancelled cancelled, void *arg, vas_err *e)
 {
-    xfer x = {.c = h->c, .st = st, .e = e};
+    xfer x = {.c = h->c, .st = st, .e = e, .cancelled = cancelled, .cancel_arg = arg};
     int64_t t0 = util_mono_ms();
     store_file f;
     vas_err fe = {0};
@@ -331,6 +367,10 @@ int rq_http_fetch(rq_http *h, store *st, const char *id, int64_t retry_ms, vas_e
     for (;;) {
         long code = 0;
         CURLcode res = fetch_once(h, &x, id, &code);
+        if (x.stop || ask_cancel(&x)) {
+            rc = err_set(e, VAS_ECANCELLED, "the analysis was cancelled while file %s came", id);
+            break;
+        }
         if (x.werr) {
             rc = e->code ? e->code : VAS_EIO;
             break;
@@ -343,7 +383,7 @@ int rq_http_fetch(rq_http *h, store *st, const char *id, int64_t retry_ms, vas_e
             store_writer_abort(x.w);
             x.w = NULL;
             x.have = 0;
-        } else if (!retryable(res, code) || back_off(h, ++tries, t0, retry_ms) < 0) {
+        } else if (!retryable(res, code) || back_off(h, &x, ++tries, t0, retry_ms) < 0) {
             rc = answer_error(&x, "download", id, code, res, e);
             break;
         }
@@ -352,6 +392,11 @@ int rq_http_fetch(rq_http *h, store *st, const char *id, int64_t retry_ms, vas_e
     }
     store_writer_abort(x.w);
     return rc;
+}
+
+int rq_http_fetch(rq_http *h, store *st, const char *id, int64_t retry_ms, vas_err *e)
+{
+    return rq_http_fetch_c(h, st, id, retry_ms, NULL, NULL, e);
 }
 
 /* ---- upload ---- */
@@ -422,7 +467,7 @@ int rq_http_upload(rq_http *h, const void *p, size_t n, const char *path, const 
         CURLcode res = upload_once(h, &x, &u, &code);
         if (res == CURLE_OK && code >= 200 && code < 300)
             return upload_check(&x, id, e);
-        if (!retryable(res, code) || back_off(h, ++tries, t0, retry_ms) < 0)
+        if (!retryable(res, code) || back_off(h, &x, ++tries, t0, retry_ms) < 0)
             return answer_error(&x, "upload", id, code, res, e);
         log_warn("rq", "event=upload_retry file_id=%s status=%ld error=\"%s\"", id, code,
                  curl_easy_strerror(res));

@@ -30,6 +30,11 @@ void rq_http_free(rq_http *h);
  * unreachable server or a 5xx is retried for retry_ms. A 404 is VAS_ENOTFOUND ("input file ...
  * is not on the server"), a 401 VAS_EPERM. */
 int rq_http_fetch(rq_http *h, store *st, const char *id, int64_t retry_ms, vas_err *e);
+/* The same, asking cancelled(arg) (when not NULL) every 250 ms or so, during the transfer and
+ * between retries: non-zero stops the download with VAS_ECANCELLED. */
+typedef int (*rq_http_cancelled)(void *arg);
+int rq_http_fetch_c(rq_http *h, store *st, const char *id, int64_t retry_ms,
+                    rq_http_cancelled cancelled, void *arg, vas_err *e);
 
 /* Uploads an output (multipart field `file`, named filename, of content type ctype): the bytes
  * p[0..n), or the file at path when path is not NULL (all borrowed), with retries as above; the

@@ -185,10 +185,21 @@ static int parse_job(const char *text, store_analysis *a, vas_err *e)
     return rc;
 }
 
+/* Asked while inputs download: a cancel stops a long transfer or a wait for the server. */
+static int fetch_cancelled(void *arg)
+{
+    slot_run *s = arg;
+    vas_err e = {0};
+    int set = 0;
+
+    return rq_redis_exists(s->r, s->cancel_key, &set, &e) == VAS_OK && set;
+}
+
 static int fetch_inputs(slot_run *s, const store_analysis *a, vas_err *e)
 {
     for (int i = 0; i < a->n_inputs; i++) {
-        int rc = rq_http_fetch(s->h, s->st, a->inputs[i], RQ_HTTP_RETRY_MS, e);
+        int rc =
+            rq_http_fetch_c(s->h, s->st, a->inputs[i], RQ_HTTP_RETRY_MS, fetch_cancelled, s, e);
         if (rc < 0)
             return rc;
     }
