@@ -5,7 +5,7 @@
  *   - jobs spread over the workers; GET /workers lists each with its models, concurrency, running
  *     jobs and heartbeat; GET /analysis/<id> names the worker;
  *   - a worker killed with kill -9 mid-job: the job completes on another (attempts 2), and GET
- *     /workers drops the dead one within 15 s;
+ *     /workers drops the dead one within 15 s; killed three times, the job fails saying why;
  *   - redis-server killed and started again mid-run: every job still completes;
  *   - the server restarted mid-run: the workers' results are recorded;
  *   - cancel of a job running on a remote worker: REVOKED, and the worker is free again at once;
@@ -226,6 +226,46 @@ static void killed_worker_job_completes_elsewhere(void **state)
     E2E_PASS(f->s);
 }
 
+/* The job's worker killed with kill -9 three times running (each time on the next worker that
+ * took it): FAILURE after the third, saying the worker stopped answering and how many tries. */
+static void thrice_killed_job_fails_saying_why(void **state)
+{
+    er_fix *f = *state;
+    char fid[41], aid[37], who[32], path[128];
+    const char *desc;
+    e2e_resp r;
+
+    er_up(f, 3, NULL);
+    e2e_upload_text(f->s, "kill thrice", "thrice.txt", fid);
+    e2e_sleep(f->s, fid, "60", aid);
+    for (int k = 1; k <= 3; k++) {
+        double end = e2e_now() + DONE_S;
+        char dead[32];
+        snprintf(dead, sizeof(dead), "%s", k > 1 ? who : "");
+        do { /* STARTED again, by another worker */
+            assert_true(e2e_now() < end);
+            tu_nap_ms(50);
+            analysis_field(f, aid, "state", who, sizeof(who));
+            assert_true(!strcmp(who, "PENDING") || !strcmp(who, "STARTED"));
+            if (strcmp(who, "STARTED") == 0)
+                analysis_field(f, aid, "worker", who, sizeof(who));
+        } while (strcmp(who, "STARTED") == 0 || strcmp(who, "PENDING") == 0 || !strcmp(who, dead));
+        assert_int_equal(attempts_of(f, aid), k);
+        er_worker_kill9(f, worker_index(f, who));
+    }
+    e2e_wait_state(f->s, aid, "FAILURE", DONE_S, &r);
+    e2e_assert_status(&r, 500);
+    desc = e2e_str(r.json, "description");
+    assert_non_null(strstr(desc, "stopped answering"));
+    assert_non_null(strstr(desc, "3"));
+    e2e_resp_free(&r);
+    snprintf(path, sizeof(path), "/analysis/%s", aid);
+    e2e_get(f->s, path, &r); /* and it stays so */
+    assert_true(e2e_state_is(&r, "FAILURE"));
+    e2e_resp_free(&r);
+    E2E_PASS(f->s);
+}
+
 /* redis-server killed mid-run (no persistence: every key is gone) and started again on the same
  * port: the server queues its PENDING jobs again, running ones finish, and all complete. */
 static void redis_restart_mid_run(void **state)
@@ -441,10 +481,15 @@ static void wrong_redis_password_refused(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        ER_TEST(jobs_spread_over_workers),     ER_TEST(killed_worker_job_completes_elsewhere),
-        ER_TEST(redis_restart_mid_run),        ER_TEST(server_restart_mid_run),
-        ER_TEST(cancel_reaches_remote_worker), ER_TEST(model_no_worker_has_waits),
-        ER_TEST(worker_on_another_host),       ER_TEST(wrong_redis_password_refused),
+        ER_TEST(jobs_spread_over_workers),
+        ER_TEST(killed_worker_job_completes_elsewhere),
+        ER_TEST(thrice_killed_job_fails_saying_why),
+        ER_TEST(redis_restart_mid_run),
+        ER_TEST(server_restart_mid_run),
+        ER_TEST(cancel_reaches_remote_worker),
+        ER_TEST(model_no_worker_has_waits),
+        ER_TEST(worker_on_another_host),
+        ER_TEST(wrong_redis_password_refused),
     };
 
     signal(SIGPIPE, SIG_IGN);
