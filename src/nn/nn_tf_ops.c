@@ -285,35 +285,36 @@ static int op_concat(tf_ctx *x, int node)
 typedef struct op_entry {
     const char *op;
     int (*fn)(tf_ctx *x, int node);
+    int min_in; /* inputs the translation reads without checking: fewer is refused first */
 } op_entry;
 
 static const op_entry ops[] = {
-    {"Placeholder", op_placeholder},
-    {"Const", op_const},
-    {"Conv2D", tf_op_conv},
-    {"DepthwiseConv2dNative", tf_op_conv},
-    {"Conv2DBackpropInput", tf_op_deconv},
-    {"BatchToSpaceND", tf_op_atrous},
-    {"BiasAdd", tf_op_biasadd},
-    {"Add", op_binary},
-    {"AddV2", op_binary},
-    {"Sub", op_binary},
-    {"Mul", op_binary},
-    {"RealDiv", op_binary},
-    {"Relu", op_unary},
-    {"Relu6", op_unary},
-    {"LeakyRelu", op_unary},
-    {"Sigmoid", op_unary},
-    {"swish_f32", op_unary},
-    {"FusedBatchNorm", op_batchnorm},
-    {"FusedBatchNormV2", op_batchnorm},
-    {"FusedBatchNormV3", op_batchnorm},
-    {"Mean", op_mean},
-    {"ConcatV2", op_concat},
-    {"Pad", tf_op_pad},
-    {"PadV2", tf_op_pad},
-    {"MaxPool", tf_op_pool},
-    {"AvgPool", tf_op_pool},
+    {"Placeholder", op_placeholder, 0},
+    {"Const", op_const, 0},
+    {"Conv2D", tf_op_conv, 2},
+    {"DepthwiseConv2dNative", tf_op_conv, 2},
+    {"Conv2DBackpropInput", tf_op_deconv, 3},
+    {"BatchToSpaceND", tf_op_atrous, 3},
+    {"BiasAdd", tf_op_biasadd, 2},
+    {"Add", op_binary, 2},
+    {"AddV2", op_binary, 2},
+    {"Sub", op_binary, 2},
+    {"Mul", op_binary, 2},
+    {"RealDiv", op_binary, 2},
+    {"Relu", op_unary, 1},
+    {"Relu6", op_unary, 1},
+    {"LeakyRelu", op_unary, 1},
+    {"Sigmoid", op_unary, 1},
+    {"swish_f32", op_unary, 1},
+    {"FusedBatchNorm", op_batchnorm, 5},
+    {"FusedBatchNormV2", op_batchnorm, 5},
+    {"FusedBatchNormV3", op_batchnorm, 5},
+    {"Mean", op_mean, 1},
+    {"ConcatV2", op_concat, 2},
+    {"Pad", tf_op_pad, 1},
+    {"PadV2", tf_op_pad, 1},
+    {"MaxPool", tf_op_pool, 1},
+    {"AvgPool", tf_op_pool, 1},
 };
 
 int tf_translate(tf_ctx *x, int node)
@@ -322,7 +323,9 @@ int tf_translate(tf_ctx *x, int node)
 
     for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
         if (!strcmp(op, ops[i].op)) {
-            int rc = ops[i].fn(x, node);
+            int rc = x->n_in[node] < ops[i].min_in
+                         ? tf_fail(x, node, VAS_EINVAL, "has too few inputs")
+                         : ops[i].fn(x, node);
             return rc < 0 ? rc : nn_build_error(x->b, NULL);
         }
     return nn_build_fail(x->b, VAS_EUNSUPPORTED,
