@@ -467,6 +467,15 @@ static void bad_settings_refused(void **state)
     text = tu_read_file(out, &n);
     assert_non_null(strstr(text, "needs --redis URL"));
     free(text);
+    /* A token the server refuses stops the worker at start, before it claims any job. */
+    assert_int_equal(e2e_run_vas(out, "worker", "--redis", w->redis.url, "--server", w->s->base,
+                                 "--token", "not-the-token", "--name", "badtoken", "--data",
+                                 w->s->dir, NULL),
+                     1);
+    text = tu_read_file(out, &n);
+    assert_non_null(strstr(text, "refused the worker's token"));
+    assert_null(strstr(text, "not-the-token"));
+    free(text);
     /* A second live worker of the same name is refused. */
     start_worker(w, "dup", NULL);
     double end = e2e_now() + 30;

@@ -473,3 +473,28 @@ int rq_http_upload(rq_http *h, const void *p, size_t n, const char *path, const 
                  curl_easy_strerror(res));
     }
 }
+
+int rq_http_check(rq_http *h, vas_err *e)
+{
+    xfer x = {.c = h->c, .e = e};
+    char url[4096], msg[512];
+    long code = 0;
+    CURLcode res;
+
+    snprintf(url, sizeof(url), "%s/model", h->base);
+    common_opts(h, &x, url);
+    curl_easy_setopt(h->c, CURLOPT_WRITEFUNCTION, on_reply);
+    curl_easy_setopt(h->c, CURLOPT_WRITEDATA, &x);
+    res = curl_easy_perform(h->c);
+    if (res != CURLE_OK)
+        return err_set(e, VAS_EIO, "cannot reach the server at %s: %s", h->base,
+                       curl_easy_strerror(res));
+    curl_easy_getinfo(h->c, CURLINFO_RESPONSE_CODE, &code);
+    answer_msg(&x, code, msg, sizeof(msg));
+    if (code == 401 || code == 403)
+        return err_set(e, VAS_EAUTH, "the server at %s refused the worker's token: %s", h->base,
+                       msg);
+    if (code < 200 || code > 299)
+        return err_set(e, VAS_EIO, "the server at %s answered %ld: %s", h->base, code, msg);
+    return VAS_OK;
+}

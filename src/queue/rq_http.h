@@ -23,6 +23,9 @@ typedef struct rq_http rq_http;
  */
 int rq_http_new(const char *server, const char *token, rq_http **out, vas_err *e);
 void rq_http_free(rq_http *h);
+/* One authenticated request (GET /model): VAS_EAUTH when the server refuses the token, VAS_EIO
+ * when it cannot be reached or answers otherwise (message says how), VAS_OK when it answers. */
+int rq_http_check(rq_http *h, vas_err *e);
 
 /* Makes file id (40 hex) present in st: nothing when it is there already; else downloads it,
  * streamed through a store_writer (so its SHA-1 is checked against id), keeping the server's

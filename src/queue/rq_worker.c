@@ -3,6 +3,7 @@
  * vas:worker:<name> ... EX 15, with the jobs its slots run), restarts a slot that died and
  * reports that slot's job as failed, and on SIGTERM stops the slots and removes its key. */
 #include "queue/rq_worker.h"
+#include "queue/rq_http.h"
 #include "queue/rq_worker_int.h"
 
 #include "core/log.h"
@@ -285,6 +286,25 @@ static int setup(rq_worker_ctx *c, const rq_worker_opts *o, vas_err *e)
     return list_streams(c, e);
 }
 
+/* A worker with a token the server refuses would claim every job and fail it: it is refused at
+ * start instead. A server that can't be reached now is no reason to stop (jobs retry their
+ * transfers): that is only logged. */
+static int token_ok(const rq_worker_ctx *c, vas_err *e)
+{
+    rq_http *h = NULL;
+    vas_err why = {0};
+    int rc = rq_http_new(c->server, c->cfg->api_token, &h, e);
+
+    if (rc == VAS_OK && (rc = rq_http_check(h, &why)) == VAS_EAUTH)
+        rc = err_set(e, VAS_EAUTH, "%s", why.msg);
+    else if (rc < 0 && rc != VAS_EAUTH) {
+        log_warn("rq", "event=server_not_checked error=\"%s\"", why.msg);
+        rc = VAS_OK;
+    }
+    rq_http_free(h);
+    return rc;
+}
+
 static void teardown(rq_worker_ctx *c)
 {
     for (int i = 0; i < c->n_streams; i++)
@@ -383,6 +403,8 @@ int rq_worker_main(const config *cfg, const rq_worker_opts *o, vas_err *e)
     env.models3d = models3d;
     if (rc == VAS_OK)
         rc = setup(&c, o, e);
+    if (rc == VAS_OK)
+        rc = token_ok(&c, e);
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
