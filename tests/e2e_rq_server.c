@@ -44,8 +44,8 @@ static void fw_beat(rq_redis *r, const char *name, const char *models, int ttl_s
     snprintf(key, sizeof(key), "vas:worker:%s", name);
     snprintf(val, sizeof(val),
              "{\"name\":\"%s\",\"host\":\"test\",\"pid\":1,\"models\":%s,\"concurrency\":1,"
-             "\"running\":[],\"version\":\"test\",\"started\":1,\"beat\":1}",
-             name, models);
+             "\"running\":[],\"version\":\"test\",\"started\":1,\"beat\":%lld}",
+             name, models, (long long)time(NULL)); /* a beat 15 s old is a dead worker's */
     assert_int_equal(rq_redis_set_ex(r, key, val, ttl_s, &e), VAS_OK);
 }
 

@@ -53,15 +53,28 @@ void rq_server_cancel(void *arg, const char *id)
     pthread_mutex_unlock(&q->lock);
 }
 
+/* The snapshot is up to PASS_MS old: an advertisement whose last beat is 15 s old (its key's
+ * life) is left out here, so a dead worker is gone from GET /workers within 15 s, not 16. */
+#define WORKER_DEAD_S 15
+
 json_t *rq_server_workers(void *arg)
 {
     rq_server *q = arg;
-    json_t *copy;
+    json_t *live = json_array(), *w;
+    json_int_t now = (json_int_t)time(NULL);
+    size_t i;
 
+    if (!live)
+        return NULL;
     pthread_mutex_lock(&q->lock);
-    copy = json_deep_copy(q->workers);
+    json_array_foreach(q->workers, i, w)
+    {
+        json_t *beat = json_object_get(w, "beat");
+        if (!json_is_integer(beat) || now - json_integer_value(beat) < WORKER_DEAD_S)
+            json_array_append_new(live, json_deep_copy(w));
+    }
     pthread_mutex_unlock(&q->lock);
-    return copy;
+    return live;
 }
 
 int rq_server_model_live(void *arg, const char *model)
