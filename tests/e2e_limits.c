@@ -410,19 +410,11 @@ static void slow_reader_not_dropped(void **state)
     E2E_PASS(s);
 }
 
-static void disconnect_mid_download(void **state)
+/* Five downloads cut mid-body by their clients. */
+static void cut_five(e2e_srv *s, const char *path)
 {
-    e2e_srv *s = *state;
-    char id[41], req[256], path[64], buf[65536];
-    int fds0, tasks0, fds = -1;
-    double end;
+    char req[256], buf[65536];
 
-    upload_big(s, id);
-    snprintf(path, sizeof(path), "/file/%s", id);
-    assert_int_equal(raw_download(s, path), BIG_FILE); /* a whole one first: the pool is warm */
-    tu_nap_ms(300);
-    fds0 = proc_count(s->pid, "fd");
-    tasks0 = proc_count(s->pid, "task");
     for (int i = 0; i < 5; i++) {
         int fd = raw_connect(s, NULL, 0);
         size_t got = 0;
@@ -434,15 +426,48 @@ static void disconnect_mid_download(void **state)
         assert_true(got >= ((size_t)1 << 20));
         close(fd); /* mid-body */
     }
+}
+
+/* Waits up to 10 s for /proc/<pid>/<what> to count at most want; returns the count. */
+static int settle(const e2e_srv *s, const char *what, int want)
+{
+    double end = e2e_now() + 10;
+    int n;
+
+    while ((n = proc_count(s->pid, what)) > want && e2e_now() < end)
+        tu_nap_ms(50);
+    return n;
+}
+
+/* Clients that hang up mid-download are each logged, and leave nothing behind: the fd count
+ * comes back, and a second round of cuts adds no thread (a leak grows with every cut; a helper
+ * thread started once, seen in CI, does not). */
+static void disconnect_mid_download(void **state)
+{
+    e2e_srv *s = *state;
+    char id[41], path[64];
+    int fds0, tasks1;
+    double end;
+
+    upload_big(s, id);
+    snprintf(path, sizeof(path), "/file/%s", id);
+    assert_int_equal(raw_download(s, path), BIG_FILE); /* a whole one first: the pool is warm */
+    tu_nap_ms(300);
+    fds0 = proc_count(s->pid, "fd");
+    cut_five(s, path);
     end = e2e_now() + 10;
     while (log_count(s, "cut_off=1") < 5 && e2e_now() < end)
         tu_nap_ms(50);
     assert_int_equal(log_count(s, "cut_off=1"), 5); /* each one logged */
+    assert_int_equal(settle(s, "fd", fds0), fds0);
+    tasks1 = proc_count(s->pid, "task");
+    cut_five(s, path);
     end = e2e_now() + 10;
-    while ((fds = proc_count(s->pid, "fd")) > fds0 && e2e_now() < end)
+    while (log_count(s, "cut_off=1") < 10 && e2e_now() < end)
         tu_nap_ms(50);
-    assert_int_equal(fds, fds0);
-    assert_int_equal(proc_count(s->pid, "task"), tasks0);
+    assert_int_equal(log_count(s, "cut_off=1"), 10);
+    assert_int_equal(settle(s, "fd", fds0), fds0);
+    assert_true(settle(s, "task", tasks1) <= tasks1);
     assert_int_equal(raw_download(s, path), BIG_FILE);
     E2E_PASS(s);
 }
