@@ -14,7 +14,10 @@
 #include <jansson.h>
 #include <stdatomic.h>
 
-#define RQ_REDIS_PORT     6379
+#define RQ_REDIS_PORT 6379
+/* docs/redis-queue.md: the life of vas:worker:<name> (EX), so a worker silent this long is dead;
+ * the worker sets it, the server's GET /workers and reaper read it. */
+#define RQ_WORKER_TTL_S   15
 #define RQ_REDIS_HOST_MAX 256
 #define RQ_REDIS_PASS_MAX 256
 

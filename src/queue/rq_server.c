@@ -53,9 +53,8 @@ void rq_server_cancel(void *arg, const char *id)
     pthread_mutex_unlock(&q->lock);
 }
 
-/* The snapshot is up to PASS_MS old: an advertisement whose last beat is 15 s old (its key's
- * life) is left out here, so a dead worker is gone from GET /workers within 15 s, not 16. */
-#define WORKER_DEAD_S 15
+/* The snapshot is up to PASS_MS old: an advertisement whose last beat is RQ_WORKER_TTL_S old
+ * (its key's life) is left out here, so a dead worker is gone from GET /workers within that. */
 
 json_t *rq_server_workers(void *arg)
 {
@@ -70,7 +69,7 @@ json_t *rq_server_workers(void *arg)
     json_array_foreach(q->workers, i, w)
     {
         json_t *beat = json_object_get(w, "beat");
-        if (!json_is_integer(beat) || now - json_integer_value(beat) < WORKER_DEAD_S)
+        if (!json_is_integer(beat) || now - json_integer_value(beat) < RQ_WORKER_TTL_S)
             json_array_append_new(live, json_deep_copy(w));
     }
     pthread_mutex_unlock(&q->lock);

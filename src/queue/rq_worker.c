@@ -21,7 +21,6 @@
 #include <unistd.h>
 
 #define BEAT_MS     3000 /* advertisement period */
-#define KEY_TTL_S   15   /* the advertisement's life: a worker silent this long is dead */
 #define VAS_VERSION "0.1.0"
 
 /* Set by SIGTERM/SIGINT in the parent: the one flag a signal handler may write. */
@@ -96,7 +95,7 @@ static int advertise(rq_worker_ctx *c, rq_redis *r, time_t started, vas_err *e)
     if (!text)
         return err_set(e, VAS_ENOMEM, "out of memory advertising the worker");
     snprintf(key, sizeof(key), "vas:worker:%s", c->name);
-    rc = rq_redis_set_ex(r, key, text, KEY_TTL_S, e);
+    rc = rq_redis_set_ex(r, key, text, RQ_WORKER_TTL_S, e);
     free(text);
     return rc;
 }
