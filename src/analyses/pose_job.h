@@ -20,6 +20,8 @@ int pose_job_start(job *j, const pose_model **m, pose_model **own, pose_run_opts
 /* The media limits of the service's configuration (LIMIT_* keys), for pose_run_opts.lim and
  * the media options of jobs that open inputs themselves. */
 media_limits pose_job_limits(const job *j);
+/* The same from the limits themselves (jobs, and callers with no job: the fuzz targets). */
+media_limits pose_media_limits(const config_limits *l);
 /* Stores a run's three tables (DeepLabCut's CSV and HDF5, vas's JSON) as csv_file, h5_file,
  * json_file. */
 int pose_job_store_tables(job *j, const char *csv, const char *h5, const char *json, vas_err *e);

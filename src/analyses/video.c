@@ -140,8 +140,11 @@ void pose_job_result(job *j, const pose_model *m, const pose_video_out *out)
 
 media_limits pose_job_limits(const job *j)
 {
-    const config_limits *l = &j->env->cfg->lim;
+    return pose_media_limits(&j->env->cfg->lim);
+}
 
+media_limits pose_media_limits(const config_limits *l)
+{
     return (media_limits){.image_pixels = l->image_pixels,
                           .video_pixels = l->video_pixels,
                           .video_frames = l->video_frames,

@@ -2,6 +2,7 @@
  * and label-image analyses read them, decoded by FFmpeg's image decoders (PNG, JPEG, BMP, TIFF,
  * ...) through media_image_decode_lim under the service's default limits (config.c: 178,956,970
  * pixels), then EXIF orientation applied. A decoded image must have a size and pixels. */
+#include "analyses/pose_job.h"
 #include "core/config.h"
 #include "fuzz.h"
 #include "media/media_image.h"
@@ -17,11 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         config c;
         if (config_defaults(&c, &e) < 0)
             abort();
-        lim = (media_limits){.image_pixels = c.lim.image_pixels,
-                             .video_pixels = c.lim.video_pixels,
-                             .video_frames = c.lim.video_frames,
-                             .archive_members = c.lim.archive_members,
-                             .archive_bytes = c.lim.archive_bytes};
+        lim = pose_media_limits(&c.lim);
         config_free(&c);
         (void)fuzz_dir(); /* quiet logs */
     }
