@@ -1,7 +1,8 @@
 /* test_rq_redis.c - queue/rq_redis against a real redis-server started by the test on a free
  * loopback port with a password: URL parsing (defaults, refusals, the password never in a
  * message), AUTH right, wrong and missing, SELECT, the stream helpers (group create twice, XADD of
- * JSON, XREADGROUP of new and pending entries, XACK+XDEL, NOGROUP after the stream vanished),
+ * JSON, XREADGROUP of new and pending entries, one or a batch, XACK+XDEL, NOGROUP after the stream
+ * vanished), pipelines (replies in order, errors kept, a connection lost under one),
  * SET EX/EXISTS, and reconnecting after the test kills and restarts redis-server (at once, after
  * a back-off, and giving up at the deadline). Skips when /usr/bin/redis-server is missing. */
 #include "core/err.h"
@@ -253,6 +254,85 @@ static void set_ex_exists(void **state)
     rq_redis_free(r);
 }
 
+/* A batch read takes up to its COUNT, oldest first; the rest stay for the next read. */
+static void read_batch(void **state)
+{
+    rq_redis *r = connect_ok(0);
+    const char *streams[] = {"t:batch"};
+    rq_redis_entry en[8];
+    char ids[5][64], num[8];
+    vas_err e = {0};
+    int n = -1;
+
+    (void)state;
+    /* No group yet: the read makes it (from the stream's start). */
+    for (int i = 0; i < 5; i++) {
+        snprintf(num, sizeof(num), "%d", i);
+        const char *kv[] = {"n", num};
+        assert_int_equal(rq_redis_xadd(r, streams[0], 0, 2, kv, ids[i], sizeof(ids[i]), &e),
+                         VAS_OK);
+    }
+    assert_int_equal(rq_redis_read(r, "g", "c", 10, 3, 1, streams, ">", en, &n, &e), VAS_OK);
+    assert_int_equal(n, 3);
+    for (int i = 0; i < 3; i++) {
+        assert_string_equal(en[i].id, ids[i]);
+        snprintf(num, sizeof(num), "%d", i);
+        assert_string_equal(rq_redis_entry_get(&en[i], "n"), num);
+        rq_redis_entry_clear(&en[i]);
+    }
+    assert_int_equal(rq_redis_read(r, "g", "c", 10, 8, 1, streams, ">", en, &n, &e), VAS_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(en[0].id, ids[3]);
+    assert_string_equal(en[1].id, ids[4]);
+    rq_redis_entry_clear(&en[0]);
+    rq_redis_entry_clear(&en[1]);
+    /* All five pending for c. */
+    assert_int_equal(rq_redis_read(r, "g", "c", -1, 8, 1, streams, "0", en, &n, &e), VAS_OK);
+    assert_int_equal(n, 5);
+    for (int i = 0; i < n; i++)
+        rq_redis_entry_clear(&en[i]);
+    assert_int_equal(rq_redis_read(r, "g", "c", -1, 0, 1, streams, "0", en, &n, &e), VAS_EINVAL);
+    rq_redis_free(r);
+}
+
+/* Pipelined commands run in order, each with its own reply, errors included; a connection lost
+ * under a pipeline is VAS_EIO and the next command reconnects. */
+static void pipeline(void **state)
+{
+    rq_redis *r = connect_ok(5000);
+    const char *set[] = {"SET", "t:p", "1"};
+    const char *incr[] = {"INCR", "t:p"};
+    const char *bad[] = {"LPUSH", "t:p", "x"};
+    redisReply *rep[4] = {NULL};
+    vas_err e = {0};
+
+    (void)state;
+    assert_int_equal(rq_redis_append(r, 3, set, &e), VAS_OK);
+    assert_int_equal(rq_redis_append(r, 2, incr, &e), VAS_OK);
+    assert_int_equal(rq_redis_append(r, 3, bad, &e), VAS_OK);
+    assert_int_equal(rq_redis_append(r, 2, incr, &e), VAS_OK);
+    assert_int_equal(rq_redis_pipe(r, 4, rep, &e), VAS_OK);
+    assert_int_equal(rep[0]->type, REDIS_REPLY_STATUS);
+    assert_int_equal(rep[1]->integer, 2);
+    assert_int_equal(rep[2]->type, REDIS_REPLY_ERROR);
+    assert_non_null(strstr(rep[2]->str, "WRONGTYPE"));
+    assert_int_equal(rep[3]->integer, 3);
+    for (int i = 0; i < 4; i++)
+        freeReplyObject(rep[i]);
+    /* Redis killed with the commands queued: no replies, then a restart and it carries on. */
+    assert_int_equal(rq_redis_append(r, 2, incr, &e), VAS_OK);
+    rqfx_kill(&fx);
+    assert_int_equal(rq_redis_pipe(r, 1, rep, &e), VAS_EIO);
+    assert_non_null(strstr(e.msg, "pipeline"));
+    assert_int_equal(rqfx_start(&fx), 0);
+    assert_int_equal(rq_redis_append(r, 2, incr, &e), VAS_OK); /* reconnects first */
+    assert_int_equal(rq_redis_pipe(r, 1, rep, &e), VAS_OK);
+    assert_int_equal(rep[0]->integer, 1); /* a fresh Redis: no persistence */
+    freeReplyObject(rep[0]);
+    assert_true(rq_redis_reconnects(r) >= 1);
+    rq_redis_free(r);
+}
+
 /* ---- reconnecting ---- */
 
 static void reconnect_after_restart(void **state)
@@ -336,6 +416,8 @@ int main(void)
         cmocka_unit_test(streams_round_trip),
         cmocka_unit_test(nogroup_recreated),
         cmocka_unit_test(set_ex_exists),
+        cmocka_unit_test(read_batch),
+        cmocka_unit_test(pipeline),
         cmocka_unit_test(reconnect_after_restart),
         cmocka_unit_test(reconnect_backs_off),
         cmocka_unit_test(reconnect_gives_up),

@@ -433,50 +433,58 @@ const char *rq_redis_entry_get(const rq_redis_entry *en, const char *field)
     return en->fields ? json_string_value(json_object_get(en->fields, field)) : NULL;
 }
 
-/* The first entry of an XREADGROUP reply [[stream, [[id, [k, v, ...]]]], ...] into *out. */
-static int entry_from_reply(const redisReply *rep, rq_redis_entry *out, vas_err *e)
+/* The entries of an XREADGROUP reply [[stream, [[id, [k, v, ...]], ...]], ...] into out[0..max):
+ * the count into *n. */
+static int entries_from_reply(const redisReply *rep, rq_redis_entry *out, int max, int *n,
+                              vas_err *e)
 {
+    *n = 0;
     for (size_t s = 0; rep->type == REDIS_REPLY_ARRAY && s < rep->elements; s++) {
         const redisReply *st = rep->element[s];
         if (st->type != REDIS_REPLY_ARRAY || st->elements != 2 ||
-            st->element[1]->type != REDIS_REPLY_ARRAY || st->element[1]->elements == 0)
+            st->element[1]->type != REDIS_REPLY_ARRAY)
             continue;
-        const redisReply *ent = st->element[1]->element[0];
-        if (ent->type != REDIS_REPLY_ARRAY || ent->elements < 1)
-            continue;
-        memset(out, 0, sizeof(*out));
-        snprintf(out->stream, sizeof(out->stream), "%s", st->element[0]->str);
-        snprintf(out->id, sizeof(out->id), "%s", ent->element[0]->str);
-        out->fields = json_object();
-        if (!out->fields)
-            return err_set(e, VAS_ENOMEM, "out of memory");
-        const redisReply *kv = ent->elements > 1 ? ent->element[1] : NULL;
-        for (size_t i = 0; kv && kv->type == REDIS_REPLY_ARRAY && i + 1 < kv->elements; i += 2)
-            json_object_set_new(out->fields, kv->element[i]->str,
-                                json_stringn(kv->element[i + 1]->str, kv->element[i + 1]->len));
-        return VAS_OK;
+        for (size_t k = 0; k < st->element[1]->elements && *n < max; k++) {
+            const redisReply *ent = st->element[1]->element[k];
+            rq_redis_entry *en = &out[*n];
+            if (ent->type != REDIS_REPLY_ARRAY || ent->elements < 1)
+                continue;
+            memset(en, 0, sizeof(*en));
+            snprintf(en->stream, sizeof(en->stream), "%s", st->element[0]->str);
+            snprintf(en->id, sizeof(en->id), "%s", ent->element[0]->str);
+            en->fields = json_object();
+            if (!en->fields)
+                return err_set(e, VAS_ENOMEM, "out of memory");
+            (*n)++;
+            const redisReply *kv = ent->elements > 1 ? ent->element[1] : NULL;
+            for (size_t i = 0; kv && kv->type == REDIS_REPLY_ARRAY && i + 1 < kv->elements; i += 2)
+                json_object_set_new(en->fields, kv->element[i]->str,
+                                    json_stringn(kv->element[i + 1]->str, kv->element[i + 1]->len));
+        }
     }
-    return VAS_ENOTFOUND;
+    return *n ? VAS_OK : VAS_ENOTFOUND;
 }
 
-int rq_redis_read_one(rq_redis *r, const char *group, const char *consumer, int block_ms,
-                      int n_streams, const char *const *streams, const char *from,
-                      rq_redis_entry *out, vas_err *e)
+int rq_redis_read(rq_redis *r, const char *group, const char *consumer, int block_ms, int max,
+                  int n_streams, const char *const *streams, const char *from, rq_redis_entry *out,
+                  int *n, vas_err *e)
 {
     const char *argv[80];
-    char blk[16];
+    char blk[16], cnt[16];
     redisReply *rep = NULL;
     int argc = 0, rc;
 
-    if (n_streams < 1 || n_streams > 32)
-        return err_set(e, VAS_EINVAL, "XREADGROUP over 1 to 32 streams");
+    *n = 0;
+    if (n_streams < 1 || n_streams > 32 || max < 1)
+        return err_set(e, VAS_EINVAL, "XREADGROUP over 1 to 32 streams, at least 1 entry");
     snprintf(blk, sizeof(blk), "%d", block_ms);
+    snprintf(cnt, sizeof(cnt), "%d", max);
     argv[argc++] = "XREADGROUP";
     argv[argc++] = "GROUP";
     argv[argc++] = group;
     argv[argc++] = consumer;
     argv[argc++] = "COUNT";
-    argv[argc++] = "1";
+    argv[argc++] = cnt;
     if (block_ms >= 0) {
         argv[argc++] = "BLOCK";
         argv[argc++] = blk;
@@ -495,9 +503,60 @@ int rq_redis_read_one(rq_redis *r, const char *group, const char *consumer, int 
     }
     if (rc < 0)
         return rc;
-    rc = entry_from_reply(rep, out, e);
+    rc = entries_from_reply(rep, out, max, n, e);
     freeReplyObject(rep);
+    if (rc < 0 && rc != VAS_ENOTFOUND) {
+        for (int i = 0; i < *n; i++)
+            rq_redis_entry_clear(&out[i]);
+        *n = 0;
+    }
     return rc;
+}
+
+int rq_redis_read_one(rq_redis *r, const char *group, const char *consumer, int block_ms,
+                      int n_streams, const char *const *streams, const char *from,
+                      rq_redis_entry *out, vas_err *e)
+{
+    int n = 0;
+
+    /* Over several streams Redis may claim an entry of each even with COUNT 1 (see
+     * rq_worker_job.c): the reply's first is returned, the others stay pending for "0". */
+    return rq_redis_read(r, group, consumer, block_ms, 1, n_streams, streams, from, out, &n, e);
+}
+
+/* ---- pipelines ---- */
+
+int rq_redis_append(rq_redis *r, int argc, const char **argv, vas_err *e)
+{
+    int rc = r->c ? VAS_OK : reconnect(r, e);
+
+    if (rc < 0)
+        return rc;
+    if (redisAppendCommandArgv(r->c, argc, argv, NULL) != REDIS_OK) {
+        redisFree(r->c); /* what it holds already must not go out with a later command */
+        r->c = NULL;
+        return err_set(e, VAS_ENOMEM, "out of memory queueing a Redis command");
+    }
+    return VAS_OK;
+}
+
+int rq_redis_pipe(rq_redis *r, int n, redisReply **out, vas_err *e)
+{
+    for (int i = 0; i < n; i++) {
+        void *rep = NULL;
+        if (!r->c || redisGetReply(r->c, &rep) != REDIS_OK || !rep) {
+            int rc = err_set(e, VAS_EIO, "Redis connection lost during a pipeline: %s",
+                             r->c ? r->c->errstr : "closed");
+            for (int k = 0; k < i; k++)
+                freeReplyObject(out[k]);
+            if (r->c)
+                redisFree(r->c);
+            r->c = NULL; /* the next command reconnects */
+            return rc;
+        }
+        out[i] = rep;
+    }
+    return VAS_OK;
 }
 
 int rq_redis_set_ex(rq_redis *r, const char *key, const char *value, int ex_s, vas_err *e)

@@ -86,6 +86,19 @@ const char *rq_redis_entry_get(const rq_redis_entry *en, const char *field);
 int rq_redis_read_one(rq_redis *r, const char *group, const char *consumer, int block_ms,
                       int n_streams, const char *const *streams, const char *from,
                       rq_redis_entry *out, vas_err *e);
+/* The same for up to max entries (COUNT max) into out[0..*n) (clear each). */
+int rq_redis_read(rq_redis *r, const char *group, const char *consumer, int block_ms, int max,
+                  int n_streams, const char *const *streams, const char *from, rq_redis_entry *out,
+                  int *n, vas_err *e);
+
+/* Pipelines: rq_redis_append queues commands (reconnecting first if the connection is down);
+ * rq_redis_pipe sends them and reads their n replies into out[0..n) (caller frees each; an
+ * error reply is kept as a reply of type REDIS_REPLY_ERROR). On a lost connection it returns
+ * VAS_EIO without retrying: which of the commands ran is unknown, so the caller must be able to
+ * run them again; the next command reconnects. */
+int rq_redis_append(rq_redis *r, int argc, const char **argv, vas_err *e);
+int rq_redis_pipe(rq_redis *r, int n, redisReply **out, vas_err *e);
+
 /* SET key value EX ex_s. */
 int rq_redis_set_ex(rq_redis *r, const char *key, const char *value, int ex_s, vas_err *e);
 /* EXISTS key into *exists (0/1). */

@@ -108,40 +108,91 @@ static json_t *job_json(const store_analysis *a)
                      a->unit, "attempt", a->attempts + 1);
 }
 
-/* Queues one PENDING row: SADD vas:queued, XADD, then the entry into the row. In this order a
- * worker's `started` (which SREMs) can't come before the SADD, and a crash half-way leaves a row
- * without an entry, which the next pass queues (a row's entry, not the set, says it was queued). */
-static int queue_one(rq_server_thr *t, const char *id, vas_err *e)
+/* Jobs queued in one round: SADD vas:queued of all, then an XADD each, pipelined (one round
+ * trip), then their entries into the rows in one transaction. In this order a worker's `started`
+ * (which SREMs) can't come before the SADD, and a crash half-way leaves rows without an entry,
+ * which the next pass queues again (a row's entry, not the set, says it was queued; the entry
+ * that a row does not name is run at most to no effect, see store_remote_start). */
+#define QUEUE_BATCH 64
+
+typedef struct queue_batch {
+    char id[QUEUE_BATCH][STORE_UUID_LEN + 1];
+    char stream[QUEUE_BATCH][sizeof(((store_analysis *)0)->model) + 16];
+    char *job[QUEUE_BATCH]; /* the entries' JSON (owned) */
+    int attempt[QUEUE_BATCH];
+    char entry[QUEUE_BATCH][sizeof(((store_analysis *)0)->queue_entry)];
+    int n;
+} queue_batch;
+
+/* Adds PENDING row id to b (a row gone or no longer PENDING is skipped). */
+static int batch_add(rq_server_thr *t, queue_batch *b, const char *id, vas_err *e)
 {
     store_analysis a;
-    char stream[sizeof(a.model) + 16], entry_id[64], entry[sizeof(a.queue_entry)];
-    redisReply *rep = NULL;
     json_t *job;
     int rc = store_analysis_find(t->st, id, &a, e);
 
     if (rc < 0)
         return rc == VAS_ENOTFOUND ? VAS_OK : rc; /* deleted meanwhile */
-    if (strcmp(a.state, "PENDING") != 0) {
-        store_analysis_clear(&a);
+    if (strcmp(a.state, "PENDING") == 0) {
+        job = job_json(&a);
+        b->job[b->n] = job ? json_dumps(job, JSON_COMPACT) : NULL;
+        json_decref(job);
+        if (!b->job[b->n]) {
+            store_analysis_clear(&a);
+            return err_set(e, VAS_ENOMEM, "out of memory queueing a job");
+        }
+        snprintf(b->id[b->n], sizeof(b->id[0]), "%s", a.id);
+        snprintf(b->stream[b->n], sizeof(b->stream[0]), "vas:jobs:%s", a.model[0] ? a.model : "-");
+        b->attempt[b->n] = a.attempts + 1;
+        b->n++;
+    }
+    store_analysis_clear(&a);
+    return VAS_OK;
+}
+
+/* Sends the batch to Redis and records the entries; empties b. */
+static int batch_flush(rq_server_thr *t, queue_batch *b, vas_err *e)
+{
+    const char *argv[QUEUE_BATCH + 2];
+    redisReply *rep[QUEUE_BATCH + 1] = {NULL};
+    int rc = VAS_OK, n_rep = 0;
+
+    if (!b->n)
         return VAS_OK;
-    }
-    snprintf(stream, sizeof(stream), "vas:jobs:%s", a.model[0] ? a.model : "-");
-    job = job_json(&a);
-    rc = job ? rq_redis_cmd(t->r, &rep, e, "SADD vas:queued %s", a.id)
-             : err_set(e, VAS_ENOMEM, "out of memory queueing a job");
-    if (rc == VAS_OK) {
-        freeReplyObject(rep);
-        rc = rq_redis_xadd_json(t->r, stream, 0, "job", job, entry_id, sizeof(entry_id), e);
-    }
-    json_decref(job);
-    if (rc == VAS_OK) {
-        snprintf(entry, sizeof(entry), "%s:%s", stream, entry_id);
-        rc = store_remote_queued(t->st, a.id, entry, e);
+    argv[0] = "SADD";
+    argv[1] = "vas:queued";
+    for (int i = 0; i < b->n; i++)
+        argv[2 + i] = b->id[i];
+    rc = rq_redis_append(t->r, b->n + 2, argv, e);
+    for (int i = 0; rc == VAS_OK && i < b->n; i++) {
+        const char *x[] = {"XADD", b->stream[i], "*", "job", b->job[i]};
+        rc = rq_redis_append(t->r, 5, x, e);
     }
     if (rc == VAS_OK)
-        log_debug("queue", "event=job_queued analysis_id=%s entry=%s attempt=%d", a.id, entry,
-                  a.attempts + 1);
-    store_analysis_clear(&a);
+        rc = rq_redis_pipe(t->r, b->n + 1, rep, e);
+    n_rep = rc == VAS_OK ? b->n + 1 : 0;
+    for (int i = 0; rc == VAS_OK && i < n_rep; i++)
+        if (rep[i]->type == REDIS_REPLY_ERROR || (i && rep[i]->type != REDIS_REPLY_STRING))
+            rc = err_set(e, VAS_EIO, "Redis refused to queue a job: %s",
+                         rep[i]->type == REDIS_REPLY_ERROR ? rep[i]->str : "not an entry id");
+    for (int i = 0; rc == VAS_OK && i < b->n; i++)
+        snprintf(b->entry[i], sizeof(b->entry[0]), "%s:%s", b->stream[i], rep[i + 1]->str);
+    if (rc == VAS_OK)
+        rc = store_remote_begin(t->st, e);
+    for (int i = 0; rc == VAS_OK && i < b->n; i++)
+        rc = store_remote_queued(t->st, b->id[i], b->entry[i], e);
+    if (rc == VAS_OK)
+        rc = store_remote_end_batch(t->st, 1, e);
+    else
+        store_remote_end_batch(t->st, 0, NULL);
+    for (int i = 0; rc == VAS_OK && i < b->n; i++)
+        log_debug("queue", "event=job_queued analysis_id=%s entry=%s attempt=%d", b->id[i],
+                  b->entry[i], b->attempt[i]);
+    for (int i = 0; i < n_rep; i++)
+        freeReplyObject(rep[i]);
+    for (int i = 0; i < b->n; i++)
+        free(b->job[i]);
+    b->n = 0;
     return rc;
 }
 
@@ -165,7 +216,7 @@ static int queued_set(rq_server_thr *t, json_t **out, vas_err *e)
 }
 
 /* Queues PENDING rows: those without an entry, and (full pass) those Redis lost. */
-static int dispatch(rq_server_thr *t, int full, vas_err *e)
+static int dispatch(rq_server_thr *t, queue_batch *b, int full, vas_err *e)
 {
     json_t *set = NULL, *ids = NULL, *v;
     size_t i;
@@ -183,9 +234,16 @@ static int dispatch(rq_server_thr *t, int full, vas_err *e)
             continue;
         if (has_entry)
             log_warn("queue", "event=job_requeued analysis_id=%s reason=lost_by_redis", id);
-        rc = queue_one(t, id, e);
+        rc = batch_add(t, b, id, e);
+        if (rc == VAS_OK && b->n == QUEUE_BATCH)
+            rc = batch_flush(t, b, e);
         n++;
     }
+    if (rc == VAS_OK)
+        rc = batch_flush(t, b, e);
+    for (int k = 0; k < b->n; k++) /* what a failure left unsent */
+        free(b->job[k]);
+    b->n = 0;
     json_decref(set);
     json_decref(ids);
     if (rc == VAS_OK && n)
@@ -389,9 +447,14 @@ static void *dispatcher_main(void *arg)
     rq_server *q = arg;
     rq_server_thr *t = &q->disp;
     char(*ids)[64] = q->taken; /* this thread's copy of the cancels */
+    queue_batch *b = calloc(1, sizeof(*b));
     int64_t next_pass = 0, next_reap = util_mono_ms() + q->reap_ms;
     int n = 0;
 
+    if (!b) {
+        log_error("queue", "event=dispatch_error error=\"out of memory\"");
+        return NULL;
+    }
     while (!atomic_load(&q->stop)) {
         vas_err e = {0};
         int rc = VAS_OK, full = util_mono_ms() >= next_pass;
@@ -402,7 +465,7 @@ static void *dispatcher_main(void *arg)
         if (rc == VAS_OK)
             rc = set_cancels(t, ids, n, &e);
         if (rc == VAS_OK)
-            rc = dispatch(t, full, &e);
+            rc = dispatch(t, b, full, &e);
         if (rc == VAS_OK && util_mono_ms() >= next_reap) {
             next_reap = util_mono_ms() + q->reap_ms;
             rc = reap(q, t, &e);
@@ -415,6 +478,7 @@ static void *dispatcher_main(void *arg)
         }
         wait_work(q, next_pass, ids, &n);
     }
+    free(b);
     return NULL;
 }
 

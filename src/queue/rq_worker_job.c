@@ -90,6 +90,45 @@ static void ack_entry(slot_run *s, const char *stream, const char *entry)
     }
 }
 
+/* The job's final event, then XACK + XDEL of its entry, in one round trip; when that fails,
+ * each on its own with retries (an event sent twice changes nothing, docs/redis-queue.md). */
+static void finish(slot_run *s, const char *type, json_t *data)
+{
+    char where[384], cap[24], *text = json_dumps(data, JSON_COMPACT);
+    const char *stream = s->state->stream, *entry = s->state->entry;
+    redisReply *rep[3] = {NULL, NULL, NULL};
+    vas_err e = {0};
+    int rc = text ? VAS_OK : VAS_ENOMEM;
+
+    snprintf(where, sizeof(where), "%s:%s", stream, entry);
+    snprintf(cap, sizeof(cap), "%d", RQ_EVENTS_MAXLEN);
+    const char *x[] = {"XADD", "vas:events", "MAXLEN", "~",        cap,     "*",   "id",   s->a->id,
+                       "type", type,         "worker", s->c->name, "entry", where, "data", text};
+    const char *ack[] = {"XACK", stream, RQ_GROUP, entry};
+    const char *del[] = {"XDEL", stream, entry};
+    if (rc == VAS_OK)
+        rc = rq_redis_append(s->r, 16, x, &e);
+    if (rc == VAS_OK)
+        rc = rq_redis_append(s->r, 4, ack, &e);
+    if (rc == VAS_OK)
+        rc = rq_redis_append(s->r, 3, del, &e);
+    if (rc == VAS_OK)
+        rc = rq_redis_pipe(s->r, 3, rep, &e);
+    for (int i = 0; rc == VAS_OK && i < 3; i++)
+        if (rep[i]->type == REDIS_REPLY_ERROR)
+            rc = err_set(&e, VAS_EIO, "Redis refused %s", rep[i]->str);
+    for (int i = 0; i < 3 && rep[i]; i++)
+        freeReplyObject(rep[i]);
+    free(text);
+    if (rc < 0) {
+        log_warn("rq", "event=event_retry analysis_id=%s type=%s error=\"%s\"", s->a->id, type,
+                 e.msg);
+        event_must(s, type, json_incref(data));
+        ack_entry(s, stream, entry);
+    }
+    json_decref(data);
+}
+
 /* ---- the job's hooks ---- */
 
 static int redis_ok(slot_run *s, int rc, const vas_err *e)
@@ -206,7 +245,7 @@ static int fetch_inputs(slot_run *s, const store_analysis *a, vas_err *e)
     return VAS_OK;
 }
 
-/* Runs a claimed, not cancelled job and sends its final event. */
+/* Runs a claimed, not cancelled job and sends its final event (acknowledging the entry). */
 static void run_claimed(slot_run *s, store_analysis *a)
 {
     job j = {.st = s->st,
@@ -225,12 +264,6 @@ static void run_claimed(slot_run *s, store_analysis *a)
     rc = fetch_inputs(s, a, &e);
     if (rc == VAS_OK)
         rc = job_run(&j, &e);
-    if (rc == VAS_OK)
-        event_must(s, "success", json_pack("{s:O}", "result", j.result));
-    else if (rc == VAS_ECANCELLED)
-        event_must(s, "cancelled", json_object());
-    else
-        event_must(s, "failure", json_pack("{s:s}", "description", e.msg));
     log_info(
         "rq", "event=job_state analysis_id=%s analysis=%s state=%s ms=%lld%s%s%s", a->id, a->name,
         rc == VAS_OK           ? "SUCCESS"
@@ -238,6 +271,12 @@ static void run_claimed(slot_run *s, store_analysis *a)
                                : "FAILURE",
         (long long)(util_mono_ms() - t0), rc < 0 && rc != VAS_ECANCELLED ? " error=\"" : "",
         rc < 0 && rc != VAS_ECANCELLED ? e.msg : "", rc < 0 && rc != VAS_ECANCELLED ? "\"" : "");
+    if (rc == VAS_OK)
+        finish(s, "success", json_pack("{s:O}", "result", j.result));
+    else if (rc == VAS_ECANCELLED)
+        finish(s, "cancelled", json_object());
+    else
+        finish(s, "failure", json_pack("{s:s}", "description", e.msg));
     json_decref(j.result);
 }
 
@@ -262,12 +301,12 @@ static void handle_entry(slot_run *s, const rq_redis_entry *en)
     atomic_store(&s->state->busy, 1);
     s->last_check = s->last_event = s->redis_pause_until = 0;
     if (rq_redis_exists(s->r, s->cancel_key, &set, &e) == VAS_OK && set) {
-        event_must(s, "cancelled", json_object());
         log_info("rq", "event=job_skipped analysis_id=%s reason=cancelled", a.id);
+        finish(s, "cancelled", json_object());
     } else {
+        s->last_check = util_mono_ms(); /* just checked: the next check in CANCEL_EVERY */
         run_claimed(s, &a);
     }
-    ack_entry(s, en->stream, en->id);
     atomic_store(&s->state->busy, 0);
     s->a = NULL;
     store_analysis_clear(&a);
@@ -318,8 +357,8 @@ int rq_worker_slot_main(rq_worker_ctx *c, int slot, vas_err *e)
         if (rc == VAS_OK) {
             handle_entry(&s, &en);
             /* One XREADGROUP over several streams may claim an entry of each: the others
-             * wait in our pending list, read next. */
-            from = "0";
+             * wait in our pending list, read next. With one stream there are none. */
+            from = c->n_streams > 1 || from[0] == '0' ? "0" : ">";
         } else if (rc == VAS_ENOTFOUND)
             from = ">";
         else {

@@ -172,6 +172,10 @@ int store_analysis_requeue_worker(store *s, int worker_pid, int *n, vas_err *e);
  * or one that arrives late, changes nothing (*changed = 0). */
 /* Adds the columns `worker`, `queue_entry` to an older database (store_open calls it). */
 int store_remote_init(store *s, vas_err *e);
+/* Several of the calls below in one write transaction (one lock, one commit): begin, then end
+ * with ok = 1 (COMMIT) or 0 (ROLLBACK, always VAS_OK). */
+int store_remote_begin(store *s, vas_err *e);
+int store_remote_end_batch(store *s, int ok, vas_err *e);
 /* PENDING analyses, oldest first, at most max (only_new: those without a queue entry): a new
  * JSON array of [id, has_entry]. */
 int store_remote_pending(store *s, int max, int only_new, json_t **out, vas_err *e);

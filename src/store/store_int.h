@@ -6,6 +6,7 @@
 #include "store/store.h"
 
 #include <sqlite3.h>
+#include <time.h>
 
 enum {
     ST_FILE_FIND,
@@ -15,6 +16,10 @@ enum {
     ST_AN_LIST,
     ST_AN_PROGRESS,
     ST_AN_INPUTS,
+    ST_RM_QUEUED, /* store_remote.c: the statements the queue runs per job */
+    ST_RM_START,
+    ST_RM_PROGRESS,
+    ST_RM_END,
     ST_COUNT
 };
 
@@ -23,6 +28,7 @@ struct store {
     char *data;                   /* data folder */
     char *files_dir;              /* <data>/files */
     sqlite3_stmt *stmt[ST_COUNT]; /* prepared lazily, reset after each use */
+    struct timespec busy_since;   /* when the current wait for a lock began (store_busy) */
 };
 
 /* Prepared statement from the cache (reset, bindings cleared), or a new one for sql. */

@@ -51,6 +51,19 @@ int store_remote_init(store *s, vas_err *e)
     return rc;
 }
 
+int store_remote_begin(store *s, vas_err *e)
+{
+    return store_exec(s, "BEGIN IMMEDIATE", e);
+}
+
+int store_remote_end_batch(store *s, int ok, vas_err *e)
+{
+    if (ok)
+        return store_exec(s, "COMMIT", e);
+    store_exec(s, "ROLLBACK", NULL);
+    return VAS_OK;
+}
+
 /* Runs a SELECT with int params p1, p2 and makes each row a JSON value with row(); a new array
  * in *out. */
 static int select_rows(store *s, const char *sql, int p1, int p2, json_t *(*row)(sqlite3_stmt *),
@@ -93,11 +106,13 @@ int store_remote_pending(store *s, int max, int only_new, json_t **out, vas_err 
                        max, only_new, pending_row, "listing PENDING analyses", out, e);
 }
 
-/* Runs sql with text params p[0..n) (NULL binds NULL); rows changed into *changed. */
-static int run(store *s, const char *sql, int n, const char *const *p, int *changed, vas_err *e)
+/* Runs sql (the cached statement which, or -1) with text params p[0..n) (NULL binds NULL); rows
+ * changed into *changed. */
+static int run_st(store *s, int which, const char *sql, int n, const char *const *p, int *changed,
+                  vas_err *e)
 {
     sqlite3_stmt *st = NULL;
-    int rc = store_stmt(s, -1, sql, &st, e);
+    int rc = store_stmt(s, which, sql, &st, e);
 
     if (rc < 0)
         return rc;
@@ -105,7 +120,10 @@ static int run(store *s, const char *sql, int n, const char *const *p, int *chan
         if (p[i])
             sqlite3_bind_text(st, i + 1, p[i], -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    if (which < 0)
+        sqlite3_finalize(st);
+    else
+        sqlite3_reset(st);
     if (rc != SQLITE_DONE)
         return store_db_err(s, e, "updating an analysis from a worker's event");
     if (changed)
@@ -113,12 +131,18 @@ static int run(store *s, const char *sql, int n, const char *const *p, int *chan
     return VAS_OK;
 }
 
+static int run(store *s, const char *sql, int n, const char *const *p, int *changed, vas_err *e)
+{
+    return run_st(s, -1, sql, n, p, changed, e);
+}
+
 int store_remote_queued(store *s, const char *id, const char *entry, vas_err *e)
 {
     const char *p[] = {id, entry};
 
-    return run(s, "UPDATE analyses SET queue_entry = ?2 WHERE id = ?1 AND state = 'PENDING'", 2, p,
-               NULL, e);
+    return run_st(s, ST_RM_QUEUED,
+                  "UPDATE analyses SET queue_entry = ?2 WHERE id = ?1 AND state = 'PENDING'", 2, p,
+                  NULL, e);
 }
 
 int store_remote_start(store *s, const char *id, const char *worker, const char *entry,
@@ -128,12 +152,12 @@ int store_remote_start(store *s, const char *id, const char *worker, const char 
     const char *p[] = {id, worker, entry, now};
 
     snprintf(now, sizeof(now), "%.6f", util_now());
-    return run(s,
-               "UPDATE analyses SET state = 'STARTED', worker = ?2, queue_entry = ?3,"
-               " started = CAST(?4 AS REAL), worker_pid = NULL, done = 0,"
-               " attempts = attempts + 1"
-               " WHERE id = ?1 AND state = 'PENDING' AND ifnull(queue_entry, ?3) = ?3",
-               4, p, changed, e);
+    return run_st(s, ST_RM_START,
+                  "UPDATE analyses SET state = 'STARTED', worker = ?2, queue_entry = ?3,"
+                  " started = CAST(?4 AS REAL), worker_pid = NULL, done = 0,"
+                  " attempts = attempts + 1"
+                  " WHERE id = ?1 AND state = 'PENDING' AND ifnull(queue_entry, ?3) = ?3",
+                  4, p, changed, e);
 }
 
 int store_remote_progress(store *s, const char *id, const char *worker, int64_t done, int64_t total,
@@ -144,10 +168,10 @@ int store_remote_progress(store *s, const char *id, const char *worker, int64_t 
 
     snprintf(d, sizeof(d), "%lld", (long long)done);
     snprintf(t, sizeof(t), "%lld", (long long)total);
-    return run(s,
-               "UPDATE analyses SET done = CAST(?3 AS INTEGER), total = CAST(?4 AS INTEGER),"
-               " unit = ifnull(?5, unit) WHERE id = ?1 AND state = 'STARTED' AND worker = ?2",
-               5, p, NULL, e);
+    return run_st(s, ST_RM_PROGRESS,
+                  "UPDATE analyses SET done = CAST(?3 AS INTEGER), total = CAST(?4 AS INTEGER),"
+                  " unit = ifnull(?5, unit) WHERE id = ?1 AND state = 'STARTED' AND worker = ?2",
+                  5, p, NULL, e);
 }
 
 int store_remote_end(store *s, const char *id, const char *worker, const json_t *result,
@@ -160,12 +184,12 @@ int store_remote_end(store *s, const char *id, const char *worker, const json_t 
     if (result && !res)
         return err_set(e, VAS_ENOMEM, "out of memory saving a result");
     snprintf(now, sizeof(now), "%.6f", util_now());
-    rc = run(s,
-             "UPDATE analyses SET state = iif(?3 IS NULL, 'FAILURE', 'SUCCESS'), result = ?3,"
-             " description = iif(?3 IS NULL, ifnull(?4, 'the analysis failed'), NULL),"
-             " finished = CAST(?5 AS REAL), done = iif(?3 IS NULL, done, total)"
-             " WHERE id = ?1 AND state = 'STARTED' AND worker = ?2",
-             5, p, changed, e);
+    rc = run_st(s, ST_RM_END,
+                "UPDATE analyses SET state = iif(?3 IS NULL, 'FAILURE', 'SUCCESS'), result = ?3,"
+                " description = iif(?3 IS NULL, ifnull(?4, 'the analysis failed'), NULL),"
+                " finished = CAST(?5 AS REAL), done = iif(?3 IS NULL, done, total)"
+                " WHERE id = ?1 AND state = 'STARTED' AND worker = ?2",
+                5, p, changed, e);
     free(res);
     return rc;
 }

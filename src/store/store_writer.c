@@ -232,6 +232,16 @@ static void hex(const unsigned char *b, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
+/* 1 if the blob id is already stored with size bytes. */
+static int blob_stored(store *s, const char *id, int64_t size)
+{
+    char path[4096];
+    struct stat sb;
+
+    store_file_path(s, id, path, sizeof(path));
+    return stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size == size;
+}
+
 /* Links the temp file under its id; EEXIST means the same bytes are already stored. */
 static int link_blob(store_writer *w, const char *id, vas_err *e)
 {
@@ -320,7 +330,9 @@ int store_writer_commit(store_writer *w, const char *filename, const char *conte
              content_type && *content_type ? content_type : "application/octet-stream");
     f.size = w->size;
     f.created = util_now();
-    if (fdatasync(w->fd) < 0) {
+    /* A blob is only ever linked under its id after its own fdatasync: the same bytes already
+     * stored need no second one (a repeat upload, the same output of many jobs). */
+    if (!blob_stored(s, f.id, f.size) && fdatasync(w->fd) < 0) {
         rc = store_full(errno)
                  ? err_set(e, VAS_ENOSPC, "the disk is full: the file could not be flushed to it")
                  : err_sys(e, VAS_EIO, errno, "cannot flush the uploaded file to disk");
