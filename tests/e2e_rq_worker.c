@@ -151,7 +151,9 @@ static int teardown(void **state)
 }
 
 /* Starts `vas worker --redis ... --name <name>` with its own data folder; returns its index. */
-static int start_worker_n(world *w, const char *name, const char *url, const char *conc)
+/* cfg: a config file for the worker, or NULL. */
+static int start_worker_cfg(world *w, const char *name, const char *url, const char *conc,
+                            const char *cfg)
 {
     char data[E2E_PATH], server[64];
     int i = w->n_workers++;
@@ -159,14 +161,33 @@ static int start_worker_n(world *w, const char *name, const char *url, const cha
     snprintf(data, sizeof(data), "%s/%s", w->s->dir, name);
     snprintf(server, sizeof(server), "http://127.0.0.1:%s", w->port_arg);
     snprintf(w->wlog[i], sizeof(w->wlog[i]), "%s/%s.log", w->s->dir, name);
-    const char *argv[] = {e2e_bin(),  "worker", "--redis",       url ? url : w->redis.url,
-                          "--server", server,   "--token",       TOKEN,
-                          "--name",   name,     "--data",        data,
-                          "--models", "models", "--concurrency", conc,
+    const char *argv[] = {e2e_bin(),
+                          "worker",
+                          "--redis",
+                          url ? url : w->redis.url,
+                          "--server",
+                          server,
+                          "--token",
+                          TOKEN,
+                          "--name",
+                          name,
+                          "--data",
+                          data,
+                          "--models",
+                          "models",
+                          "--concurrency",
+                          conc,
+                          cfg ? "--config" : NULL,
+                          cfg,
                           NULL};
     w->workers[i] = e2e_spawn(argv, w->wlog[i]);
     assert_true(w->workers[i] > 0);
     return i;
+}
+
+static int start_worker_n(world *w, const char *name, const char *url, const char *conc)
+{
+    return start_worker_cfg(w, name, url, conc, NULL);
 }
 
 static int start_worker(world *w, const char *name, const char *url)
@@ -591,6 +612,49 @@ static void slot_crash_fails_its_job(void **state)
     E2E_PASS(w->s);
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+#define RQW_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RQW_ASAN 1
+#endif
+#endif
+
+/* LIMIT_WORKER_MEMORY holds on a Redis worker's slots as on the embedded workers: a job past it
+ * ends FAILURE naming the key, and the slot runs the next job. */
+static void slot_over_memory_limit(void **state)
+{
+    world *w = *state;
+    const char *id = "a0000000-0000-4000-8000-000000000021";
+    const char *id2 = "a0000000-0000-4000-8000-000000000022";
+    char in[41], cfg[E2E_PATH];
+    json_t *d;
+    FILE *f;
+
+#ifdef RQW_ASAN
+    print_message("skipped slot_over_memory_limit: RLIMIT_AS cannot work under "
+                  "AddressSanitizer (it reserves terabytes of address space)\n");
+    skip();
+#endif
+    snprintf(cfg, sizeof(cfg), "%s/worker.yaml", w->s->dir);
+    f = fopen(cfg, "w");
+    assert_non_null(f);
+    fprintf(f, "LIMIT_WORKER_MEMORY: %d\n", 768 << 20); /* a slot starts at ~240 MB */
+    fclose(f);
+    e2e_upload_text(w->s, "greedy\n", "g.txt", in);
+    start_worker_cfg(w, "wm", NULL, "1", cfg);
+    add_job(w, id, "crash", in, "{\"mode\":\"alloc\",\"mib\":2048}");
+    d = wait_event(w, id, "failure", 30);
+    assert_non_null(d);
+    assert_non_null(
+        strstr(e2e_str(d, "description"), "memory limit of 768 MiB (LIMIT_WORKER_MEMORY"));
+    json_decref(d);
+    add_job(w, id2, "crash", in, "{\"mode\":\"alloc\",\"mib\":64}");
+    assert_non_null(d = wait_event(w, id2, "success", 30));
+    json_decref(d);
+    E2E_PASS(w->s);
+}
+
 /* A download cut mid-way (the server killed while the worker, held to 8 MiB/s, fetches a 40 MiB
  * input: more than the socket buffers hold) resumes with Range where it stopped once the server
  * is back; the SHA-1 over both parts matches, so the job succeeds. */
@@ -762,6 +826,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(two_slots_run_two_jobs, setup, teardown),
         cmocka_unit_test_setup_teardown(redis_restart_mid_job, setup, teardown),
         cmocka_unit_test_setup_teardown(slot_crash_fails_its_job, setup, teardown),
+        cmocka_unit_test_setup_teardown(slot_over_memory_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(cut_download_resumes, setup, teardown),
         cmocka_unit_test_setup_teardown(cancel_while_fetching, setup, teardown),
         cmocka_unit_test_setup_teardown(full_flow_through_a_remote_worker, setup_queue, teardown),

@@ -63,4 +63,11 @@ json_t *job_result(job *j);
  * (a full disk and LIMIT_WORKER_MEMORY named). The end state is the caller's to record. */
 int job_run(job *j, vas_err *e);
 
+/* LIMIT_WORKER_MEMORY as the calling process's RLIMIT_AS (soft); logged, never applied under
+ * AddressSanitizer. Called once by a worker process before it runs jobs. */
+void job_limit_memory(const config *cfg);
+/* Why a worker process ended (waitpid status) while running a job, as the job's description
+ * into out[n] ("died from signal N (...)", the memory limit named when it may be the cause). */
+void job_describe_exit(const config *cfg, int status, char *out, size_t n);
+
 #endif

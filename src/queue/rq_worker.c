@@ -3,6 +3,7 @@
  * vas:worker:<name> ... EX 15, with the jobs its slots run), restarts a slot that died and
  * reports that slot's job as failed, and on SIGTERM stops the slots and removes its key. */
 #include "queue/rq_worker.h"
+#include "queue/job.h"
 #include "queue/rq_http.h"
 #include "queue/rq_worker_int.h"
 
@@ -128,19 +129,13 @@ static void reap_one(rq_worker_ctx *c, rq_redis *r, child *ch, int slot, int sta
 {
     rq_slot_state *s = &c->slots[slot];
     char why[512];
-    int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
     vas_err e = {0};
 
-    if (sig)
-        snprintf(why, sizeof(why),
-                 "the worker process running this analysis died from signal %d "
-                 "(%s) on worker %s",
-                 sig, sigdescr_np(sig), c->name);
-    else
-        snprintf(why, sizeof(why),
-                 "the worker process running this analysis exited with status "
-                 "%d on worker %s",
-                 WEXITSTATUS(status), c->name);
+    size_t k;
+
+    job_describe_exit(c->cfg, status, why, sizeof(why));
+    k = strlen(why);
+    snprintf(why + k, sizeof(why) - k, " (on worker %s)", c->name);
     log_warn("rq", "event=slot_died slot=%d pid=%d busy=%d reason=\"%s\"", slot, (int)ch->pid,
              atomic_load(&s->busy), why);
     if (atomic_load(&s->busy)) {

@@ -343,6 +343,7 @@ int rq_worker_slot_main(rq_worker_ctx *c, int slot, vas_err *e)
     signal(SIGTERM, SIG_DFL);         /* see rq_worker.h: stop without acknowledging */
     signal(SIGINT, SIG_DFL);
     snprintf(s.consumer, sizeof(s.consumer), "%s/%d", c->name, slot);
+    job_limit_memory(c->cfg); /* as the embedded queue's workers: a job past it ends FAILURE */
     rc = slot_open(&s, e);
     if (rc < 0) {
         slot_close(&s);

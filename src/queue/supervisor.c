@@ -12,6 +12,7 @@
  * the port. The Redis URL and the token go through the environment, not argv, so `ps` shows
  * neither. */
 #include "queue/queue.h"
+#include "queue/job.h"
 
 #include "core/log.h"
 #include "core/util.h"
@@ -161,26 +162,6 @@ static int spawn_worker(supervisor *s, slot *w)
     return 0;
 }
 
-static void describe_exit(const config *cfg, int status, char *out, size_t n)
-{
-    int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-    size_t k;
-
-    if (sig)
-        snprintf(out, n, "the worker process running this analysis died from signal %d (%s)", sig,
-                 sigdescr_np(sig));
-    else
-        snprintf(out, n, "the worker process running this analysis exited with status %d",
-                 WEXITSTATUS(status));
-    k = strlen(out);
-    /* What a failed allocation looks like when the code that met it could not say so. */
-    if (cfg->lim.worker_memory > 0 && (sig == SIGSEGV || sig == SIGABRT || sig == SIGBUS))
-        snprintf(out + k, n - k,
-                 "; it may have run out of its memory limit of %lld MiB (LIMIT_WORKER_MEMORY "
-                 "raises it)",
-                 (long long)(cfg->lim.worker_memory >> 20));
-}
-
 static void reap(supervisor *s, slot *w)
 {
     char why[512];
@@ -189,7 +170,7 @@ static void reap(supervisor *s, slot *w)
 
     if (waitpid(w->pid, &status, 0) < 0)
         status = 0;
-    describe_exit(s->cfg, status, why, sizeof(why));
+    job_describe_exit(s->cfg, status, why, sizeof(why));
     if (store_analysis_fail_worker(s->st, (int)w->pid, why, &n, &e) < 0)
         log_error("queue", "event=fail_worker_job_failed worker_pid=%d error=\"%s\"", (int)w->pid,
                   e.msg);

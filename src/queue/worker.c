@@ -287,7 +287,7 @@ static void wait_for_work(int fd)
 /* LIMIT_WORKER_MEMORY as this process's RLIMIT_AS (soft limit): past it malloc fails, so a job
  * ends FAILURE through its out-of-memory path (explain_enomem); a crash from it is described by
  * the supervisor. */
-static void limit_memory(const config *cfg)
+void job_limit_memory(const config *cfg)
 {
     int64_t lim = cfg->lim.worker_memory;
     struct rlimit rl;
@@ -312,6 +312,26 @@ static void limit_memory(const config *cfg)
     log_warn("queue", "event=memory_limit_failed limit=%lld errno=%d", (long long)lim, errno);
 }
 
+void job_describe_exit(const config *cfg, int status, char *out, size_t n)
+{
+    int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+    size_t k;
+
+    if (sig)
+        snprintf(out, n, "the worker process running this analysis died from signal %d (%s)", sig,
+                 sigdescr_np(sig));
+    else
+        snprintf(out, n, "the worker process running this analysis exited with status %d",
+                 WEXITSTATUS(status));
+    k = strlen(out);
+    /* What a failed allocation looks like when the code that met it could not say so. */
+    if (cfg->lim.worker_memory > 0 && (sig == SIGSEGV || sig == SIGABRT || sig == SIGBUS))
+        snprintf(out + k, n - k,
+                 "; it may have run out of its memory limit of %lld MiB (LIMIT_WORKER_MEMORY "
+                 "raises it)",
+                 (long long)(cfg->lim.worker_memory >> 20));
+}
+
 int worker_main(const config *cfg, int notify_fd, int parent_pid, vas_err *e)
 {
     store *st = NULL;
@@ -326,7 +346,7 @@ int worker_main(const config *cfg, int notify_fd, int parent_pid, vas_err *e)
     if (parent_pid > 0 && getppid() != parent_pid)
         return err_set(e, VAS_EIO, "the server that started this worker is gone");
     fault_set_role("worker");
-    limit_memory(cfg);
+    job_limit_memory(cfg);
     rc = store_open(cfg->database, cfg->data_folder, &st, e);
     if (rc == VAS_OK)
         rc = pose_models_load(cfg, 0, &models, e); /* each job loads its network itself */
