@@ -471,14 +471,6 @@ static void database_locked_then_free(void **state)
 
 /* ---- the worker's memory limit ---- */
 
-#if defined(__SANITIZE_ADDRESS__)
-#define FAULTS_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define FAULTS_ASAN 1
-#endif
-#endif
-
 static void worker_over_memory_limit(void **state)
 {
     e2e_srv *s = *state;
@@ -486,7 +478,7 @@ static void worker_over_memory_limit(void **state)
     const char *args[] = {"--workers", "1", "--config", cfg, NULL};
     FILE *f;
 
-#ifdef FAULTS_ASAN
+#ifdef TU_ASAN
     print_message("skipped worker_over_memory_limit: RLIMIT_AS cannot work under "
                   "AddressSanitizer (it reserves terabytes of address space)\n");
     skip();

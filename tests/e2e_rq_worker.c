@@ -2,7 +2,8 @@
  * is proven) and a real `vas serve` whose HTTP API the worker fetches inputs from and uploads
  * outputs to. The jobs are XADDed by hand into vas:jobs:- as docs/redis-queue.md describes the
  * server doing, and the worker's events are read back from vas:events: this tests the worker's
- * side of the protocol on its own (tests/e2e_redis.c runs the whole system). */
+ * side of the protocol on its own (e2e_rq_flow.c adds the server's queue; tests/e2e_redis.c runs
+ * the whole system with several workers). The world: tests/e2e_rq_world.h. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,251 +11,7 @@
 
 #include <cmocka.h>
 
-#include "e2e.h"
-#include "rq_redis_fx.h"
-
-#include <hiredis/hiredis.h>
-
-#define TOKEN "rqw-token"
-
-/* One test's world: redis-server, vas serve on a fixed port, workers. */
-typedef struct world {
-    e2e_srv *s;
-    rqfx redis;
-    redisContext *rc;  /* the test's own Redis connection */
-    char port_arg[16]; /* vas serve --port, fixed so a restart keeps the worker's URL */
-    const char *args[12];
-    pid_t workers[4];
-    char wlog[4][E2E_PATH];
-    int n_workers;
-    int expect_segv; /* a slot is meant to crash: its SEGV report is no failure */
-} world;
-
-static redisReply *cmd(world *w, const char *fmt, ...)
-{
-    va_list ap;
-    redisReply *r;
-
-    va_start(ap, fmt);
-    r = redisvCommand(w->rc, fmt, ap);
-    va_end(ap);
-    assert_non_null(r);
-    return r;
-}
-
-/* redis-server with a password, then vas serve (--workers 0, the token, a fixed port) with the
- * extra arguments extra (NULL-terminated, borrowed; may name w->redis.url) or none. */
-static int setup_with(void **state, const char *const *extra)
-{
-    world *w = calloc(1, sizeof(*w));
-    void *st = NULL;
-    int n = 0;
-
-    if (!w || !rqfx_available())
-        return free(w), -1;
-    if (rqfx_setup(&w->redis, "s3cret") < 0)
-        return free(w), -1;
-    w->rc = redisConnect("127.0.0.1", w->redis.port);
-    redisReply *r = w->rc ? redisCommand(w->rc, "AUTH s3cret") : NULL;
-    freeReplyObject(r);
-    if (e2e_setup_dir(&st) < 0)
-        return -1;
-    w->s = st;
-    snprintf(w->port_arg, sizeof(w->port_arg), "%d", rqfx_free_port());
-    const char *args[] = {"--token", TOKEN, "--port", w->port_arg};
-    for (size_t i = 0; i < sizeof(args) / sizeof(args[0]); i++)
-        w->args[n++] = args[i];
-    for (int i = 0; extra && extra[i] && n < 11; i++)
-        w->args[n++] = extra[i] == (const char *)1 ? w->redis.url : extra[i];
-    w->args[n] = NULL;
-    w->s->args = w->args;
-    w->s->token = TOKEN;
-    *state = w;
-    return e2e_start(w->s);
-}
-
-/* The worker alone: vas serve only serves files (no Redis queue of its own). */
-static int setup(void **state)
-{
-    static const char *const extra[] = {"--workers", "0", NULL};
-
-    return setup_with(state, extra);
-}
-
-/* The whole system: vas serve --queue <redis> --workers 0. */
-static int setup_queue(void **state)
-{
-    static const char *const extra[] = {"--workers", "0", "--queue", (const char *)1, NULL};
-
-    return setup_with(state, extra);
-}
-
-/* vas serve --queue <redis> --workers 1: its local worker is a vas worker --redis. */
-static int setup_queue_local(void **state)
-{
-    static const char *const extra[] = {"--workers", "1", "--queue", (const char *)1, NULL};
-
-    return setup_with(state, extra);
-}
-
-/* A sanitizer report in a worker's log. */
-static int worker_log_bad(const char *path, int expect_segv)
-{
-    char *t = tu_read_file(path, NULL);
-    int bad = t && (strstr(t, "runtime error:") || strstr(t, "LeakSanitizer"));
-
-    for (const char *p = t; t && !bad && (p = strstr(p, "ERROR: AddressSanitizer")); p++)
-        bad = !(expect_segv && !strncmp(p, "ERROR: AddressSanitizer: SEGV", 29));
-    free(t);
-    return bad;
-}
-
-/* Stops the workers (SIGTERM: each must exit 0), redis-server and the server; a worker's log
- * is printed when the test failed or the log holds a sanitizer report. */
-static int teardown(void **state)
-{
-    world *w = *state;
-    void *st;
-    int rc = 0;
-
-    if (!w)
-        return 0;
-    for (int i = 0; i < w->n_workers; i++) {
-        int code = 0;
-        if (w->workers[i] > 0) {
-            kill(w->workers[i], SIGTERM);
-            code = e2e_wait_pid(w->workers[i], 10);
-            if (code < 0) {
-                kill(w->workers[i], SIGKILL);
-                waitpid(w->workers[i], NULL, 0);
-            }
-        }
-        if (code != 0 || worker_log_bad(w->wlog[i], w->expect_segv)) {
-            fprintf(stderr, "e2e: worker %d exited with %d or its log holds a report\n", i, code);
-            rc = -1;
-        }
-        if (rc < 0 || !w->s->passed) {
-            char *t = tu_read_file(w->wlog[i], NULL);
-            fprintf(stderr, "---- worker %d log ----\n%s\n", i, t ? t : "(none)");
-            free(t);
-        }
-    }
-    if (w->rc)
-        redisFree(w->rc);
-    rqfx_kill(&w->redis);
-    st = w->s;
-    if (e2e_teardown(&st) < 0)
-        rc = -1;
-    free(w);
-    *state = NULL;
-    return rc;
-}
-
-/* Starts `vas worker --redis ... --name <name>` with its own data folder; returns its index. */
-/* cfg: a config file for the worker, or NULL. */
-static int start_worker_cfg(world *w, const char *name, const char *url, const char *conc,
-                            const char *cfg)
-{
-    char data[E2E_PATH], server[64];
-    int i = w->n_workers++;
-
-    snprintf(data, sizeof(data), "%s/%s", w->s->dir, name);
-    snprintf(server, sizeof(server), "http://127.0.0.1:%s", w->port_arg);
-    snprintf(w->wlog[i], sizeof(w->wlog[i]), "%s/%s.log", w->s->dir, name);
-    const char *argv[] = {e2e_bin(),
-                          "worker",
-                          "--redis",
-                          url ? url : w->redis.url,
-                          "--server",
-                          server,
-                          "--token",
-                          TOKEN,
-                          "--name",
-                          name,
-                          "--data",
-                          data,
-                          "--models",
-                          "models",
-                          "--concurrency",
-                          conc,
-                          cfg ? "--config" : NULL,
-                          cfg,
-                          NULL};
-    w->workers[i] = e2e_spawn(argv, w->wlog[i]);
-    assert_true(w->workers[i] > 0);
-    return i;
-}
-
-static int start_worker_n(world *w, const char *name, const char *url, const char *conc)
-{
-    return start_worker_cfg(w, name, url, conc, NULL);
-}
-
-static int start_worker(world *w, const char *name, const char *url)
-{
-    return start_worker_n(w, name, url, "1");
-}
-
-/* XADDs a job for analysis id into vas:jobs:- as the server would. */
-static void add_job(world *w, const char *id, const char *name, const char *input, const char *args)
-{
-    char job[1024];
-
-    snprintf(job, sizeof(job),
-             "{\"id\":\"%s\",\"task_id\":\"%s\",\"name\":\"%s\",\"model\":\"\",\"inputs\":"
-             "[\"%s\"],\"args\":%s,\"unit\":\"ms\",\"attempt\":1}",
-             id, id, name, input, args);
-    freeReplyObject(cmd(w, "XGROUP CREATE vas:jobs:- workers 0 MKSTREAM"));
-    redisReply *r = cmd(w, "XADD vas:jobs:- * job %s", job);
-    assert_int_equal(r->type, REDIS_REPLY_STRING);
-    freeReplyObject(r);
-}
-
-/* The data of the first event of type for id in vas:events (new object), or NULL. */
-static json_t *find_event(world *w, const char *id, const char *type)
-{
-    redisReply *r = cmd(w, "XRANGE vas:events - +");
-    json_t *out = NULL;
-
-    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements && !out; i++) {
-        redisReply *f = r->element[i]->element[1];
-        const char *eid = NULL, *etype = NULL, *data = NULL, *worker = NULL;
-        for (size_t k = 0; k + 1 < f->elements; k += 2) {
-            const char *key = f->element[k]->str, *v = f->element[k + 1]->str;
-            if (!strcmp(key, "id"))
-                eid = v;
-            else if (!strcmp(key, "type"))
-                etype = v;
-            else if (!strcmp(key, "data"))
-                data = v;
-            else if (!strcmp(key, "worker"))
-                worker = v;
-        }
-        if (eid && etype && data && worker && !strcmp(eid, id) && !strcmp(etype, type))
-            out = json_loads(data, 0, NULL);
-    }
-    freeReplyObject(r);
-    return out;
-}
-
-static json_t *wait_event(world *w, const char *id, const char *type, double timeout_s)
-{
-    double end = e2e_now() + timeout_s;
-    json_t *d;
-
-    while (!(d = find_event(w, id, type)) && e2e_now() < end)
-        tu_nap_ms(20);
-    return d;
-}
-
-static long long int_reply(world *w, const char *fmt, const char *arg)
-{
-    redisReply *r = cmd(w, fmt, arg);
-    long long v = r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
-
-    freeReplyObject(r);
-    return v;
-}
+#include "e2e_rq_world.h"
 
 /* A sleep job runs on the worker: started, progress, success with the output on the server
  * (same SHA-1), the entry acknowledged and deleted, the advertisement as the contract says. */
@@ -612,14 +369,6 @@ static void slot_crash_fails_its_job(void **state)
     E2E_PASS(w->s);
 }
 
-#if defined(__SANITIZE_ADDRESS__)
-#define RQW_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define RQW_ASAN 1
-#endif
-#endif
-
 /* LIMIT_WORKER_MEMORY holds on a Redis worker's slots as on the embedded workers: a job past it
  * ends FAILURE naming the key, and the slot runs the next job. */
 static void slot_over_memory_limit(void **state)
@@ -631,7 +380,7 @@ static void slot_over_memory_limit(void **state)
     json_t *d;
     FILE *f;
 
-#ifdef RQW_ASAN
+#ifdef TU_ASAN
     print_message("skipped slot_over_memory_limit: RLIMIT_AS cannot work under "
                   "AddressSanitizer (it reserves terabytes of address space)\n");
     skip();
@@ -700,97 +449,6 @@ static void cut_download_resumes(void **state)
     E2E_PASS(w->s);
 }
 
-/* The whole flow: POST /analysis on vas serve --queue, a remote worker runs it, GET
- * /analysis/<id> says SUCCESS and names the worker, GET /workers lists it; a cancel of a running
- * job reaches the worker within a second. */
-static void full_flow_through_a_remote_worker(void **state)
-{
-    world *w = *state;
-    char in[41], aid[37], bid[37], path[128];
-    e2e_resp r;
-    json_t *d;
-    double t0;
-
-    e2e_upload_text(w->s, "full flow\n", "f.txt", in);
-    start_worker(w, "wf", NULL);
-    e2e_sleep(w->s, in, "0.5", aid);
-    e2e_wait_state(w->s, aid, "SUCCESS", 30, &r);
-    assert_string_equal(e2e_str(r.json, "worker"), "wf");
-    e2e_resp_free(&r);
-    t0 = e2e_now(); /* the server's view of the workers is refreshed every few seconds */
-    for (;;) {
-        e2e_get(w->s, "/workers", &r);
-        e2e_assert_status(&r, 200);
-        assert_true(json_is_array(r.json));
-        if (json_array_size(r.json) > 0 || e2e_now() - t0 > 10)
-            break;
-        e2e_resp_free(&r);
-        tu_nap_ms(100);
-    }
-    assert_string_equal(e2e_str(json_array_get(r.json, 0), "name"), "wf");
-    e2e_resp_free(&r);
-    e2e_sleep(w->s, in, "30", bid);
-    e2e_wait_state(w->s, bid, "STARTED", 30, &r);
-    e2e_resp_free(&r);
-    t0 = e2e_now();
-    e2e_cancel(w->s, bid);
-    d = wait_event(w, bid, "cancelled", 5);
-    assert_non_null(d);
-    json_decref(d);
-    assert_true(e2e_now() - t0 < 1.0);
-    snprintf(path, sizeof(path), "/analysis/%s", bid);
-    e2e_get(w->s, path, &r);
-    assert_true(e2e_state_is(&r, "REVOKED"));
-    e2e_resp_free(&r);
-    E2E_PASS(w->s);
-}
-
-/* vas serve --queue with --workers 1: the local worker is a Redis worker named
- * <host>-<port>-local0. */
-static void local_worker_goes_through_redis(void **state)
-{
-    world *w = *state;
-    char in[41], aid[37], want[160], host[128] = "";
-    e2e_resp r;
-
-    gethostname(host, sizeof(host) - 1);
-    snprintf(want, sizeof(want), "%s-%s-local0", host, w->port_arg);
-    e2e_upload_text(w->s, "local\n", "l.txt", in);
-    e2e_sleep(w->s, in, "0", aid);
-    e2e_wait_state(w->s, aid, "SUCCESS", 30, &r);
-    assert_string_equal(e2e_str(r.json, "worker"), want);
-    e2e_resp_free(&r);
-    E2E_PASS(w->s);
-}
-
-/* A real `video` job with the demo model on a remote worker: the input comes over HTTP with
- * its file name, so the outputs are named as DeepLabCut names them, and uploaded. */
-static void video_job_on_a_remote_worker(void **state)
-{
-    world *w = *state;
-    char fid[41], aid[37], form[256], path[128], want[512];
-    e2e_resp r, f;
-
-    e2e_upload_path(w->s, TU_OPENFIELD_CLIP, "m3v1_clip.mp4", fid);
-    start_worker(w, "wv", NULL);
-    snprintf(form, sizeof(form), "file_id=%s&analysis=video&model=openfield", fid);
-    e2e_analysis(w->s, form, aid, NULL);
-    e2e_wait_state(w->s, aid, "SUCCESS", 600, &r);
-    assert_string_equal(e2e_str(r.json, "worker"), "wv");
-    assert_int_equal(json_integer_value(json_object_get(r.json, "frames")),
-                     TU_OPENFIELD_CLIP_FRAMES);
-    snprintf(path, sizeof(path), "/file/%s", e2e_str(r.json, "csv_file"));
-    e2e_get(w->s, path, &f);
-    e2e_assert_status(&f, 200);
-    snprintf(want, sizeof(want), "attachment; filename=\"m3v1_clip%s.csv\"",
-             e2e_str(r.json, "scorer"));
-    assert_string_equal(e2e_header(&f, "Content-Disposition"), want);
-    assert_non_null(strstr(f.body, "bodyparts"));
-    e2e_resp_free(&f);
-    e2e_resp_free(&r);
-    E2E_PASS(w->s);
-}
-
 /* A cancel while the worker waits for the server to fetch an input: seen within a second, the
  * job ends `cancelled` without waiting out the retries. */
 static void cancel_while_fetching(void **state)
@@ -829,10 +487,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(slot_over_memory_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(cut_download_resumes, setup, teardown),
         cmocka_unit_test_setup_teardown(cancel_while_fetching, setup, teardown),
-        cmocka_unit_test_setup_teardown(full_flow_through_a_remote_worker, setup_queue, teardown),
-        cmocka_unit_test_setup_teardown(local_worker_goes_through_redis, setup_queue_local,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(video_job_on_a_remote_worker, setup_queue, teardown),
     };
 
     if (!rqfx_available()) {

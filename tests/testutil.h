@@ -17,6 +17,16 @@
 #include <time.h>
 #include <unistd.h>
 
+/* TU_ASAN: this is an AddressSanitizer build (gcc defines __SANITIZE_ADDRESS__, clang has
+ * __has_feature). Tests of RLIMIT_AS skip there: the shadow memory reserves terabytes. */
+#if defined(__SANITIZE_ADDRESS__)
+#define TU_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TU_ASAN 1
+#endif
+#endif
+
 /* Real DeepLabCut example data, cut small (tests/fixtures/openfield/README.md): the first 367
  * frames of the openfield recording, stream-copied, and 15 of its human-labeled frames. */
 #define TU_OPENFIELD_CLIP        "tests/fixtures/openfield/m3v1_clip.mp4"

@@ -11,8 +11,8 @@
  * <hostname>-<port>-local<i>, cache in <data>/workers/<i>); they start once supervisor_serve gives
  * the port. The Redis URL and the token go through the environment, not argv, so `ps` shows
  * neither. */
-#include "queue/queue.h"
 #include "queue/job.h"
+#include "queue/queue.h"
 
 #include "core/log.h"
 #include "core/util.h"
