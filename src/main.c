@@ -79,7 +79,8 @@ static const char worker_help[] =
     "  --concurrency N   jobs at once, one process each (default 1)\n"
     "  --token T         the server's API token (config: API_TOKEN; env VAS_API_TOKEN)\n"
     "  --data DIR        the worker's own cache of inputs (default var/worker-data; the\n"
-    "                    config's DATA_FOLDER and DATABASE, the server's, are not used)\n"
+    "                    config's DATA_FOLDER and DATABASE, the server's, are not used;\n"
+    "                    it keeps to LIMIT_WORKER_CACHE bytes, default 20 GiB)\n"
     "usage: vas worker --embedded [options]   (started by `vas serve`)\n";
 
 /* vas worker's own flags (not config keys). */

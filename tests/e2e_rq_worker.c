@@ -404,6 +404,70 @@ static void slot_over_memory_limit(void **state)
     E2E_PASS(w->s);
 }
 
+/* Requests for path in the server's log so far. */
+static int log_count(world *w, const char *path)
+{
+    char needle[128], *t = tu_read_file(w->s->log, NULL);
+    int n = 0;
+
+    snprintf(needle, sizeof(needle), "method=GET path=%s ", path);
+    for (const char *p = t; p && (p = strstr(p, needle)); p++)
+        n++;
+    free(t);
+    return n;
+}
+
+/* 1 if the worker's cache (data folder <dir>/<name>) holds blob id. */
+static int cached(world *w, const char *name, const char *id)
+{
+    char path[E2E_PATH + 128];
+
+    snprintf(path, sizeof(path), "%s/%s/files/%.2s/%s", w->s->dir, name, id, id);
+    return access(path, F_OK) == 0;
+}
+
+/* LIMIT_WORKER_CACHE: past it the least recently used input goes (an input used again counts
+ * as recent and is not fetched twice). */
+static void cache_keeps_to_its_limit(void **state)
+{
+    world *w = *state;
+    const char *ids[] = {
+        "a0000000-0000-4000-8000-000000000031", "a0000000-0000-4000-8000-000000000032",
+        "a0000000-0000-4000-8000-000000000033", "a0000000-0000-4000-8000-000000000034"};
+    char in[3][41], cfg[E2E_PATH], text[1300], path[64];
+    json_t *d;
+    FILE *f;
+
+    snprintf(cfg, sizeof(cfg), "%s/worker.yaml", w->s->dir);
+    f = fopen(cfg, "w");
+    assert_non_null(f);
+    fprintf(f, "LIMIT_WORKER_CACHE: 3000\n"); /* two 1200-byte inputs fit, three do not */
+    fclose(f);
+    for (int i = 0; i < 3; i++) {
+        memset(text, 'a' + i, 1199);
+        text[1199] = '\n';
+        text[1200] = '\0';
+        e2e_upload_text(w->s, text, "c.txt", in[i]);
+    }
+    start_worker_cfg(w, "wc", NULL, "1", cfg);
+    const int order[] = {0, 1, 0, 2}; /* in[0] used again after in[1]: in[1] is the oldest */
+    for (int k = 0; k < 4; k++) {
+        add_job(w, ids[k], "sleep", in[order[k]], "{\"time\":0}");
+        assert_non_null(d = wait_event(w, ids[k], "success", 30));
+        json_decref(d);
+    }
+    tu_nap_ms(300); /* the trim runs after the final event */
+    assert_true(cached(w, "wc", in[0]));
+    assert_false(cached(w, "wc", in[1]));
+    assert_true(cached(w, "wc", in[2]));
+    snprintf(path, sizeof(path), "/file/%s", in[0]);
+    assert_int_equal(log_count(w, path), 1); /* the second job on it used the cache */
+    char *log = tu_read_file(w->wlog[0], NULL);
+    assert_non_null(strstr(log, "event=cache_evicted files=1 bytes=1200 left=2400 limit=3000"));
+    free(log);
+    E2E_PASS(w->s);
+}
+
 /* A download cut mid-way (the server killed while the worker, held to 8 MiB/s, fetches a 40 MiB
  * input: more than the socket buffers hold) resumes with Range where it stopped once the server
  * is back; the SHA-1 over both parts matches, so the job succeeds. */
@@ -485,6 +549,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(redis_restart_mid_job, setup, teardown),
         cmocka_unit_test_setup_teardown(slot_crash_fails_its_job, setup, teardown),
         cmocka_unit_test_setup_teardown(slot_over_memory_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(cache_keeps_to_its_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(cut_download_resumes, setup, teardown),
         cmocka_unit_test_setup_teardown(cancel_while_fetching, setup, teardown),
     };

@@ -28,6 +28,8 @@ typedef struct config_limits {
     int64_t video_frames;       /* [LIMIT_VIDEO_FRAMES] frames of one video */
     int download_stall_s;       /* [LIMIT_DOWNLOAD_STALL_S] a client not reading is dropped */
     int64_t worker_memory;      /* [LIMIT_WORKER_MEMORY] bytes (RLIMIT_AS) per worker; 0: none */
+    int64_t worker_cache;       /* [LIMIT_WORKER_CACHE] bytes of inputs a `vas worker --redis`
+                                   keeps (least recently used go first); 0: none */
 } config_limits;
 
 typedef struct config {

@@ -362,8 +362,12 @@ int rq_http_fetch_c(rq_http *h, store *st, const char *id, int64_t retry_ms,
     vas_err fe = {0};
     int tries = 0, rc;
 
-    if (store_file_find(st, id, &f, &fe) == VAS_OK && strcmp(f.id, id) == 0)
-        return VAS_OK; /* cached */
+    if (store_file_find(st, id, &f, &fe) == VAS_OK && strcmp(f.id, id) == 0) {
+        /* cached: now the most recently used (a failure only makes it go sooner) */
+        if (store_cache_touch(st, id, &fe) < 0)
+            log_warn("rq", "event=cache_touch_failed file_id=%s error=\"%s\"", id, fe.msg);
+        return VAS_OK;
+    }
     for (;;) {
         long code = 0;
         CURLcode res = fetch_once(h, &x, id, &code);

@@ -4,6 +4,7 @@
  * reports that slot's job as failed, and on SIGTERM stops the slots and removes its key. */
 #include "queue/rq_worker.h"
 #include "queue/job.h"
+#include "queue/rq_cache.h"
 #include "queue/rq_http.h"
 #include "queue/rq_worker_int.h"
 
@@ -146,6 +147,7 @@ static void reap_one(rq_worker_ctx *c, rq_redis *r, child *ch, int slot, int sta
             log_error("rq", "event=slot_job_lost analysis_id=%s error=\"%s\"", s->id, e.msg);
         atomic_store(&s->busy, 0);
     }
+    s->n_inputs = 0; /* its holds on the cache end with it */
     ch->respawn_at = util_mono_ms() - ch->started < 1000 ? util_mono_ms() + 1000 : 0;
     ch->pid = 0;
 }
@@ -268,6 +270,8 @@ static int setup(rq_worker_ctx *c, const rq_worker_opts *o, vas_err *e)
     rc = store_open(c->cfg->database, c->cfg->data_folder, &st, e);
     if (rc == VAS_OK)
         rc = store_check_repair(st, &fixed, e);
+    if (rc == VAS_OK) /* a lower LIMIT_WORKER_CACHE than last time holds at once */
+        rc = rq_cache_trim(c, st, e);
     store_close(st);
     if (rc < 0)
         return rc;

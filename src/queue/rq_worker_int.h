@@ -24,6 +24,9 @@ typedef struct rq_slot_state {
     char stream[256];            /* its job entry */
     char entry[64];
     atomic_int busy; /* 1 while the fields above name a running job */
+    /* The inputs the slot's job uses, kept from eviction (rq_cache.c; under its lock). */
+    char inputs[STORE_MAX_INPUTS][STORE_ID_LEN + 1];
+    int n_inputs;
 } rq_slot_state;
 
 typedef struct rq_worker_ctx {

@@ -3,6 +3,7 @@
  * worker (job_run) with remote hooks for progress, cancel and outputs, sends its events, then
  * XACKs and XDELs the entry. Runs in its own process (forked by rq_worker.c). */
 #include "queue/job.h"
+#include "queue/rq_cache.h"
 #include "queue/rq_http.h"
 #include "queue/rq_worker_int.h"
 
@@ -261,7 +262,9 @@ static void run_claimed(slot_run *s, store_analysis *a)
     event_must(s, "started", json_pack("{s:i}", "attempt", a->attempts));
     log_info("rq", "event=job_state analysis_id=%s analysis=%s state=STARTED attempt=%d", a->id,
              a->name, a->attempts);
-    rc = fetch_inputs(s, a, &e);
+    rc = rq_cache_hold(s->c, s->state, a, &e);
+    if (rc == VAS_OK)
+        rc = fetch_inputs(s, a, &e);
     if (rc == VAS_OK)
         rc = job_run(&j, &e);
     log_info(
@@ -307,8 +310,11 @@ static void handle_entry(slot_run *s, const rq_redis_entry *en)
         s->last_check = util_mono_ms(); /* just checked: the next check in CANCEL_EVERY */
         run_claimed(s, &a);
     }
+    rq_cache_release(s->c, s->state);
     atomic_store(&s->state->busy, 0);
     s->a = NULL;
+    if (rq_cache_trim(s->c, s->st, &e) < 0)
+        log_warn("rq", "event=cache_trim_failed error=\"%s\"", e.msg);
     store_analysis_clear(&a);
 }
 

@@ -69,6 +69,12 @@ void store_file_path(store *s, const char *id, char *out, size_t n);
 int store_file_list(store *s, int64_t limit, int64_t offset, json_t **out, vas_err *e);
 /* Deletes row and blob; VAS_ECONFLICT while a PENDING/STARTED analysis uses it. */
 int store_file_delete(store *s, const char *id, vas_err *e);
+/* The files table as a cache (store_cache.c; a Redis worker's inputs): touch moves a file's
+ * `created` to now (it was used again); bytes is the sum of the sizes; oldest is a new JSON array
+ * of [id, size], least recently used first, at most max. */
+int store_cache_touch(store *s, const char *id, vas_err *e);
+int store_cache_bytes(store *s, int64_t *bytes, vas_err *e);
+int store_cache_oldest(store *s, int max, json_t **out, vas_err *e);
 /* Counter bumped on every insert/delete of a file, by any process: lets callers cache lists. */
 int store_files_gen(store *s, int64_t *gen, vas_err *e);
 
