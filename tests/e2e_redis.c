@@ -281,9 +281,9 @@ static void redis_restart_mid_run(void **state)
     for (int k = 0; k < 5; k++)
         e2e_sleep(f->s, fid, "2", aid[k]);
     wait_started(f, aid[0], who);
-    er_redis_kill(f);
+    rqfx_kill(&f->redis);
     tu_nap_ms(1500);
-    assert_int_equal(er_redis_start(f), 0);
+    assert_int_equal(rqfx_start(&f->redis), 0);
     for (int k = 0; k < 5; k++)
         expect_sleep_done(f, aid[k], "2", who);
     /* and the queue works as before: a new job, both workers back in GET /workers */
@@ -412,7 +412,7 @@ static void worker_on_another_host(void **state)
         E2E_PASS(f->s);
         skip();
     }
-    snprintf(f->redis_bind, sizeof(f->redis_bind), "127.0.0.1 %s", f->host_ip);
+    snprintf(f->redis.bind, sizeof(f->redis.bind), "127.0.0.1 %s", f->host_ip);
     er_up(f, 0, "0.0.0.0");
     e2e_upload_path(f->s, VIDEO, "m3v1_clip.mp4", fid);
     tx0 = er_veth_stat(f, "tx_bytes");
@@ -452,13 +452,13 @@ static void wrong_redis_password_refused(void **state)
     char url[128], out[E2E_PATH], server[E2E_PATH], data[E2E_PATH];
     char *text;
 
-    if (access(ER_REDIS_BIN, X_OK) != 0) {
-        printf("skipped wrong_redis_password_refused: no %s\n", ER_REDIS_BIN);
+    if (!rqfx_available()) {
+        printf("skipped wrong_redis_password_refused: no %s\n", RQFX_SERVER);
         E2E_PASS(f->s);
         skip();
     }
-    assert_int_equal(er_redis_start(f), 0);
-    snprintf(url, sizeof(url), "redis://:not-%s@127.0.0.1:%d/0", ER_PASSWORD, f->redis_port);
+    assert_int_equal(rqfx_start(&f->redis), 0);
+    snprintf(url, sizeof(url), "redis://:not-%s@127.0.0.1:%d/0", ER_PASSWORD, f->redis.port);
     snprintf(out, sizeof(out), "%s/out.txt", f->s->dir);
     snprintf(data, sizeof(data), "%s/w", f->s->dir);
     assert_int_equal(e2e_run_vas(out, "worker", "--redis", url, "--server", "http://127.0.0.1:9",

@@ -1,21 +1,20 @@
-/* e2e_redis.h - the many-machines harness of e2e_redis.c: a real redis-server on a free loopback
- * port (no persistence, a password), a real `vas serve --queue redis://...` (e2e.h's server
- * fixture) and real `vas worker --redis` processes, each in its own process group so that a kill
- * -9 takes the worker and its job children together, as a machine that dies would; and a network
- * namespace joined to this one by a veth pair, for a worker on "another host".
+/* e2e_redis.h - the many-machines harness of e2e_redis.c: a real redis-server with a password
+ * (rq_redis_fx.h; its log and data in the test's folder, bound also to the veth's address when a
+ * test asks), a real `vas serve --queue redis://...` (e2e.h's server fixture) and real `vas worker
+ * --redis` processes, each in its own process group so that a kill -9 takes the worker and its job
+ * children together, as a machine that dies would; and a network namespace joined to this one by
+ * a veth pair, for a worker on "another host".
  *
- * Owns: the processes it starts (teardown stops each by its pid or process group, never by name)
- * and the namespace it adds (deleted by teardown, also when the test failed). Not: the server's
- * fixture itself (e2e.h). Header-only, like e2e.h; include after it.
+ * Owns: the processes it starts (teardown stops each worker by its process group and redis-server
+ * by its pid through rqfx_kill, never by name) and the namespace it adds (deleted by teardown,
+ * also when the test failed). Not: the server's fixture itself (e2e.h), nor how redis-server is
+ * started and found ready (rq_redis_fx.h). Header-only, like e2e.h; include after it.
  * Threads: cmocka's one thread. */
 #ifndef VAS_E2E_REDIS_H
 #define VAS_E2E_REDIS_H
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
+#include "rq_redis_fx.h"
 
-#define ER_REDIS_BIN  "/usr/bin/redis-server"
 #define ER_PASSWORD   "rq-e2e-pw"
 #define ER_TOKEN      "rq-e2e-token"
 #define ER_MAX_W      4
@@ -30,12 +29,8 @@ typedef struct er_worker {
 } er_worker;
 
 typedef struct er_fix {
-    e2e_srv *s;          /* the server fixture (e2e.h), started by er_up */
-    pid_t redis_pid;     /* 0 when stopped */
-    int redis_port;      /* kept across restarts */
-    char redis_bind[64]; /* addresses it listens on: "127.0.0.1" [+ the veth's] */
-    char redis_log[E2E_PATH];
-    char url[128]; /* redis://:pw@127.0.0.1:<port>/0, as the server and local workers see it */
+    e2e_srv *s; /* the server fixture (e2e.h), started by er_up */
+    rqfx redis; /* its url is what the server and local workers use; bind may add the veth's */
     const char *args[16]; /* the server's extra arguments (pointing into this struct) */
     char port_arg[16];    /* the server's port after its first start, so a restart keeps it */
     er_worker w[ER_MAX_W];
@@ -81,94 +76,11 @@ static inline int er_kill_wait(pid_t pid, int sig, double timeout_s)
     return st;
 }
 
-/* A free TCP port on loopback (bound, read back, closed). */
-static inline int er_free_port(void)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t n = sizeof(a);
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port = -1;
-
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &n) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
-}
-
-/* ---- redis-server ---- */
-
-/* 1 when redis-server on port answers AUTH + PING with +PONG (inline commands, one round). */
-static inline int er_redis_ping(int port)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    struct timeval tv = {.tv_sec = 1};
-    char buf[256] = "", cmd[] = "AUTH " ER_PASSWORD "\r\nPING\r\n";
-    size_t have = 0;
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), ok = 0;
-
-    a.sin_port = htons((uint16_t)port);
-    if (fd < 0)
-        return 0;
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-        write(fd, cmd, sizeof(cmd) - 1) == (ssize_t)(sizeof(cmd) - 1)) {
-        while (!ok && have < sizeof(buf) - 1) {
-            ssize_t k = read(fd, buf + have, sizeof(buf) - 1 - have);
-            if (k <= 0)
-                break;
-            have += (size_t)k;
-            buf[have] = '\0';
-            ok = strstr(buf, "+PONG\r\n") != NULL;
-        }
-    }
-    close(fd);
-    return ok;
-}
-
-/* Starts redis-server on f->redis_port (picked on the first start) bound to f->redis_bind, no
- * persistence, with the password; returns once it answers PING, or -1. */
-static inline int er_redis_start(er_fix *f)
-{
-    char port[16];
-    double end = e2e_now() + 10;
-
-    if (!f->redis_port)
-        f->redis_port = er_free_port();
-    if (!f->redis_bind[0])
-        snprintf(f->redis_bind, sizeof(f->redis_bind), "127.0.0.1");
-    snprintf(port, sizeof(port), "%d", f->redis_port);
-    snprintf(f->redis_log, sizeof(f->redis_log), "%s/redis.log", f->s->dir);
-    snprintf(f->url, sizeof(f->url), "redis://:%s@127.0.0.1:%d/0", ER_PASSWORD, f->redis_port);
-    const char *argv[] = {ER_REDIS_BIN,  "--port",        port,        "--bind",
-                          f->redis_bind, "--save",        "",          "--appendonly",
-                          "no",          "--requirepass", ER_PASSWORD, "--dir",
-                          f->s->dir,     "--daemonize",   "no",        NULL};
-    f->redis_pid = er_spawn(argv, f->redis_log);
-    if (f->redis_pid < 0)
-        return f->redis_pid = 0, -1;
-    while (e2e_now() < end) {
-        if (er_redis_ping(f->redis_port))
-            return 0;
-        if (waitpid(f->redis_pid, NULL, WNOHANG) == f->redis_pid)
-            break;
-        tu_nap_ms(20);
-    }
-    fprintf(stderr, "e2e: redis-server did not answer on port %d\n", f->redis_port);
-    return -1;
-}
-
 /* kill -9 of worker i and its job processes (its whole group), as a machine that dies. */
 static inline void er_worker_kill9(er_fix *f, int i)
 {
     er_kill_wait(f->w[i].pid, SIGKILL, 5);
     f->w[i].pid = 0;
-}
-
-static inline void er_redis_kill(er_fix *f)
-{
-    er_kill_wait(f->redis_pid, SIGKILL, 5);
-    f->redis_pid = 0;
 }
 
 /* ---- vas worker ---- */
@@ -189,7 +101,7 @@ static inline int er_worker_start(er_fix *f, const char *name, const char *model
     snprintf(w->log, sizeof(w->log), "%s/%s.log", f->s->dir, name);
     assert_int_equal(mkdir(w->dir, 0755), 0);
     snprintf(data, sizeof(data), "%s/data", w->dir);
-    snprintf(url, sizeof(url), "redis://:%s@%s:%d/0", ER_PASSWORD, ip, f->redis_port);
+    snprintf(url, sizeof(url), "redis://:%s@%s:%d/0", ER_PASSWORD, ip, f->redis.port);
     snprintf(server, sizeof(server), "http://%s:%d", ip, f->s->port);
     if (in_ns) {
         static const char *const pre[] = {"ip", "netns", "exec"};
@@ -346,10 +258,12 @@ static inline int er_setup(void **state)
     er_fix *f = calloc(1, sizeof(*f));
     void *inner = NULL;
 
-    if (!f || e2e_setup_dir(&inner) < 0)
+    if (!f || rqfx_init(&f->redis, ER_PASSWORD) < 0 || e2e_setup_dir(&inner) < 0)
         return free(f), -1;
     f->s = inner;
     f->s->token = ER_TOKEN;
+    snprintf(f->redis.log, sizeof(f->redis.log), "%s/redis.log", f->s->dir);
+    snprintf(f->redis.dir, sizeof(f->redis.dir), "%s", f->s->dir);
     *state = f;
     return 0;
 }
@@ -361,14 +275,14 @@ static inline void er_up(er_fix *f, int n, const char *host)
 {
     int k = 0;
 
-    if (access(ER_REDIS_BIN, X_OK) != 0) {
-        printf("skipped %s: no %s (apt-get install redis-server)\n", "e2e_redis", ER_REDIS_BIN);
+    if (!rqfx_available()) {
+        printf("skipped %s: no %s (apt-get install redis-server)\n", "e2e_redis", RQFX_SERVER);
         E2E_PASS(f->s); /* nothing ran: no log to show */
         skip();
     }
-    assert_int_equal(er_redis_start(f), 0);
-    const char *fixed[] = {"--queue", f->url,   "--workers", "0",
-                           "--token", ER_TOKEN, "--models",  "models"};
+    assert_int_equal(rqfx_start(&f->redis), 0);
+    const char *fixed[] = {"--queue", f->redis.url, "--workers", "0",
+                           "--token", ER_TOKEN,     "--models",  "models"};
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
         f->args[k++] = fixed[i];
     if (host) {
@@ -429,7 +343,7 @@ static inline int er_teardown(void **state)
             er_dump(w->name, w->log);
         w->pid = 0;
     }
-    er_redis_kill(f);
+    rqfx_kill(&f->redis);
     if (f->ns[0] && !f->s->passed) {
         char path[E2E_PATH];
         snprintf(path, sizeof(path), "%s/netns.log", f->s->dir);
