@@ -260,7 +260,7 @@ static void read_batch(void **state)
     rq_redis *r = connect_ok(0);
     const char *streams[] = {"t:batch"};
     rq_redis_entry en[8];
-    char ids[5][64], num[8];
+    char ids[5][64], num[16];
     vas_err e = {0};
     int n = -1;
 

@@ -175,8 +175,11 @@ static int batch_flush(rq_server_thr *t, queue_batch *b, vas_err *e)
         if (rep[i]->type == REDIS_REPLY_ERROR || (i && rep[i]->type != REDIS_REPLY_STRING))
             rc = err_set(e, VAS_EIO, "Redis refused to queue a job: %s",
                          rep[i]->type == REDIS_REPLY_ERROR ? rep[i]->str : "not an entry id");
-    for (int i = 0; rc == VAS_OK && i < b->n; i++)
-        snprintf(b->entry[i], sizeof(b->entry[0]), "%s:%s", b->stream[i], rep[i + 1]->str);
+    for (int i = 0; rc == VAS_OK && i < b->n; i++) { /* via tmp: gcc -O1 sees b overlap b */
+        char tmp[sizeof(b->entry[0])];
+        snprintf(tmp, sizeof(tmp), "%s:%s", b->stream[i], rep[i + 1]->str);
+        memcpy(b->entry[i], tmp, sizeof(tmp));
+    }
     if (rc == VAS_OK)
         rc = store_remote_begin(t->st, e);
     for (int i = 0; rc == VAS_OK && i < b->n; i++)
