@@ -1,6 +1,8 @@
 /* analyze_cli.c - `vas analyze --analysis video --model NAME FILE...` (see analyze_cli.h). */
 #include "analyses/analyze_cli.h"
 
+#include "analyses/analysis.h"
+#include "analyses/analyze_job.h"
 #include "analyses/label3d_run.h"
 #include "analyses/label_run.h"
 #include "analyses/tri_run.h"
@@ -8,15 +10,21 @@
 #include "core/util.h"
 #include "pose/dlc_read.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 static const char usage[] =
-    "usage: vas analyze [--analysis video|image|label|triangulate|label_3d] --model NAME\n"
-    "                   [--batch N] [--threads T] [--snapshot S]\n"
-    "                   [--bf16] [--config FILE | --models DIR] FILE...\n"
+    "usage: vas analyze [--analysis NAME] [--model NAME] [--FIELD VALUE]... [--batch N]\n"
+    "                   [--threads T] [--snapshot S] [--bf16] [--config FILE | --models DIR]\n"
+    "                   FILE...\n"
+    "NAME: any analysis POST /analysis offers (default video); --FIELD VALUE: its fields as\n"
+    "       POST /analysis takes them (e.g. --filtertype spline, --dotsize 8), checked the same\n"
+    "       way; FILEs are file_id, file2_id, ... Outputs go beside the first FILE, under the\n"
+    "       names the server gives them. video, image, label, triangulate and label_3d without\n"
+    "       fields also take --batch, --threads, --snapshot and --bf16 (below).\n"
     "video: writes <stem><scorer>.csv, .h5 and .json beside each FILE, as DeepLabCut does.\n"
     "label: the same plus <stem><scorer>_labeled.mp4 (bodyparts and skeleton drawn on every\n"
     "       frame) and three plots, <stem><scorer>_trajectory.png, _plot-likelihood.png, "
@@ -35,6 +43,7 @@ static const char usage[] =
 typedef struct cli {
     const char *analysis, *model, *snapshot;
     int batch, threads, bf16;
+    json_t *fields; /* the analysis's own --FIELD VALUE pairs */
     int64_t t0;
     int tty;
 } cli;
@@ -139,8 +148,19 @@ static int int_arg(const char *flag, const char *v, int lo, int hi, int *out)
     return 0;
 }
 
-/* Options this command owns; the config ones (--config, --models, --log-level) were read by
- * main. Returns the index of the first file, or -1. */
+/* main's own flags (read there): skipped here with their value. */
+static int is_main_flag(const char *a)
+{
+    static const char *const f[] = {"--config", "--models", "--log-level", "--db", "--data", NULL};
+
+    for (int i = 0; f[i]; i++)
+        if (strcmp(a, f[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* Options this command owns, and --FIELD VALUE pairs for the analysis (into c->fields). Returns
+ * the index of the first file, or -1. */
 static int parse(cli *c, int argc, char **argv)
 {
     int i = 1;
@@ -166,10 +186,12 @@ static int parse(cli *c, int argc, char **argv)
             c->model = v;
         else if (strcmp(a, "--snapshot") == 0)
             c->snapshot = v;
-        else if (strcmp(a, "--batch") == 0     ? int_arg(a, v, 1, 64, &c->batch) < 0
-                 : strcmp(a, "--threads") == 0 ? int_arg(a, v, 0, 256, &c->threads) < 0
-                                               : 0)
-            return -1;
+        else if (strcmp(a, "--batch") == 0 || strcmp(a, "--threads") == 0) {
+            if (int_arg(a, v, a[2] == 'b' ? 1 : 0, a[2] == 'b' ? 64 : 256,
+                        a[2] == 'b' ? &c->batch : &c->threads) < 0)
+                return -1;
+        } else if (!is_main_flag(a))
+            json_object_set_new(c->fields, a + 2, json_string(v));
     }
     return i;
 }
@@ -251,54 +273,164 @@ static int pick_snapshot(const cli *c, const pose_model **m, pose_model **picked
     return 0;
 }
 
-int analyze_cli_main(const config *cfg, int argc, char **argv)
+/* ---- any analysis, through its job body (analyze_job.h) ---- */
+
+static volatile int interrupted;
+
+static void on_sigint(int sig)
 {
-    cli c = {.analysis = "video", .tty = isatty(STDERR_FILENO)};
+    (void)sig;
+    interrupted = 1;
+}
+
+static void job_progress_cb(void *arg, int64_t done, int64_t total, const char *unit)
+{
+    cli *c = arg;
+    double s = (double)(util_mono_ms() - c->t0) / 1000.0;
+
+    if (c->tty)
+        fprintf(stderr, "\r%lld/%lld %s, %.1f s ", (long long)done, (long long)total,
+                unit && *unit ? unit : "done", s);
+}
+
+static int takes(const analysis_def *d, const char *field)
+{
+    for (int i = 0; d && d->arg_names[i]; i++)
+        if (strcmp(d->arg_names[i], field) == 0)
+            return 1;
+    return 0;
+}
+
+/* --batch and --snapshot are fields of the analyses that take them (as in POST /analysis);
+ * --threads and --bf16 exist only on the analyses' own paths here. */
+static int flags_to_fields(cli *c)
+{
+    const analysis_def *d = analysis_lookup(c->analysis);
+    char v[16];
+
+    if (c->batch && takes(d, "batch")) {
+        snprintf(v, sizeof(v), "%d", c->batch);
+        json_object_set_new(c->fields, "batch", json_string(v));
+        c->batch = 0;
+    }
+    if (c->snapshot && takes(d, "snapshot")) {
+        json_object_set_new(c->fields, "snapshot", json_string(c->snapshot));
+        c->snapshot = NULL;
+    }
+    if (c->batch || c->snapshot || c->threads || c->bf16) {
+        fprintf(stderr,
+                "vas analyze: %s applies to video, image, label, triangulate and label_3d "
+                "given without fields%s\n",
+                c->bf16      ? "--bf16"
+                : c->threads ? "--threads"
+                : c->batch   ? "--batch"
+                             : "--snapshot",
+                c->batch || c->snapshot ? ", or to analyses that take it as a field" : "");
+        return -1;
+    }
+    return 0;
+}
+
+static int generic(cli *c, const config *cfg, char **files, int n)
+{
+    analyze_job_opts o = {.analysis = c->analysis,
+                          .model = c->model,
+                          .fields = c->fields,
+                          .progress = job_progress_cb,
+                          .arg = c,
+                          .stop = &interrupted};
+    struct sigaction sa = {.sa_handler = on_sigint}, old_int, old_term;
+    vas_err e = {0};
+    int rc;
+
+    if (flags_to_fields(c) < 0)
+        return 2;
+    sigaction(SIGINT, &sa, &old_int); /* Ctrl-C: the job stops and its work folder goes */
+    sigaction(SIGTERM, &sa, &old_term);
+    c->t0 = util_mono_ms();
+    printf("%s:\n", c->analysis);
+    rc = analyze_job_run(cfg, &o, files, n, &e);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    if (c->tty)
+        fputc('\n', stderr);
+    if (rc < 0) {
+        fprintf(stderr, "vas analyze: %s: %s\n", c->analysis, e.msg);
+        return rc == VAS_EINVAL ? 2 : 1;
+    }
+    printf("%s: done in %.1f s\n", c->analysis, (double)(util_mono_ms() - c->t0) / 1000.0);
+    return 0;
+}
+
+/* The analyses with their own path here (progress over frames, --batch, several images in one
+ * table): used when no field of the analysis is given. */
+static int has_own_path(const char *analysis)
+{
+    static const char *const own[] = {"video", "image", "label", "triangulate", "label_3d", NULL};
+
+    for (int i = 0; own[i]; i++)
+        if (strcmp(analysis, own[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static int analyze_main(cli *c, const config *cfg, int argc, char **argv, int first)
+{
     pose_models *models = NULL;
     const pose_model *m;
     pose_model *picked = NULL;
     char names[1024];
     vas_err e = {0};
-    int first = parse(&c, argc, argv), failed = 0;
+    int failed = 0;
 
-    if (first < 0)
+    if (first >= argc) {
+        fputs(usage, stderr);
         return 2;
-    if (first >= argc || !c.model ||
-        (strcmp(c.analysis, "video") != 0 && strcmp(c.analysis, "image") != 0 &&
-         strcmp(c.analysis, "label") != 0 && strcmp(c.analysis, "triangulate") != 0 &&
-         strcmp(c.analysis, "label_3d") != 0)) {
-        fprintf(stderr, "%s%s", usage,
-                first < argc && c.model
-                    ? "(--analysis is video, image, label, triangulate or label_3d)\n"
-                    : "");
+    }
+    if (analysis_lookup(c->analysis)) /* its spelling: "label-3d" is label_3d */
+        c->analysis = analysis_lookup(c->analysis)->name;
+    if (!has_own_path(c->analysis) || json_object_size(c->fields) > 0)
+        return generic(c, cfg, argv + first, argc - first);
+    if (!c->model) {
+        fprintf(stderr, "vas analyze: --analysis %s needs --model\n%s", c->analysis, usage);
         return 2;
     }
     if (pose_models_load(cfg, 0, &models, &e) < 0) {
         fprintf(stderr, "vas analyze: %s\n", e.msg);
         return 1;
     }
-    if (strcmp(c.analysis, "triangulate") == 0 || strcmp(c.analysis, "label_3d") == 0) {
-        failed = triangulate(&c, models, cfg, argv + first, argc - first);
+    if (strcmp(c->analysis, "triangulate") == 0 || strcmp(c->analysis, "label_3d") == 0) {
+        failed = triangulate(c, models, cfg, argv + first, argc - first);
         pose_models_free(models);
         return failed;
     }
-    m = pose_models_find(models, c.model);
+    m = pose_models_find(models, c->model);
     if (!m) {
         pose_models_names(models, names, sizeof(names));
-        fprintf(stderr, "vas analyze: unknown model '%s'; known models: %s\n", c.model, names);
+        fprintf(stderr, "vas analyze: unknown model '%s'; known models: %s\n", c->model, names);
         pose_models_free(models);
         return 2;
     }
-    if (c.snapshot && pick_snapshot(&c, &m, &picked) < 0) {
+    if (c->snapshot && pick_snapshot(c, &m, &picked) < 0) {
         pose_models_free(models);
         return 1;
     }
-    if (strcmp(c.analysis, "image") == 0 && argc - first > 1)
-        failed = image_files(&c, m, argv + first, argc - first);
+    if (strcmp(c->analysis, "image") == 0 && argc - first > 1)
+        failed = image_files(c, m, argv + first, argc - first);
     else
         for (int i = first; i < argc; i++)
-            failed |= one_file(&c, m, argv[i]);
+            failed |= one_file(c, m, argv[i]);
     pose_model_free(picked);
     pose_models_free(models);
     return failed;
+}
+
+int analyze_cli_main(const config *cfg, int argc, char **argv)
+{
+    cli c = {.analysis = "video", .tty = isatty(STDERR_FILENO), .fields = json_object()};
+    int first = c.fields ? parse(&c, argc, argv) : -1;
+    int rc = first < 0 ? 2 : analyze_main(&c, cfg, argc, argv, first);
+
+    json_decref(c.fields);
+    return rc;
 }

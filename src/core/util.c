@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -173,4 +174,19 @@ int util_read_file(const char *path, size_t max, const char *limit, unsigned cha
         *buf = NULL;
     }
     return rc;
+}
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+int util_rm_tree(const char *path)
+{
+    if (access(path, F_OK) < 0 && errno == ENOENT)
+        return 0;
+    return nftw(path, rm_one, 8, FTW_DEPTH | FTW_PHYS); /* NOLINT(concurrency-mt-unsafe) */
 }

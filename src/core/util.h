@@ -23,6 +23,9 @@ double util_now(void);
 int64_t util_mono_ms(void);
 /* mkdir -p; 0 ok, -1 with errno. */
 int util_mkdir_p(const char *path, unsigned mode);
+/* rm -r path without following links (nftw, depth first); 0 ok (also when path is absent),
+ * -1 with errno. Not thread-safe (nftw). */
+int util_rm_tree(const char *path);
 /* a followed by b, a new string (caller frees); NULL when out of memory. */
 char *util_concat(const char *a, const char *b);
 /* Reads the regular file path whole into *buf (new, caller frees; *len bytes), refusing one over

@@ -4,48 +4,12 @@
 #include "http/http_int.h"
 
 #include "analyses/analysis.h"
+#include "analyses/fields.h"
 #include "core/log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int is_common_field(const char *k)
-{
-    char *end = NULL;
-    long n;
-
-    if (!strcmp(k, "file_id") || !strcmp(k, "analysis") || !strcmp(k, "model"))
-        return 1;
-    /* file2_id ... fileN_id */
-    if (strncmp(k, "file", 4) != 0 || k[4] < '2' || k[4] > '9')
-        return 0;
-    n = strtol(k + 4, &end, 10);
-    return n >= 2 && n <= STORE_MAX_INPUTS && strcmp(end, "_id") == 0;
-}
-
-static int check_fields(const analysis_def *d, const json_t *fields, vas_err *e)
-{
-    const char *k;
-    json_t *v;
-
-    json_object_foreach((json_t *)fields, k, v)
-    {
-        int known = is_common_field(k);
-        for (int i = 0; !known && d->arg_names[i]; i++)
-            known = !strcmp(k, d->arg_names[i]);
-        if (!known) {
-            char takes[256] = "";
-            size_t n = 0;
-            for (int i = 0; d->arg_names[i] && n < sizeof(takes); i++)
-                n += (size_t)snprintf(takes + n, sizeof(takes) - n, "%s%s", i ? ", " : "",
-                                      d->arg_names[i]);
-            return err_set(e, VAS_EINVAL, "unknown field '%s' for analysis '%s' (it takes: %s)", k,
-                           d->name, n ? takes : "no arguments");
-        }
-    }
-    return VAS_OK;
-}
 
 /* file_id, file2_id, ... into a->inputs as full ids. */
 static int resolve_inputs(http_req *r, const analysis_def *d, store_analysis *a, vas_err *e)
@@ -160,7 +124,7 @@ static int build_analysis(http_req *r, store_analysis *a, vas_err *e)
     snprintf(a->unit, sizeof(a->unit), "%s", d->unit);
     if (!body_field(r, "file_id", buf, sizeof(buf)))
         return err_set(e, VAS_EINVAL, "the request needs the field 'file_id'");
-    if (check_fields(d, r->fields, e) < 0)
+    if (analysis_check_fields(d, r->fields, e) < 0)
         return e->code;
     if (d->needs_model == ANALYSIS_MODEL_3D) {
         if (analysis_check_model3d(r->srv->env, d->name, model, &m3, e) < 0 &&

@@ -152,14 +152,6 @@ int job_tmp_dir(job *j, char *out, size_t n, vas_err *e)
     return VAS_OK;
 }
 
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 /* The job's end state, tried again while the database is busy. */
 static int set_end_state(store *st, store_analysis *a, int rc, job *j, const vas_err *e,
                          vas_err *e2)
@@ -252,7 +244,7 @@ int job_run(job *j, vas_err *e)
     /* Before the end state: once it is written no temp folder of the job may remain (vas check);
      * its outputs are blobs by now. Whatever the job left; absent is fine. */
     tmp_path(j, tmp, sizeof(tmp));
-    nftw(tmp, rm_one, 8, FTW_DEPTH | FTW_PHYS); /* NOLINT(concurrency-mt-unsafe): one thread */
+    util_rm_tree(tmp);
     return rc;
 }
 

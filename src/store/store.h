@@ -60,6 +60,11 @@ int64_t store_writer_size(const store_writer *w);
 int store_put_bytes(store *s, const void *p, size_t n, const char *filename,
                     const char *content_type, store_file *out, vas_err *e);
 
+/* Adds the local file at path without copying it (vas analyze's store of one run, never the
+ * server's catalog): its SHA-1 is computed, its blob is a symbolic link to path's absolute form,
+ * its row is named filename. The file must stay while the store is used. */
+int store_file_adopt(store *s, const char *path, const char *filename, store_file *out, vas_err *e);
+
 /* Finds a file by id or hex prefix (>= 4 chars): VAS_EINVAL not hex/too short,
  * VAS_ENOTFOUND, VAS_EAMBIG. */
 int store_file_find(store *s, const char *prefix, store_file *out, vas_err *e);

@@ -292,14 +292,6 @@ static int check_inputs(chk *c, vas_err *e)
 
 /* ---- temp folders ---- */
 
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static int is_running(const chk *c, const char *id)
 {
     for (size_t i = 0; i < c->n_running; i++)
@@ -327,7 +319,7 @@ static void check_tmp(chk *c)
             problem(c, "leftover temp folder %s (no running job owns it)", path);
             continue;
         }
-        if (nftw(path, rm_one, 8, FTW_DEPTH | FTW_PHYS) == 0) /* NOLINT(concurrency-mt-unsafe) */
+        if (util_rm_tree(path) == 0)
             c->repaired++;
         log_info("store", "event=repaired what=temp_folder path=%s", path);
     }

@@ -8,12 +8,15 @@
  * a thread would cost more than it saves. The thread owns `sha` from its start until joined. */
 #include "store/store_int.h"
 
+#include "core/digest.h"
+
 #include "core/fault.h"
 #include "core/log.h"
 #include "core/util.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -374,4 +377,34 @@ int store_put_bytes(store *s, const void *p, size_t n, const char *filename,
         return rc;
     }
     return store_writer_commit(w, filename, content_type, out, e);
+}
+
+int store_file_adopt(store *s, const char *path, const char *filename, store_file *out, vas_err *e)
+{
+    char abs[PATH_MAX], dir[4096], dst[4096];
+    store_file f = {0};
+    struct stat sb;
+    int rc;
+
+    if (!realpath(path, abs) || stat(abs, &sb) < 0)
+        return err_sys(e, errno == ENOENT ? VAS_ENOTFOUND : VAS_EIO, errno, "cannot read %s", path);
+    if (!S_ISREG(sb.st_mode))
+        return err_set(e, VAS_EINVAL, "%s is not a regular file", path);
+    rc = digest_file_sha1(abs, f.id, e);
+    if (rc < 0)
+        return rc;
+    store_safe_filename(filename && *filename ? filename : f.id, f.filename, sizeof(f.filename));
+    snprintf(f.content_type, sizeof(f.content_type), "application/octet-stream");
+    f.size = sb.st_size;
+    f.created = util_now();
+    snprintf(dir, sizeof(dir), "%s/%.2s", s->files_dir, f.id);
+    if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+        return err_sys(e, VAS_EIO, errno, "cannot create %s", dir);
+    store_file_path(s, f.id, dst, sizeof(dst));
+    if (symlink(abs, dst) < 0 && errno != EEXIST)
+        return err_sys(e, VAS_EIO, errno, "cannot link %s into the store", path);
+    rc = insert_file_row(s, &f, e);
+    if (rc == VAS_OK && out)
+        rc = store_file_find(s, f.id, out, e);
+    return rc;
 }
