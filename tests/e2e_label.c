@@ -58,13 +58,14 @@ static int64_t count_frames(e2e_srv *s, const char *name, media_video_info *vi)
     return n;
 }
 
-/* The three plots: PNGs of their documented sizes (pose_plot.h). */
+/* The four plots: PNGs of their documented sizes (pose_plot.h). */
 static void check_plots(e2e_srv *s, const json_t *res)
 {
-    static const char *const keys[] = {"plot_trajectories", "plot_likelihood", "plot_histogram"};
-    static const int size[3][2] = {{800, 600}, {1000, 450}, {800, 600}};
+    static const char *const keys[] = {"plot_trajectories", "plot_likelihood", "plot_histogram",
+                                       "plot_positions"};
+    static const int size[4][2] = {{800, 600}, {1000, 450}, {800, 600}, {1000, 450}};
 
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
         char *file = tu_path(s->dir, "plot.png");
         download_to(s, e2e_str(res, keys[i]), "plot.png", NULL, 0);
         cairo_surface_t *cs = cairo_image_surface_create_from_png(file);
@@ -256,7 +257,8 @@ static void analyze_cli_label(void **state)
                      0);
     snprintf(cmd, sizeof(cmd),
              "cd %s && ls cliDLC_*_labeled.mp4 cliDLC_*_trajectory.png "
-             "cliDLC_*_plot-likelihood.png cliDLC_*_hist.png cliDLC_*.csv cliDLC_*.h5 >/dev/null",
+             "cliDLC_*_plot-likelihood.png cliDLC_*_hist.png cliDLC_*_plot.png cliDLC_*.csv "
+             "cliDLC_*.h5 >/dev/null",
              s->dir);
     assert_int_equal(system(cmd), 0);
     snprintf(cmd, sizeof(cmd), "cd %s && ln -s cliDLC_*_labeled.mp4 cli_labeled.mp4", s->dir);

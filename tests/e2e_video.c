@@ -91,14 +91,15 @@ static void check_h5_with_pandas(e2e_srv *s)
     assert_int_equal(rc, 0);
 }
 
-/* The result's three plots: PNGs named <stem><scorer>_<plot>.png (pose_plots.h). */
+/* The result's four plots: PNGs named <stem><scorer>_<plot>.png (pose_plots.h). */
 static void check_plots(e2e_srv *s, const json_t *res, const char *stem, const char *scorer)
 {
-    static const char *const keys[] = {"plot_trajectories", "plot_likelihood", "plot_histogram"};
-    static const char *const names[] = {"trajectory", "plot-likelihood", "hist"};
+    static const char *const keys[] = {"plot_trajectories", "plot_likelihood", "plot_histogram",
+                                       "plot_positions"};
+    static const char *const names[] = {"trajectory", "plot-likelihood", "hist", "plot"};
     char disp[600], want[600];
 
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
         char *png = download(s, e2e_str(res, keys[i]), "plot.png", disp, sizeof(disp));
         assert_memory_equal(png, "\x89PNG\r\n\x1a\n", 8);
         snprintf(want, sizeof(want), "attachment; filename=\"%s%s_%s.png\"", stem, scorer,

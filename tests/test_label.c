@@ -193,7 +193,7 @@ static void labeled_video_from_given_poses(void **state)
     assert_int_equal(n, FRAMES);
     media_video_close(mv);
     /* The plots: PNGs of their documented sizes, with something drawn. */
-    const int sizes[3][2] = {{800, 600}, {1000, 450}, {800, 600}};
+    const int sizes[POSE_PLOTS_N][2] = {{800, 600}, {1000, 450}, {800, 600}, {1000, 450}};
     for (int i = 0; i < POSE_PLOTS_N; i++) {
         cairo_surface_t *cs = cairo_image_surface_create_from_png(out.plots[i]);
         assert_int_equal(cairo_surface_status(cs), CAIRO_STATUS_SUCCESS);

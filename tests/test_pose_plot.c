@@ -1,4 +1,4 @@
-/* test_pose_plot.c - the three pose plots written as PNGs and read back with cairo: size, drawn
+/* test_pose_plot.c - the four pose plots written as PNGs and read back with cairo: size, drawn
  * content, bodypart colours; edge cases (no frames, nothing above pcutoff, NaN, long videos).
  * VAS_PLOT_DIR=<folder> keeps the PNGs there for looking at them. */
 #include <math.h>
@@ -170,6 +170,56 @@ static void three_plots_written(void **state)
     free(xyl);
 }
 
+/* DeepLabCut's fourth plot: x (dashed) and y (solid) over time, each part in its colour at alpha;
+ * a part masked by pcutoff leaves no line, one exactly at pcutoff is drawn (DLC masks < pcutoff).
+ */
+static void positions_plot(void **state)
+{
+    tu_dir_fx *fx = *state;
+    pose_style s = style4();
+    double *xyl = walk(600), blend[4][3];
+    pose_track t = track(xyl, 600);
+    vas_err e = {0};
+    png_info in;
+    const char *p;
+    int i;
+
+    for (i = 0; i < 4; i++)
+        over_white(s.rgb[i], s.alpha, blend[i]);
+    p = out(fx, "plot.png");
+    t.fps = 30;
+    assert_int_equal(pose_plot_positions(&t, &s, p, &e), VAS_OK);
+    in = png_read(p, s.rgb[2]);
+    assert_int_equal(in.w, POSE_PLOT_WIDE_W);
+    assert_int_equal(in.h, POSE_PLOT_WIDE_H);
+    assert_true(in.non_white > 10000);
+    assert_true(in.colour > 30); /* rightear's legend swatch */
+    for (i = 0; i < 4; i++)      /* every part's lines, at alpha over white */
+        assert_true(png_read(p, blend[i]).colour > 60);
+    /* leftear below pcutoff throughout: its swatch stays, its lines go */
+    for (i = 0; i < 600; i++)
+        xyl[(i * 4 + 1) * 3 + 2] = 0.59;
+    assert_int_equal(pose_plot_positions(&t, &s, out(fx, "plot-masked.png"), &e), VAS_OK);
+    assert_true(png_read(fx->path, s.rgb[1]).colour > 30);
+    assert_true(png_read(fx->path, blend[1]).colour < 5);
+    assert_true(png_read(fx->path, blend[0]).colour > 60);
+    /* exactly at pcutoff: shown */
+    for (i = 0; i < 600; i++)
+        xyl[(i * 4 + 1) * 3 + 2] = s.pcutoff;
+    assert_int_equal(pose_plot_positions(&t, &s, out(fx, "plot-at.png"), &e), VAS_OK);
+    assert_true(png_read(fx->path, blend[1]).colour > 60);
+    /* nothing shown: axes and a note; no frames: refused */
+    for (i = 0; i < 600 * 4; i++)
+        xyl[3 * i + 2] = 0.1;
+    assert_int_equal(pose_plot_positions(&t, &s, out(fx, "plot-empty.png"), &e), VAS_OK);
+    in = png_read(fx->path, blend[0]);
+    assert_true(in.non_white > 3000);
+    assert_true(in.colour < 5);
+    t.n_frames = 0;
+    assert_int_equal(pose_plot_positions(&t, &s, out(fx, "none.png"), &e), VAS_EINVAL);
+    free(xyl);
+}
+
 static void no_frames_refused(void **state)
 {
     tu_dir_fx *fx = *state;
@@ -238,7 +288,7 @@ static void unwritable_path_leaves_nothing(void **state)
     free(xyl);
 }
 
-/* An hour at 30 fps: decimated, so all three plots take well under a second each. */
+/* An hour at 30 fps: decimated, so all four plots take well under a second each. */
 static void long_video_is_quick(void **state)
 {
     tu_dir_fx *fx = *state;
@@ -255,9 +305,10 @@ static void long_video_is_quick(void **state)
     assert_int_equal(pose_plot_trajectories(&t, &s, out(fx, "long-traj.png"), &e), VAS_OK);
     assert_int_equal(pose_plot_likelihood(&t, &s, out(fx, "long-lik.png"), &e), VAS_OK);
     assert_int_equal(pose_plot_histogram(&t, &s, out(fx, "long-hist.png"), &e), VAS_OK);
+    assert_int_equal(pose_plot_positions(&t, &s, out(fx, "long-plot.png"), &e), VAS_OK);
     clock_gettime(CLOCK_MONOTONIC, &ts);
     t1 = (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-    printf("three plots of %lld frames: %.0f ms\n", (long long)n, (t1 - t0) * 1e3);
+    printf("four plots of %lld frames: %.0f ms\n", (long long)n, (t1 - t0) * 1e3);
     assert_true(t1 - t0 < 20); /* generous for sanitizer builds */
     assert_true(png_read(fx->path, s.rgb[3]).colour > 30);
     free(xyl);
@@ -267,6 +318,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(three_plots_written, tu_dir_setup, tu_dir_teardown),
+        cmocka_unit_test_setup_teardown(positions_plot, tu_dir_setup, tu_dir_teardown),
         cmocka_unit_test_setup_teardown(no_frames_refused, tu_dir_setup, tu_dir_teardown),
         cmocka_unit_test_setup_teardown(nothing_to_show, tu_dir_setup, tu_dir_teardown),
         cmocka_unit_test_setup_teardown(unwritable_path_leaves_nothing, tu_dir_setup,

@@ -9,9 +9,11 @@
 #include <string.h>
 
 const char *const pose_plots_keys[POSE_PLOTS_N] = {"plot_trajectories", "plot_likelihood",
-                                                   "plot_histogram"};
+                                                   "plot_histogram", "plot_positions"};
+/* DeepLabCut/DeepLabCut: deeplabcut/utils/plotting.py (PlottingResults) saves "trajectory",
+ * "plot-likelihood", "hist" and "plot" + suffix; vas puts the video's prefix in front. */
 static const char *const suffix[POSE_PLOTS_N] = {"_trajectory.png", "_plot-likelihood.png",
-                                                 "_hist.png"};
+                                                 "_hist.png", "_plot.png"};
 
 int pose_plots_add(pose_plots *p, int n_parts, const double *xyl, vas_err *e)
 {
@@ -48,7 +50,7 @@ int pose_plots_write(const pose_plots *p, const pose_model *m, int w, int h, dou
                     .fps = fps};
     int (*const draw[POSE_PLOTS_N])(const pose_track *, const pose_style *, const char *,
                                     vas_err *) = {pose_plot_trajectories, pose_plot_likelihood,
-                                                  pose_plot_histogram};
+                                                  pose_plot_histogram, pose_plot_positions};
     pose_style s;
     int rc;
 

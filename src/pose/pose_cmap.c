@@ -1,4 +1,5 @@
-/* pose_cmap.c - matplotlib colormaps and colour specs, computed from their definitions.
+/* pose_cmap.c - matplotlib colormaps and colour specs: segment and formula maps computed from
+ * their definitions, listed maps looked up in matplotlib's tables (pose_cmap_tables.c).
  *
  * How matplotlib builds a LinearSegmentedColormap's 256-entry table (colors.py,
  * _create_lookup_table), which this file follows:
@@ -7,6 +8,8 @@
  *     y_last, otherwise linear interpolation at k between the breakpoints scaled by 255, taking
  *     the first breakpoint >= k as the right end (numpy searchsorted, side left). */
 #include "pose/pose_cmap.h"
+
+#include "pose/pose_cmap_tables.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -139,62 +142,135 @@ static double clip01(double v)
     return v < 0 ? 0 : v > 1 ? 1 : v;
 }
 
+/* ---- lookup ---- */
+
+/* A colormap found by name: a formula or segment map (def) or a listed one (list), maybe
+ * matplotlib's twilight_shifted (built from twilight) and maybe reversed ("_r"). */
+typedef struct cmap_ref {
+    const cmap_def *def;
+    const pose_cmap_listed *list;
+    int shifted, rev;
+    int n; /* colours: 256 (def) or the list's */
+} cmap_ref;
+
+static int name_is(const char *name, size_t len, const char *known)
+{
+    return strlen(known) == len && strncmp(known, name, len) == 0;
+}
+
 static void names_list(char *buf, size_t n)
 {
     size_t used = 0;
-    int i;
+    int i, k;
 
     buf[0] = '\0';
-    for (i = 0; i < N_CMAPS && used < n; i++) {
-        int k = snprintf(buf + used, n - used, "%s%s", i ? ", " : "", CMAPS[i].name);
+    for (i = 0; i < N_CMAPS + POSE_CMAP_N_LISTED + 1 && used < n; i++) {
+        const char *nm = i < N_CMAPS ? CMAPS[i].name
+                         : i < N_CMAPS + POSE_CMAP_N_LISTED
+                             ? pose_cmap_listed_maps[i - N_CMAPS].name
+                             : "twilight_shifted";
+        k = snprintf(buf + used, n - used, "%s%s", i ? ", " : "", nm);
         used += k > 0 ? (size_t)k : 0;
     }
 }
 
-int pose_cmap_lut(const char *name, int k, double rgb[3], vas_err *e)
+static int cmap_find(const char *name, cmap_ref *r, vas_err *e)
 {
-    char list[512];
+    char list[1024];
     size_t len = name ? strlen(name) : 0;
-    int i, c, rev = len > 2 && strcmp(name + len - 2, "_r") == 0;
+    int i;
 
-    if (k < 0 || k >= POSE_CMAP_N)
-        return err_set(e, VAS_EINVAL, "colormap entry %d is outside 0..%d", k, POSE_CMAP_N - 1);
-    if (rev) {
-        len -= 2;
-        k = POSE_CMAP_N - 1 - k;
-    }
-    for (i = 0; i < N_CMAPS; i++) {
-        const cmap_def *d = &CMAPS[i];
-        /* numpy linspace(0, 1, 256)[k] = k * (1/255) */
-        double x = k * (1.0 / (POSE_CMAP_N - 1));
-
-        if (strlen(d->name) != len || strncmp(d->name, name, len) != 0)
-            continue;
-        for (c = 0; c < 3; c++)
-            rgb[c] = clip01(d->gnu[0] >= 0 ? gnuplot_fn(d->gnu[c], x) : seg_entry(&d->s[c], k));
-        return VAS_OK;
-    }
+    memset(r, 0, sizeof(*r));
+    r->rev = len > 2 && strcmp(name + len - 2, "_r") == 0;
+    len -= r->rev ? 2 : 0;
+    for (i = 0; i < N_CMAPS; i++)
+        if (name_is(name, len, CMAPS[i].name)) {
+            r->def = &CMAPS[i];
+            r->n = POSE_CMAP_N;
+            return VAS_OK;
+        }
+    r->shifted = name_is(name ? name : "", len, "twilight_shifted");
+    for (i = 0; i < POSE_CMAP_N_LISTED; i++)
+        if (r->shifted ? strcmp(pose_cmap_listed_maps[i].name, "twilight") == 0
+                       : name_is(name, len, pose_cmap_listed_maps[i].name)) {
+            r->list = &pose_cmap_listed_maps[i];
+            r->n = r->list->n;
+            return VAS_OK;
+        }
     names_list(list, sizeof(list));
     return err_set(e, VAS_EINVAL, "unknown colormap '%s'; vas knows %s (and each with _r)",
                    name ? name : "", list);
 }
 
-int pose_cmap_index(int i, int n)
+int pose_cmap_size(const char *name, vas_err *e)
+{
+    cmap_ref r;
+    int rc = cmap_find(name, &r, e);
+
+    return rc < 0 ? rc : r.n;
+}
+
+/* Entry k of a found map; k in 0..r->n-1. */
+static void cmap_entry(const cmap_ref *r, int k, double rgb[3])
+{
+    int c;
+
+    if (r->rev) /* matplotlib reverses a list, and a segment or formula map about x = 0.5 */
+        k = r->n - 1 - k;
+    if (r->list) {
+        /* _cm_listed.py: twilight_shifted = (second half + first half of twilight), reversed */
+        if (r->shifted)
+            k = (r->n - 1 - k + r->n / 2) % r->n;
+        for (c = 0; c < 3; c++)
+            rgb[c] = r->list->v[3 * k + c];
+        return;
+    }
+    for (c = 0; c < 3; c++) {
+        /* numpy linspace(0, 1, 256)[k] = k * (1/255) */
+        double x = k * (1.0 / (POSE_CMAP_N - 1));
+        rgb[c] = clip01(r->def->gnu[0] >= 0 ? gnuplot_fn(r->def->gnu[c], x)
+                                            : seg_entry(&r->def->s[c], k));
+    }
+}
+
+int pose_cmap_lut(const char *name, int k, double rgb[3], vas_err *e)
+{
+    cmap_ref r;
+    int rc = cmap_find(name, &r, e);
+
+    if (rc < 0)
+        return rc;
+    if (k < 0 || k >= r.n)
+        return err_set(e, VAS_EINVAL, "colormap '%s' entry %d is outside 0..%d", name, k, r.n - 1);
+    cmap_entry(&r, k, rgb);
+    return VAS_OK;
+}
+
+int pose_cmap_index_of(int i, int n, int size)
 {
     double x;
-    int k;
 
-    if (n <= 1 || i <= 0)
+    if (n <= 1 || i <= 0 || size <= 1)
         return 0;
     /* numpy linspace: i * (1/(n-1)); matplotlib Colormap.__call__: int(x * N), N -> N-1 */
-    x = (double)i * (1.0 / (n - 1)) * POSE_CMAP_N;
-    k = x >= POSE_CMAP_N ? POSE_CMAP_N - 1 : (int)x;
-    return k;
+    x = (double)i * (1.0 / (n - 1)) * size;
+    return x >= size ? size - 1 : (int)x;
+}
+
+int pose_cmap_index(int i, int n)
+{
+    return pose_cmap_index_of(i, n, POSE_CMAP_N);
 }
 
 int pose_cmap_color(const char *name, int i, int n, double rgb[3], vas_err *e)
 {
-    return pose_cmap_lut(name, pose_cmap_index(i, n), rgb, e);
+    cmap_ref r;
+    int rc = cmap_find(name, &r, e);
+
+    if (rc < 0)
+        return rc;
+    cmap_entry(&r, pose_cmap_index_of(i, n, r.n), rgb);
+    return VAS_OK;
 }
 
 /* ---- colour specs ---- */

@@ -309,7 +309,9 @@ static int shown(const pose_track *t, const pose_style *s, int64_t f, int p)
 {
     const double *q = pt_at(t, f, p);
 
-    return q[2] > s->pcutoff && isfinite(q[0]) && isfinite(q[1]);
+    /* DeepLabCut/DeepLabCut: deeplabcut/utils/plotting.py (PlottingResults) masks
+     * likelihood < pcutoff, so a point at pcutoff is shown (the labeled video's rule is > ). */
+    return q[2] >= s->pcutoff && isfinite(q[0]) && isfinite(q[1]);
 }
 
 /* Plot area left of a legend of width lw in a w x h figure. */
@@ -399,9 +401,9 @@ int pose_plot_trajectories(const pose_track *t, const pose_style *s, const char 
         return rc;
     lw = legend_w(f.cr, t, NULL);
     a = full = axes_layout(f.w, f.h, lw);
-    snprintf(title, sizeof(title), "Trajectories (likelihood > %g)", s->pcutoff);
+    snprintf(title, sizeof(title), "Trajectories (likelihood >= %g)", s->pcutoff);
     if (!traj_range(t, s, &a)) {
-        snprintf(note, sizeof(note), "No points above pcutoff %g", s->pcutoff);
+        snprintf(note, sizeof(note), "No points at or above pcutoff %g", s->pcutoff);
         axes_draw(f.cr, &a, "X position (px)", "Y position (px)", title);
         axes_note(f.cr, &a, note);
     } else {
@@ -423,8 +425,11 @@ static double time_of(const pose_track *t, double frame)
     return t->fps > 0 ? frame / t->fps : frame;
 }
 
-/* Min then max of part p's likelihood per bucket of frames, drawn as one path. */
-static void lik_part(cairo_t *cr, const pose_track *t, const pose_style *s, const axes *a, int p)
+/* Channel c (0 x, 1 y, 2 likelihood) of part p over time as one path, min then max per bucket of
+ * frames once decimated (so dips show): every finite value (masked = 0) or only the points
+ * shown (masked = 1; a bucket with none breaks the path). The caller strokes it. */
+static void series_path(cairo_t *cr, const pose_track *t, const pose_style *s, const axes *a, int p,
+                        int c, int masked)
 {
     int64_t nb = t->n_frames < POSE_PLOT_MAX_SEGS / 2 ? t->n_frames : POSE_PLOT_MAX_SEGS / 2, b, f;
     int pen = 0;
@@ -433,9 +438,9 @@ static void lik_part(cairo_t *cr, const pose_track *t, const pose_style *s, cons
         int64_t f0 = b * t->n_frames / nb, f1 = (b + 1) * t->n_frames / nb;
         double lo = INFINITY, hi = -INFINITY, x;
         for (f = f0; f < f1; f++) {
-            double l = pt_at(t, f, p)[2];
-            if (isfinite(l))
-                lo = fmin(lo, l), hi = fmax(hi, l);
+            double v = pt_at(t, f, p)[c];
+            if (masked ? shown(t, s, f, p) : isfinite(v))
+                lo = fmin(lo, v), hi = fmax(hi, v);
         }
         if (!isfinite(lo)) {
             pen = 0;
@@ -448,6 +453,18 @@ static void lik_part(cairo_t *cr, const pose_track *t, const pose_style *s, cons
         cairo_line_to(cr, x, axes_y(a, hi));
         pen = 1;
     }
+}
+
+/* x axis: time (or frame index) from the first frame to the last. */
+static void time_axis(const pose_track *t, axes *a)
+{
+    a->lo[0] = 0;
+    a->hi[0] = time_of(t, (double)(t->n_frames > 1 ? t->n_frames - 1 : 1));
+}
+
+static void lik_part(cairo_t *cr, const pose_track *t, const pose_style *s, const axes *a, int p)
+{
+    series_path(cr, t, s, a, p, 2, 0);
     cairo_set_source_rgba(cr, s->rgb[p][0], s->rgb[p][1], s->rgb[p][2], s->alpha);
     cairo_stroke(cr);
 }
@@ -477,8 +494,7 @@ int pose_plot_likelihood(const pose_track *t, const pose_style *s, const char *p
     snprintf(lab, sizeof(lab), "pcutoff %g", s->pcutoff);
     lw = legend_w(f.cr, t, lab);
     a = axes_layout(f.w, f.h, lw);
-    a.lo[0] = 0;
-    a.hi[0] = time_of(t, (double)(t->n_frames > 1 ? t->n_frames - 1 : 1));
+    time_axis(t, &a);
     a.lo[1] = -0.02;
     a.hi[1] = 1.02;
     axes_draw(f.cr, &a, t->fps > 0 ? "Time (s)" : "Frame index", "Likelihood",
@@ -496,6 +512,67 @@ int pose_plot_likelihood(const pose_track *t, const pose_style *s, const char *p
     dashed(f.cr, f.w - lw + 4, y, f.w - lw + 30);
     cairo_set_source_rgb(f.cr, 0.1, 0.1, 0.1);
     text(f.cr, f.w - lw + 38, y, lab, LEGEND_PT, 0, 0.5);
+    return fig_end(&f, png_path, e);
+}
+
+/* ---- x and y over time ---- */
+
+/* y range: the shown x and y values with matplotlib's 5% margin; 0 if none is shown. */
+static int pos_range(const pose_track *t, const pose_style *s, axes *a)
+{
+    double lo = INFINITY, hi = -INFINITY, pad;
+    int64_t f;
+    int p;
+
+    for (f = 0; f < t->n_frames; f++)
+        for (p = 0; p < t->n_parts; p++)
+            if (shown(t, s, f, p)) {
+                const double *q = pt_at(t, f, p);
+                lo = fmin(lo, fmin(q[0], q[1]));
+                hi = fmax(hi, fmax(q[0], q[1]));
+            }
+    if (!isfinite(lo)) {
+        a->lo[1] = 0, a->hi[1] = t->height > 0 ? t->height : 1;
+        return 0;
+    }
+    pad = hi > lo ? (hi - lo) * 0.05 : 1;
+    a->lo[1] = lo - pad, a->hi[1] = hi + pad;
+    return 1;
+}
+
+int pose_plot_positions(const pose_track *t, const pose_style *s, const char *png_path, vas_err *e)
+{
+    fig f;
+    axes a;
+    double lw;
+    char title[96];
+    int rc = track_check(t, s, png_path, e), p, c;
+
+    if (rc < 0 || (rc = fig_begin(&f, POSE_PLOT_WIDE_W, POSE_PLOT_WIDE_H, e)) < 0)
+        return rc;
+    lw = legend_w(f.cr, t, NULL);
+    a = axes_layout(f.w, f.h, lw);
+    time_axis(t, &a);
+    snprintf(title, sizeof(title), "X and Y position per bodypart (likelihood >= %g)", s->pcutoff);
+    if (!pos_range(t, s, &a)) {
+        axes_draw(f.cr, &a, t->fps > 0 ? "Time (s)" : "Frame index", "Position (px)", title);
+        snprintf(title, sizeof(title), "No points at or above pcutoff %g", s->pcutoff);
+        axes_note(f.cr, &a, title);
+    } else {
+        axes_draw(f.cr, &a, t->fps > 0 ? "Time (s)" : "Frame index",
+                  "X (dashed) and Y (solid) in px", title);
+        cairo_set_line_width(f.cr, 1.2);
+        cairo_set_line_join(f.cr, CAIRO_LINE_JOIN_ROUND);
+        for (p = 0; p < t->n_parts; p++)
+            for (c = 0; c < 2; c++) { /* DeepLabCut: x "--", y "-" */
+                series_path(f.cr, t, s, &a, p, c, 1);
+                cairo_set_dash(f.cr, (const double[]){5, 3}, c == 0 ? 2 : 0, 0);
+                cairo_set_source_rgba(f.cr, s->rgb[p][0], s->rgb[p][1], s->rgb[p][2], s->alpha);
+                cairo_stroke(f.cr);
+            }
+        cairo_set_dash(f.cr, NULL, 0, 0);
+    }
+    legend_draw(f.cr, t, s, &a, f.w - lw + 4, 1);
     return fig_end(&f, png_path, e);
 }
 
@@ -576,14 +653,14 @@ int pose_plot_histogram(const pose_track *t, const pose_style *s, const char *pn
     a.hi[0] = dmax;
     a.lo[1] = 0;
     a.hi[1] = top > 0 ? (double)top * 1.05 : 1;
-    snprintf(title, sizeof(title), "Frame-to-frame displacement (likelihood > %g)", s->pcutoff);
+    snprintf(title, sizeof(title), "Frame-to-frame displacement (likelihood >= %g)", s->pcutoff);
     axes_draw(f.cr, &a, "Displacement between consecutive frames (px)", "Count", title);
     cairo_set_line_width(f.cr, 1.8);
     cairo_set_line_join(f.cr, CAIRO_LINE_JOIN_MITER);
     for (p = 0; top > 0 && p < t->n_parts; p++)
         hist_part(f.cr, s, &a, counts[p], p, dmax);
     if (top == 0) {
-        snprintf(note, sizeof(note), "No consecutive frames above pcutoff %g", s->pcutoff);
+        snprintf(note, sizeof(note), "No consecutive frames at or above pcutoff %g", s->pcutoff);
         axes_note(f.cr, &a, note);
     }
     legend_draw(f.cr, t, s, &a, f.w - lw + 4, 1);
