@@ -1,6 +1,7 @@
 /* e2e_analyze_cli.c - `vas analyze` runs any analysis POST /analysis offers through the same job
- * body as the server's workers: `sleep` and `label-image` (the demo model on a real labeled frame
- * of the openfield recording) give the same output bytes locally as through a real `vas serve`,
+ * body as the server's workers: `sleep`, `label-image` (the demo model on a real labeled frame
+ * of the openfield recording) and `filter` give the same output bytes locally as through a real
+ * `vas serve`,
  * written beside the input under the server's names; the fields are checked with the server's
  * sentences (unknown field, bad value, unknown analysis: exit 2); the run's work folder is gone
  * afterwards, also after a failure. */
@@ -96,6 +97,42 @@ static void label_image_same_as_server(void **state)
     E2E_PASS(s);
 }
 
+/* `filter` (no model, its own fields): the same outputs as the server's, named as DeepLabCut
+ * names them, beside the input. */
+static void filter_same_as_server(void **state)
+{
+    e2e_srv *s = *state;
+    char in[E2E_PATH], out[E2E_PATH], fid[41], aid[37], form[160], local[41], csv[4096];
+    size_t n = 0;
+    e2e_resp r;
+
+    /* A DeepLabCut pose CSV: two bodyparts over 30 frames, one dip below p_bound. */
+    n += (size_t)snprintf(csv + n, sizeof(csv) - n,
+                          "scorer,S,S,S,S,S,S\nbodyparts,a,a,a,b,b,b\n"
+                          "coords,x,y,likelihood,x,y,likelihood\n");
+    for (int i = 0; i < 30; i++)
+        n += (size_t)snprintf(csv + n, sizeof(csv) - n, "%d,%d.5,%d.25,%s,%d,%d,0.9\n", i,
+                              10 + (i * 7) % 5, 20 + i, i == 12 ? "0.0001" : "0.95", 50 - i,
+                              (i * 13) % 9);
+    snprintf(in, sizeof(in), "%s/mouseDLC_x.csv", s->dir);
+    assert_int_equal(tu_write_file(in, csv, n), 0);
+    e2e_upload_path(s, in, "mouseDLC_x.csv", fid);
+    snprintf(form, sizeof(form), "file_id=%s&analysis=filter&filtertype=median&windowlength=3",
+             fid);
+    e2e_analysis(s, form, aid, NULL);
+    e2e_wait_state(s, aid, "SUCCESS", 30, &r);
+    snprintf(out, sizeof(out), "%s/analyze.out", s->dir);
+    assert_int_equal(e2e_run_vas(out, "analyze", "--analysis", "filter", "--filtertype", "median",
+                                 "--windowlength", "3", in, NULL),
+                     0);
+    file_sha1(tu_path(s->dir, "mouseDLC_x_filtered.csv"), local);
+    assert_string_equal(local, e2e_str(r.json, "csv_file"));
+    assert_true(access(tu_path(s->dir, "mouseDLC_x_filtered.h5"), F_OK) == 0);
+    assert_false(work_left(s->dir));
+    e2e_resp_free(&r);
+    E2E_PASS(s);
+}
+
 /* Exit status and the message of `vas analyze args...` on in. */
 static int run_expect(e2e_srv *s, const char *want, const char *a1, const char *a2, const char *a3,
                       const char *a4)
@@ -135,6 +172,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         E2E_TEST(sleep_same_as_server, NULL),
         E2E_TEST(label_image_same_as_server, with_model),
+        E2E_TEST(filter_same_as_server, NULL),
         E2E_TEST(fields_checked_as_the_server_does, NULL),
     };
 

@@ -39,7 +39,8 @@ static void lookup_by_name(void **state)
     assert_null(analysis_lookup(""));
     assert_non_null(analysis_lookup("crash")); /* compiled in: this is a test build */
     analysis_names(names, sizeof(names));
-    assert_string_equal(names, "sleep, video, image, label, label-image, triangulate, label_3d");
+    assert_string_equal(names,
+                        "sleep, video, image, label, label-image, triangulate, label_3d, filter");
 }
 
 /* Runs sleep's check on one JSON field set; returns the code, args in *args. */

@@ -8,6 +8,7 @@
 #include "core/config.h"
 #include "core/err.h"
 #include "geom/geom_models3d.h"
+#include "pose/pose_filter.h"
 #include "pose/pose_model.h"
 
 #include <jansson.h>
@@ -65,9 +66,24 @@ extern const analysis_def analysis_label;       /* label.c */
 extern const analysis_def analysis_label_image; /* label.c */
 extern const analysis_def analysis_triangulate; /* triangulate.c */
 extern const analysis_def analysis_label_3d;    /* label3d.c */
+extern const analysis_def analysis_filter;      /* filter.c */
 /* The arguments every pose analysis takes (force, batch): video.c. */
 int analysis_check_pose_args(const analysis_env *env, const json_t *fields, json_t *args,
                              vas_err *e);
+/* DeepLabCut's filterpredictions arguments (filter.c), for `filter` and any analysis that
+ * filters poses: filtertype, windowlength, p_bound, ARdegree, MAdegree (each optional, DeepLabCut's
+ * defaults), checked (400 naming the bad value; filtertype=arima: "not implemented yet") and put
+ * into args as {"filtertype", "windowlength"}. Threads: HTTP. */
+int analysis_check_filter_args(const json_t *fields, json_t *args, vas_err *e);
+/* The filter options in a job's args (as analysis_check_filter_args left them; defaults for
+ * what is absent). */
+void analysis_filter_opts(const json_t *args, pose_filter_opts *o);
+/* Filters the pose file at poses (borrowed; CSV or HDF5) with j's filter args into j's temp
+ * folder: "<tmp>/<name>_filtered.csv" and ".h5" (name: DeepLabCut's "<video stem><scorer>"), the
+ * paths into *out (zeroed by the caller; pose_filter_out_clear). Threads: the worker's main
+ * thread. */
+int analysis_filter_poses(job *j, const char *poses, const char *name, pose_filter_out *out,
+                          vas_err *e);
 #ifdef VAS_TEST_BUILD
 extern const analysis_def analysis_crash; /* test builds only: a job that segfaults */
 #endif

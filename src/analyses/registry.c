@@ -24,8 +24,8 @@ static int same_name(const char *a, const char *b)
 static const analysis_def *nth(int i)
 {
     static const analysis_def *const all[] = {
-        &analysis_sleep,       &analysis_video,       &analysis_image,   &analysis_label,
-        &analysis_label_image, &analysis_triangulate, &analysis_label_3d};
+        &analysis_sleep,       &analysis_video,       &analysis_image,    &analysis_label,
+        &analysis_label_image, &analysis_triangulate, &analysis_label_3d, &analysis_filter};
     const int n_all = (int)(sizeof(all) / sizeof(all[0]));
 
     if (i < n_all)
