@@ -93,7 +93,14 @@ static int styles(l3run *l, vas_err *e)
     const geom_model3d *m = l->it->model;
     const pose_model *ref = l->it->cam[0];
     pose_style s;
-    int rc = pose_style_init(&s, ref, e);
+    int rc;
+
+    if (!ref) /* a 3D model for pose files only: label_3d analyses videos, so it needs them */
+        return err_set(e, VAS_EINVAL,
+                       "label_3d needs a 2D model for each camera (model_<camera> or "
+                       "config_file_<camera> in 3D model %s); it names none for %s",
+                       m->name, geom_model3d_camera(m, 0));
+    rc = pose_style_init(&s, ref, e);
 
     if (rc < 0)
         return rc;

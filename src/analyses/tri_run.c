@@ -20,7 +20,11 @@
 /* One take: the cameras' tables and where each output body part is in them. */
 typedef struct tri_take {
     const geom_models3d_item *it;
-    const pose_model *ref;         /* camera 1's 2D model: the body parts and their order */
+    char *const *parts; /* the body parts in output order: camera 1's 2D model's, or (no 2D
+                           model) camera 1's table's; borrowed */
+    int n_parts;
+    const char *ref;               /* where parts come from, for messages */
+    double pcutoff;                /* views count when likelihood >= it */
     int n_cams;                    /* = it->model->n_cameras */
     dlc_table t[GEOM_MAX_CAMERAS]; /* x, y, likelihood */
     int *idx[GEOM_MAX_CAMERAS];    /* idx[c][p]: body part p's column in t[c] */
@@ -47,6 +51,12 @@ static int load_input(take *k, int c, const char *path, const tri_run_opts *o, t
     }
     if (rc == VAS_ENOMEM || rc == VAS_ETOOBIG)
         return err_set(e, rc, "camera %s's pose file: %s", cam, re.msg);
+    if (!k->it->cam[c])
+        return err_set(e, VAS_EINVAL,
+                       "camera %s's input is not a DeepLabCut pose file (%s); a video needs a 2D "
+                       "model, and 3D model %s names none for camera %s (give model_%s or "
+                       "config_file_%s in its config.yaml, or a 2D pose file)",
+                       cam, re.msg, k->it->model->name, cam, cam, cam);
     snprintf(prefix, sizeof(prefix), "%s/%s", o->tmp_dir ? o->tmp_dir : ".", cam);
     po.name = NULL;
     rc = pose_run_video(k->it->cam[c], path, prefix, &po, &pv, e);
@@ -72,43 +82,45 @@ static int find_part(const dlc_table *t, const char *name)
     return -1;
 }
 
-/* "a, b" of the names in a[0..na) missing from b (a model's list or a table's). */
-static void missing(char *const *a, int na, const dlc_table *t, const pose_model *m, char *buf,
-                    size_t n)
+/* "a, b" of the names in a[0..na) missing from b[0..nb). */
+static void missing(char *const *a, int na, char *const *b, int nb, char *buf, size_t n)
 {
     size_t k = 0;
 
     buf[0] = '\0';
     for (int i = 0; i < na && k < n; i++) {
         int found = 0;
-        for (int j = 0; t && j < t->n_parts; j++)
-            found |= strcmp(a[i], t->bodyparts[j]) == 0;
-        for (int j = 0; m && j < m->n_bodyparts; j++)
-            found |= strcmp(a[i], m->bodyparts[j]) == 0;
+        for (int j = 0; j < nb; j++)
+            found |= strcmp(a[i], b[j]) == 0;
         if (!found)
             k += (size_t)snprintf(buf + k, n - k, "%s%s", k ? ", " : "", a[i]);
     }
 }
 
-/* idx[c] for camera c; the table must hold exactly the reference model's body parts. */
+/* idx[c] for camera c; the table must hold exactly the reference body parts. */
 static int map_parts(take *k, int c, const char *path, vas_err *e)
 {
     const dlc_table *t = &k->t[c];
     char miss[512], extra[512];
 
-    k->idx[c] = calloc((size_t)k->ref->n_bodyparts, sizeof(int));
+    if (!k->parts) { /* no 2D model for camera 1: its table decides */
+        k->parts = t->bodyparts;
+        k->n_parts = t->n_parts;
+    }
+    k->idx[c] = calloc((size_t)k->n_parts, sizeof(int));
     if (!k->idx[c])
         return err_set(e, VAS_ENOMEM, "out of memory");
-    for (int p = 0; p < k->ref->n_bodyparts; p++)
-        k->idx[c][p] = find_part(t, k->ref->bodyparts[p]);
-    missing(k->ref->bodyparts, k->ref->n_bodyparts, t, NULL, miss, sizeof(miss));
-    missing(t->bodyparts, t->n_parts, NULL, k->ref, extra, sizeof(extra));
+    for (int p = 0; p < k->n_parts; p++)
+        k->idx[c][p] = find_part(t, k->parts[p]);
+    missing(k->parts, k->n_parts, t->bodyparts, t->n_parts, miss, sizeof(miss));
+    missing(t->bodyparts, t->n_parts, k->parts, k->n_parts, extra, sizeof(extra));
     if (!miss[0] && !extra[0])
         return VAS_OK;
     return err_set(e, VAS_EINVAL,
-                   "camera %s's poses (%s) have body parts that differ from model %s's: "
-                   "missing [%s], not in the model [%s]",
-                   geom_model3d_camera(k->it->model, c), path, k->ref->name, miss, extra);
+                   "camera %s's poses (%s) have body parts that differ from %s's: "
+                   "missing [%s], not in the %s [%s]",
+                   geom_model3d_camera(k->it->model, c), path, k->ref, miss,
+                   k->it->cam[0] ? "model" : "poses", extra);
 }
 
 static int load_inputs(take *k, const char *const *inputs, const tri_run_opts *o, tri_out *out,
@@ -143,8 +155,10 @@ static int load_inputs(take *k, const char *const *inputs, const tri_run_opts *o
 static int triangulate(take *k, const tri_run_opts *o, vas_err *e)
 {
     const geom_model3d *m = k->it->model;
-    int np = k->ref->n_bodyparts, rc = VAS_OK;
-    geom_tri_opts to = {.refine_iters = REFINE_ITERS};
+    int np = k->n_parts, rc = VAS_OK;
+    geom_tri_opts to = {.refine_iters = REFINE_ITERS,
+                        .min_cameras = o->min_cameras,
+                        .ransac_threshold = o->ransac_threshold};
     geom_tri *tri = NULL;
     double uv[2 * GEOM_MAX_CAMERAS];
 
@@ -156,7 +170,7 @@ static int triangulate(take *k, const tri_run_opts *o, vas_err *e)
         for (int p = 0; p < np; p++) {
             for (int c = 0; c < k->n_cams; c++) {
                 const double *v = &k->t[c].v[(f * k->t[c].n_parts + k->idx[c][p]) * 3];
-                int seen = v[2] >= m->pcutoff; /* DeepLabCut: NaN where likelihood < pcutoff */
+                int seen = v[2] >= k->pcutoff; /* DeepLabCut: NaN where likelihood < pcutoff */
                 uv[2 * c] = seen ? v[0] : NAN;
                 uv[2 * c + 1] = seen ? v[1] : NAN;
             }
@@ -179,9 +193,9 @@ static int64_t frame_no(const take *k, int64_t f)
 static int write_tables(const take *k, const char *csv, const char *h5, vas_err *e)
 {
     static const char *const xyz[] = {"x", "y", "z"};
-    int np = k->ref->n_bodyparts, rc;
+    int np = k->n_parts, rc;
     pose_layout l = {.scorer = k->it->model->scorername_3d,
-                     .bodyparts = (const char *const *)k->ref->bodyparts,
+                     .bodyparts = (const char *const *)k->parts,
                      .n_bodyparts = np,
                      .coords = xyz,
                      .n_coords = 3};
@@ -237,7 +251,7 @@ static void put_num(FILE *f, double v, int digits)
 static void put_column(FILE *f, const take *k, int p, int what)
 {
     static const char *const keys[] = {"x", "y", "z", "cameras", "reproj"};
-    int np = k->ref->n_bodyparts;
+    int np = k->n_parts;
 
     fprintf(f, "%s\"%s\": [", what ? ", " : "", keys[what]);
     for (int64_t i = 0; i < k->frames; i++) {
@@ -268,18 +282,18 @@ static void put_json(FILE *f, const take *k)
         put_str(f, geom_model3d_camera(m, c));
     }
     fprintf(f, "], \"pcutoff\": %.17g, \"units\": \"calibration\", \"frames\": %lld, \"index\": [",
-            m->pcutoff, (long long)k->frames);
+            k->pcutoff, (long long)k->frames);
     for (int64_t i = 0; i < k->frames; i++)
         fprintf(f, "%s%lld", i ? "," : "", (long long)frame_no(k, i));
     fputs("], \"bodyparts\": [", f);
-    for (int p = 0; p < k->ref->n_bodyparts; p++) {
+    for (int p = 0; p < k->n_parts; p++) {
         fputs(p ? ", " : "", f);
-        put_str(f, k->ref->bodyparts[p]);
+        put_str(f, k->parts[p]);
     }
     fputs("], \"points\": {", f);
-    for (int p = 0; p < k->ref->n_bodyparts; p++) {
+    for (int p = 0; p < k->n_parts; p++) {
         fputs(p ? ",\n  " : "\n  ", f);
-        put_str(f, k->ref->bodyparts[p]);
+        put_str(f, k->parts[p]);
         fputs(": {", f);
         for (int w = 0; w < 5; w++)
             put_column(f, k, p, w);
@@ -331,9 +345,20 @@ static void take_clear(take *k)
 int tri_run(const geom_models3d_item *it, const char *const *inputs, const char *prefix,
             const tri_run_opts *o, tri_out *out, vas_err *e)
 {
-    take k = {.it = it, .ref = it->cam[0], .n_cams = it->model->n_cameras};
+    take k = {.it = it, .n_cams = it->model->n_cameras};
     int64_t t0 = util_mono_ms();
-    int rc = load_inputs(&k, inputs, o, out, e);
+    char ref[GEOM_NAME_MAX + 256];
+    int rc;
+
+    if (it->cam[0]) {
+        k.parts = it->cam[0]->bodyparts;
+        k.n_parts = it->cam[0]->n_bodyparts;
+    }
+    snprintf(ref, sizeof(ref), "%s %s", it->cam[0] ? "model" : "camera",
+             it->cam[0] ? it->cam[0]->name : geom_model3d_camera(it->model, 0));
+    k.ref = ref;
+    k.pcutoff = o->pcutoff_set ? o->pcutoff : it->model->pcutoff;
+    rc = load_inputs(&k, inputs, o, out, e);
 
     if (rc == VAS_OK)
         rc = triangulate(&k, o, e);
@@ -372,13 +397,13 @@ int64_t tri_take_frames(const tri_take *k)
 int tri_take_parts(const tri_take *k, const char *const **names)
 {
     if (names)
-        *names = (const char *const *)k->ref->bodyparts;
-    return k->ref->n_bodyparts;
+        *names = (const char *const *)k->parts;
+    return k->n_parts;
 }
 
 double *tri_take_xyz(const tri_take *k)
 {
-    size_t n = (size_t)k->frames * (size_t)k->ref->n_bodyparts;
+    size_t n = (size_t)k->frames * (size_t)k->n_parts;
     double *xyz = malloc((n ? n : 1) * 3 * sizeof(double));
 
     for (size_t i = 0; xyz && i < n; i++)
@@ -390,6 +415,6 @@ void tri_take_xyl(const tri_take *k, int c, int64_t f, double *xyl)
 {
     const dlc_table *t = &k->t[c];
 
-    for (size_t p = 0; p < (size_t)k->ref->n_bodyparts; p++)
+    for (size_t p = 0; p < (size_t)k->n_parts; p++)
         memcpy(&xyl[3 * p], &t->v[(f * t->n_parts + k->idx[c][p]) * 3], 3 * sizeof(double));
 }

@@ -4,11 +4,13 @@
  * outputs. Shared by the `triangulate` job and `vas analyze --analysis triangulate`.
  *
  * Rules (DeepLabCut's triangulate, dlc-facts §6, for 2 to GEOM_MAX_CAMERAS cameras): a view
- * counts when its likelihood is >= the 3D config's pcutoff (DeepLabCut masks likelihood <
- * pcutoff), else its pixel is NaN; a point seen by fewer than two cameras is NaN. Frames = the
- * shortest input's rows (out->note says so when the lengths differ). Every camera's table must
- * hold exactly the body parts of camera 1's 2D model (any column order); the outputs list them
- * in that model's order.
+ * counts when its likelihood is >= pcutoff (the job's, else the 3D config's; DeepLabCut masks
+ * likelihood < pcutoff), else its pixel is NaN; a point seen by fewer than min_cameras (2)
+ * cameras is NaN; with ransac_threshold > 0 an outlying view is dropped first (geom_tri.h,
+ * step 5). Frames = the shortest input's rows (out->note says so when the lengths differ).
+ * Every camera's table must hold exactly the body parts of camera 1's 2D model (any column
+ * order), or of camera 1's table when the 3D model names no 2D model for camera 1; the outputs
+ * list them in that order. A video input needs its camera's 2D model (an error says so).
  *
  * Outputs, <prefix>.csv/.h5 in DeepLabCut's 3D layout (scorer = scorername_3d, coords x, y, z,
  * int frame index; dlc_csv.h, dlc_h5.h) and <prefix>.json, columnar:
@@ -40,6 +42,11 @@ typedef struct tri_run_opts {
     void *take_arg;
     pose_run_opts pose;  /* for video inputs (their own progress; o->pose.name unused) */
     const char *tmp_dir; /* where video inputs' 2D poses are written */
+    /* Triangulation settings; zero: the defaults. */
+    int pcutoff_set;         /* 1: pcutoff holds the likelihood cut-off; 0: the 3D config's */
+    double pcutoff;          /* 0 to 1 */
+    int min_cameras;         /* views a point needs; below 2: 2 */
+    double ransac_threshold; /* > 0: drop outlying views, pixels (geom_tri.h step 5); 0: off */
 } tri_run_opts;
 
 typedef struct tri_out {

@@ -3,6 +3,9 @@
  * DeepLabCut 2D pose file or a video. A video's 2D poses come from a finished `video` analysis
  * of that file with the camera's 2D model when there is one, else are computed now (tri_run.h
  * does the work and documents the rules and outputs).
+ * Arguments (each optional): pcutoff (0..1; the 3D config's), min_cameras (2..cameras; 2),
+ * ransac (0 or 1; 0) and ransac_threshold (pixels; RANSAC_THRESHOLD, used with ransac=1), as
+ * tri_run.h and geom_tri.h apply them.
  * Result: {"csv_file","h5_file","json_file","frames","cameras":[names],"model","seconds",
  * "videos_analysed","poses_reused"} plus "note" when the inputs differ in length; progress in
  * frames triangulated. */
@@ -10,6 +13,7 @@
 #include "analyses/pose_job.h"
 #include "analyses/tri_job.h"
 #include "analyses/tri_run.h"
+#include "core/util.h"
 #include "pose/dlc_read.h"
 #include "queue/job.h"
 
@@ -19,7 +23,69 @@
 
 #define PATH_LEN 4096
 
-static const char *const tri_args[] = {"force", "batch", NULL};
+static const char *const tri_args[] = {
+    "force", "batch", "pcutoff", "min_cameras", "ransac", "ransac_threshold", NULL};
+
+#define RANSAC_THRESHOLD 20.0 /* pixels: anipose's default (config [triangulation]) */
+
+/* Field k as a number (JSON number or numeric string) into *v: 1 found, 0 absent, -1 not a
+ * number. */
+static int num_field(const json_t *fields, const char *k, double *v)
+{
+    const json_t *f = json_object_get(fields, k);
+
+    if (!f)
+        return 0;
+    if (json_is_number(f))
+        *v = json_number_value(f);
+    else if (json_is_boolean(f))
+        *v = json_is_true(f);
+    else if (!json_is_string(f) || util_parse_double(json_string_value(f), v) < 0)
+        return -1;
+    return 1;
+}
+
+/* pcutoff, min_cameras, ransac, ransac_threshold: checked, put into args as numbers. */
+static int check_tri_opts(const json_t *fields, json_t *args, int n_cams, vas_err *e)
+{
+    double v = 0, r = 0;
+    int got;
+
+    if ((got = num_field(fields, "pcutoff", &v)) < 0 || (got && !(v >= 0 && v <= 1)))
+        return err_set(e, VAS_EINVAL, "'pcutoff' must be a number from 0 to 1");
+    if (got)
+        json_object_set_new(args, "pcutoff", json_real(v));
+    if ((got = num_field(fields, "min_cameras", &v)) < 0 ||
+        (got && !(v >= 2 && v <= n_cams && v == (int)v)))
+        return err_set(e, VAS_EINVAL,
+                       "'min_cameras' must be a whole number from 2 to %d (the "
+                       "model's cameras)",
+                       n_cams);
+    if (got)
+        json_object_set_new(args, "min_cameras", json_integer((json_int_t)v));
+    if ((got = num_field(fields, "ransac", &r)) < 0 || (got && r != 0 && r != 1))
+        return err_set(e, VAS_EINVAL, "'ransac' must be 0 or 1");
+    if (got)
+        json_object_set_new(args, "ransac", json_integer((json_int_t)r));
+    if ((got = num_field(fields, "ransac_threshold", &v)) < 0 || (got && !(v > 0 && v <= 1e6)))
+        return err_set(e, VAS_EINVAL, "'ransac_threshold' must be a number of pixels above 0");
+    if (got)
+        json_object_set_new(args, "ransac_threshold", json_real(v));
+    return VAS_OK;
+}
+
+/* The job's triangulation settings into o (tri_run.h). */
+static void tri_opts(const json_t *args, tri_run_opts *o)
+{
+    const json_t *p = json_object_get(args, "pcutoff"),
+                 *t = json_object_get(args, "ransac_threshold");
+
+    o->pcutoff_set = p != NULL;
+    o->pcutoff = p ? json_number_value(p) : 0;
+    o->min_cameras = (int)json_integer_value(json_object_get(args, "min_cameras"));
+    if (json_integer_value(json_object_get(args, "ransac")) == 1)
+        o->ransac_threshold = t ? json_number_value(t) : RANSAC_THRESHOLD;
+}
 
 int analysis_check_model3d(const analysis_env *env, const char *analysis, const char *model,
                            const geom_models3d_item **out, vas_err *e)
@@ -64,7 +130,7 @@ int tri_job_check(const analysis_env *env, const json_t *fields, json_t *args, v
             break;
     }
     if (n == m->n_cameras)
-        return VAS_OK;
+        return check_tri_opts(fields, args, m->n_cameras, e);
     cams[0] = '\0';
     for (int i = 0; i < m->n_cameras && k < sizeof(cams); i++)
         k += (size_t)snprintf(cams + k, sizeof(cams) - k, "%s%s", i ? ", " : "",
@@ -84,6 +150,8 @@ int tri_job_reuse_poses(job *j, const pose_model *m, int c, char *path, size_t n
     const char *csv;
     int rc;
 
+    if (!m) /* the 3D model names no 2D model for this camera */
+        return VAS_ENOTFOUND;
     snprintf(a.name, sizeof(a.name), "video");
     snprintf(a.inputs[0], sizeof(a.inputs[0]), "%s", j->a->inputs[c]);
     a.args = json_object();
@@ -162,6 +230,7 @@ int tri_job_start(job *j, const geom_models3d_item **it, tri_run_opts *o, char *
     o->pose.progress = progress;
     o->pose.arg = j;
     o->pose.lim = pose_job_limits(j);
+    tri_opts(job_args(j), o);
     return rc;
 }
 

@@ -1,14 +1,57 @@
 /* geom_calib.c - OpenCV FileStorage calibrations (see geom_calib.h). */
 #include "geom/geom_calib.h"
 
+#include "core/util.h"
 #include "core/ydoc.h"
+#include "geom/geom_calib_int.h"
 
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define ORTHO_TOL 1e-5
+#define CALIB_MAX (16u << 20) /* bytes of a calibration file: they are a few KiB */
+
+/* The spellings calibration tools use, in the order they are looked for. */
+const char *const geom_calib_k_keys[] = {"camera_matrix", "K", "cameraMatrix", "M", NULL};
+const char *const geom_calib_d_keys[] = {"distortion_coefficients", "dist_coeffs", "D",
+                                         "distCoeffs", NULL};
+const char *const geom_calib_r_keys[] = {"rotation", "R", "rvec", NULL};
+const char *const geom_calib_t_keys[] = {"translation", "T", "tvec", NULL};
+
+int geom_calib_set_intrinsics(geom_camera *c, const double K[9], const double *dist, int n_dist,
+                              const char *path, vas_err *e)
+{
+    if (K[3] != 0 || K[6] != 0 || K[7] != 0 || K[8] != 1)
+        return err_set(e, VAS_EINVAL, "%s: %s: the camera matrix must be [fx 0 cx; 0 fy cy; 0 0 1]",
+                       path, c->name);
+    if (n_dist != 0 && n_dist != 4 && n_dist != 5 && n_dist != 8)
+        return err_set(e, VAS_EINVAL,
+                       "%s: %s: distortion must be 4, 5 or 8 coefficients "
+                       "(k1 k2 p1 p2 [k3 [k4 k5 k6]]), not %d",
+                       path, c->name, n_dist);
+    c->fx = K[0];
+    c->fy = K[4];
+    c->cx = K[2];
+    c->cy = K[5];
+    memset(c->k, 0, sizeof(c->k));
+    for (int i = 0; i < n_dist; i++)
+        c->k[i] = dist[i];
+    c->n_dist = n_dist;
+    return VAS_OK;
+}
+
+int geom_calib_set_size(geom_camera *c, double w, double h, const char *path, vas_err *e)
+{
+    if (!(w >= 0) || !(h >= 0) || w > 65536 || h > 65536 || w != (int)w || h != (int)h)
+        return err_set(e, VAS_EINVAL, "%s: %s: the image size must be whole numbers 0 to 65536",
+                       path, c->name);
+    c->width = (int)w;
+    c->height = (int)h;
+    return VAS_OK;
+}
 
 /* What a matrix read wants and where it is, for messages. */
 typedef struct mat_req {
@@ -75,7 +118,7 @@ static int read_matrix(yaml_document_t *d, yaml_node_t *n, const mat_req *r, int
     return VAS_OK;
 }
 
-/* A matrix that must be rows x cols, or (vectors) cols x rows. */
+/* A matrix that must be rows x cols, or a flat list of as many values (row-major). */
 static int read_fixed(yaml_document_t *d, yaml_node_t *cam, mat_req *r, int rows, int cols,
                       vas_err *e)
 {
@@ -84,73 +127,99 @@ static int read_fixed(yaml_document_t *d, yaml_node_t *cam, mat_req *r, int rows
 
     if (rc < 0)
         return rc;
-    if (!(nr == rows && nc == cols) && !(cols == 1 && nr == 1 && nc == rows))
+    if (!(nr == rows && nc == cols) && !((nr == 1 || nc == 1) && nr * nc == rows * cols))
         return err_set(e, VAS_EINVAL, "%s: %s: %s must be %dx%d, not %dx%d", r->path, r->cam,
                        r->key, rows, cols, nr, nc);
     return VAS_OK;
 }
 
+/* The first of keys (NULL-terminated spellings) that cn holds, or NULL. */
+static const char *first_key(yaml_document_t *d, yaml_node_t *cn, const char *const *keys)
+{
+    for (; *keys; keys++)
+        if (ydoc_get(d, cn, *keys))
+            return *keys;
+    return NULL;
+}
+
+/* image_width / image_height, or size: [w, h]. */
+static int read_size(yaml_document_t *d, yaml_node_t *cn, geom_camera *c, const char *path,
+                     vas_err *e)
+{
+    double w, h, wh[2];
+    mat_req r = {path, c->name, "size", wh, 2};
+    int nr = 0, nc = 0, rc;
+
+    if (ydoc_get(d, cn, "size") && !ydoc_get(d, cn, "image_width")) {
+        rc = read_matrix(d, ydoc_get(d, cn, "size"), &r, &nr, &nc, e);
+        if (rc < 0)
+            return rc;
+        if (nr * nc != 2)
+            return err_set(e, VAS_EINVAL, "%s: %s: size must be [width, height]", path, c->name);
+        w = wh[0];
+        h = wh[1];
+    } else if (ydoc_num_at(d, cn, "image_width", 0, &w) < 0 ||
+               ydoc_num_at(d, cn, "image_height", 0, &h) < 0) {
+        return err_set(e, VAS_EINVAL, "%s: %s: image_width and image_height must be numbers", path,
+                       c->name);
+    }
+    return geom_calib_set_size(c, w, h, path, e);
+}
+
 static int read_intrinsics(yaml_document_t *d, yaml_node_t *cn, geom_camera *c, const char *path,
                            vas_err *e)
 {
-    double K[9], w, h;
-    mat_req r = {path, c->name, "camera_matrix", K, 9};
-    int nr = 0, nc = 0, rc = read_fixed(d, cn, &r, 3, 3, e);
+    double K[9], D[GEOM_MAX_DIST];
+    mat_req r = {path, c->name, first_key(d, cn, geom_calib_k_keys), K, 9};
+    int nr = 0, nc = 0, rc;
 
+    if (!r.key)
+        return err_set(e, VAS_EINVAL,
+                       "%s: %s has no camera matrix (camera_matrix, K, "
+                       "cameraMatrix or M)",
+                       path, c->name);
+    rc = read_fixed(d, cn, &r, 3, 3, e);
     if (rc < 0)
         return rc;
-    if (K[3] != 0 || K[6] != 0 || K[7] != 0 || K[8] != 1)
-        return err_set(e, VAS_EINVAL, "%s: %s: camera_matrix must be [fx 0 cx; 0 fy cy; 0 0 1]",
-                       path, c->name);
-    c->fx = K[0];
-    c->fy = K[4];
-    c->cx = K[2];
-    c->cy = K[5];
-    memset(c->k, 0, sizeof(c->k));
-    c->n_dist = 0;
-    r = (mat_req){path, c->name, "distortion_coefficients", c->k, GEOM_MAX_DIST};
-    if (ydoc_get(d, cn, r.key)) {
+    r = (mat_req){path, c->name, first_key(d, cn, geom_calib_d_keys), D, GEOM_MAX_DIST};
+    if (r.key) {
         rc = read_matrix(d, ydoc_get(d, cn, r.key), &r, &nr, &nc, e);
         if (rc < 0)
             return rc;
-        c->n_dist = nr * nc;
-        if ((nr != 1 && nc != 1) || (c->n_dist != 4 && c->n_dist != 5 && c->n_dist != 8))
-            return err_set(e, VAS_EINVAL,
-                           "%s: %s: distortion_coefficients must be 1x4, 1x5 or 1x8 "
-                           "(k1 k2 p1 p2 [k3 [k4 k5 k6]]), not %dx%d",
-                           path, c->name, nr, nc);
+        if (nr != 1 && nc != 1)
+            return err_set(e, VAS_EINVAL, "%s: %s: %s must be 1xN, not %dx%d", path, c->name, r.key,
+                           nr, nc);
     }
-    if (ydoc_num_at(d, cn, "image_width", 0, &w) < 0 ||
-        ydoc_num_at(d, cn, "image_height", 0, &h) < 0 || w < 0 || h < 0 || w > 65536 || h > 65536)
-        return err_set(e, VAS_EINVAL, "%s: %s: image_width and image_height must be 0 to 65536",
-                       path, c->name);
-    c->width = (int)w;
-    c->height = (int)h;
-    return VAS_OK;
+    rc = geom_calib_set_intrinsics(c, K, D, nr * nc, path, e);
+    return rc < 0 ? rc : read_size(d, cn, c, path, e);
 }
 
 static int read_pose(yaml_document_t *d, yaml_node_t *cn, geom_camera *c, const char *path,
                      vas_err *e)
 {
-    mat_req r = {path, c->name, "rotation", c->R, 9};
-    double rv[3];
-    int rc;
+    double R[9];
+    mat_req r = {path, c->name, first_key(d, cn, geom_calib_r_keys), R, 9};
+    int nr = 0, nc = 0, rc;
 
-    if (ydoc_get(d, cn, "rotation")) {
-        rc = read_fixed(d, cn, &r, 3, 3, e);
-    } else if (ydoc_get(d, cn, "rvec")) {
-        r = (mat_req){path, c->name, "rvec", rv, 3};
-        rc = read_fixed(d, cn, &r, 3, 1, e);
-        if (rc == VAS_OK)
-            geom_camera_rodrigues(rv, c->R);
-    } else {
-        return err_set(e, VAS_EINVAL, "%s: %s has no rotation (3x3) or rvec (3x1)", path, c->name);
-    }
+    if (!r.key)
+        return err_set(e, VAS_EINVAL,
+                       "%s: %s has no rotation (rotation, R or rvec: 3x3 matrix or 3x1 Rodrigues "
+                       "vector)",
+                       path, c->name);
+    rc = read_matrix(d, ydoc_get(d, cn, r.key), &r, &nr, &nc, e);
     if (rc < 0)
         return rc;
-    r = (mat_req){path, c->name, ydoc_get(d, cn, "tvec") ? "tvec" : "translation", c->t, 3};
-    if (!ydoc_get(d, cn, r.key))
-        return err_set(e, VAS_EINVAL, "%s: %s has no translation (3x1)", path, c->name);
+    if (nr * nc == 3 && (nr == 1 || nc == 1))
+        geom_camera_rodrigues(R, c->R);
+    else if (nr == 3 && nc == 3)
+        memcpy(c->R, R, sizeof(c->R));
+    else
+        return err_set(e, VAS_EINVAL, "%s: %s: %s must be 3x3 or 3x1, not %dx%d", path, c->name,
+                       r.key, nr, nc);
+    r = (mat_req){path, c->name, first_key(d, cn, geom_calib_t_keys), c->t, 3};
+    if (!r.key)
+        return err_set(e, VAS_EINVAL, "%s: %s has no translation (translation, T or tvec: 3x1)",
+                       path, c->name);
     return read_fixed(d, cn, &r, 3, 1, e);
 }
 
@@ -227,7 +296,7 @@ static int list_names(yaml_document_t *d, yaml_node_t *root, const char **names,
              p++) {
             yaml_node_t *k = yaml_document_get_node(d, p->key);
             if (!k || k->type != YAML_SCALAR_NODE ||
-                !ydoc_get(d, yaml_document_get_node(d, p->value), "camera_matrix"))
+                !first_key(d, yaml_document_get_node(d, p->value), geom_calib_k_keys))
                 continue;
             if (*n >= GEOM_MAX_CAMERAS)
                 return err_set(e, VAS_EINVAL, "%s: more than %d cameras", path, GEOM_MAX_CAMERAS);
@@ -237,7 +306,7 @@ static int list_names(yaml_document_t *d, yaml_node_t *root, const char **names,
     return *n ? VAS_OK : err_set(e, VAS_EINVAL, "%s: no cameras (camera_names is empty)", path);
 }
 
-int geom_calib_load(const char *path, geom_calib *out, vas_err *e)
+static int load_yaml(const char *path, geom_calib *out, vas_err *e)
 {
     yaml_document_t d;
     const char *names[GEOM_MAX_CAMERAS];
@@ -259,6 +328,52 @@ int geom_calib_load(const char *path, geom_calib *out, vas_err *e)
             rc = read_camera(&d, root, names[i], &out->cam[out->n++], path, e);
     }
     yaml_document_delete(&d);
+    return rc;
+}
+
+/* The dialect of buf: a pickle starts with PROTO (0x80); a TOML file (or one named *.toml)
+ * with a [table] after blank and comment lines; anything else is read as YAML. */
+static int sniff(const char *path, const unsigned char *buf, size_t len)
+{
+    size_t i = 0, pl = strlen(path);
+
+    if (len && buf[0] == 0x80)
+        return 'p';
+    if (pl > 5 && strcmp(path + pl - 5, ".toml") == 0)
+        return 't';
+    while (i < len) {
+        if (buf[i] == '#') {
+            while (i < len && buf[i] != '\n')
+                i++;
+        } else if (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\r' || buf[i] == '\n') {
+            i++;
+        } else {
+            return buf[i] == '[' ? 't' : 'y';
+        }
+    }
+    return 'y';
+}
+
+int geom_calib_load(const char *path, geom_calib *out, vas_err *e)
+{
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    int rc = util_read_file(path, CALIB_MAX, "16 MiB", &buf, &len, e), kind;
+
+    if (rc == VAS_ENOTFOUND && e) /* a missing calibration is a bad configuration */
+        e->code = rc = VAS_EINVAL;
+    if (rc < 0)
+        return rc;
+    kind = sniff(path, buf, len);
+    if (kind == 'p')
+        rc = geom_calib_load_pickle(path, buf, len, out, e);
+    else if (kind == 't')
+        rc = geom_calib_load_toml(path, (const char *)buf, len, out, e);
+    else
+        rc = load_yaml(path, out, e);
+    free(buf);
+    if (rc == VAS_OK && out->n < 1)
+        rc = err_set(e, VAS_EINVAL, "%s: no cameras", path);
     return rc;
 }
 

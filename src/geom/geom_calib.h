@@ -1,8 +1,16 @@
-/* geom_calib.h - multi-camera calibrations read from OpenCV FileStorage YAML, the format
- * OpenCV-based calibration tools write (and tools/dlc3d_import.py writes from a DeepLabCut 3D
- * project). Owns: parsing and checking the file, choosing cameras by name, writing it back.
+/* geom_calib.h - multi-camera calibrations in the dialects labs bring, all read into the same
+ * geom_camera values: OpenCV FileStorage YAML (below; what OpenCV-based calibration tools and
+ * tools/dlc3d_import.py write), anipose's calibration.toml (geom_calib_toml.c) and DeepLabCut's
+ * stereo_params.pickle (geom_calib_pickle.c). The dialect is told by content: a pickle starts
+ * with byte 0x80, a TOML file (or one named *.toml) with a [table]; anything else is YAML.
+ * Owns: parsing and checking the file, choosing cameras by name, writing it back (as YAML).
  * Not: the camera model's math (geom_camera.h), triangulation (geom_tri.h), 3D project
  * configs (geom_model3d.h). Threads: any; a geom_calib is a plain value, immutable once loaded.
+ *
+ * YAML key spellings (the first one found is read): camera matrix camera_matrix, K,
+ * cameraMatrix or M; distortion distortion_coefficients, dist_coeffs, D or distCoeffs;
+ * rotation rotation, R or rvec, each a 3x3 matrix or a 3-vector (Rodrigues); translation
+ * translation, T or tvec; size image_width + image_height, or size: [w, h].
  *
  * The file (one block per camera, keyed by its name; all matrices !!opencv-matrix):
  *   %YAML:1.0

@@ -150,13 +150,16 @@ static int read_calib(geom_model3d *m, const char *file, const char **names, vas
         snprintf(path, sizeof(path), "%s/%s", m->dir, file ? file : "calibration.yaml");
     if (!(m->calib_path = strdup(path)))
         return err_set(e, VAS_ENOMEM, "out of memory");
-    if (!file_exists(path)) {
+    if (!file && !file_exists(path)) { /* a DeepLabCut 3D project as it is */
         snprintf(path, sizeof(path), "%s/camera_matrix/stereo_params.pickle", m->dir);
-        if (file_exists(path))
+        if (!file_exists(path))
             return err_set(e, VAS_EINVAL,
-                           "no calibration %s: convert camera_matrix/stereo_params.pickle with "
-                           "tools/dlc3d_import.py",
+                           "no calibration file %s (nor camera_matrix/stereo_params.pickle)",
                            m->calib_path);
+        free(m->calib_path);
+        if (!(m->calib_path = strdup(path)))
+            return err_set(e, VAS_ENOMEM, "out of memory");
+    } else if (!file_exists(path)) {
         return err_set(e, VAS_EINVAL, "no calibration file %s", m->calib_path);
     }
     rc = geom_calib_load(m->calib_path, &all, e);

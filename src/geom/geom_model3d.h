@@ -15,9 +15,14 @@
  *   config_file_<camera>: /path/to/2D/config.yaml   DeepLabCut's: the camera's 2D project
  *   Task: name                          [the bundle's name]
  * and vas's own:
- *   model_<camera>: <name of a loaded 2D vas model>  the 2D model for that camera
+ *   model_<camera>: <name of a loaded 2D vas model>  the 2D model for that camera (optional:
+ *                                       without model_ or config_file_, the camera's inputs
+ *                                       must be 2D pose files)
  *   calibration: calibration.yaml       the calibration file, relative to the folder unless
- *                                       absolute [calibration.yaml]
+ *                                       absolute, in any dialect geom_calib_load reads (OpenCV
+ *                                       YAML, anipose TOML, DeepLabCut stereo_params.pickle)
+ *                                       [calibration.yaml, else DeepLabCut's
+ *                                       camera_matrix/stereo_params.pickle]
  * The calibration must hold every camera in camera_names (others are ignored); its cameras
  * are kept in camera_names order. */
 #ifndef VAS_GEOM_MODEL3D_H

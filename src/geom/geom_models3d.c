@@ -34,8 +34,9 @@ static int fingerprint(geom_models3d_item *it, vas_err *e)
     if (rc < 0)
         return rc;
     k = 80;
-    for (int i = 0; i < it->model->n_cameras; i++)
-        k += (size_t)snprintf(all + k, sizeof(all) - k, "%s", it->cam[i]->fingerprint);
+    for (int i = 0; i < it->model->n_cameras; i++) /* "-": no 2D model for the camera */
+        k += (size_t)snprintf(all + k, sizeof(all) - k, "%s",
+                              it->cam[i] ? it->cam[i]->fingerprint : "-");
     digest_sha1_hex(all, k, it->sha1);
     return VAS_OK;
 }
@@ -70,9 +71,7 @@ static int resolve(geom_models3d_item *it, const pose_models *m2d, vas_err *e)
         else if (m->camera_config[i])
             it->cam[i] = by_config(m2d, m->camera_config[i]);
         else
-            return err_set(e, VAS_EINVAL,
-                           "camera %s has no 2D model (give model_%s or config_file_%s)", cam, cam,
-                           cam);
+            continue; /* none: the camera's inputs must be 2D pose files (tri_run.h) */
         if (!it->cam[i])
             return err_set(e, VAS_EINVAL, "camera %s's 2D model '%s' is not loaded", cam,
                            m->camera_model[i] ? m->camera_model[i] : m->camera_config[i]);

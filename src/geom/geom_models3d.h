@@ -5,9 +5,11 @@
  * Threads: a geom_models3d list is immutable once loaded; share it freely.
  *
  * A camera's 2D model is model_<camera> (a loaded 2D model's name) or else config_file_<camera>
- * (the 2D model whose bundle folder holds that config.yaml). DESIGN: a 3D bundle that cannot be
- * used (it does not parse, or a camera's 2D model is missing or not loaded) is logged with what
- * is wrong and left out, as a broken 2D bundle is: every model listed can run. */
+ * (the 2D model whose bundle folder holds that config.yaml), or none: then the camera's inputs
+ * must be 2D pose files (a video is refused when the job runs, saying so). DESIGN: a 3D bundle
+ * that cannot be used (it does not parse, or a camera's 2D model is named but not loaded) is
+ * logged with what is wrong and left out, as a broken 2D bundle is: every model listed can
+ * run. */
 #ifndef VAS_GEOM_MODELS3D_H
 #define VAS_GEOM_MODELS3D_H
 
@@ -20,9 +22,11 @@
 
 typedef struct geom_models3d_item {
     geom_model3d *model;                     /* owned by the list */
-    const pose_model *cam[GEOM_MAX_CAMERAS]; /* camera i's 2D model (borrowed from the 2D list) */
+    const pose_model *cam[GEOM_MAX_CAMERAS]; /* camera i's 2D model (borrowed from the 2D list);
+                                                NULL when the config names none */
     char sha1[41]; /* hex SHA-1 over the SHA-1s of config.yaml and the calibration, then each
-                      camera's 2D model fingerprint: the fingerprint of identical 3D work */
+                      camera's 2D model fingerprint ("-" for none): the fingerprint of
+                      identical 3D work */
 } geom_models3d_item;
 
 typedef struct geom_models3d geom_models3d;

@@ -12,6 +12,8 @@ struct geom_tri {
     double tn[GEOM_MAX_CAMERAS][3]; /* t in the normalised world: (R c + t) / s */
     double centre[3], scale;        /* world = centre + scale * normalised world */
     int refine_iters;
+    int min_cams;     /* >= 2 */
+    double ransac_px; /* > 0: RANSAC's threshold; 0: off */
 };
 
 int geom_tri_new(const geom_calib *c, const geom_tri_opts *o, geom_tri **out, vas_err *e)
@@ -26,6 +28,8 @@ int geom_tri_new(const geom_calib *c, const geom_tri_opts *o, geom_tri **out, va
         return err_set(e, VAS_ENOMEM, "out of memory");
     t->n = c->n;
     t->refine_iters = o && o->refine_iters > 0 ? o->refine_iters : 0;
+    t->min_cams = o && o->min_cameras > 2 ? o->min_cameras : 2;
+    t->ransac_px = o && o->ransac_threshold > 0 ? o->ransac_threshold : 0;
     for (int i = 0; i < c->n; i++) {
         const double *R = c->cam[i].R, *tr = c->cam[i].t;
         t->cam[i] = c->cam[i];
@@ -288,24 +292,75 @@ static void refine(const geom_tri *t, const double *uv, unsigned mask, double X[
 
 /* ---- per point ---- */
 
-static double reproj_error(const geom_tri *t, const double *uv, unsigned mask, int n,
-                           const double X[3])
+/* Camera c's reprojection error at X, in pixels. */
+static double cam_error(const geom_tri *t, int c, const double *uv, const double X[3])
 {
-    double sum = 0, p[2];
+    double p[2];
 
-    for (int c = 0; c < t->n; c++) {
-        if (!(mask & (1u << c)))
-            continue;
-        geom_camera_project(&t->cam[c], X, p);
-        sum += sqrt((p[0] - uv[2 * c]) * (p[0] - uv[2 * c]) +
-                    (p[1] - uv[2 * c + 1]) * (p[1] - uv[2 * c + 1]));
-    }
-    return sum / n;
+    geom_camera_project(&t->cam[c], X, p);
+    return hypot(p[0] - uv[2 * c], p[1] - uv[2 * c + 1]);
+}
+
+static int popcount(unsigned m)
+{
+    return __builtin_popcount(m);
+}
+
+/* The point from the cameras in mask (DLT, then refinement); its mean and largest reprojection
+ * error. -1 when the DLT has no finite solution. */
+static int solve(const geom_tri *t, const double *uv, const double *xy, unsigned mask, double X[3],
+                 double *mean, double *worst)
+{
+    double sum = 0;
+
+    if (dlt(t, xy, mask, X) < 0)
+        return -1;
+    if (t->refine_iters)
+        refine(t, uv, mask, X);
+    *worst = 0;
+    for (int c = 0; c < t->n; c++)
+        if (mask & (1u << c)) {
+            double err = cam_error(t, c, uv, X);
+            sum += err;
+            *worst = err > *worst || isnan(err) ? err : *worst;
+        }
+    *mean = sum / popcount(mask);
+    return 0;
+}
+
+/* RANSAC over camera subsets (geom_tri.h, step 5): the cameras of mask to keep. */
+static unsigned ransac(const geom_tri *t, const double *uv, const double *xy, unsigned mask)
+{
+    unsigned best = 0;
+    double best_sum = INFINITY, X[3], mean, worst;
+
+    if (solve(t, uv, xy, mask, X, &mean, &worst) == 0 && worst <= t->ransac_px)
+        return mask; /* every view agrees: nothing to drop */
+    for (int a = 0; a < t->n; a++)
+        for (int b = a + 1; b < t->n; b++) {
+            unsigned pair = (1u << a) | (1u << b), in = 0;
+            double sum = 0;
+            if ((mask & pair) != pair || solve(t, uv, xy, pair, X, &mean, &worst) < 0)
+                continue;
+            for (int c = 0; c < t->n; c++) {
+                double err = (mask & (1u << c)) ? cam_error(t, c, uv, X) : INFINITY;
+                if (err <= t->ransac_px) {
+                    in |= 1u << c;
+                    sum += err;
+                }
+            }
+            if (popcount(in) > popcount(best) ||
+                (popcount(in) == popcount(best) && sum < best_sum)) {
+                best = in;
+                best_sum = sum;
+            }
+        }
+    return popcount(best) >= 2 ? best : mask; /* no two views agree: keep them all */
 }
 
 void geom_tri_point(const geom_tri *t, const double *uv, geom_tri_result *out)
 {
-    double xy[2 * GEOM_MAX_CAMERAS];
+    double xy[2 * GEOM_MAX_CAMERAS], worst;
     unsigned mask = 0;
     int n = 0;
 
@@ -319,15 +374,12 @@ void geom_tri_point(const geom_tri *t, const double *uv, geom_tri_result *out)
         mask |= 1u << c;
         n++;
     }
-    out->n_cams = n;
+    if (t->ransac_px > 0 && n >= 3 && n >= t->min_cams)
+        mask = ransac(t, uv, xy, mask);
+    out->n_cams = popcount(mask);
     out->cams = mask;
-    if (n < 2 || dlt(t, xy, mask, out->X) < 0) {
-        out->X[0] = out->X[1] = out->X[2] = NAN;
-        return;
-    }
-    if (t->refine_iters)
-        refine(t, uv, mask, out->X);
-    out->reproj = reproj_error(t, uv, mask, n, out->X);
+    if (out->n_cams < t->min_cams || solve(t, uv, xy, mask, out->X, &out->reproj, &worst) < 0)
+        out->X[0] = out->X[1] = out->X[2] = out->reproj = NAN;
 }
 
 void geom_tri_batch(const geom_tri *t, size_t n, const double *const *uv, size_t stride,

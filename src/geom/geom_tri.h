@@ -19,7 +19,15 @@
  *    is undone). Without noise the DLT is exact already; with noise this is the maximum
  *    likelihood point for Gaussian pixel noise.
  * 4. The mean reprojection error: mean over the cameras used of the Euclidean distance, in
- *    pixels, between the seen pixel and the projection (geom_camera_project) of the point. */
+ *    pixels, between the seen pixel and the projection (geom_camera_project) of the point.
+ * 5. RANSAC over cameras (ransac_threshold > 0, as anipose's triangulate_ransac), when 3 or
+ *    more views are seen: if the point from all of them reprojects within the threshold in
+ *    every view, all are kept. Else each pair of views is triangulated (steps 2-3) and its
+ *    inliers are the views whose reprojection error is within the threshold; the pair with
+ *    the most inliers (ties: the smaller summed error) wins and the point is triangulated
+ *    again from its inliers. When no pair has two inliers, no view can be singled out and all
+ *    are kept. A point whose kept views are fewer than min_cameras is NaN.
+ *    Cost: with 3 cameras one solve when the views agree, else 5. */
 #ifndef VAS_GEOM_TRI_H
 #define VAS_GEOM_TRI_H
 
@@ -32,12 +40,15 @@ typedef struct geom_tri geom_tri;
 
 typedef struct geom_tri_opts {
     int refine_iters; /* 0: DLT only; else at most this many Gauss-Newton steps (5 is plenty) */
+    int min_cameras;  /* views a point needs (below 2: 2); fewer gives NaN */
+    double ransac_threshold; /* > 0: step 5 with this threshold in pixels; 0: every view counts */
 } geom_tri_opts;
 
 typedef struct geom_tri_result {
-    double X[3];   /* the world point (calibration units); NaN when fewer than 2 cameras */
+    double X[3];   /* the world point (calibration units); NaN when fewer than min_cameras */
     double reproj; /* mean reprojection error in pixels over the cameras used; NaN with X */
-    int n_cams;    /* views with a finite pixel (also when fewer than 2, for the record) */
+    int n_cams;    /* views used: with a finite pixel, less those RANSAC dropped (also when
+                      fewer than min_cameras, for the record) */
     unsigned cams; /* bit c set: camera c's view was used */
 } geom_tri_result;
 

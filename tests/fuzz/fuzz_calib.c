@@ -1,4 +1,6 @@
-/* fuzz_calib - multi-camera calibrations in OpenCV FileStorage YAML (geom/geom_calib.h). */
+/* fuzz_calib - multi-camera calibrations (geom/geom_calib.h): OpenCV FileStorage YAML, and, told
+ * by content, anipose TOML (a [table] first) and DeepLabCut stereo_params.pickle (byte 0x80 first;
+ * geom_pickle.c). Seeds of each dialect in corpus/fuzz_calib. */
 #include "fuzz.h"
 #include "geom/geom_calib.h"
 
