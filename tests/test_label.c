@@ -16,6 +16,7 @@
 #include "pose/dlc_csv.h"
 #include "pose/dlc_read.h"
 #include "pose/pose_draw.h"
+#include "test_label_fx.h"
 #include "test_media_enc.h"
 #include "testutil.h"
 
@@ -25,55 +26,8 @@
 #define W      320
 #define H      240
 #define FRAMES 12
-#define GREY   128
+#define GREY   LABEL_GREY
 #define FRAME0 TU_OPENFIELD_LABELED "/img0000.png"
-
-typedef struct fx {
-    tu_dir_fx d;
-    pose_model *m;
-} fx;
-
-static int setup(void **state)
-{
-    fx *f = calloc(1, sizeof(*f));
-    vas_err e = {0};
-
-    if (!f || !(f->d.dir = tu_mkdtemp()))
-        return -1;
-    if (pose_model_load("openfield", "models/openfield/config.yaml", 0, &f->m, &e) < 0) {
-        fprintf(stderr, "%s\n", e.msg);
-        return -1;
-    }
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fx *f = *state;
-
-    pose_model_free(f->m);
-    tu_rm_rf(f->d.dir);
-    free(f->d.dir);
-    free(f);
-    return 0;
-}
-
-static void paint_grey(int i, int w, int h, uint8_t *rgb, void *ctx)
-{
-    (void)i;
-    (void)ctx;
-    memset(rgb, GREY, (size_t)w * (size_t)h * 3);
-}
-
-/* The synthetic pose of frame i: snout moving right, the ears still, the tail base below
- * pcutoff (0.4 in the demo model). */
-static void pose_of(int i, double xyl[12])
-{
-    const double v[12] = {80 + 4 * i, 120, 0.95, 160, 80, 0.9, 160, 160, 0.9, 250, 120, 0.1};
-
-    memcpy(xyl, v, sizeof(v));
-}
 
 static void write_poses(fx *f, const char *path)
 {
@@ -87,7 +41,7 @@ static void write_poses(fx *f, const char *path)
     assert_int_equal(f->m->n_bodyparts, 4);
     assert_int_equal(dlc_csv_open(path, &l, &w, &e), 0);
     for (int i = 0; i < FRAMES; i++) {
-        pose_of(i, xyl);
+        label_fx_pose_of(i, xyl);
         assert_int_equal(dlc_csv_add_row(w, i, NULL, xyl, &e), 0);
     }
     assert_int_equal(dlc_csv_close(w, &e), 0);
@@ -132,7 +86,7 @@ static void check_frame(const pose_style *s, const media_frame *fr)
     double xyl[12];
     const uint8_t *rgb = fr->rgb;
 
-    pose_of((int)fr->index, xyl);
+    label_fx_pose_of((int)fr->index, xyl);
     for (int p = 0; p < 3; p++) /* parts above pcutoff: their colour (lossy codec: +-24) */
         for (int c = 0; c < 3; c++) {
             int x, y;
@@ -157,8 +111,6 @@ static void check_frame(const pose_style *s, const media_frame *fr)
 static void labeled_video_from_given_poses(void **state)
 {
     fx *f = *state;
-    tenc_video v = {
-        .codec = "mpeg4", .w = W, .h = H, .frames = FRAMES, .fps = 24, .paint = paint_grey};
     char video[600], poses[600], prefix[600];
     label_out out = {0};
     media_video *mv = NULL;
@@ -170,9 +122,12 @@ static void labeled_video_from_given_poses(void **state)
     snprintf(video, sizeof(video), "%s/grey.avi", f->d.dir);
     snprintf(poses, sizeof(poses), "%s/grey_poses.csv", f->d.dir);
     snprintf(prefix, sizeof(prefix), "%s/grey%s", f->d.dir, f->m->scorer);
-    assert_int_equal(tenc_write_video(video, &v), 0);
+    assert_int_equal(label_fx_grey_video(video, W, H, FRAMES), 0);
     write_poses(f, poses);
-    rc = label_run_video(f->m, video, poses, prefix, NULL, &out, &e);
+    label_opts lo;
+    label_opts_default(&lo);
+    lo.draw_skeleton = 1; /* create_labeled_video's default is without */
+    rc = label_run_video_opts(f->m, video, poses, prefix, NULL, &lo, &out, &e);
     if (rc < 0)
         fail_msg("%s", e.msg);
     assert_int_equal(out.pose.frames, FRAMES);
@@ -208,7 +163,8 @@ static void labeled_video_from_given_poses(void **state)
 static void given_poses_must_match_the_model(void **state)
 {
     fx *f = *state;
-    tenc_video v = {.codec = "mpeg4", .w = W, .h = H, .frames = 2, .fps = 24, .paint = paint_grey};
+    tenc_video v = {
+        .codec = "mpeg4", .w = W, .h = H, .frames = 2, .fps = 24, .paint = label_fx_paint_grey};
     const char *const parts[] = {"nose", "tail"};
     pose_layout l = {.scorer = "DLC_x", .bodyparts = parts, .n_bodyparts = 2};
     char video[600], poses[600], prefix[600];
@@ -281,9 +237,9 @@ int main(void)
 {
     media_log_setup(); /* FFmpeg's chatter to debug lines */
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(labeled_video_from_given_poses, setup, teardown),
-        cmocka_unit_test_setup_teardown(given_poses_must_match_the_model, setup, teardown),
-        cmocka_unit_test_setup_teardown(labeled_image_shows_predictions, setup, teardown),
+        LABEL_TEST(labeled_video_from_given_poses, label_fx_setup),
+        LABEL_TEST(given_poses_must_match_the_model, label_fx_setup),
+        LABEL_TEST(labeled_image_shows_predictions, label_fx_setup),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -354,6 +354,44 @@ static void abort_and_empty_leave_nothing(void **state)
     free(path);
 }
 
+/* Given timestamps (1/1000): kept as given, a repeat moved one tick on; a timed writer refuses
+ * untimed frames and the other way round. */
+static void timed_frames(void **state)
+{
+    fx *f = *state;
+    char *path = tu_path(f->dir, "timed.mp4");
+    media_enc_opts o = {.width = 64, .height = 48, .fps = 25, .tb_num = 1, .tb_den = 1000};
+    const int64_t given[] = {0, 40, 40, 200, 230}, want[] = {0, 40, 41, 200, 230};
+    uint8_t px[64 * 48 * 3];
+    media_enc *enc = NULL;
+    media_video *v = NULL;
+    media_frame fr;
+    vas_err e = {0};
+    int n = 0;
+
+    memset(px, 90, sizeof(px));
+    assert_int_equal(media_enc_open(path, &o, &enc, &e), VAS_OK);
+    assert_int_equal(media_enc_frame(enc, px, (size_t)64 * 3, &e), VAS_EINVAL);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(media_enc_frame_at(enc, px, (size_t)64 * 3, given[i], &e), VAS_OK);
+    assert_int_equal(media_enc_close(enc, &e), VAS_OK);
+    assert_int_equal(media_video_open(path, NULL, &v, &e), VAS_OK);
+    assert_int_equal(media_video_info_get(v)->tb_den, 1000);
+    while (media_video_next(v, &fr, &e) == 1) {
+        assert_int_equal(fr.pts, want[n]);
+        n++;
+    }
+    assert_int_equal(n, 5);
+    media_video_close(v);
+    o.tb_num = o.tb_den = 0;
+    assert_int_equal(media_enc_open(path, &o, &enc, &e), VAS_OK);
+    assert_int_equal(media_enc_frame_at(enc, px, (size_t)64 * 3, 0, &e), VAS_EINVAL);
+    media_enc_abort(enc);
+    o.tb_num = 1; /* a time base needs both */
+    assert_int_equal(media_enc_open(path, &o, &enc, &e), VAS_EINVAL);
+    free(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -364,6 +402,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(unwritable_path, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(bad_options, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(abort_and_empty_leave_nothing, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(timed_frames, fx_setup, fx_teardown),
     };
 
     log_set_level(LOG_ERROR);

@@ -2,8 +2,11 @@
  * upload with a model, plus the pose files and the plots (label_run.h does the work).
  * `label` reuses the poses of a finished `video` analysis of the same file and network when
  * there is one (its files are then the result's csv/h5/json) instead of running the network.
- * Result: {"labeled_video", "csv_file", "h5_file", "json_file", "plot_*", "frames", "fps",
- * "scorer", "model", "seconds", "poses_reused"}; label-image: {"labeled_image"} for one image, or
+ * `label` takes create_labeled_video's drawing options (label_opts.h); every frame of the labeled
+ * video keeps its input timestamp and time base unless `outputframerate` is given.
+ * Result: {"labeled_video", "csv_file", "h5_file", "json_file", "plot_*", "frames",
+ * "labeled_frames", "fps", "scorer", "model", "seconds", "poses_reused"}; label-image:
+ * {"labeled_image"} for one image, or
  * {"labeled_images": [...], "archive"} for an archive, plus the pose files. */
 #include "analyses/analysis.h"
 #include "analyses/label_run.h"
@@ -13,7 +16,35 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const label_args[] = {"force", "batch", "snapshot", NULL};
+static const char *const label_args[] = {"force",
+                                         "batch",
+                                         "snapshot",
+                                         "displayedbodyparts",
+                                         "draw_skeleton",
+                                         "trailpoints",
+                                         "keypoints_only",
+                                         "pcutoff",
+                                         "dotsize",
+                                         "alphavalue",
+                                         "colormap",
+                                         "color_by",
+                                         "start",
+                                         "end",
+                                         "outputframerate",
+                                         "confidence_to_alpha",
+                                         NULL};
+static const char *const label_image_args[] = {"force", "batch", "snapshot", NULL};
+
+/* The pose arguments, then the drawing options (label_opts.h) against the named model when this
+ * server has it loaded. */
+static int label_check(const analysis_env *env, const json_t *fields, json_t *args, vas_err *e)
+{
+    const char *name = json_string_value(json_object_get(fields, "model"));
+    const pose_model *m = name && env && env->models ? pose_models_find(env->models, name) : NULL;
+    int rc = analysis_check_pose_args(env, fields, args, e);
+
+    return rc < 0 ? rc : label_opts_check(m, fields, args, e);
+}
 
 /* The DeepLabCut CSV of a finished `video` analysis of input 0 with m's network, into path;
  * its result (new) into *result. VAS_ENOTFOUND when there is none. */
@@ -52,6 +83,7 @@ static int label_run_job(job *j, vas_err *e)
     pose_model *own = NULL;
     pose_run_opts o;
     label_out out = {0};
+    label_opts lo;
     json_t *prev = NULL;
     char prefix[4600], input[4096], poses[4096];
     vas_err fe = {0};
@@ -59,13 +91,18 @@ static int label_run_job(job *j, vas_err *e)
 
     if (rc < 0)
         return rc;
+    rc = label_opts_from_args(m, job_args(j), &lo, e);
+    if (rc < 0) {
+        pose_model_free(own);
+        return rc;
+    }
     rc = find_poses(j, m, poses, sizeof(poses), &prev, &fe);
     if (rc < 0 && rc != VAS_ENOTFOUND) {
         json_decref(prev);
         pose_model_free(own);
         return err_set(e, rc, "%s", fe.msg);
     }
-    rc = label_run_video(m, input, prev ? poses : NULL, prefix, &o, &out, e);
+    rc = label_run_video_opts(m, input, prev ? poses : NULL, prefix, &o, &lo, &out, e);
     if (rc == VAS_OK && prev) {
         const char *keys[] = {"csv_file", "h5_file", "json_file"};
         for (int i = 0; i < 3; i++)
@@ -80,6 +117,8 @@ static int label_run_job(job *j, vas_err *e)
     if (rc == VAS_OK) {
         pose_job_result(j, m, &out.pose);
         json_object_set_new(job_result(j), "poses_reused", json_boolean(prev != NULL));
+        json_object_set_new(job_result(j), "labeled_frames",
+                            json_integer((json_int_t)out.labeled_frames));
     }
     json_decref(prev);
     label_out_clear(&out);
@@ -124,7 +163,7 @@ static int label_image_job(job *j, vas_err *e)
     return rc;
 }
 
-const analysis_def analysis_label = {
-    "label", 1, "frames", 1, 1, label_args, analysis_check_pose_args, label_run_job};
+const analysis_def analysis_label = {"label", 1,          "frames",    1,
+                                     1,       label_args, label_check, label_run_job};
 const analysis_def analysis_label_image = {
-    "label-image", 1, "images", 1, 1, label_args, analysis_check_pose_args, label_image_job};
+    "label-image", 1, "images", 1, 1, label_image_args, analysis_check_pose_args, label_image_job};

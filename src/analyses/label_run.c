@@ -17,6 +17,9 @@ typedef struct lrun {
     pose_run_opts inner;    /* what pose_run sees: the caller's, plus our row hook */
     label_enc *le;
     pose_plots plots;
+    int64_t first, stop; /* frames [first, stop) are drawn (start/end) */
+    int trail;           /* frames before first pushed for the trail: trailpoints - 1 */
+    int64_t written;     /* frames pushed to be written */
 } lrun;
 
 /* The video's size and rate, read before the run (the writer needs them up front). */
@@ -37,11 +40,17 @@ static int on_row(void *arg, const pose_row *r, vas_err *e)
     lrun *l = arg;
     int rc = pose_plots_add(&l->plots, l->m->n_bodyparts, r->xyl, e);
 
-    if (rc == VAS_OK && l->le && !r->rgb)
+    int in = r->frame >= l->first && r->frame < l->stop;
+
+    if (rc == VAS_OK && l->le && in && !r->rgb)
         rc = err_set(e, VAS_EIO, "frame %lld reached the labeler without its picture",
                      (long long)r->frame);
-    if (rc == VAS_OK && l->le)
-        rc = label_enc_push(l->le, r->rgb, r->xyl, e);
+    if (rc == VAS_OK && l->le && in) {
+        rc = label_enc_push(l->le, r->rgb, r->xyl, r->pts, e);
+        l->written++;
+    } else if (rc == VAS_OK && l->le && r->frame < l->first && r->frame >= l->first - l->trail) {
+        rc = label_enc_push(l->le, NULL, r->xyl, r->pts, e); /* the trail into `start` */
+    }
     if (rc == VAS_OK && l->o->on_row)
         rc = l->o->on_row(l->o->row_arg, r, e);
     return rc;
@@ -125,7 +134,9 @@ static int draw_given(lrun *l, const char *video, const given *g, pose_video_out
                           .xyl = xyl,
                           .rgb = (const uint8_t *)b.data + (size_t)i * b.frame_bytes,
                           .width = vi->width,
-                          .height = vi->height};
+                          .height = vi->height,
+                          .timed = 1,
+                          .pts = b.pts[i]};
             if (!pose_of(g, b.index[i], xyl))
                 for (int k = 0; k < 3 * l->m->n_bodyparts; k++)
                     xyl[k] = k % 3 == 2 ? 0.0 : NAN;
@@ -147,10 +158,54 @@ static int draw_given(lrun *l, const char *video, const given *g, pose_video_out
     return rc;
 }
 
+/* The frames drawn: [floor(n * start), ceil(n * end)) of the n frames the container gives, as
+ * DeepLabCut/DeepLabCut: deeplabcut/utils/frameselectiontools.py (UniformFrames) counts them;
+ * all of them when start/end are 0/1, whatever n is (an estimate for some files). */
+static void pick_frames(lrun *l, const label_opts *lo, const media_video_info *vi)
+{
+    int64_t n = vi->frames;
+
+    l->first = lo->start > 0 && n > 0 ? (int64_t)floor((double)n * lo->start) : 0;
+    l->stop = lo->end < 1 && n > 0 ? (int64_t)ceil((double)n * lo->end) : INT64_MAX;
+    l->trail = lo->trailpoints > 1 ? lo->trailpoints - 1 : 0;
+}
+
+/* The writer: the input's timestamps and time base, or a constant outputframerate. */
+static int open_writer(lrun *l, const char *path, const label_opts *lo, const media_video_info *vi,
+                       const pose_style *s, vas_err *e)
+{
+    label_enc_opts eo = {.w = vi->width,
+                         .h = vi->height,
+                         .fps = vi->fps,
+                         .s = s,
+                         .trailpoints = lo->trailpoints,
+                         .keypoints_only = lo->keypoints_only};
+
+    if (lo->outputframerate > 0) {
+        eo.fps = lo->outputframerate;
+    } else if (vi->tb_num > 0 && vi->tb_den > 0) {
+        eo.tb_num = vi->tb_num;
+        eo.tb_den = vi->tb_den;
+        eo.rate_num = vi->rate_num;
+        eo.rate_den = vi->rate_den;
+        if (!(eo.fps > 0 && eo.fps <= 1000)) /* only x264's rate control reads it then */
+            eo.fps = 25;
+    }
+    return label_enc_open(path, &eo, &l->le, e);
+}
+
 int label_run_video(const pose_model *m, const char *video, const char *poses, const char *prefix,
                     const pose_run_opts *o, label_out *out, vas_err *e)
 {
+    return label_run_video_opts(m, video, poses, prefix, o, NULL, out, e);
+}
+
+int label_run_video_opts(const pose_model *m, const char *video, const char *poses,
+                         const char *prefix, const pose_run_opts *o, const label_opts *lo,
+                         label_out *out, vas_err *e)
+{
     pose_run_opts def = {0};
+    label_opts dlo;
     lrun l = {.m = m, .o = o ? o : &def};
     given g = {0};
     media_video_info vi = {0};
@@ -159,6 +214,10 @@ int label_run_video(const pose_model *m, const char *video, const char *poses, c
     int rc;
 
     memset(out, 0, sizeof(*out));
+    if (!lo) {
+        label_opts_default(&dlo);
+        lo = &dlo;
+    }
     l.inner = *l.o;
     l.inner.on_row = on_row;
     l.inner.row_arg = &l;
@@ -168,10 +227,13 @@ int label_run_video(const pose_model *m, const char *video, const char *poses, c
         rc = load_poses(m, poses, &g, e);
     if (rc == VAS_OK)
         rc = pose_style_init(&s, m, e);
+    if (rc == VAS_OK)
+        rc = label_opts_style(lo, &s, e);
     if (rc == VAS_OK && !(out->video = util_concat(prefix, "_labeled.mp4")))
         rc = err_set(e, VAS_ENOMEM, "out of memory");
+    pick_frames(&l, lo, &vi);
     if (rc == VAS_OK)
-        rc = label_enc_open(out->video, vi.width, vi.height, vi.fps, &s, m->n_bodyparts, &l.le, e);
+        rc = open_writer(&l, out->video, lo, &vi, &s, e);
     if (rc == VAS_OK && poses)
         rc = draw_given(&l, video, &g, &out->pose, e);
     else if (rc == VAS_OK)
@@ -179,6 +241,9 @@ int label_run_video(const pose_model *m, const char *video, const char *poses, c
     if (l.le) {
         if (rc == VAS_OK)
             label_enc_stats(l.le, &n, &out->draw_seconds);
+        if (rc == VAS_OK && l.written == 0)
+            rc = err_set(e, VAS_EINVAL, "start and end leave no frame of the %lld to draw",
+                         (long long)out->pose.frames);
         if (rc == VAS_OK)
             rc = label_enc_close(l.le, e);
         else
@@ -186,6 +251,7 @@ int label_run_video(const pose_model *m, const char *video, const char *poses, c
     }
     if (rc == VAS_OK)
         rc = pose_plots_write(&l.plots, m, vi.width, vi.height, vi.fps, prefix, out->plots, e);
+    out->labeled_frames = l.written;
     out->pose.fps = vi.fps;
     out->pose.width = vi.width;
     out->pose.height = vi.height;

@@ -15,6 +15,7 @@
 #ifndef VAS_LABEL_RUN_H
 #define VAS_LABEL_RUN_H
 
+#include "analyses/label_opts.h"
 #include "analyses/pose_plots.h"
 #include "analyses/pose_run.h"
 
@@ -24,8 +25,9 @@ typedef struct label_out {
     char *plots[POSE_PLOTS_N]; /* pose_plots.h */
     char **images;             /* labeled PNGs, one per image */
     int n_images;
-    char *archive;       /* <prefix>_labeled.zip of the PNGs when the input was an archive */
-    double draw_seconds; /* time spent drawing and encoding (overlapped with the rest) */
+    char *archive;          /* <prefix>_labeled.zip of the PNGs when the input was an archive */
+    int64_t labeled_frames; /* frames in the labeled video (start/end pick them) */
+    double draw_seconds;    /* time spent drawing and encoding (overlapped with the rest) */
 } label_out;
 
 /* Labeled video of video (borrowed) with model m into <prefix>_labeled.mp4, plus the plots.
@@ -33,6 +35,12 @@ typedef struct label_out {
  * run m (writing <prefix>.csv/.h5/.json as pose_run_video does). */
 int label_run_video(const pose_model *m, const char *video, const char *poses, const char *prefix,
                     const pose_run_opts *o, label_out *out, vas_err *e);
+/* The same drawn as lo says (borrowed; NULL: label_opts_default). Every frame written keeps its
+ * input timestamp and time base, unless lo->outputframerate asks for a constant rate. The
+ * network (when it runs) and the plots see every frame; start/end only pick what is drawn. */
+int label_run_video_opts(const pose_model *m, const char *video, const char *poses,
+                         const char *prefix, const pose_run_opts *o, const label_opts *lo,
+                         label_out *out, vas_err *e);
 /* Labeled images: path is one image or an archive of them (as pose_run_images); each becomes
  * <dir of prefix>/<image stem>_labeled.png; an archive also gives <prefix>_labeled.zip. */
 int label_run_images(const pose_model *m, const char *path, const char *prefix,

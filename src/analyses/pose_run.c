@@ -40,12 +40,13 @@ static int open_sink(run *r, const pose_model *m, const char *video, const char 
 {
     const media_video_info *vi = media_pipe_info(r->p);
     const char *base = strrchr(video, '/');
-    json_t *head = json_pack("{s:s, s:s, s:f, s:i, s:i, s:I, s:s}", "model", m->name, "video",
-                             r->o->name ? r->o->name
-                             : base     ? base + 1
-                                        : video,
-                             "fps", vi->fps, "width", vi->width, "height", vi->height,
-                             "frames_estimate", (json_int_t)vi->frames, "codec", vi->codec);
+    json_t *head =
+        json_pack("{s:s, s:s, s:f, s:i, s:i, s:I, s:s, s:[i,i]}", "model", m->name, "video",
+                  r->o->name ? r->o->name
+                  : base     ? base + 1
+                             : video,
+                  "fps", vi->fps, "width", vi->width, "height", vi->height, "frames_estimate",
+                  (json_int_t)vi->frames, "codec", vi->codec, "time_base", vi->tb_num, vi->tb_den);
     int rc = pose_sink_open(&r->k, m, r->o, prefix, 0, head, out, e);
 
     json_decref(head);
@@ -62,6 +63,8 @@ static int loop(run *r, pose_video_out *out, vas_err *e)
         r->k.rgb = b.rgb;
         r->k.rgb_w = vi->width;
         r->k.rgb_h = vi->height;
+        r->k.pts = b.pts;
+        r->k.tb = vi->tb_den > 0 ? (double)vi->tb_num / vi->tb_den : 0;
         rc = pose_sink_run(&r->k, b.data, b.n, b.height, b.width, b.index, NULL, e);
         media_pipe_release(r->p, &b);
         if (rc < 0)

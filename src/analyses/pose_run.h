@@ -27,6 +27,9 @@ typedef struct pose_row {
     const uint8_t *rgb; /* the picture, packed RGB24 (width * 3 bytes a row) when opts.keep_rgb
                            is set; else NULL */
     int width, height;  /* the picture's size */
+    int timed;          /* 1: a video frame with its time (pts, t); 0: images */
+    int64_t pts;        /* the frame's raw timestamp in the video's time base (media_frame.pts) */
+    double t;           /* pts x time base, seconds (the JSON's "t") */
 } pose_row;
 /* Called for every row after it is written; a negative return stops the run with it. */
 typedef int (*pose_row_fn)(void *arg, const pose_row *r, vas_err *e);

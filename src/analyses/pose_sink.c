@@ -67,12 +67,18 @@ static int write_row(pose_sink *k, int i, int64_t frame, const char *label, vas_
                   .xyl = k->xyl,
                   .rgb = k->rgb ? k->rgb + (size_t)i * pic : NULL,
                   .width = k->rgb_w,
-                  .height = k->rgb_h};
+                  .height = k->rgb_h,
+                  .timed = k->pts != NULL,
+                  .pts = k->pts ? k->pts[i] : 0,
+                  .t = k->pts ? (double)k->pts[i] * k->tb : 0};
+    pose_json_time tm = {.t = r.t, .pts = r.pts};
     int rc = dlc_csv_add_row(k->csv, frame, label, k->xyl, e);
 
     if (rc == VAS_OK)
         rc = dlc_h5_add_row(k->h5, frame, label, k->xyl, e);
-    if (rc == VAS_OK)
+    if (rc == VAS_OK && r.timed)
+        rc = pose_json_add_timed_row(k->js, frame, &tm, k->xyl, e);
+    else if (rc == VAS_OK)
         rc = pose_json_add_row(k->js, frame, label, k->xyl, e);
     if (rc == VAS_OK && k->o && k->o->on_row)
         rc = k->o->on_row(k->o->row_arg, &r, e);

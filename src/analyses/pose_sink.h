@@ -19,6 +19,8 @@ typedef struct pose_sink {
     const uint8_t *rgb;     /* the pictures of the batch being run (set by the caller before
                                pose_sink_run when o->keep_rgb; n frames back to back), or NULL */
     int rgb_w, rgb_h;       /* their size */
+    const int64_t *pts;     /* the batch's timestamps (set with rgb), or NULL (images) */
+    double tb;              /* seconds a timestamp tick (the video's time base) */
     nn_graph *g;
     nn_session *s;
     int heat, loc; /* output indices; loc -1 without location refinement */

@@ -33,6 +33,11 @@ struct media_enc {
     int pw, ph;             /* encoded size: w, h rounded up to even */
     media_pix pix;          /* input layout */
     int64_t n;              /* frames given */
+    int timed;              /* frames come with timestamps (opts.tb_den > 0) */
+    int64_t mul;            /* timed: a given timestamp x mul is one in the file's 1/den base */
+    int64_t last_pts;       /* timed: the last frame's timestamp, in the file's base */
+    int64_t last_dur;       /* timed: the last frame's duration: its gap to the one before */
+    AVPacket *held;         /* timed: the packet written one behind (DESIGN, Timing) */
     int failed;             /* an error happened: close removes the file */
     char *path;             /* final path */
     char *part;             /* "<path>.part" */
@@ -79,6 +84,10 @@ static int check_opts(const media_enc_opts *o, vas_err *e)
         return err_set(e, VAS_EINVAL, "video quality (crf) %d is not in 1..51", o->crf);
     if (o->threads < -1 || o->threads > 16)
         return err_set(e, VAS_EINVAL, "%d encoder threads: give 1..16, 0 or -1", o->threads);
+    if (o->tb_num < 0 || o->tb_den < 0 || (o->tb_num > 0) != (o->tb_den > 0) || o->rate_num < 0 ||
+        o->rate_den < 0 || (o->rate_num > 0) != (o->rate_den > 0))
+        return err_set(e, VAS_EINVAL, "bad time base %d/%d or rate %d/%d for the video", o->tb_num,
+                       o->tb_den, o->rate_num, o->rate_den);
     if (o->preset && !preset_ok(o->preset))
         return err_set(e, VAS_EINVAL, "unknown x264 preset '%s': ultrafast ... veryslow",
                        o->preset);
@@ -105,7 +114,7 @@ static int set_paths(media_enc *enc, const char *path)
 static int open_codec(media_enc *enc, const AVCodec *c, const media_enc_opts *o, vas_err *e)
 {
     AVCodecContext *cc = avcodec_alloc_context3(c);
-    AVRational rate = rate_of(o->fps);
+    AVRational rate = o->rate_num > 0 ? (AVRational){o->rate_num, o->rate_den} : rate_of(o->fps);
     AVDictionary *d = NULL;
     char crf[16];
     int r;
@@ -116,7 +125,7 @@ static int open_codec(media_enc *enc, const AVCodec *c, const media_enc_opts *o,
     cc->width = enc->pw;
     cc->height = enc->ph;
     cc->pix_fmt = AV_PIX_FMT_YUV420P;
-    cc->time_base = av_inv_q(rate);
+    cc->time_base = enc->timed ? (AVRational){1, o->tb_den} : av_inv_q(rate);
     cc->framerate = rate;
     cc->color_range = AVCOL_RANGE_MPEG;
     cc->colorspace = AVCOL_SPC_SMPTE170M;
@@ -155,6 +164,8 @@ static int open_file(media_enc *enc, vas_err *e)
     if (r < 0)
         return err_set(e, VAS_EIO, "cannot write the video '%s' (%s)", enc->part, MEDIA_AVERR(r));
     av_dict_set(&d, "movflags", "+faststart", 0);
+    if (enc->timed) /* keep the input's time base (DESIGN, Timing) */
+        av_dict_set_int(&d, "video_track_timescale", enc->cc->time_base.den, 0);
     r = avformat_write_header(enc->oc, &d);
     av_dict_free(&d);
     if (r < 0)
@@ -197,6 +208,7 @@ static void enc_free(media_enc *enc)
     avcodec_free_context(&enc->cc);
     av_frame_free(&enc->fr);
     av_packet_free(&enc->pkt);
+    av_packet_free(&enc->held);
     sws_freeContext(enc->sws);
     free(enc->path);
     free(enc->part);
@@ -224,6 +236,13 @@ int media_enc_open(const char *path, const media_enc_opts *o, media_enc **out, v
     enc->pw = (o->width + 1) & ~1;
     enc->ph = (o->height + 1) & ~1;
     enc->pix = o->pix;
+    enc->timed = o->tb_den > 0;
+    enc->mul = o->tb_num > 0 ? o->tb_num : 1;
+    enc->last_dur = enc->timed ? (int64_t)fmax(1, llround(o->tb_den / o->fps)) : 1;
+    if (enc->timed && !(enc->held = av_packet_alloc())) {
+        rc = err_set(e, VAS_ENOMEM, "out of memory opening the video '%s'", path);
+        goto fail;
+    }
     if (avformat_alloc_output_context2(&enc->oc, NULL, "mp4", enc->url) < 0 || !enc->oc) {
         rc = err_set(e, VAS_ENOMEM, "out of memory opening the video '%s'", path);
         goto fail;
@@ -262,6 +281,36 @@ int64_t media_enc_frames(const media_enc *enc)
 
 /* ---- frames ---- */
 
+/* Writes pkt (taking its data). */
+static int put_packet(media_enc *enc, AVPacket *pkt, vas_err *e)
+{
+    int r;
+
+    av_packet_rescale_ts(pkt, enc->cc->time_base, enc->st->time_base);
+    pkt->stream_index = enc->st->index;
+    r = av_interleaved_write_frame(enc->oc, pkt);
+    if (r < 0)
+        return err_set(e, VAS_EIO, "cannot write the video '%s' (%s)", enc->part, MEDIA_AVERR(r));
+    return VAS_OK;
+}
+
+/* Timed: writes the held packet, lasting until pkt, and holds pkt; pkt NULL writes the last
+ * one, lasting as long as the last frame. */
+static int put_timed(media_enc *enc, AVPacket *pkt, vas_err *e)
+{
+    int rc = VAS_OK;
+
+    if (enc->held->data) {
+        int64_t d = pkt ? pkt->dts - enc->held->dts : enc->last_dur;
+        enc->held->duration = d > 0 ? d : 1;
+        rc = put_packet(enc, enc->held, e);
+        av_packet_unref(enc->held);
+    }
+    if (pkt)
+        av_packet_move_ref(enc->held, pkt);
+    return rc;
+}
+
 /* Writes every packet x264 has ready; f NULL drains it. */
 static int enc_send(media_enc *enc, const AVFrame *f, vas_err *e)
 {
@@ -278,13 +327,14 @@ static int enc_send(media_enc *enc, const AVFrame *f, vas_err *e)
         if (r < 0)
             return err_set(e, VAS_EIO, "x264 could not encode '%s' (%s)", enc->path,
                            MEDIA_AVERR(r));
-        enc->pkt->duration = 1; /* constant rate: one tick of 1 / fps; keeps the last frame */
-        av_packet_rescale_ts(enc->pkt, enc->cc->time_base, enc->st->time_base);
-        enc->pkt->stream_index = enc->st->index;
-        r = av_interleaved_write_frame(enc->oc, enc->pkt); /* takes the packet's data */
+        if (enc->timed) {
+            r = put_timed(enc, enc->pkt, e);
+        } else {
+            enc->pkt->duration = 1; /* constant rate: one tick of 1 / fps; keeps the last frame */
+            r = put_packet(enc, enc->pkt, e);
+        }
         if (r < 0)
-            return err_set(e, VAS_EIO, "cannot write the video '%s' (%s)", enc->part,
-                           MEDIA_AVERR(r));
+            return r;
     }
 }
 
@@ -304,7 +354,7 @@ static void pad_frame(media_enc *enc)
                f->data[0] + (size_t)(enc->h - 1) * f->linesize[0], (size_t)enc->pw);
 }
 
-int media_enc_frame(media_enc *enc, const uint8_t *pix, size_t stride, vas_err *e)
+static int enc_frame(media_enc *enc, const uint8_t *pix, size_t stride, int64_t pts, vas_err *e)
 {
     size_t min = (size_t)enc->w * (enc->pix == MEDIA_PIX_BGRX ? 4 : 3);
     const uint8_t *src[4] = {pix, NULL, NULL, NULL};
@@ -322,12 +372,34 @@ int media_enc_frame(media_enc *enc, const uint8_t *pix, size_t stride, vas_err *
     }
     sws_scale(enc->sws, src, strides, 0, enc->h, enc->fr->data, enc->fr->linesize);
     pad_frame(enc);
-    enc->fr->pts = enc->n;
+    enc->fr->pts = pts;
     rc = enc_send(enc, enc->fr, e);
     enc->n++;
     if (rc < 0)
         enc->failed = 1;
     return rc;
+}
+
+int media_enc_frame(media_enc *enc, const uint8_t *pix, size_t stride, vas_err *e)
+{
+    if (enc->timed)
+        return err_set(e, VAS_EINVAL, "the video '%s' takes frames with timestamps", enc->path);
+    return enc_frame(enc, pix, stride, enc->n, e);
+}
+
+int media_enc_frame_at(media_enc *enc, const uint8_t *pix, size_t stride, int64_t pts, vas_err *e)
+{
+    if (!enc->timed)
+        return err_set(e, VAS_EINVAL, "the video '%s' is written at a constant rate", enc->path);
+    if (pts > INT64_MAX / enc->mul || pts < INT64_MIN / enc->mul)
+        return err_set(e, VAS_EINVAL, "timestamp %lld is out of range", (long long)pts);
+    pts *= enc->mul;
+    if (enc->n > 0 && pts <= enc->last_pts)
+        pts = enc->last_pts + 1; /* a damaged input's repeat: the muxer needs rising times */
+    if (enc->n > 0)
+        enc->last_dur = pts - enc->last_pts;
+    enc->last_pts = pts;
+    return enc_frame(enc, pix, stride, pts, e);
 }
 
 /* ---- the end ---- */
@@ -341,6 +413,8 @@ static int finish(media_enc *enc, vas_err *e)
     if (enc->n == 0)
         return err_set(e, VAS_EINVAL, "the video '%s' has no frames", enc->path);
     rc = enc_send(enc, NULL, e);
+    if (rc == VAS_OK && enc->timed)
+        rc = put_timed(enc, NULL, e);
     if (rc < 0)
         return rc;
     r = av_write_trailer(enc->oc); /* faststart: reopens enc->url and moves moov up */

@@ -7,10 +7,18 @@
  * DESIGN
  * - Browser-playable: H.264 High profile, yuv420p, 8 bits, in mp4 with the moov box before
  *   the media data (movflags +faststart) so a browser starts playing while it downloads.
- * - Timing: constant frame rate. Frame i has time i / fps, each frame lasts 1 / fps, so a
- *   reader gets back the same frame count and average rate. The time base is fps as a
- *   rational: a rate within 0.01 of N * 1000/1001 (29.97, 59.94, 23.976) is exactly
- *   N*1000/1001, one within 0.01 of a whole number is that number, any other av_d2q's.
+ * - Timing, two ways. Constant rate (opts.tb_den 0, media_enc_frame): frame i has time
+ *   i / fps, each frame lasts 1 / fps, so a reader gets back the same frame count and average
+ *   rate. The time base is fps as a rational: a rate within 0.01 of N * 1000/1001 (29.97,
+ *   59.94, 23.976) is exactly N*1000/1001, one within 0.01 of a whole number is that number,
+ *   any other av_d2q's. Given timestamps (opts.tb_num/tb_den, media_enc_frame_at): each frame
+ *   keeps the timestamp it is given, in the given time base, so a variable-rate input stays
+ *   variable and a labeled video's frames show at their input's times. mp4 time bases are 1/N:
+ *   the file's is 1/tb_den (the mov muxer's video_track_timescale, so it is not doubled up to
+ *   10000 as by default) and a timestamp is multiplied by tb_num, exactly. Timestamps must rise;
+ *   one that does not (a damaged input) is moved to the previous one + 1. A frame lasts until
+ *   the next one; the last as long as the one before it. Packets are written one behind so that
+ *   each gets that duration (the muxer takes the last one's for the track's end).
  * - Colour: RGB is converted with swscale to BT.601 limited range (what players and vas's own
  *   decoder assume for untagged video), and the stream says so (matrix, primaries, transfer
  *   smpte170m, range tv) so players that read the tags agree.
@@ -73,6 +81,10 @@ typedef struct media_enc_opts {
                            borrowed during open */
     int threads;        /* x264 threads, 1..16; 0: MEDIA_ENC_THREADS; -1: x264's own choice
                            (1.5 x cores) */
+    int tb_num, tb_den; /* > 0: frames come with timestamps in this time base (media_enc_frame_at);
+                           0, 0: constant rate fps (media_enc_frame) */
+    int rate_num, rate_den; /* optional: fps exactly (e.g. 1000000/33333), told to the encoder and
+                               the stream instead of fps's rational; 0: from fps */
 } media_enc_opts;
 
 /* Opens "<path>.part" (path borrowed) for writing and the encoder. New encoder in *out (caller
@@ -88,6 +100,9 @@ void media_enc_size(const media_enc *enc, int *w, int *h);
  * arguments; VAS_EIO the file could not be written (disk full...); VAS_ENOMEM. After an error
  * the encoder can only be closed or aborted. Threads: the thread that uses enc. */
 int media_enc_frame(media_enc *enc, const uint8_t *pix, size_t stride, vas_err *e);
+/* The same, with timestamps (opts.tb_num/tb_den set): pts in that time base (see DESIGN,
+ * Timing). VAS_EINVAL when the encoder was opened for a constant rate. */
+int media_enc_frame_at(media_enc *enc, const uint8_t *pix, size_t stride, int64_t pts, vas_err *e);
 /* Frames given so far. Threads: the thread that uses enc. */
 int64_t media_enc_frames(const media_enc *enc);
 /* Flushes the encoder, writes the index (moved to the front) and renames "<path>.part" to

@@ -23,6 +23,7 @@ typedef struct pipe_slot {
     uint8_t *rgb;   /* o.keep_rgb: the batch's pictures, RGB24 back to back; else NULL */
     int64_t *index; /* batch frame indices */
     double *t;      /* batch presentation times */
+    int64_t *pts;   /* batch raw timestamps (media_frame.pts) */
     int n;          /* frames filled */
     int state;      /* SLOT_* */
 } pipe_slot;
@@ -93,6 +94,7 @@ static void put_frame(media_pipe *p, pipe_slot *s, const media_frame *fr)
             memcpy(dst + (size_t)y * p->sw * 3, fr->rgb + (size_t)y * row, row);
     s->index[s->n] = fr->index;
     s->t[s->n] = fr->t;
+    s->pts[s->n] = fr->pts;
     s->n++;
 }
 
@@ -186,8 +188,9 @@ static int alloc_slot(media_pipe *p, pipe_slot *s, size_t batch_bytes)
     s->data = d;
     s->index = calloc((size_t)p->o.batch, sizeof(*s->index));
     s->t = calloc((size_t)p->o.batch, sizeof(*s->t));
+    s->pts = calloc((size_t)p->o.batch, sizeof(*s->pts));
     s->rgb = p->rgb_bytes ? malloc(p->rgb_bytes * (size_t)p->o.batch) : NULL;
-    return s->data && s->index && s->t && (s->rgb || !p->rgb_bytes) ? VAS_OK : VAS_ENOMEM;
+    return s->data && s->index && s->t && s->pts && (s->rgb || !p->rgb_bytes) ? VAS_OK : VAS_ENOMEM;
 }
 
 static int alloc_ring(media_pipe *p, vas_err *e)
@@ -301,6 +304,7 @@ static void fill_batch(media_pipe *p, media_batch *b)
     b->height = p->sh;
     b->index = s->index;
     b->t = s->t;
+    b->pts = s->pts;
     b->rgb = s->rgb;
     b->rgb_bytes = p->rgb_bytes;
     b->slot = p->tail;
@@ -380,6 +384,7 @@ void media_pipe_free(media_pipe *p)
         free(p->slots[i].data);
         free(p->slots[i].index);
         free(p->slots[i].t);
+        free(p->slots[i].pts);
         free(p->slots[i].rgb);
     }
     free(p->slots);

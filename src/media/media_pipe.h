@@ -72,6 +72,7 @@ typedef struct media_batch {
     int width, height;    /* size of a frame slot's planes (rows): the picture's, padded */
     const int64_t *index; /* n frame indices (0, 1, ... in order) */
     const double *t;      /* n presentation times, seconds */
+    const int64_t *pts;   /* n raw timestamps in media_pipe_info's time base (media_frame.pts) */
     const uint8_t *rgb;   /* opts.keep_rgb: n pictures back to back, packed RGB24 of the
                              picture's size (media_pipe_info's width x height: unpadded,
                              scaled if opts asked), width * 3 bytes a row; borrowed until

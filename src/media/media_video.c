@@ -33,6 +33,7 @@ struct media_video {
     int stream;              /* index of the chosen video stream */
     AVRational tb;           /* its time base */
     int64_t t0;              /* timestamp of time 0 (stream start), or AV_NOPTS_VALUE */
+    int64_t last_pts;        /* the last frame's media_frame.pts */
     media_sws sws;           /* decoded frame -> RGB24 */
     uint8_t *rgb;            /* the frame handed out: info.width x info.height RGB24 */
     uint8_t *tmp;            /* before rotation (rotation != 0 only) */
@@ -277,6 +278,13 @@ static void fill_timing(media_video *v, const AVStream *st, const char *path)
         in->frames = llround(in->duration * in->fps);
     v->tb = st->time_base;
     v->t0 = st->start_time;
+    in->tb_num = st->time_base.num;
+    in->tb_den = st->time_base.den;
+    if (r.num > 0 && r.den > 0) {
+        in->rate_num = r.num;
+        in->rate_den = r.den;
+    }
+    in->start_pts = st->start_time == AV_NOPTS_VALUE ? 0 : st->start_time;
 }
 
 static int fill_info(media_video *v, const media_video_opts *o, const char *path, vas_err *e)
@@ -446,14 +454,22 @@ static int feed(media_video *v, vas_err *e)
     return r < 0 ? note_bad(v, r, e) : VAS_OK;
 }
 
-static double frame_time(media_video *v, const AVFrame *fr)
+/* The frame's raw timestamp in *pts and its time from the stream's start. A frame without one
+ * (raw streams) gets the previous frame's plus one frame at the average rate. */
+static double frame_time(media_video *v, const AVFrame *fr, int64_t *pts)
 {
     int64_t ts = fr->best_effort_timestamp;
 
-    if (ts == AV_NOPTS_VALUE)
+    if (ts == AV_NOPTS_VALUE) {
+        double step = v->info.fps > 0 ? 1 / (v->info.fps * av_q2d(v->tb)) : 1;
+        int64_t base = v->t0 == AV_NOPTS_VALUE ? 0 : v->t0;
+        *pts = v->stats.frames ? v->last_pts + (int64_t)fmax(1, llround(step)) : base;
+        v->last_pts = *pts;
         return v->info.fps > 0 ? (double)v->stats.frames / v->info.fps : 0;
+    }
     if (v->t0 == AV_NOPTS_VALUE)
         v->t0 = ts;
+    *pts = v->last_pts = ts;
     return (double)(ts - v->t0) * av_q2d(v->tb);
 }
 
@@ -484,7 +500,7 @@ static int deliver(media_video *v, media_frame *f, vas_err *e)
     f->rgb = v->rgb;
     f->width = in->width;
     f->height = in->height;
-    f->t = frame_time(v, fr);
+    f->t = frame_time(v, fr, &f->pts);
     f->index = v->stats.frames++;
     v->bad_run = 0;
     return 1;

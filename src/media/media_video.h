@@ -71,6 +71,9 @@ typedef struct media_video_info {
     double duration;             /* seconds; 0 when unknown */
     char codec[MEDIA_NAME_LEN];  /* decoder, e.g. "h264" */
     char format[MEDIA_NAME_LEN]; /* container, e.g. "matroska,webm" */
+    int tb_num, tb_den;          /* the stream's time base: media_frame.pts is in these units */
+    int rate_num, rate_den;      /* fps as the file gives it (1000000/33333); 0/0 when none */
+    int64_t start_pts;           /* the stream's start as the container says; 0 if unsaid */
 } media_video_info;
 
 typedef struct media_frame {
@@ -79,6 +82,8 @@ typedef struct media_frame {
     int width, height;  /* = info.width, info.height */
     int64_t index;      /* 0, 1, 2, ... in presentation order */
     double t;           /* presentation time in seconds from the stream's start */
+    int64_t pts;        /* the raw presentation timestamp in info's time base (FFmpeg's best
+                           effort; one missing is made from the previous one and the rate) */
 } media_frame;
 
 typedef struct media_video_stats {

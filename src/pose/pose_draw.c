@@ -29,22 +29,31 @@ int pose_style_check(const pose_style *s, vas_err *e)
     return VAS_OK;
 }
 
+int pose_style_colors(pose_style *s, const char *cmap, int one_colour, vas_err *e)
+{
+    for (int i = 0; i < s->n_parts && i < POSE_MODEL_MAX_PARTS; i++) {
+        int rc = one_colour ? pose_cmap_color(cmap, 0, 1, s->rgb[i], e)
+                            : pose_cmap_color(cmap, i, s->n_parts, s->rgb[i], e);
+        if (rc < 0)
+            return rc;
+        for (int c = 0; c < 3; c++) /* DLC: (C[:, :3] * 255).astype(np.uint8) */
+            s->rgb[i][c] = floor(s->rgb[i][c] * 255) / 255;
+    }
+    return VAS_OK;
+}
+
 int pose_style_init(pose_style *s, const pose_model *m, vas_err *e)
 {
-    int i, c, rc;
+    int rc;
 
     *s = (pose_style){0};
     if (m->n_bodyparts < 1 || m->n_bodyparts > POSE_MODEL_MAX_PARTS)
         return err_set(e, VAS_EINVAL, "model %s has %d bodyparts; 1 to %d can be drawn",
                        m->name ? m->name : "?", m->n_bodyparts, POSE_MODEL_MAX_PARTS);
     s->n_parts = m->n_bodyparts;
-    for (i = 0; i < s->n_parts; i++) {
-        rc = pose_cmap_color(m->colormap ? m->colormap : "rainbow", i, s->n_parts, s->rgb[i], e);
-        if (rc < 0)
-            return rc;
-        for (c = 0; c < 3; c++) /* DLC: (C[:, :3] * 255).astype(np.uint8) */
-            s->rgb[i][c] = floor(s->rgb[i][c] * 255) / 255;
-    }
+    rc = pose_style_colors(s, m->colormap ? m->colormap : "rainbow", 0, e);
+    if (rc < 0)
+        return rc;
     rc = pose_color_parse(m->skeleton_color ? m->skeleton_color : "black", s->skel_rgb, e);
     if (rc < 0)
         return rc;
@@ -59,12 +68,40 @@ int pose_style_init(pose_style *s, const pose_model *m, vas_err *e)
     return pose_style_check(s, e);
 }
 
-/* 1 if part i of xyl is drawn: likelihood > pcutoff (false for NaN) and a finite, near point. */
+/* 1 if (x, y) can be drawn: finite and near. */
+static int near(const double *p)
+{
+    return fabs(p[0]) <= FAR && fabs(p[1]) <= FAR;
+}
+
+/* 1 if part i of xyl is drawn: not hidden, likelihood > pcutoff (false for NaN) and a finite,
+ * near point. */
 static int shown(const pose_style *s, const double *xyl, int i)
 {
     const double *p = xyl + 3 * i;
 
-    return p[2] > s->pcutoff && fabs(p[0]) <= FAR && fabs(p[1]) <= FAR;
+    return !s->hide[i] && p[2] > s->pcutoff && near(p);
+}
+
+/* The opacity of part i's dot: s->alpha, or from its likelihood (pose_style.conf_alpha as
+ * DeepLabCut/DeepLabCut: deeplabcut/utils/make_labeled_video.py (_get_default_conf_to_alpha)). */
+static double dot_alpha(const pose_style *s, const double *xyl, int i)
+{
+    double p = xyl[3 * i + 2];
+
+    if (!s->conf_alpha)
+        return s->alpha;
+    if (s->pcutoff == 0)
+        return p;
+    return fmin(1, fmax(0, (p - s->pcutoff) / (1 - s->pcutoff)));
+}
+
+static void disk(cairo_t *cr, const double *p, double r, const double rgb[3], double alpha)
+{
+    cairo_new_path(cr);
+    cairo_arc(cr, p[0] + 0.5, p[1] + 0.5, r, 0, 2 * M_PI);
+    cairo_set_source_rgba(cr, rgb[0], rgb[1], rgb[2], alpha);
+    cairo_fill(cr);
 }
 
 static void draw_skeleton(const pose_style *s, cairo_t *cr, const double *xyl)
@@ -89,19 +126,20 @@ static void draw_skeleton(const pose_style *s, cairo_t *cr, const double *xyl)
     cairo_stroke(cr);
 }
 
-static void draw_dots(const pose_style *s, cairo_t *cr, const double *xyl)
+/* Each shown part: its trail (past poses, newest first), then its dot, as
+ * DeepLabCut/DeepLabCut: deeplabcut/utils/make_labeled_video.py (CreateVideo). */
+static void draw_dots(const pose_style *s, cairo_t *cr, const double *xyl,
+                      const double *const *past, int n_past)
 {
-    int i;
-
     if (s->radius <= 0)
         return;
-    for (i = 0; i < s->n_parts; i++) {
+    for (int i = 0; i < s->n_parts; i++) {
         if (!shown(s, xyl, i))
             continue;
-        cairo_new_path(cr);
-        cairo_arc(cr, xyl[3 * i] + 0.5, xyl[3 * i + 1] + 0.5, s->radius, 0, 2 * M_PI);
-        cairo_set_source_rgba(cr, s->rgb[i][0], s->rgb[i][1], s->rgb[i][2], s->alpha);
-        cairo_fill(cr);
+        for (int k = 0; k < n_past; k++)
+            if (past[k] && near(past[k] + 3 * i))
+                disk(cr, past[k] + 3 * i, s->radius, s->rgb[i], s->alpha);
+        disk(cr, xyl + 3 * i, s->radius, s->rgb[i], dot_alpha(s, xyl, i));
     }
 }
 
@@ -117,6 +155,12 @@ int pose_frame_check(const uint8_t *bgrx, int w, int h, int stride, vas_err *e)
 
 int pose_draw(const pose_style *s, uint8_t *bgrx, int w, int h, int stride, const double *xyl,
               vas_err *e)
+{
+    return pose_draw_trail(s, bgrx, w, h, stride, xyl, NULL, 0, e);
+}
+
+int pose_draw_trail(const pose_style *s, uint8_t *bgrx, int w, int h, int stride, const double *xyl,
+                    const double *const *past, int n_past, vas_err *e)
 {
     cairo_surface_t *surf;
     cairo_t *cr;
@@ -136,7 +180,7 @@ int pose_draw(const pose_style *s, uint8_t *bgrx, int w, int h, int stride, cons
     }
     cr = cairo_create(surf);
     draw_skeleton(s, cr, xyl);
-    draw_dots(s, cr, xyl);
+    draw_dots(s, cr, xyl, past, n_past < 0 || !past ? 0 : n_past);
     rc = cairo_status(cr) == CAIRO_STATUS_SUCCESS ? VAS_OK : VAS_ENOMEM;
     cairo_destroy(cr);
     cairo_surface_flush(surf);

@@ -21,15 +21,19 @@
 #include <stdint.h>
 
 typedef struct pose_style {
-    int n_parts;                         /* bodyparts, 1..POSE_MODEL_MAX_PARTS */
-    double rgb[POSE_MODEL_MAX_PARTS][3]; /* each part's colour, 0..1 */
-    double radius;                       /* dot radius in pixels (config dotsize) */
-    double alpha;                        /* opacity of dots and lines, 0..1 (alphavalue) */
-    double pcutoff;                      /* drawn only if likelihood > pcutoff (strict) */
-    int (*skeleton)[2];                  /* borrowed: pairs of part indices < n_parts */
-    int n_skeleton;                      /* pairs in skeleton */
-    double skel_rgb[3];                  /* skeleton colour, 0..1 */
-    double line_width;                   /* skeleton line width in pixels */
+    int n_parts;                              /* bodyparts, 1..POSE_MODEL_MAX_PARTS */
+    double rgb[POSE_MODEL_MAX_PARTS][3];      /* each part's colour, 0..1 */
+    double radius;                            /* dot radius in pixels (config dotsize) */
+    double alpha;                             /* opacity of dots and lines, 0..1 (alphavalue) */
+    double pcutoff;                           /* drawn only if likelihood > pcutoff (strict) */
+    int (*skeleton)[2];                       /* borrowed: pairs of part indices < n_parts */
+    int n_skeleton;                           /* pairs in skeleton */
+    double skel_rgb[3];                       /* skeleton colour, 0..1 */
+    double line_width;                        /* skeleton line width in pixels */
+    unsigned char hide[POSE_MODEL_MAX_PARTS]; /* 1: part never drawn, nor lines to it
+                                                 (create_labeled_video's displayedbodyparts) */
+    int conf_alpha; /* 1: a dot's opacity is its likelihood's, max(0, (p - pcutoff) / (1 -
+                       pcutoff)) (p when pcutoff is 0), instead of alpha (confidence_to_alpha) */
 } pose_style;
 
 /* Fills s from m (borrowed; s->skeleton points into m, so m must outlive s): colours from
@@ -38,6 +42,11 @@ typedef struct pose_style {
  * skeleton, skel_rgb = skeleton_color, line_width = max(1, radius/3). VAS_EINVAL for an unknown
  * colormap or colour, no bodyparts or too many, or a skeleton index out of range. */
 int pose_style_init(pose_style *s, const pose_model *m, vas_err *e);
+/* Sets s's part colours from colormap cmap as pose_style_init does: part i of n_parts gets
+ * pose_cmap_color(cmap, i, n), or with one_colour every part gets entry 0 (DeepLabCut's
+ * color_by="individual" with one individual: cmap(linspace(0, 1, 1))). VAS_EINVAL for an
+ * unknown colormap (the message lists the known ones). */
+int pose_style_colors(pose_style *s, const char *cmap, int one_colour, vas_err *e);
 /* Checks a hand-made style: counts, indices, ranges. VAS_EINVAL saying what is wrong. */
 int pose_style_check(const pose_style *s, vas_err *e);
 
@@ -53,5 +62,11 @@ int pose_frame_check(const uint8_t *bgrx, int w, int h, int stride, vas_err *e);
  * VAS_EINVAL for bad sizes or stride; VAS_ENOMEM if cairo cannot make its surface. */
 int pose_draw(const pose_style *s, uint8_t *bgrx, int w, int h, int stride, const double *xyl,
               vas_err *e);
+/* pose_draw plus a trail (create_labeled_video's trailpoints): past[k] (borrowed; NULL: none) is
+ * the pose k + 1 frames back, k < n_past. A part drawn now also gets a disk at each of its past
+ * points that is finite and near, in its colour at s->alpha, under its dot; as DeepLabCut, the
+ * past likelihoods are not looked at. */
+int pose_draw_trail(const pose_style *s, uint8_t *bgrx, int w, int h, int stride, const double *xyl,
+                    const double *const *past, int n_past, vas_err *e);
 
 #endif

@@ -226,7 +226,9 @@ int pose_json_open(const char *path, const pose_layout *l, const json_t *head, p
     return VAS_OK;
 }
 
-int pose_json_add_row(pose_json *w, int64_t frame, const char *label, const double *xyl, vas_err *e)
+/* One row; tm NULL: no time members. */
+static int add_row(pose_json *w, int64_t frame, const char *label, const pose_json_time *tm,
+                   const double *xyl, vas_err *e)
 {
     int i, rc = pose_layout_check_index(&w->l, frame, label, e);
 
@@ -237,6 +239,11 @@ int pose_json_add_row(pose_json *w, int64_t frame, const char *label, const doub
         put_cstr(w->f, label);
     else
         fprintf(w->f, "%" PRId64, frame);
+    if (tm) {
+        fputs(",\"t\":", w->f);
+        put_num(w->f, tm->t);
+        fprintf(w->f, ",\"pts\":%" PRId64, tm->pts);
+    }
     fputs(",\"pose\":[", w->f);
     for (i = 0; i < 3 * w->l.n_bodyparts; i++) {
         if (i > 0)
@@ -248,6 +255,17 @@ int pose_json_add_row(pose_json *w, int64_t frame, const char *label, const doub
         return err_sys(e, VAS_EIO, errno, "cannot write row %" PRId64 " of %s", w->rows, w->part);
     w->rows++;
     return VAS_OK;
+}
+
+int pose_json_add_row(pose_json *w, int64_t frame, const char *label, const double *xyl, vas_err *e)
+{
+    return add_row(w, frame, label, NULL, xyl, e);
+}
+
+int pose_json_add_timed_row(pose_json *w, int64_t frame, const pose_json_time *tm,
+                            const double *xyl, vas_err *e)
+{
+    return add_row(w, frame, NULL, tm, xyl, e);
 }
 
 /* Everything after the last row. */
