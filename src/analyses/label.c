@@ -4,8 +4,10 @@
  * there is one (its files are then the result's csv/h5/json) instead of running the network.
  * `label` takes create_labeled_video's drawing options (label_opts.h); every frame of the labeled
  * video keeps its input timestamp and time base unless `outputframerate` is given.
+ * `filtered=1` filters the poses first, as DeepLabCut's create_labeled_video(filtered=True).
  * Result: {"labeled_video", "csv_file", "h5_file", "json_file", "plot_*", "frames",
- * "labeled_frames", "fps", "scorer", "model", "seconds", "poses_reused"}; label-image:
+ * "labeled_frames", "fps", "scorer", "model", "seconds", "poses_reused"} (filtered=1 adds
+ * "filtered_csv_file", "filtered_h5_file"); label-image:
  * {"labeled_image"} for one image, or
  * {"labeled_images": [...], "archive"} for an archive, plus the pose files. */
 #include "analyses/analysis.h"
@@ -32,8 +34,35 @@ static const char *const label_args[] = {"force",
                                          "end",
                                          "outputframerate",
                                          "confidence_to_alpha",
+                                         "filtered",
+                                         "filtertype",
+                                         "windowlength",
+                                         "p_bound",
+                                         "ARdegree",
+                                         "MAdegree",
                                          NULL};
 static const char *const label_image_args[] = {"force", "batch", "snapshot", NULL};
+
+/* filtered=1 (create_labeled_video's `filtered`): the poses go through `filter` first, with its
+ * arguments (filtertype, windowlength, ...: analysis_check_filter_args); those without it: 400. */
+static int check_filtered(const json_t *fields, json_t *args, vas_err *e)
+{
+    static const char *const fa[] = {"filtertype", "windowlength", "p_bound",
+                                     "ARdegree",   "MAdegree",     NULL};
+    const json_t *f = json_object_get(fields, "filtered");
+    int on = f ? label_opts_bool(f) : 0;
+
+    if (on < 0)
+        return err_set(e, VAS_EINVAL, "'filtered' must be 0 or 1 (true or false)");
+    if (!on) {
+        for (int i = 0; fa[i]; i++)
+            if (json_object_get(fields, fa[i]))
+                return err_set(e, VAS_EINVAL, "'%s' applies with filtered=1", fa[i]);
+        return VAS_OK;
+    }
+    json_object_set_new(args, "filtered", json_true());
+    return analysis_check_filter_args(fields, args, e);
+}
 
 /* The pose arguments, then the drawing options (label_opts.h) against the named model when this
  * server has it loaded. */
@@ -43,7 +72,9 @@ static int label_check(const analysis_env *env, const json_t *fields, json_t *ar
     const pose_model *m = name && env && env->models ? pose_models_find(env->models, name) : NULL;
     int rc = analysis_check_pose_args(env, fields, args, e);
 
-    return rc < 0 ? rc : label_opts_check(m, fields, args, e);
+    if (rc == VAS_OK)
+        rc = label_opts_check(m, fields, args, e);
+    return rc < 0 ? rc : check_filtered(fields, args, e);
 }
 
 /* The DeepLabCut CSV of a finished `video` analysis of input 0 with m's network, into path;
@@ -77,6 +108,49 @@ static int find_poses(job *j, const pose_model *m, char *path, size_t n, json_t 
     return VAS_OK;
 }
 
+/* The tables of the finished `video` analysis prev as this result's. */
+static void reuse_tables(job *j, const json_t *prev)
+{
+    const char *keys[] = {"csv_file", "h5_file", "json_file"};
+
+    for (int i = 0; i < 3; i++)
+        json_object_set(job_result(j), keys[i], json_object_get(prev, keys[i]));
+}
+
+/* filtered=1: the poses (given, from a finished `video` analysis, or analysed now and kept as the
+ * result's tables), filtered as `filter` does into <name>_filtered.csv/.h5 (filtered_csv_file,
+ * filtered_h5_file), then drawn: <name>_filtered_labeled.mp4 and <name>_filtered_<plot>.png, as
+ * DeepLabCut names what create_labeled_video(filtered=True) and plot_trajectories make. */
+static int label_filtered(job *j, const pose_model *m, const pose_run_opts *o, const label_opts *lo,
+                          const char *prefix, const char *input, const char *given, label_out *out,
+                          vas_err *e)
+{
+    pose_video_out pv = {0};
+    pose_filter_out fo = {0};
+    const char *name = strrchr(prefix, '/') ? strrchr(prefix, '/') + 1 : prefix;
+    char prefix2[4700];
+    int rc = VAS_OK;
+
+    if (!given) {
+        rc = pose_run_video(m, input, prefix, o, &pv, e);
+        if (rc == VAS_OK)
+            rc = pose_job_store_tables(j, pv.csv, pv.h5, pv.json, e);
+        given = pv.csv;
+    }
+    if (rc == VAS_OK)
+        rc = analysis_filter_poses(j, given, name, &fo, e);
+    if (rc == VAS_OK)
+        rc = pose_job_store(j, "filtered_csv_file", fo.csv, "text/csv", e);
+    if (rc == VAS_OK)
+        rc = pose_job_store(j, "filtered_h5_file", fo.h5, "application/x-hdf5", e);
+    snprintf(prefix2, sizeof(prefix2), "%s_filtered", prefix);
+    if (rc == VAS_OK)
+        rc = label_run_video_opts(m, input, fo.csv, prefix2, o, lo, out, e);
+    pose_filter_out_clear(&fo);
+    pose_video_out_clear(&pv);
+    return rc;
+}
+
 static int label_run_job(job *j, vas_err *e)
 {
     const pose_model *m = NULL;
@@ -102,14 +176,19 @@ static int label_run_job(job *j, vas_err *e)
         pose_model_free(own);
         return err_set(e, rc, "%s", fe.msg);
     }
+    if (json_is_true(json_object_get(job_args(j), "filtered"))) {
+        rc = label_filtered(j, m, &o, &lo, prefix, input, prev ? poses : NULL, &out, e);
+        if (rc == VAS_OK && prev)
+            reuse_tables(j, prev);
+        goto done;
+    }
     rc = label_run_video_opts(m, input, prev ? poses : NULL, prefix, &o, &lo, &out, e);
     if (rc == VAS_OK && prev) {
-        const char *keys[] = {"csv_file", "h5_file", "json_file"};
-        for (int i = 0; i < 3; i++)
-            json_object_set(job_result(j), keys[i], json_object_get(prev, keys[i]));
+        reuse_tables(j, prev);
     } else if (rc == VAS_OK) {
         rc = pose_job_store_tables(j, out.pose.csv, out.pose.h5, out.pose.json, e);
     }
+done:
     if (rc == VAS_OK)
         rc = pose_job_store(j, "labeled_video", out.video, "video/mp4", e);
     for (int i = 0; i < POSE_PLOTS_N && rc == VAS_OK; i++)

@@ -19,8 +19,7 @@ void label_opts_default(label_opts *o)
 
 /* ---- values ---- */
 
-/* A boolean field: JSON true/false, 0/1, or "0", "1", "true", "false". 1/0, or -1. */
-static int get_bool(const json_t *v)
+int label_opts_bool(const json_t *v)
 {
     const char *s = json_string_value(v);
 
@@ -185,7 +184,7 @@ int label_opts_check(const pose_model *m, const json_t *fields, json_t *args, va
     for (size_t i = 0; i < sizeof(bools) / sizeof(bools[0]); i++) {
         if (!(v = json_object_get(fields, bools[i])))
             continue;
-        int b = get_bool(v);
+        int b = label_opts_bool(v);
         if (b < 0)
             return bad(e, bools[i], "0, 1, true or false");
         json_object_set_new(args, bools[i], json_boolean(b));
