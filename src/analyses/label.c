@@ -11,6 +11,7 @@
  * {"labeled_image"} for one image, or
  * {"labeled_images": [...], "archive"} for an archive, plus the pose files. */
 #include "analyses/analysis.h"
+#include "analyses/filtered.h"
 #include "analyses/label_run.h"
 #include "analyses/pose_job.h"
 #include "queue/job.h"
@@ -43,27 +44,6 @@ static const char *const label_args[] = {"force",
                                          NULL};
 static const char *const label_image_args[] = {"force", "batch", "snapshot", NULL};
 
-/* filtered=1 (create_labeled_video's `filtered`): the poses go through `filter` first, with its
- * arguments (filtertype, windowlength, ...: analysis_check_filter_args); those without it: 400. */
-static int check_filtered(const json_t *fields, json_t *args, vas_err *e)
-{
-    static const char *const fa[] = {"filtertype", "windowlength", "p_bound",
-                                     "ARdegree",   "MAdegree",     NULL};
-    const json_t *f = json_object_get(fields, "filtered");
-    int on = f ? label_opts_bool(f) : 0;
-
-    if (on < 0)
-        return err_set(e, VAS_EINVAL, "'filtered' must be 0 or 1 (true or false)");
-    if (!on) {
-        for (int i = 0; fa[i]; i++)
-            if (json_object_get(fields, fa[i]))
-                return err_set(e, VAS_EINVAL, "'%s' applies with filtered=1", fa[i]);
-        return VAS_OK;
-    }
-    json_object_set_new(args, "filtered", json_true());
-    return analysis_check_filter_args(fields, args, e);
-}
-
 /* The pose arguments, then the drawing options (label_opts.h) against the named model when this
  * server has it loaded. */
 static int label_check(const analysis_env *env, const json_t *fields, json_t *args, vas_err *e)
@@ -74,7 +54,7 @@ static int label_check(const analysis_env *env, const json_t *fields, json_t *ar
 
     if (rc == VAS_OK)
         rc = label_opts_check(m, fields, args, e);
-    return rc < 0 ? rc : check_filtered(fields, args, e);
+    return rc < 0 ? rc : analysis_check_filtered(fields, args, e);
 }
 
 /* The DeepLabCut CSV of a finished `video` analysis of input 0 with m's network, into path;
@@ -176,7 +156,7 @@ static int label_run_job(job *j, vas_err *e)
         pose_model_free(own);
         return err_set(e, rc, "%s", fe.msg);
     }
-    if (json_is_true(json_object_get(job_args(j), "filtered"))) {
+    if (analysis_filtered_on(job_args(j))) {
         rc = label_filtered(j, m, &o, &lo, prefix, input, prev ? poses : NULL, &out, e);
         if (rc == VAS_OK && prev)
             reuse_tables(j, prev);

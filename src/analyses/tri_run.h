@@ -47,6 +47,10 @@ typedef struct tri_run_opts {
     double pcutoff;          /* 0 to 1 */
     int min_cameras;         /* views a point needs; below 2: 2 */
     double ransac_threshold; /* > 0: drop outlying views, pixels (geom_tri.h step 5); 0: off */
+    /* optional (filtered=1): camera c's 2D pose file poses (the input, or its video's poses)
+     * filtered into a new file whose path goes into out[n]; the triangulation reads that. */
+    int (*filter)(void *arg, int c, const char *poses, char *out, size_t n, vas_err *e);
+    void *filter_arg;
 } tri_run_opts;
 
 typedef struct tri_out {

@@ -10,6 +10,7 @@
  * "videos_analysed","poses_reused"} plus "note" when the inputs differ in length; progress in
  * frames triangulated. */
 #include "analyses/analysis.h"
+#include "analyses/filtered.h"
 #include "analyses/pose_job.h"
 #include "analyses/tri_job.h"
 #include "analyses/tri_run.h"
@@ -24,7 +25,9 @@
 #define PATH_LEN 4096
 
 static const char *const tri_args[] = {
-    "force", "batch", "pcutoff", "min_cameras", "ransac", "ransac_threshold", NULL};
+    "force",    "batch",      "pcutoff",      "min_cameras", "ransac",   "ransac_threshold",
+    "filtered", "filtertype", "windowlength", "p_bound",     "ARdegree", "MAdegree",
+    NULL};
 
 #define RANSAC_THRESHOLD 20.0 /* pixels: anipose's default (config [triangulation]) */
 
@@ -129,8 +132,10 @@ int tri_job_check(const analysis_env *env, const json_t *fields, json_t *args, v
         if (!v || (json_is_string(v) && !*json_string_value(v)))
             break;
     }
-    if (n == m->n_cameras)
-        return check_tri_opts(fields, args, m->n_cameras, e);
+    if (n == m->n_cameras) {
+        rc = check_tri_opts(fields, args, m->n_cameras, e);
+        return rc < 0 ? rc : analysis_check_filtered(fields, args, e);
+    }
     cams[0] = '\0';
     for (int i = 0; i < m->n_cameras && k < sizeof(cams); i++)
         k += (size_t)snprintf(cams + k, sizeof(cams) - k, "%s%s", i ? ", " : "",
@@ -209,6 +214,23 @@ static void put_result(job *j, const geom_models3d_item *it, const tri_out *out,
         json_object_set_new(r, "note", json_string(out->note));
 }
 
+/* filtered=1: camera c's poses through `filter` (the job's filter arguments) into
+ * <tmp>/camera<c>_filtered.csv, as DeepLabCut's triangulate(filterpredictions=True) does. */
+static int filter_camera(void *arg, int c, const char *poses, char *out, size_t n, vas_err *e)
+{
+    job *j = arg;
+    pose_filter_out fo = {0};
+    char name[32];
+    int rc;
+
+    snprintf(name, sizeof(name), "camera%d", c + 1);
+    rc = analysis_filter_poses(j, poses, name, &fo, e);
+    if (rc == VAS_OK)
+        snprintf(out, n, "%s", fo.csv);
+    pose_filter_out_clear(&fo);
+    return rc;
+}
+
 int tri_job_start(job *j, const geom_models3d_item **it, tri_run_opts *o, char *dir, size_t nd,
                   char *prefix, size_t np, vas_err *e)
 {
@@ -231,6 +253,10 @@ int tri_job_start(job *j, const geom_models3d_item **it, tri_run_opts *o, char *
     o->pose.arg = j;
     o->pose.lim = pose_job_limits(j);
     tri_opts(job_args(j), o);
+    if (analysis_filtered_on(job_args(j))) {
+        o->filter = filter_camera;
+        o->filter_arg = j;
+    }
     return rc;
 }
 
