@@ -4,9 +4,10 @@
  * with the defaults (median, 5) and with spline; both outputs are downloaded under DeepLabCut's
  * names (<stem>_filtered.h5/.csv), pandas reads the HDF5 as DeepLabCut's table-format
  * df_with_missing, the CSV equals it, and the median agrees with scipy.signal.medfilt within
- * 1e-9. Then the refusals (400 for each bad argument, arima not implemented yet) and a job on a
- * file that is not a pose table. Without /usr/bin/python3 with pandas, tables and scipy the
- * pandas parts are skipped with a message. */
+ * 1e-9; arima (DeepLabCut's default ARMA(3, 1)) keeps likelihood and frame 0 and agrees with
+ * statsmodels' SARIMAX within 0.5 px (when python3-statsmodels is there). Then the refusals
+ * (400 for each bad argument) and a job on a file that is not a pose table. Without
+ * /usr/bin/python3 with pandas, tables and scipy the pandas parts are skipped with a message. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -55,9 +56,29 @@ static const char CHECK_PY[] =
     "    xy = src.columns.get_level_values('coords') != 'likelihood'\n"
     "    want.loc[:, xy] = src.loc[:, xy].apply(signal.medfilt, args=(5,), axis=0)\n"
     "    np.testing.assert_allclose(h.to_numpy(), want.to_numpy(), rtol=0, atol=1e-9)\n"
-    "else:\n"
+    "elif kind == 'spline':\n"
     "    assert not h.isna().any().any()  # the 3-frame gap is filled\n"
     "    assert (h.iloc[20:23, 2] == 0.01).all()\n"
+    "else:  # arima (3, 1): likelihood and frame 0 kept, predictions everywhere else\n"
+    "    xy = src.columns.get_level_values('coords') != 'likelihood'\n"
+    "    assert np.array_equal(h.loc[:, ~xy].to_numpy(), src.loc[:, ~xy].to_numpy())\n"
+    "    assert np.array_equal(h.iloc[0].to_numpy(), src.iloc[0].to_numpy(), equal_nan=True)\n"
+    "    assert not h.iloc[1:].isna().any().any()\n"
+    "    try:\n"
+    "        import warnings, statsmodels.api as sm\n"
+    "    except ImportError:\n"
+    "        print('arima: no python3-statsmodels, not compared'); sys.exit(0)\n"
+    "    warnings.simplefilter('ignore')\n"
+    "    worst = 0\n"
+    "    for j in np.flatnonzero(xy):\n"
+    "        x = src.iloc[:, j].to_numpy(); Y = x.copy()\n"
+    "        Y[src.iloc[:, j - j % 3 + 2].to_numpy() < 0.001] = np.nan\n"
+    "        mod = sm.tsa.statespace.SARIMAX(Y, order=(3, 0, 1), seasonal_order=(0, 0, 0, 0),"
+    " simple_differencing=True)\n"
+    "        m = mod.fit(disp=False).get_prediction(end=mod.nobs - 1).predicted_mean\n"
+    "        worst = max(worst, np.max(np.abs(m[1:] - h.iloc[1:, j].to_numpy())))\n"
+    "    assert worst < 0.5, worst  # see tests/test_pose_arima.c for the tolerance\n"
+    "    print('arima: max |diff| vs statsmodels', worst)\n"
     "print(kind, 'ok')\n";
 
 static int have_python(void)
@@ -127,6 +148,7 @@ static void filters_a_dlc_h5(void **state)
     e2e_upload_path(s, in, STEM ".h5", fid);
     filter_and_check(s, fid, "", "median");
     filter_and_check(s, fid, "&filtertype=spline&windowlength=3", "spline");
+    filter_and_check(s, fid, "&filtertype=arima", "arima");
     E2E_PASS(s);
 }
 
@@ -154,7 +176,7 @@ static void refuses_bad_arguments(void **state)
     refuses(s, fid, "windowlength=five", "windowlength");
     refuses(s, fid, "windowlength=100000", "windowlength");
     refuses(s, fid, "filtertype=kalman", "median, spline or arima");
-    refuses(s, fid, "filtertype=arima", "not implemented yet");
+    refuses(s, fid, "filtertype=arima&MAdegree=11", "MAdegree");
     refuses(s, fid, "p_bound=2", "p_bound");
     refuses(s, fid, "ARdegree=-1", "ARdegree");
     refuses(s, fid, "MAdegree=x", "MAdegree");

@@ -271,8 +271,10 @@ static void refuses_bad_options(void **state)
     assert_int_equal(pose_filter_check(&o, &e), VAS_EINVAL);
     o.type = POSE_FILTER_ARIMA;
     o.window = 5;
-    assert_int_equal(pose_filter_check(&o, &e), VAS_EUNSUPPORTED);
-    assert_non_null(strstr(e.msg, "not implemented"));
+    assert_int_equal(pose_filter_check(&o, &e), VAS_OK);
+    o.ar_degree = 11;
+    assert_int_equal(pose_filter_check(&o, &e), VAS_EINVAL);
+    assert_non_null(strstr(e.msg, "ARdegree"));
     assert_int_equal(pose_filter_parse_type("Spline", &t, &e), VAS_OK);
     assert_int_equal(t, POSE_FILTER_SPLINE);
     assert_int_equal(pose_filter_parse_type("kalman", &t, &e), VAS_EINVAL);

@@ -72,8 +72,8 @@ int analysis_check_pose_args(const analysis_env *env, const json_t *fields, json
                              vas_err *e);
 /* DeepLabCut's filterpredictions arguments (filter.c), for `filter` and any analysis that
  * filters poses: filtertype, windowlength, p_bound, ARdegree, MAdegree (each optional, DeepLabCut's
- * defaults), checked (400 naming the bad value; filtertype=arima: "not implemented yet") and put
- * into args as {"filtertype", "windowlength"}. Threads: HTTP. */
+ * defaults), checked (400 naming the bad value) and put into args as {"filtertype",
+ * "windowlength"}, plus {"p_bound", "ARdegree", "MAdegree"} for arima. Threads: HTTP. */
 int analysis_check_filter_args(const json_t *fields, json_t *args, vas_err *e);
 /* The filter options in a job's args (as analysis_check_filter_args left them; defaults for
  * what is absent). */

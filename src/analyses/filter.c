@@ -3,18 +3,20 @@
  * DeepLabCut names them: filtertype (median | spline | arima), windowlength, p_bound, ARdegree,
  * MAdegree; pose_filter.h does the work. Outputs, named as DeepLabCut names them from the
  * upload's name without extension: "<stem>_filtered.csv" and "<stem>_filtered.h5".
- * Result: {"csv_file","h5_file","frames","filtertype","windowlength","seconds"}; progress in
+ * Result: {"csv_file","h5_file","frames","filtertype","windowlength","seconds"} (arima also
+ * "p_bound","ARdegree","MAdegree"); progress in
  * frames. Also the filter step other analyses share (analysis_filter_poses, analysis.h). */
 #include "analyses/analysis.h"
 #include "analyses/pose_job.h"
 #include "core/util.h"
+#include "pose/pose_arima.h"
 #include "queue/job.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-#define DEGREE_MAX 10 /* ARdegree, MAdegree */
+#define DEGREE_MAX POSE_ARIMA_DEGREE_MAX /* ARdegree, MAdegree */
 
 static const char *const filter_args[] = {"filtertype", "windowlength", "p_bound",
                                           "ARdegree",   "MAdegree",     NULL};
@@ -81,13 +83,19 @@ int analysis_check_filter_args(const json_t *fields, json_t *args, vas_err *e)
     /* Only what the filter uses, so that equal work has one cache key. */
     json_object_set_new(args, "filtertype", json_string(pose_filter_type_name(o.type)));
     json_object_set_new(args, "windowlength", json_integer(o.window));
+    if (o.type == POSE_FILTER_ARIMA) {
+        json_object_set_new(args, "p_bound", json_real(o.p_bound));
+        json_object_set_new(args, "ARdegree", json_integer(o.ar_degree));
+        json_object_set_new(args, "MAdegree", json_integer(o.ma_degree));
+    }
     return VAS_OK;
 }
 
 void analysis_filter_opts(const json_t *args, pose_filter_opts *o)
 {
     const json_t *t = json_object_get(args, "filtertype"),
-                 *w = json_object_get(args, "windowlength");
+                 *w = json_object_get(args, "windowlength"), *pb = json_object_get(args, "p_bound"),
+                 *ar = json_object_get(args, "ARdegree"), *ma = json_object_get(args, "MAdegree");
     vas_err e = {0};
 
     *o = (pose_filter_opts)POSE_FILTER_DEFAULTS;
@@ -95,6 +103,12 @@ void analysis_filter_opts(const json_t *args, pose_filter_opts *o)
         pose_filter_parse_type(json_string_value(t), &o->type, &e);
     if (w)
         o->window = (int)json_integer_value(w);
+    if (pb)
+        o->p_bound = json_number_value(pb);
+    if (ar)
+        o->ar_degree = (int)json_integer_value(ar);
+    if (ma)
+        o->ma_degree = (int)json_integer_value(ma);
 }
 
 int analysis_filter_poses(job *j, const char *poses, const char *name, pose_filter_out *out,
@@ -151,6 +165,12 @@ static int filter_run(job *j, vas_err *e)
                                      "filtertype", json_object_get(job_args(j), "filtertype"),
                                      "windowlength", json_object_get(job_args(j), "windowlength"),
                                      "seconds", (double)(util_mono_ms() - t0) / 1000.0));
+    if (rc == VAS_OK && json_object_get(job_args(j), "ARdegree")) /* arima: its arguments */
+        json_object_update_new(job_result(j),
+                               json_pack("{s:O, s:O, s:O}", "p_bound",
+                                         json_object_get(job_args(j), "p_bound"), "ARdegree",
+                                         json_object_get(job_args(j), "ARdegree"), "MAdegree",
+                                         json_object_get(job_args(j), "MAdegree")));
     pose_filter_out_clear(&out);
     return rc;
 }

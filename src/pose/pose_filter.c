@@ -5,6 +5,7 @@
 #include "core/util.h"
 #include "pose/dlc_csv.h"
 #include "pose/dlc_h5.h"
+#include "pose/pose_arima.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -32,9 +33,12 @@ const char *pose_filter_type_name(pose_filter_type t)
 
 int pose_filter_check(const pose_filter_opts *o, vas_err *e)
 {
-    if (o->type == POSE_FILTER_ARIMA)
-        return err_set(e, VAS_EUNSUPPORTED,
-                       "filtertype 'arima' is not implemented yet; use median or spline");
+    if (o->type == POSE_FILTER_ARIMA && (o->ar_degree < 0 || o->ar_degree > POSE_ARIMA_DEGREE_MAX ||
+                                         o->ma_degree < 0 || o->ma_degree > POSE_ARIMA_DEGREE_MAX))
+        return err_set(e, VAS_EINVAL, "'ARdegree' and 'MAdegree' must be from 0 to %d, not %d, %d",
+                       POSE_ARIMA_DEGREE_MAX, o->ar_degree, o->ma_degree);
+    if (o->type == POSE_FILTER_ARIMA && !(o->p_bound >= 0 && o->p_bound <= 1))
+        return err_set(e, VAS_EINVAL, "'p_bound' must be a likelihood from 0 to 1");
     if (o->type == POSE_FILTER_MEDIAN && (o->window < 1 || o->window % 2 == 0))
         return err_set(e, VAS_EINVAL,
                        "'windowlength' of the median filter must be an odd number from 1 to %d, "
@@ -43,7 +47,8 @@ int pose_filter_check(const pose_filter_opts *o, vas_err *e)
     if (o->window < 0 || o->window > POSE_FILTER_WINDOW_MAX)
         return err_set(e, VAS_EINVAL, "'windowlength' must be from 0 to %d, not %d",
                        POSE_FILTER_WINDOW_MAX, o->window);
-    if (o->type != POSE_FILTER_MEDIAN && o->type != POSE_FILTER_SPLINE)
+    if (o->type != POSE_FILTER_MEDIAN && o->type != POSE_FILTER_SPLINE &&
+        o->type != POSE_FILTER_ARIMA)
         return err_set(e, VAS_EINVAL, "unknown filter type %d", (int)o->type);
     return VAS_OK;
 }
@@ -216,6 +221,27 @@ static int median_part(dlc_table *t, int p, const pose_filter_opts *o, double *c
     return rc;
 }
 
+/* DeepLabCut's arima branch for body part p: x and y become the fitted models' one-step
+ * predictions (pose_arima_series), every frame; likelihood untouched. */
+static int arima_part(dlc_table *t, int p, const pose_filter_opts *o, double *col, double *out,
+                      vas_err *e)
+{
+    double *lik = malloc((size_t)(t->n_rows ? t->n_rows : 1) * sizeof(double));
+    int rc = VAS_OK;
+
+    if (!lik)
+        return err_set(e, VAS_ENOMEM, "out of memory for %lld rows", (long long)t->n_rows);
+    column(t, p, 2, lik, 0);
+    for (int c = 0; c < 2 && rc == VAS_OK; c++) {
+        column(t, p, c, col, 0);
+        rc = pose_arima_series(col, lik, t->n_rows, o->p_bound, o->ar_degree, o->ma_degree, out, e);
+        if (rc == VAS_OK)
+            column(t, p, c, out, 1);
+    }
+    free(lik);
+    return rc;
+}
+
 /* DeepLabCut's spline branch for body part p: filled values replace the table's; a value that
  * was NaN and is filled gets likelihood 0.01. */
 static int spline_part(dlc_table *t, int p, const pose_filter_opts *o, double *col, double *out,
@@ -258,8 +284,9 @@ int pose_filter_table(dlc_table *t, const pose_filter_opts *o, vas_err *e)
     if (!col || !out)
         rc = err_set(e, VAS_ENOMEM, "out of memory for %lld rows", (long long)t->n_rows);
     for (int p = 0; rc == VAS_OK && p < t->n_parts; p++)
-        rc = o->type == POSE_FILTER_MEDIAN ? median_part(t, p, o, col, out, e)
-                                           : spline_part(t, p, o, col, out, e);
+        rc = o->type == POSE_FILTER_MEDIAN   ? median_part(t, p, o, col, out, e)
+             : o->type == POSE_FILTER_SPLINE ? spline_part(t, p, o, col, out, e)
+                                             : arima_part(t, p, o, col, out, e);
     free(col);
     free(out);
     return rc;

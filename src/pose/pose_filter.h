@@ -1,5 +1,5 @@
-/* pose_filter.h - DeepLabCut's filterpredictions on a 2D pose table (dlc-facts §7): the median
- * and spline filters, computed as DeepLabCut computes them, and the filtered table written as
+/* pose_filter.h - DeepLabCut's filterpredictions on a 2D pose table (dlc-facts §7): the median,
+ * spline and arima filters, computed as DeepLabCut computes them, and the filtered table written as
  * DeepLabCut writes it (<stem>_filtered.h5 + <stem>_filtered.csv).
  * Source: DeepLabCut/DeepLabCut: deeplabcut/post_processing/filtering.py (filterpredictions,
  * columnwise_spline_interp).
@@ -16,7 +16,12 @@
  *           runs at either end are extrapolated), values of exactly 0 are dropped (DeepLabCut's
  *           "beyond the knots" rule). Where a value was NaN and is now filled, the body part's
  *           likelihood in that frame becomes 0.01. DeepLabCut's spline does not use p_bound.
- *   arima   not implemented: VAS_EUNSUPPORTED.
+ *   arima   per x and y column: values whose likelihood is below p_bound become missing; with
+ *           more than 10 values left, an ARMA(ARdegree, MAdegree) model is fitted as
+ *           statsmodels' SARIMAX fits it and the column becomes its one-step-ahead predictions
+ *           at every frame (frame 0 keeps its value), else NaN (frame 0 kept): pose_arima.h.
+ *           Likelihood untouched. Source: DeepLabCut/DeepLabCut:
+ *           deeplabcut/refine_training_dataset/outlier_frames.py (FitSARIMAXModel).
  * Not: reading/writing the formats (dlc_read.h, dlc_csv.h, dlc_h5.h), the job (analyses/filter.c).
  * Threads: any; nothing shared. */
 #ifndef VAS_POSE_FILTER_H
@@ -55,7 +60,7 @@ int pose_filter_parse_type(const char *name, pose_filter_type *out, vas_err *e);
 /* "median", "spline" or "arima". Static string. */
 const char *pose_filter_type_name(pose_filter_type t);
 /* VAS_OK, or VAS_EINVAL saying which of o's values is out of range for its filter (e.g. an even
- * median window), VAS_EUNSUPPORTED for arima. */
+ * median window or an ARMA degree outside 0..POSE_ARIMA_DEGREE_MAX). */
 int pose_filter_check(const pose_filter_opts *o, vas_err *e);
 
 /* scipy.signal.medfilt(in[0..n), window): out[0..n) (not in). VAS_ENOMEM. */
