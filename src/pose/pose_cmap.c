@@ -1,12 +1,19 @@
-/* pose_cmap.c - matplotlib colormaps and colour specs: segment and formula maps computed from
- * their definitions, listed maps looked up in matplotlib's tables (pose_cmap_tables.c).
+/* pose_cmap.c - matplotlib colormaps and colour specs: function maps computed from their
+ * formulas, segment maps evaluated from matplotlib's segment data and listed maps looked up in
+ * matplotlib's tables (both generated: pose_cmap_tables.h).
  *
  * How matplotlib builds a LinearSegmentedColormap's 256-entry table (colors.py,
- * _create_lookup_table), which this file follows:
- *   - a channel given by a function f: entry k = clip(f(x_k), 0, 1), x_k = linspace(0, 1, 256)[k];
- *   - a channel given by segments (x_j, y_j) (here always y0 = y1): entry 0 = y_0, entry 255 =
- *     y_last, otherwise linear interpolation at k between the breakpoints scaled by 255, taking
- *     the first breakpoint >= k as the right end (numpy searchsorted, side left). */
+ * _create_lookup_table, N = 256, gamma 1), which this file follows step by step so that the
+ * doubles come out as matplotlib's:
+ *   - x_k = numpy linspace(0, 1, 256)[k] = k·(1/255), x_255 = 1;
+ *   - a channel given by a function f: entry k = clip(f(x_k), 0, 1);
+ *   - a channel given by breakpoints (x_j, y0_j, y1_j): entry 0 = y1_0, entry 255 = y0_last,
+ *     otherwise, with X = 255·x_k and j the first breakpoint with 255·x_j >= X (numpy
+ *     searchsorted, side left), y1_{j-1} + (X − 255·x_{j−1}) / (255·x_j − 255·x_{j−1}) ·
+ *     (y0_j − y1_{j−1}), clipped to 0..1.
+ * A reversed map ("_r", Colormap.reversed) is a new map: a function map's channels become
+ * f(1 − x), a segment map's breakpoints [(1 − x, y1, y0) for x, y0, y1 in reversed(data)], and a
+ * listed map's colours are reversed. */
 #include "pose/pose_cmap.h"
 
 #include "pose/pose_cmap_tables.h"
@@ -17,87 +24,65 @@
 #include <string.h>
 #include <strings.h>
 
-/* ---- channel definitions ---- */
+/* ---- function maps ---- */
 
-typedef struct seg {
-    int n;                /* breakpoints */
-    const double (*p)[2]; /* (x, y) */
-} seg;
-
-typedef struct cmap_def {
-    const char *name;
-    int gnu[3]; /* gnuplot function numbers per channel, or -1: use seg */
-    seg s[3];
-} cmap_def;
-
-#define SEG(a)                                                                                     \
-    {                                                                                              \
-        (int)(sizeof(a) / sizeof(a[0])), a                                                         \
-    }
-
-static const double ZERO[][2] = {{0, 0}, {1, 0}};
-static const double ONE[][2] = {{0, 1}, {1, 1}};
-static const double UP[][2] = {{0, 0}, {1, 1}};
-static const double DOWN[][2] = {{0, 1}, {1, 0}};
-static const double HALF_UP[][2] = {{0, 0.5}, {1, 1}};
-static const double FOUR[][2] = {{0, 0.4}, {1, 0.4}};
-static const double WINTER_B[][2] = {{0, 1}, {1, 0.5}};
-static const double JET_R[][2] = {{0, 0}, {0.35, 0}, {0.66, 1}, {0.89, 1}, {1, 0.5}};
-static const double JET_G[][2] = {{0, 0}, {0.125, 0}, {0.375, 1}, {0.64, 1}, {0.91, 0}, {1, 0}};
-static const double JET_B[][2] = {{0, 0.5}, {0.11, 1}, {0.34, 1}, {0.65, 0}, {1, 0}};
-static const double HSV_R[][2] = {
-    {0, 1},        {0.158730, 1},       {0.174603, 0.96875}, {0.333333, 0.03125}, {0.349206, 0},
-    {0.666667, 0}, {0.682540, 0.03125}, {0.841270, 0.96875}, {0.857143, 1},       {1, 1}};
-static const double HSV_G[][2] = {{0, 0},        {0.158730, 0.9375}, {0.174603, 1},
-                                  {0.507937, 1}, {0.666667, 0.0625}, {0.682540, 0},
-                                  {1, 0}};
-static const double HSV_B[][2] = {{0, 0},        {0.333333, 0}, {0.349206, 0.0625},
-                                  {0.507937, 1}, {0.841270, 1}, {0.857143, 0.9375},
-                                  {1, 0.09375}};
-static const double HOT_R[][2] = {{0, 0.0416}, {0.365079, 1}, {1, 1}};
-static const double HOT_G[][2] = {{0, 0}, {0.365079, 0}, {0.746032, 1}, {1, 1}};
-static const double HOT_B[][2] = {{0, 0}, {0.746032, 0}, {1, 1}};
-/* LinearSegmentedColormap.from_list: colours evenly spaced at 0, 0.5, 1 */
-static const double BWR_R[][2] = {{0, 0}, {0.5, 1}, {1, 1}};
-static const double BWR_G[][2] = {{0, 0}, {0.5, 1}, {1, 0}};
-static const double BWR_B[][2] = {{0, 1}, {0.5, 1}, {1, 0}};
-static const double BRG_R[][2] = {{0, 0}, {0.5, 1}, {1, 0}};
-static const double BRG_G[][2] = {{0, 0}, {0.5, 0}, {1, 1}};
-static const double BRG_B[][2] = {{0, 1}, {0.5, 0}, {1, 0}};
-
-#define NOGNU                                                                                      \
-    {                                                                                              \
-        -1, -1, -1                                                                                 \
-    }
-static const cmap_def CMAPS[] = {
-    {"rainbow", {33, 13, 10}, {{0, NULL}}},
-    {"jet", NOGNU, {SEG(JET_R), SEG(JET_G), SEG(JET_B)}},
-    {"hsv", NOGNU, {SEG(HSV_R), SEG(HSV_G), SEG(HSV_B)}},
-    {"hot", NOGNU, {SEG(HOT_R), SEG(HOT_G), SEG(HOT_B)}},
-    {"cool", NOGNU, {SEG(UP), SEG(DOWN), SEG(ONE)}},
-    {"spring", NOGNU, {SEG(ONE), SEG(UP), SEG(DOWN)}},
-    {"summer", NOGNU, {SEG(UP), SEG(HALF_UP), SEG(FOUR)}},
-    {"autumn", NOGNU, {SEG(ONE), SEG(UP), SEG(ZERO)}},
-    {"winter", NOGNU, {SEG(ZERO), SEG(UP), SEG(WINTER_B)}},
-    {"gray", NOGNU, {SEG(UP), SEG(UP), SEG(UP)}},
-    {"grey", NOGNU, {SEG(UP), SEG(UP), SEG(UP)}},
-    {"binary", NOGNU, {SEG(DOWN), SEG(DOWN), SEG(DOWN)}},
-    {"bwr", NOGNU, {SEG(BWR_R), SEG(BWR_G), SEG(BWR_B)}},
-    {"brg", NOGNU, {SEG(BRG_R), SEG(BRG_G), SEG(BRG_B)}},
-    {"gnuplot", {7, 5, 15}, {{0, NULL}}},
-    {"ocean", {23, 28, 3}, {{0, NULL}}},
-    {"afmhot", {34, 35, 36}, {{0, NULL}}},
+/* Channel formulas: 0..36 are matplotlib's gfunc[n] (_cm.py, the gnuplot palette formulas) by
+ * their number; the other function maps' channels follow. */
+enum {
+    F_HEAT_R = 40, /* gist_heat */
+    F_HEAT_G,
+    F_HEAT_B,
+    F_YARG, /* gist_yarg */
+    F_FLAG_R,
+    F_FLAG_G,
+    F_FLAG_B,
+    F_PRISM_R,
+    F_PRISM_G,
+    F_PRISM_B,
+    F_HELIX_R, /* cubehelix() with its defaults */
+    F_HELIX_G,
+    F_HELIX_B,
 };
-#define N_CMAPS ((int)(sizeof(CMAPS) / sizeof(CMAPS[0])))
 
-/* matplotlib _cm.py gfunc[n], the gnuplot palette formulas (only those the maps above use). */
-static double gnuplot_fn(int n, double x)
+typedef struct fn_map {
+    const char *name;
+    int f[3]; /* red, green, blue formulas */
+} fn_map;
+
+/* matplotlib _cm.py: the maps of datad whose channels are functions */
+static const fn_map FN_MAPS[] = {
+    {"rainbow", {33, 13, 10}},
+    {"gnuplot", {7, 5, 15}},
+    {"gnuplot2", {30, 31, 32}},
+    {"ocean", {23, 28, 3}},
+    {"afmhot", {34, 35, 36}},
+    {"gist_gray", {3, 3, 3}},
+    {"gist_heat", {F_HEAT_R, F_HEAT_G, F_HEAT_B}},
+    {"gist_yarg", {F_YARG, F_YARG, F_YARG}},
+    {"flag", {F_FLAG_R, F_FLAG_G, F_FLAG_B}},
+    {"prism", {F_PRISM_R, F_PRISM_G, F_PRISM_B}},
+    {"cubehelix", {F_HELIX_R, F_HELIX_G, F_HELIX_B}},
+};
+#define N_FN_MAPS ((int)(sizeof(FN_MAPS) / sizeof(FN_MAPS[0])))
+
+/* _cm.py _ch_helper(gamma=1, s=0.5, r=-1.5, h=1, p0, p1, x), D. A. Green's cubehelix, in numpy's
+ * order of operations (x ** 1.0 is x). */
+static double cubehelix(double x, double p0, double p1)
 {
-    switch (n) {
+    double a = 1.0 * x * (1 - x) / 2;
+    double phi = 2 * M_PI * (0.5 / 3 + -1.5 * x);
+
+    return x + a * (p0 * cos(phi) + p1 * sin(phi));
+}
+
+/* Formula f at x, written as _cm.py writes it (numpy evaluates left to right, as C does). */
+static double channel_fn(int f, double x)
+{
+    switch (f) {
     case 3:
         return x;
     case 5:
-        return x * x * x;
+        return pow(x, 3);
     case 7:
         return sqrt(x);
     case 10:
@@ -110,31 +95,97 @@ static double gnuplot_fn(int n, double x)
         return 3 * x - 2;
     case 28:
         return fabs((3 * x - 1) / 2);
+    case 30:
+        return x / 0.32 - 0.78125;
+    case 31:
+        return 2 * x - 0.84;
+    case 32:
+        return x < 0.25 ? 4 * x : x < 0.92 ? -2 * x + 1.84 : x / 0.08 - 11.5;
     case 33:
         return fabs(2 * x - 0.5);
     case 34:
         return 2 * x;
     case 35:
         return 2 * x - 0.5;
-    default: /* 36 */
+    case 36:
         return 2 * x - 1;
+    case F_HEAT_R:
+        return 1.5 * x;
+    case F_HEAT_G:
+        return 2 * x - 1;
+    case F_HEAT_B:
+        return 4 * x - 3;
+    case F_YARG:
+        return 1 - x;
+    case F_FLAG_R:
+        return 0.75 * sin((x * 31.5 + 0.25) * M_PI) + 0.5;
+    case F_FLAG_G:
+        return sin(x * 31.5 * M_PI);
+    case F_FLAG_B:
+        return 0.75 * sin((x * 31.5 - 0.25) * M_PI) + 0.5;
+    case F_PRISM_R:
+        return 0.75 * sin((x * 20.9 + 0.25) * M_PI) + 0.67;
+    case F_PRISM_G:
+        return 0.75 * sin((x * 20.9 - 0.25) * M_PI) + 0.33;
+    case F_PRISM_B:
+        return -1.1 * sin((x * 20.9) * M_PI);
+    case F_HELIX_R:
+        return cubehelix(x, -0.14861, 1.78277);
+    case F_HELIX_G:
+        return cubehelix(x, -0.29227, -0.90649);
+    default: /* F_HELIX_B */
+        return cubehelix(x, 1.97294, 0.0);
     }
 }
 
-static double seg_entry(const seg *s, int k)
+/* numpy linspace(0, 1, 256)[k]: k * (1/255), the last exactly 1 */
+static double lin_x(int k)
 {
+    return k >= POSE_CMAP_N - 1 ? 1.0 : k * (1.0 / (POSE_CMAP_N - 1));
+}
+
+/* ---- segment maps ---- */
+
+typedef struct seg_pt {
+    double x, y0, y1;
+} seg_pt;
+
+/* Breakpoint j of channel c of m, or of its reverse. */
+static seg_pt seg_point(const pose_cmap_seg *m, int c, int j, int rev)
+{
+    int i = rev ? m->n[c] - 1 - j : j;
+    const double *r;
+    seg_pt p;
+
+    if (m->list) {
+        r = m->v + 4 * i;
+        p = (seg_pt){r[0], r[1 + c], r[1 + c]};
+    } else {
+        r = m->v + 3 * ((c > 0 ? m->n[0] : 0) + (c > 1 ? m->n[1] : 0) + i);
+        p = (seg_pt){r[0], r[1], r[2]};
+    }
+    if (rev)
+        p = (seg_pt){1.0 - p.x, p.y1, p.y0};
+    return p;
+}
+
+/* Entry k of channel c's lookup table, before clipping (see the top of this file). */
+static double seg_entry(const pose_cmap_seg *m, int c, int k, int rev)
+{
+    const double scale = POSE_CMAP_N - 1;
+    double xk = scale * lin_x(k);
+    seg_pt a, b;
     int j;
-    double x0, x1;
 
     if (k <= 0)
-        return s->p[0][1];
+        return seg_point(m, c, 0, rev).y1;
     if (k >= POSE_CMAP_N - 1)
-        return s->p[s->n - 1][1];
-    for (j = 1; j < s->n - 1 && s->p[j][0] * (POSE_CMAP_N - 1) < k; j++)
+        return seg_point(m, c, m->n[c] - 1, rev).y0;
+    for (j = 1; j < m->n[c] - 1 && seg_point(m, c, j, rev).x * scale < xk; j++)
         ;
-    x0 = s->p[j - 1][0] * (POSE_CMAP_N - 1);
-    x1 = s->p[j][0] * (POSE_CMAP_N - 1);
-    return s->p[j - 1][1] + (k - x0) / (x1 - x0) * (s->p[j][1] - s->p[j - 1][1]);
+    a = seg_point(m, c, j - 1, rev);
+    b = seg_point(m, c, j, rev);
+    return (xk - a.x * scale) / (b.x * scale - a.x * scale) * (b.y0 - a.y1) + a.y1;
 }
 
 static double clip01(double v)
@@ -144,13 +195,14 @@ static double clip01(double v)
 
 /* ---- lookup ---- */
 
-/* A colormap found by name: a formula or segment map (def) or a listed one (list), maybe
- * matplotlib's twilight_shifted (built from twilight) and maybe reversed ("_r"). */
+/* A colormap found by name: a function map (fn), a segment map (seg) or a listed one (list),
+ * maybe matplotlib's twilight_shifted (built from twilight) and maybe reversed ("_r"). */
 typedef struct cmap_ref {
-    const cmap_def *def;
+    const fn_map *fn;
+    const pose_cmap_seg *seg;
     const pose_cmap_listed *list;
     int shifted, rev;
-    int n; /* colours: 256 (def) or the list's */
+    int n; /* colours: 256 (fn, seg) or the list's */
 } cmap_ref;
 
 static int name_is(const char *name, size_t len, const char *known)
@@ -158,17 +210,36 @@ static int name_is(const char *name, size_t len, const char *known)
     return strlen(known) == len && strncmp(known, name, len) == 0;
 }
 
+#define N_NAMES (POSE_CMAP_N_LISTED + 1 + N_FN_MAPS + POSE_CMAP_N_SEGS + POSE_CMAP_N_LISTS)
+
+/* Name number i of N_NAMES: the listed maps, twilight_shifted, the function maps, the segment
+ * maps, the maps made from lists. */
+static const char *name_at(int i)
+{
+    if (i < POSE_CMAP_N_LISTED)
+        return pose_cmap_listed_maps[i].name;
+    if ((i -= POSE_CMAP_N_LISTED) == 0)
+        return "twilight_shifted";
+    if ((i -= 1) < N_FN_MAPS)
+        return FN_MAPS[i].name;
+    if ((i -= N_FN_MAPS) < POSE_CMAP_N_SEGS)
+        return pose_cmap_seg_maps[i].name;
+    return pose_cmap_list_maps[i - POSE_CMAP_N_SEGS].name;
+}
+
+/* As many names as fit in buf (n bytes), then "...". */
 static void names_list(char *buf, size_t n)
 {
     size_t used = 0;
     int i, k;
 
     buf[0] = '\0';
-    for (i = 0; i < N_CMAPS + POSE_CMAP_N_LISTED + 1 && used < n; i++) {
-        const char *nm = i < N_CMAPS ? CMAPS[i].name
-                         : i < N_CMAPS + POSE_CMAP_N_LISTED
-                             ? pose_cmap_listed_maps[i - N_CMAPS].name
-                             : "twilight_shifted";
+    for (i = 0; i < N_NAMES; i++) {
+        const char *nm = name_at(i);
+        if (used + strlen(nm) + 8 > n) {
+            snprintf(buf + used, n - used, ", ...");
+            return;
+        }
         k = snprintf(buf + used, n - used, "%s%s", i ? ", " : "", nm);
         used += k > 0 ? (size_t)k : 0;
     }
@@ -176,19 +247,29 @@ static void names_list(char *buf, size_t n)
 
 static int cmap_find(const char *name, cmap_ref *r, vas_err *e)
 {
-    char list[1024];
+    char list[360];
     size_t len = name ? strlen(name) : 0;
     int i;
 
     memset(r, 0, sizeof(*r));
     r->rev = len > 2 && strcmp(name + len - 2, "_r") == 0;
     len -= r->rev ? 2 : 0;
-    for (i = 0; i < N_CMAPS; i++)
-        if (name_is(name, len, CMAPS[i].name)) {
-            r->def = &CMAPS[i];
-            r->n = POSE_CMAP_N;
+    r->n = POSE_CMAP_N;
+    if (name_is(name ? name : "", len, "grey")) /* vas's alias of gray */
+        name = "gray", len = 4;
+    for (i = 0; i < N_FN_MAPS; i++)
+        if (name_is(name, len, FN_MAPS[i].name)) {
+            r->fn = &FN_MAPS[i];
             return VAS_OK;
         }
+    for (i = 0; i < POSE_CMAP_N_SEGS + POSE_CMAP_N_LISTS; i++) {
+        const pose_cmap_seg *m = i < POSE_CMAP_N_SEGS ? &pose_cmap_seg_maps[i]
+                                                      : &pose_cmap_list_maps[i - POSE_CMAP_N_SEGS];
+        if (name_is(name, len, m->name)) {
+            r->seg = m;
+            return VAS_OK;
+        }
+    }
     r->shifted = name_is(name ? name : "", len, "twilight_shifted");
     for (i = 0; i < POSE_CMAP_N_LISTED; i++)
         if (r->shifted ? strcmp(pose_cmap_listed_maps[i].name, "twilight") == 0
@@ -198,8 +279,15 @@ static int cmap_find(const char *name, cmap_ref *r, vas_err *e)
             return VAS_OK;
         }
     names_list(list, sizeof(list));
-    return err_set(e, VAS_EINVAL, "unknown colormap '%s'; vas knows %s (and each with _r)",
-                   name ? name : "", list);
+    for (i = 0; i < N_NAMES; i++) /* "set1" for Set1: say so */
+        if (strlen(name_at(i)) == len && strncasecmp(name_at(i), name ? name : "", len) == 0)
+            return err_set(e, VAS_EINVAL, "unknown colormap '%s'; names are case-sensitive: %s%s",
+                           name, name_at(i), r->rev ? "_r" : "");
+    return err_set(e, VAS_EINVAL,
+                   "unknown colormap '%s'; vas knows matplotlib's %d colormaps by their "
+                   "case-sensitive names, each also with _r, e.g. rainbow (DeepLabCut's "
+                   "default), jet, viridis, plasma, tab10, Set1; all: %s",
+                   name ? name : "", N_NAMES, list);
 }
 
 int pose_cmap_size(const char *name, vas_err *e)
@@ -215,9 +303,9 @@ static void cmap_entry(const cmap_ref *r, int k, double rgb[3])
 {
     int c;
 
-    if (r->rev) /* matplotlib reverses a list, and a segment or formula map about x = 0.5 */
-        k = r->n - 1 - k;
     if (r->list) {
+        if (r->rev) /* ListedColormap.reversed: the colours in reverse order */
+            k = r->n - 1 - k;
         /* _cm_listed.py: twilight_shifted = (second half + first half of twilight), reversed */
         if (r->shifted)
             k = (r->n - 1 - k + r->n / 2) % r->n;
@@ -225,12 +313,11 @@ static void cmap_entry(const cmap_ref *r, int k, double rgb[3])
             rgb[c] = r->list->v[3 * k + c];
         return;
     }
-    for (c = 0; c < 3; c++) {
-        /* numpy linspace(0, 1, 256)[k] = k * (1/255) */
-        double x = k * (1.0 / (POSE_CMAP_N - 1));
-        rgb[c] = clip01(r->def->gnu[0] >= 0 ? gnuplot_fn(r->def->gnu[c], x)
-                                            : seg_entry(&r->def->s[c], k));
-    }
+    for (c = 0; c < 3; c++)
+        if (r->fn) /* LinearSegmentedColormap._reverser: f(1 - x) */
+            rgb[c] = clip01(channel_fn(r->fn->f[c], r->rev ? 1 - lin_x(k) : lin_x(k)));
+        else
+            rgb[c] = clip01(seg_entry(r->seg, c, k, r->rev));
 }
 
 int pose_cmap_lut(const char *name, int k, double rgb[3], vas_err *e)

@@ -1,16 +1,21 @@
 /* pose_cmap.h - matplotlib colours as DeepLabCut uses them: named colormaps (config.yaml
  * `colormap`, one colour per bodypart) and colour specs (config.yaml `skeleton_color`).
- * Two kinds, as in matplotlib:
- *   - segment and formula maps (LinearSegmentedColormap, 256 colours), computed from their
- *     matplotlib definitions (gnuplot formulas, linear segments): rainbow (DLC's default), jet,
- *     hsv, hot, cool, spring, summer, autumn, winter, gray, bwr, brg, gnuplot, ocean, afmhot,
- *     binary;
+ * Every colormap matplotlib 3.6 registers by name (matplotlib.colormaps, 83 and each reversed
+ * as "<name>_r"), of its two kinds:
+ *   - segment maps (LinearSegmentedColormap, 256 colours): those whose channels are functions,
+ *     computed from their formulas (rainbow, DLC's default, gnuplot, gnuplot2, ocean, afmhot,
+ *     cubehelix, flag, prism, gist_gray, gist_heat, gist_yarg), and those given by data,
+ *     evaluated from matplotlib's segment data (pose_cmap_tables.h): jet, hsv, hot, cool, spring,
+ *     summer, autumn, winter, gray, binary, bone, copper, pink, coolwarm, bwr, brg, seismic,
+ *     terrain, CMRmap, Wistia, nipy_spectral, gist_earth, gist_ncar, gist_rainbow, gist_stern,
+ *     ColorBrewer's Blues, BuGn, BuPu, GnBu, Greens, Greys, OrRd, Oranges, PuBu, PuBuGn, PuRd,
+ *     Purples, RdPu, Reds, YlGn, YlGnBu, YlOrBr, YlOrRd, BrBG, PRGn, PiYG, PuOr, RdBu, RdGy,
+ *     RdYlBu, RdYlGn, Spectral;
  *   - listed maps (ListedColormap, N colours), matplotlib's own tables (pose_cmap_tables.h):
  *     viridis, plasma, inferno, magma, cividis, turbo (256), twilight, twilight_shifted (510),
  *     tab10 (10), tab20, tab20b, tab20c (20), Set1 (9), Set2 (8), Set3 (12), Pastel1 (9),
  *     Pastel2 (8), Paired (12), Accent (8), Dark2 (8).
- * Each also reversed as "<name>_r". Names are case-sensitive, as in matplotlib. Not (yet): the
- * other segment maps (Blues, coolwarm, bone, cubehelix, ...).
+ * Names are case-sensitive, as in matplotlib; "grey" is vas's alias of gray.
  * Not: drawing (pose_draw.h). Threads: any; everything here is pure and constant. */
 #ifndef VAS_POSE_CMAP_H
 #define VAS_POSE_CMAP_H
