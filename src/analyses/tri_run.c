@@ -34,15 +34,6 @@ typedef struct tri_take {
 
 /* ---- inputs ---- */
 
-/* Camera c's poses (a pose file) filtered by o->filter, read into k->t[c]. */
-static int read_filtered(take *k, int c, const char *poses, const tri_run_opts *o, vas_err *e)
-{
-    char path[PATH_LEN];
-    int rc = o->filter(o->filter_arg, c, poses, path, sizeof(path), e);
-
-    return rc < 0 ? rc : dlc_read(path, &k->t[c], e);
-}
-
 /* Camera c's input as a table: a pose file as it is, else a video analysed now; filtered when
  * o->filter is set. */
 static int load_input(take *k, int c, const char *path, const tri_run_opts *o, tri_out *out,
@@ -55,12 +46,10 @@ static int load_input(take *k, int c, const char *path, const tri_run_opts *o, t
     vas_err re = {0};
     int rc = dlc_read(path, &k->t[c], &re);
 
-    if (rc == VAS_OK && o->filter) {
-        dlc_table_free(&k->t[c]);
-        rc = read_filtered(k, c, path, o, &re);
-    }
     if (rc == VAS_OK) {
         rc = dlc_table_select_xyl(&k->t[c], &re);
+        if (rc == VAS_OK && o->filter)
+            rc = o->filter(o->filter_arg, &k->t[c], &re);
         return rc < 0 ? err_set(e, rc, "camera %s's pose file: %s", cam, re.msg) : VAS_OK;
     }
     if (rc == VAS_ENOMEM || rc == VAS_ETOOBIG)
@@ -80,10 +69,12 @@ static int load_input(take *k, int c, const char *path, const tri_run_opts *o, t
                        re.msg);
     if (rc == VAS_OK) {
         out->n_videos++;
-        rc = o->filter ? read_filtered(k, c, pv.csv, o, e) : dlc_read(pv.csv, &k->t[c], e);
+        rc = dlc_read(pv.csv, &k->t[c], e);
     }
     if (rc == VAS_OK)
         rc = dlc_table_select_xyl(&k->t[c], e);
+    if (rc == VAS_OK && o->filter)
+        rc = o->filter(o->filter_arg, &k->t[c], e);
     pose_video_out_clear(&pv);
     return rc;
 }

@@ -29,6 +29,7 @@
 #include "analyses/pose_run.h"
 #include "core/err.h"
 #include "geom/geom_models3d.h"
+#include "pose/dlc_read.h"
 
 /* A triangulated take, seen by tri_run_opts.on_take (borrowed during that call). */
 typedef struct tri_take tri_take;
@@ -47,9 +48,9 @@ typedef struct tri_run_opts {
     double pcutoff;          /* 0 to 1 */
     int min_cameras;         /* views a point needs; below 2: 2 */
     double ransac_threshold; /* > 0: drop outlying views, pixels (geom_tri.h step 5); 0: off */
-    /* optional (filtered=1): camera c's 2D pose file poses (the input, or its video's poses)
-     * filtered into a new file whose path goes into out[n]; the triangulation reads that. */
-    int (*filter)(void *arg, int c, const char *poses, char *out, size_t n, vas_err *e);
+    /* optional (filtered=1): filters a camera's 2D poses in place (the table read from its
+     * pose file or from its video's poses; x, y, likelihood columns) before triangulation. */
+    int (*filter)(void *arg, dlc_table *t, vas_err *e);
     void *filter_arg;
 } tri_run_opts;
 

@@ -214,21 +214,14 @@ static void put_result(job *j, const geom_models3d_item *it, const tri_out *out,
         json_object_set_new(r, "note", json_string(out->note));
 }
 
-/* filtered=1: camera c's poses through `filter` (the job's filter arguments) into
- * <tmp>/camera<c>_filtered.csv, as DeepLabCut's triangulate(filterpredictions=True) does. */
-static int filter_camera(void *arg, int c, const char *poses, char *out, size_t n, vas_err *e)
+/* filtered=1: a camera's poses through `filter` (the job's filter arguments), in place, as
+ * DeepLabCut's triangulate(filterpredictions=True) does. */
+static int filter_camera(void *arg, dlc_table *t, vas_err *e)
 {
-    job *j = arg;
-    pose_filter_out fo = {0};
-    char name[32];
-    int rc;
+    pose_filter_opts o;
 
-    snprintf(name, sizeof(name), "camera%d", c + 1);
-    rc = analysis_filter_poses(j, poses, name, &fo, e);
-    if (rc == VAS_OK)
-        snprintf(out, n, "%s", fo.csv);
-    pose_filter_out_clear(&fo);
-    return rc;
+    analysis_filter_opts(job_args((job *)arg), &o);
+    return pose_filter_table(t, &o, e);
 }
 
 int tri_job_start(job *j, const geom_models3d_item **it, tri_run_opts *o, char *dir, size_t nd,
