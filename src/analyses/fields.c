@@ -1,11 +1,39 @@
 /* fields.c - the fields an analysis request may carry. See fields.h. */
 #include "analyses/fields.h"
 
+#include "core/util.h"
 #include "store/store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+int analysis_value_bool(const json_t *v)
+{
+    const char *s = json_string_value(v);
+
+    if (json_is_boolean(v))
+        return json_is_true(v);
+    if (json_is_integer(v) && (json_integer_value(v) == 0 || json_integer_value(v) == 1))
+        return (int)json_integer_value(v);
+    if (s && (!strcmp(s, "1") || !strcasecmp(s, "true")))
+        return 1;
+    if (s && (!strcmp(s, "0") || !strcasecmp(s, "false")))
+        return 0;
+    return -1;
+}
+
+int analysis_value_num(const json_t *v, double *out)
+{
+    const char *s = json_string_value(v);
+
+    if (json_is_number(v)) {
+        *out = json_number_value(v);
+        return 0;
+    }
+    return s && util_parse_double(s, out) == 0 ? 0 : -1;
+}
 
 int analysis_is_common_field(const char *k)
 {

@@ -7,6 +7,7 @@
  * "p_bound","ARdegree","MAdegree"); progress in
  * frames. Also the filter step other analyses share (analysis_filter_poses, analysis.h). */
 #include "analyses/analysis.h"
+#include "analyses/fields.h"
 #include "analyses/pose_job.h"
 #include "core/util.h"
 #include "pose/pose_arima.h"
@@ -48,9 +49,7 @@ static int field_p(const json_t *fields, double *v, vas_err *e)
 
     if (!f)
         return VAS_OK;
-    if (json_is_number(f))
-        p = json_number_value(f);
-    else if (!json_is_string(f) || util_parse_double(json_string_value(f), &p) < 0)
+    if (analysis_value_num(f, &p) < 0)
         p = NAN;
     if (!(p >= 0 && p <= 1))
         return err_set(e, VAS_EINVAL, "'p_bound' must be a likelihood from 0 to 1");

@@ -2,14 +2,14 @@
 #include "analyses/filtered.h"
 
 #include "analyses/analysis.h"
-#include "analyses/label_opts.h"
+#include "analyses/fields.h"
 
 int analysis_check_filtered(const json_t *fields, json_t *args, vas_err *e)
 {
     static const char *const fa[] = {"filtertype", "windowlength", "p_bound",
                                      "ARdegree",   "MAdegree",     NULL};
     const json_t *f = json_object_get(fields, "filtered");
-    int on = f ? label_opts_bool(f) : 0;
+    int on = f ? analysis_value_bool(f) : 0;
 
     if (on < 0)
         return err_set(e, VAS_EINVAL, "'filtered' must be 0 or 1 (true or false)");

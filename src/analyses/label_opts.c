@@ -2,6 +2,8 @@
  * booleans, arrays); each is parsed once here, and args keeps the normalised JSON value. */
 #include "analyses/label_opts.h"
 
+#include "analyses/fields.h"
+
 #include "core/util.h"
 #include "pose/pose_cmap.h"
 
@@ -19,30 +21,12 @@ void label_opts_default(label_opts *o)
 
 /* ---- values ---- */
 
-int label_opts_bool(const json_t *v)
-{
-    const char *s = json_string_value(v);
-
-    if (json_is_boolean(v))
-        return json_is_true(v);
-    if (json_is_integer(v) && (json_integer_value(v) == 0 || json_integer_value(v) == 1))
-        return (int)json_integer_value(v);
-    if (s && (!strcmp(s, "1") || !strcasecmp(s, "true")))
-        return 1;
-    if (s && (!strcmp(s, "0") || !strcasecmp(s, "false")))
-        return 0;
-    return -1;
-}
-
 /* A number field in [lo, hi]: a JSON number or its text. 0 ok, -1 otherwise. */
 static int get_num(const json_t *v, double lo, double hi, double *out)
 {
-    const char *s = json_string_value(v);
     double d = NAN;
 
-    if (json_is_number(v))
-        d = json_number_value(v);
-    else if (!s || util_parse_double(s, &d) < 0)
+    if (analysis_value_num(v, &d) < 0)
         return -1;
     if (!(d >= lo && d <= hi))
         return -1;
@@ -184,7 +168,7 @@ int label_opts_check(const pose_model *m, const json_t *fields, json_t *args, va
     for (size_t i = 0; i < sizeof(bools) / sizeof(bools[0]); i++) {
         if (!(v = json_object_get(fields, bools[i])))
             continue;
-        int b = label_opts_bool(v);
+        int b = analysis_value_bool(v);
         if (b < 0)
             return bad(e, bools[i], "0, 1, true or false");
         json_object_set_new(args, bools[i], json_boolean(b));

@@ -48,8 +48,6 @@ void label_opts_default(label_opts *o);
  * into args (borrowed). m (borrowed) may be NULL when the server has not loaded the model: the
  * bodypart names are then checked by the job. VAS_EINVAL naming the field and what it takes. */
 int label_opts_check(const pose_model *m, const json_t *fields, json_t *args, vas_err *e);
-/* A boolean field: JSON true/false, 0/1, or "0", "1", "true", "false". 1/0, or -1. */
-int label_opts_bool(const json_t *v);
 /* The options in args (as label_opts_check left them) for model m into *o. VAS_EINVAL for a
  * bodypart m does not have. */
 int label_opts_from_args(const pose_model *m, const json_t *args, label_opts *o, vas_err *e);

@@ -10,6 +10,7 @@
  * "videos_analysed","poses_reused"} plus "note" when the inputs differ in length; progress in
  * frames triangulated. */
 #include "analyses/analysis.h"
+#include "analyses/fields.h"
 #include "analyses/filtered.h"
 #include "analyses/pose_job.h"
 #include "analyses/tri_job.h"
@@ -39,13 +40,11 @@ static int num_field(const json_t *fields, const char *k, double *v)
 
     if (!f)
         return 0;
-    if (json_is_number(f))
-        *v = json_number_value(f);
-    else if (json_is_boolean(f))
+    if (json_is_boolean(f)) {
         *v = json_is_true(f);
-    else if (!json_is_string(f) || util_parse_double(json_string_value(f), v) < 0)
-        return -1;
-    return 1;
+        return 1;
+    }
+    return analysis_value_num(f, v) < 0 ? -1 : 1;
 }
 
 /* pcutoff, min_cameras, ransac, ransac_threshold: checked, put into args as numbers. */
