@@ -134,23 +134,10 @@ static int fx_teardown(void **state)
     return 0;
 }
 
-static int run(const char *cmd)
-{
-    char line[512];
-    /* NOLINTNEXTLINE(cert-env33-c): the client is a real program; the command is ours */
-    FILE *p = popen(cmd, "r");
-
-    if (!p)
-        return -1;
-    while (fgets(line, sizeof(line), p))
-        print_message("  | %s", line);
-    return pclose(p);
-}
-
 static void need_pandas(void)
 {
     if (have_pandas < 0)
-        have_pandas = run(PYTHON " -c 'import pandas, tables' 2>/dev/null") == 0;
+        have_pandas = tu_run(PYTHON " -c 'import pandas, tables' 2>/dev/null") == 0;
     if (!have_pandas) {
         print_message("SKIP: needs python3-pandas and python3-tables (scripts/deps-pose.txt)\n");
         skip();
@@ -164,7 +151,7 @@ static void python(const fx *f, const char *name, const char *script, const char
 
     assert_int_equal(tu_write_file(path, script, strlen(script)), 0);
     snprintf(cmd, sizeof(cmd), PYTHON " '%s' '%s' '%s' 2>&1", path, a, b ? b : "");
-    if (run(cmd) != 0)
+    if (tu_run(cmd) != 0)
         fail_msg("%s failed; its output is above", name);
     free(path);
 }

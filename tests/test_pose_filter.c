@@ -120,24 +120,11 @@ typedef tu_dir_fx fx; /* a fresh temp folder per test */
 
 static int have_python = -1;
 
-static int run(const char *cmd)
-{
-    char line[512];
-    /* NOLINTNEXTLINE(cert-env33-c): the reference is a real program; the command is ours */
-    FILE *p = popen(cmd, "r");
-
-    if (!p)
-        return -1;
-    while (fgets(line, sizeof(line), p))
-        print_message("  | %s", line);
-    return pclose(p);
-}
-
 static void need_python(void)
 {
     if (have_python < 0)
         have_python =
-            run(PYTHON " -c 'import numpy, pandas, tables, scipy.signal' 2>/dev/null") == 0;
+            tu_run(PYTHON " -c 'import numpy, pandas, tables, scipy.signal' 2>/dev/null") == 0;
     if (!have_python) {
         print_message("SKIP: needs /usr/bin/python3 with numpy, pandas, tables and scipy\n");
         skip();
@@ -150,7 +137,7 @@ static void python(const fx *f, const char *name, const char *script, const char
 
     assert_int_equal(tu_write_file(path, script, strlen(script)), 0);
     snprintf(cmd, sizeof(cmd), PYTHON " '%s' '%s' '%s' 2>&1", path, a, b);
-    if (run(cmd) != 0)
+    if (tu_run(cmd) != 0)
         fail_msg("%s failed; its output is above", name);
     free(path);
 }

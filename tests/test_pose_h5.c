@@ -156,25 +156,11 @@ static const char *fixdir(void)
     return d ? d : "tests/fixtures/pose_writers";
 }
 
-/* Runs a shell command, echoing its output; its exit status. */
-static int run(const char *cmd)
-{
-    char line[512];
-    /* NOLINTNEXTLINE(cert-env33-c): the client is a real program; the command is ours */
-    FILE *p = popen(cmd, "r");
-
-    if (!p)
-        return -1;
-    while (fgets(line, sizeof(line), p))
-        print_message("  | %s", line);
-    return pclose(p);
-}
-
 /* Skips the calling test unless python3-pandas and python3-tables are installed. */
 static void need_pandas(void)
 {
     if (have_pandas < 0)
-        have_pandas = run(PYTHON " -c 'import pandas, tables' 2>/dev/null") == 0;
+        have_pandas = tu_run(PYTHON " -c 'import pandas, tables' 2>/dev/null") == 0;
     if (!have_pandas) {
         print_message("SKIP: the pandas client checks need python3-pandas and python3-tables "
                       "(scripts/deps-pose.txt; scripts/install-deps)\n");
@@ -190,7 +176,7 @@ static void client_check(const fx *f, const char *mode, const char *path, const 
 
     snprintf(cmd, sizeof(cmd), PYTHON " '%s' %s '%s' '%s' '%s' 2>&1", f->check, mode, path, a,
              b ? b : "");
-    if (run(cmd) != 0)
+    if (tu_run(cmd) != 0)
         fail_msg("the pandas client refused %s (%s check); its output is above", path, mode);
 }
 

@@ -33,6 +33,21 @@
 #define TU_OPENFIELD_CLIP_FRAMES 367
 #define TU_OPENFIELD_LABELED     "tests/fixtures/openfield/labeled-data/m4s1"
 
+/* Runs a shell command (a real reference program: python3, ffprobe), echoing its output as
+ * "  | line"; its exit status (pclose), -1 when it cannot start. */
+static inline int tu_run(const char *cmd)
+{
+    char line[512];
+    /* NOLINTNEXTLINE(cert-env33-c): the reference is a real program; the command is ours */
+    FILE *p = popen(cmd, "r");
+
+    if (!p)
+        return -1;
+    while (fgets(line, sizeof(line), p))
+        printf("  | %s", line);
+    return pclose(p);
+}
+
 /* New folder /tmp/vas-test-XXXXXX; returns a new string (caller frees) or NULL. */
 static inline char *tu_mkdtemp(void)
 {
