@@ -26,7 +26,7 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_DIR)/bin/%)
 FUZZ_LIB_SRC := $(filter-out src/main.c,$(wildcard src/*/*.c))
 FUZZ_LIB_OBJ := $(FUZZ_LIB_SRC:src/%.c=$(FUZZ_DIR)/obj/%.o) \
-                $(FUZZ_GEN)/onnx_subset.pb-c.o $(FUZZ_GEN)/tf_subset.pb-c.o
+                $(FUZZ_GEN)/onnx_subset.pb-c.o $(FUZZ_GEN)/tf_subset.pb-c.o $(FUZZ_GEN)/web_assets.o
 
 .PHONY: fuzz fuzz-build
 fuzz-build: $(FUZZ_BIN)
@@ -40,6 +40,14 @@ $(FUZZ_GEN)/%.pb-c.c $(FUZZ_GEN)/%.pb-c.h: src/nn/%.proto
 
 # Kept: the objects' order-only prerequisites would otherwise be removed as intermediates.
 .PRECIOUS: $(FUZZ_GEN)/%.pb-c.c $(FUZZ_GEN)/%.pb-c.h
+
+# The web page (mk/web.mk), so that the HTTP objects link.
+$(FUZZ_GEN)/web_assets.c: $(wildcard web/*) scripts/embed
+	@mkdir -p $(FUZZ_GEN)
+	scripts/embed $@ $(sort $(wildcard web/*))
+
+$(FUZZ_GEN)/web_assets.o: $(FUZZ_GEN)/web_assets.c src/http/web_assets.h
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
 
 $(FUZZ_GEN)/%.pb-c.o: $(FUZZ_GEN)/%.pb-c.c
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<

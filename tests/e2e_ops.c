@@ -249,8 +249,8 @@ static void token_guards_all_but_health(void **state)
 static void unknown_route_is_404(void **state)
 {
     e2e_srv *s = *state;
-    static const char *const paths[] = {
-        "/", "/nothing", "/files", "/file/abcd/more", "/analysis/x/y", "/health/x"};
+    static const char *const paths[] = {"/nothing",  "/files", "/file/abcd/more", "/analysis/x/y",
+                                        "/health/x", "/view",  "/static/"};
     e2e_resp r;
 
     for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
@@ -276,6 +276,8 @@ static void wrong_method_is_405_with_allow(void **state)
         {"DELETE", "/file", "GET, HEAD, POST"},
         {"POST", "/file/f572d396fae9206628714fb2ce00f72e94f2258f", "GET, HEAD, DELETE"},
         {"PATCH", "/analysis", "GET, HEAD, POST"},
+        {"POST", "/", "GET, HEAD"},
+        {"DELETE", "/analysis/types", "GET, HEAD"},
         {"PUT", "/analysis/00000000-0000-4000-8000-000000000000", "GET, HEAD, DELETE"},
         {"POST", "/health", "GET, HEAD"},
         {"DELETE", "/metrics", "GET, HEAD"},

@@ -40,6 +40,11 @@ typedef struct analysis_def {
 
 /* The analysis called name, or NULL. */
 const analysis_def *analysis_lookup(const char *name);
+/* The i-th analysis clients see (0, 1, ...), NULL past the last. */
+const analysis_def *analysis_at(int i);
+/* GET /analysis/types: every analysis with its model kind, inputs, unit, description and
+ * arguments (each with type, default, range; types.c). *out is the caller's. Threads: any. */
+int analysis_types_json(json_t **out, vas_err *e);
 /* "sleep, video, ..." into buf. */
 void analysis_names(char *buf, size_t n);
 /* The model check shared by the model analyses: `model` must name a loaded model (400 listing

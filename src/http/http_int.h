@@ -104,6 +104,10 @@ int reply_error_hdr(http_req *r, unsigned status, const char *hname, const char 
 int reply_err(http_req *r, const vas_err *e);
 int reply_raw(http_req *r, unsigned status, const char *ctype, const char *body, size_t n);
 unsigned reply_status_of(int code);
+/* Queues body, constant for the life of the program (not copied), with ctype (NULL: none) and
+ * the extra headers hdrs (name, value, ..., NULL; or NULL). For GET and HEAD, never deferred. */
+int reply_const(http_req *r, unsigned status, const char *ctype, const void *body, size_t n,
+                const char *const *hdrs);
 
 /* ---- store pool (server.c) ---- */
 int http_store_get(http_req *r, vas_err *e);
@@ -134,6 +138,10 @@ int ops_health(http_req *r);
 int ops_metrics(http_req *r);
 int ops_models(http_req *r);
 int ops_workers(http_req *r);
+int analyses_types(http_req *r); /* GET /analysis/types */
+int files_link(http_req *r);     /* GET /file/<id>/link */
+int web_page(http_req *r);       /* GET / and /view/<id> (routes_web.c) */
+int web_static(http_req *r);     /* GET /static/<name> */
 /* ?limit=&offset= into *limit (-1 = all) and *offset; VAS_EINVAL answered by caller. */
 int http_paging(http_req *r, int64_t *limit, int64_t *offset, vas_err *e);
 

@@ -6,8 +6,9 @@
 #include <stdlib.h>
 
 const char *const metrics_route_names[HTTP_ROUTE_COUNT] = {
-    "unknown", "/file",   "/file/:id", "/analysis", "/analysis/:id",
-    "/model",  "/health", "/metrics",  "/workers"};
+    "unknown",        "/file",   "/file/:id",    "/analysis", "/analysis/:id",
+    "/model",         "/health", "/metrics",     "/workers",  "/analysis/types",
+    "/file/:id/link", "/",       "/static/:name"};
 
 static const unsigned statuses[METRICS_N_STATUS] = {200, 202, 206, 304, 400, 401, 404, 405, 409,
                                                     413, 416, 429, 431, 500, 503, 507, 0};

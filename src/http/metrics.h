@@ -18,6 +18,10 @@ enum {
     HTTP_ROUTE_HEALTH,
     HTTP_ROUTE_METRICS,
     HTTP_ROUTE_WORKERS,
+    HTTP_ROUTE_TYPES,  /* /analysis/types */
+    HTTP_ROUTE_LINK,   /* /file/<id>/link */
+    HTTP_ROUTE_PAGE,   /* / and /view/<id>: the web page */
+    HTTP_ROUTE_STATIC, /* /static/<name>: its scripts and styles */
     HTTP_ROUTE_COUNT
 };
 

@@ -70,6 +70,29 @@ int reply_raw(http_req *r, unsigned status, const char *ctype, const char *body,
     return queue_body(r, status, ctype, body, n, NULL, NULL);
 }
 
+int reply_const(http_req *r, unsigned status, const char *ctype, const void *body, size_t n,
+                const char *const *hdrs)
+{
+    struct MHD_Response *resp;
+    enum MHD_Result ok;
+
+    resp = MHD_create_response_from_buffer(n, (void *)body, MHD_RESPMEM_PERSISTENT);
+    if (!resp)
+        return VAS_ENOMEM;
+    if (ctype)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    for (int i = 0; hdrs && hdrs[i]; i += 2)
+        MHD_add_response_header(resp, hdrs[i], hdrs[i + 1]);
+    if (r->close)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    ok = MHD_queue_response(r->conn, status, resp);
+    MHD_destroy_response(resp);
+    r->status = (int)status;
+    r->bytes_out += n;
+    r->answered = 1;
+    return ok == MHD_YES ? VAS_OK : VAS_EIO;
+}
+
 int reply_error_hdr(http_req *r, unsigned status, const char *hname, const char *hval,
                     const char *fmt, ...)
 {

@@ -245,3 +245,13 @@ int analyses_delete(http_req *r)
         return reply_err(r, &e);
     return reply_json(r, MHD_HTTP_OK, json_pack("{s:s}", "state", "REVOKED"));
 }
+
+int analyses_types(http_req *r)
+{
+    json_t *types;
+    vas_err e = {0};
+
+    if (analysis_types_json(&types, &e) < 0)
+        return reply_err(r, &e);
+    return reply_json(r, MHD_HTTP_OK, types);
+}

@@ -1,5 +1,6 @@
 /* routes_files.c - POST/GET /file and GET/HEAD/DELETE /file/<id> (api.md, Files). */
 #include "http/http_int.h"
+#include "http/link.h"
 #include "http/range.h"
 
 #include <errno.h>
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 int files_post(http_req *r)
@@ -210,4 +212,24 @@ int files_delete(http_req *r)
         store_file_delete(r->st, f.id, &e) < 0)
         return reply_err(r, &e);
     return reply_json(r, MHD_HTTP_OK, json_pack("{s:s}", "deleted", f.id));
+}
+
+/* A URL for GET/HEAD of the file without the token (link.h), good for HTTP_LINK_TTL_S; with no
+ * token configured, the plain path. */
+int files_link(http_req *r)
+{
+    const char *token = r->srv->cfg->api_token;
+    char url[256], sig[HTTP_LINK_SIG_HEX + 1];
+    int64_t expires = (int64_t)time(NULL) + HTTP_LINK_TTL_S;
+    store_file f;
+    vas_err e = {0};
+
+    if (http_store_get(r, &e) < 0 || store_file_find(r->st, r->id, &f, &e) < 0)
+        return reply_err(r, &e);
+    if (!token || !*token)
+        return reply_json(r, MHD_HTTP_OK, json_pack("{s:s+}", "url", "/file/", f.id));
+    http_link_sign(token, f.id, expires, sig);
+    snprintf(url, sizeof(url), "/file/%s?expires=%lld&signature=%s", f.id, (long long)expires, sig);
+    return reply_json(r, MHD_HTTP_OK,
+                      json_pack("{s:s, s:I}", "url", url, "expires", (json_int_t)expires));
 }

@@ -17,6 +17,7 @@
 
 #include "core/log.h"
 #include "core/util.h"
+#include "http/link.h"
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -44,6 +45,10 @@ static const route_def routes[HTTP_ROUTE_COUNT] = {
     [HTTP_ROUTE_HEALTH] = {HTTP_ROUTE_HEALTH, "GET, HEAD", ops_health, NULL, NULL},
     [HTTP_ROUTE_METRICS] = {HTTP_ROUTE_METRICS, "GET, HEAD", ops_metrics, NULL, NULL},
     [HTTP_ROUTE_WORKERS] = {HTTP_ROUTE_WORKERS, "GET, HEAD", ops_workers, NULL, NULL},
+    [HTTP_ROUTE_TYPES] = {HTTP_ROUTE_TYPES, "GET, HEAD", analyses_types, NULL, NULL},
+    [HTTP_ROUTE_LINK] = {HTTP_ROUTE_LINK, "GET, HEAD", files_link, NULL, NULL},
+    [HTTP_ROUTE_PAGE] = {HTTP_ROUTE_PAGE, "GET, HEAD", web_page, NULL, NULL},
+    [HTTP_ROUTE_STATIC] = {HTTP_ROUTE_STATIC, "GET, HEAD", web_static, NULL, NULL},
 };
 
 static int64_t now_us(void)
@@ -52,6 +57,25 @@ static int64_t now_us(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* path's last part, after prefix, into id when it is one non-empty part ("abc" or "abc/"): 1, or
+ * 0 when path is not prefix + one part. */
+static int one_part(const char *path, const char *prefix, char *id, size_t idn)
+{
+    size_t n = strlen(prefix), k;
+
+    if (strncmp(path, prefix, n) != 0)
+        return 0;
+    path += n;
+    k = strlen(path);
+    if (k && path[k - 1] == '/')
+        k--;
+    if (k == 0 || k >= idn || memchr(path, '/', k))
+        return 0;
+    memcpy(id, path, k);
+    id[k] = '\0';
+    return 1;
 }
 
 /* "/file/abc" -> HTTP_ROUTE_FILE with id "abc". A trailing slash is tolerated. */
@@ -66,26 +90,32 @@ static int route_of(const char *path, char *id, size_t idn)
              {"/health", HTTP_ROUTE_HEALTH, HTTP_ROUTE_NONE},
              {"/metrics", HTTP_ROUTE_METRICS, HTTP_ROUTE_NONE},
              {"/workers", HTTP_ROUTE_WORKERS, HTTP_ROUTE_NONE}};
+    const char *slash = strchr(path + 1, '/');
 
     id[0] = '\0';
+    if (!strcmp(path, "/"))
+        return HTTP_ROUTE_PAGE;
+    if (one_part(path, "/view/", id, idn))
+        return HTTP_ROUTE_PAGE;
+    if (one_part(path, "/static/", id, idn))
+        return HTTP_ROUTE_STATIC;
+    if (!strcmp(path, "/analysis/types") || !strcmp(path, "/analysis/types/"))
+        return HTTP_ROUTE_TYPES;
+    if (!strncmp(path, "/file/", 6) && (slash = strchr(path + 6, '/')) && slash > path + 6 &&
+        (size_t)(slash - path - 6) < idn && (!strcmp(slash, "/link") || !strcmp(slash, "/link/"))) {
+        memcpy(id, path + 6, (size_t)(slash - path - 6));
+        id[slash - path - 6] = '\0';
+        return HTTP_ROUTE_LINK;
+    }
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
         size_t n = strlen(t[i].prefix);
-        const char *rest = path + n;
         if (strncmp(path, t[i].prefix, n) != 0)
             continue;
-        if (*rest == '\0' || strcmp(rest, "/") == 0)
+        if (path[n] == '\0' || strcmp(path + n, "/") == 0)
             return t[i].many;
-        if (*rest != '/' || t[i].one == HTTP_ROUTE_NONE)
+        if (path[n] != '/' || t[i].one == HTTP_ROUTE_NONE)
             continue;
-        rest++;
-        size_t k = strlen(rest);
-        if (k && rest[k - 1] == '/')
-            k--;
-        if (k == 0 || k >= idn || memchr(rest, '/', k))
-            return HTTP_ROUTE_NONE;
-        memcpy(id, rest, k);
-        id[k] = '\0';
-        return t[i].one;
+        return one_part(path + n, "/", id, idn) ? t[i].one : HTTP_ROUTE_NONE;
     }
     return HTTP_ROUTE_NONE;
 }
@@ -255,6 +285,32 @@ static void drain_or_close(http_req *r)
     }
 }
 
+/* Why a request for /file/<id> carrying a signed link's arguments is not let through by it
+ * ("has expired", "is not valid"), or NULL: no link arguments, or a good link (link.h). */
+static const char *link_why(http_req *r)
+{
+    const char *x = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "expires");
+    const char *sig = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "signature");
+    const char *why = NULL;
+
+    if (!x && !sig)
+        return NULL;
+    if (http_link_check(r->srv->cfg->api_token, r->id, x, sig, (int64_t)time(NULL), &why))
+        return NULL;
+    return why;
+}
+
+/* Whether a request needs no token: /health, the web page's files, and a GET or HEAD of a file
+ * through a good signed link. */
+static int open_route(http_req *r, int is_get)
+{
+    if (r->route == HTTP_ROUTE_HEALTH || r->route == HTTP_ROUTE_PAGE ||
+        r->route == HTTP_ROUTE_STATIC)
+        return 1;
+    return r->route == HTTP_ROUTE_FILE && is_get &&
+           MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "signature") && !link_why(r);
+}
+
 /* Step 1: refusals, route, method, auth; starts the body parser. */
 static void request_begin(http_req *r)
 {
@@ -266,10 +322,17 @@ static void request_begin(http_req *r)
     if (request_refused(r))
         return;
     r->route = route_of(r->path, r->id, sizeof(r->id));
-    if (cfg->api_token && *cfg->api_token && r->route != HTTP_ROUTE_HEALTH &&
+    if (cfg->api_token && *cfg->api_token && !open_route(r, is_get) &&
         !token_ok(MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Authorization"),
                   cfg->api_token)) {
-        reply_error(r, MHD_HTTP_UNAUTHORIZED, "this server needs 'Authorization: Bearer <token>'");
+        if (r->route == HTTP_ROUTE_FILE && link_why(r))
+            reply_error(r, MHD_HTTP_UNAUTHORIZED,
+                        "this download link %s: open it again from the page (links last %d "
+                        "hours)",
+                        link_why(r), HTTP_LINK_TTL_S / 3600);
+        else
+            reply_error(r, MHD_HTTP_UNAUTHORIZED,
+                        "this server needs 'Authorization: Bearer <token>'");
         return;
     }
     if (r->route == HTTP_ROUTE_NONE) {
