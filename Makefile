@@ -69,7 +69,7 @@ test:
 	@$(if $(ISA),ONEDNN_MAX_CPU_ISA=$(ISA) )tests/run-tests build/$(VARIANT)
 
 run: 
-	@scripts/install-deps
+	@scripts/install-deps --run
 	@$(MAKE) --no-print-directory BUILD=build/release build/release/vas
 	./build/release/vas serve $(if $(wildcard config.yaml),--config config.yaml,)
 
