@@ -288,7 +288,7 @@ static void analyze_cli_several_images(void **state)
 }
 
 /* Uploads text as name, runs analysis on it with the demo model, and expects FAILURE (500) whose
- * description contains says. */
+ * description contains says and names the input as uploaded, not by where it is kept. */
 static void expect_failure(e2e_srv *s, const char *text, const char *name, const char *analysis,
                            const char *says)
 {
@@ -302,6 +302,10 @@ static void expect_failure(e2e_srv *s, const char *text, const char *name, const
     e2e_assert_status(&r, 500);
     if (!strstr(e2e_str(r.json, "description"), says))
         fail_msg("description does not say '%s': %s", says, e2e_str(r.json, "description"));
+    if (!strstr(e2e_str(r.json, "description"), name) ||
+        strstr(e2e_str(r.json, "description"), s->files))
+        fail_msg("description does not name '%s' as uploaded: %s", name,
+                 e2e_str(r.json, "description"));
     e2e_resp_free(&r);
 }
 

@@ -63,6 +63,10 @@ json_t *job_result(job *j);
  * (a full disk and LIMIT_WORKER_MEMORY named). The end state is the caller's to record. */
 int job_run(job *j, vas_err *e);
 
+/* A failed job's sentence in *e names its inputs as they were uploaded ('mouse.mp4') instead of
+ * by their blob paths (job_msg.c); rc is the job's code (nothing to do on success or cancel). */
+void job_name_inputs(job *j, int rc, vas_err *e);
+
 /* LIMIT_WORKER_MEMORY as the calling process's RLIMIT_AS (soft); logged, never applied under
  * AddressSanitizer. Called once by a worker process before it runs jobs. */
 void job_limit_memory(const config *cfg);

@@ -241,6 +241,7 @@ int job_run(job *j, vas_err *e)
         rc = d->run(j, e);
     rc = explain_full_disk(j->env->cfg, rc, e);
     explain_enomem(j->env->cfg, rc, e);
+    job_name_inputs(j, rc, e);
     /* Before the end state: once it is written no temp folder of the job may remain (vas check);
      * its outputs are blobs by now. Whatever the job left; absent is fine. */
     tmp_path(j, tmp, sizeof(tmp));
