@@ -13,13 +13,17 @@
 
 #include <jansson.h>
 
-typedef struct job job; /* queue/job.h */
+typedef struct job job;             /* queue/job.h */
+typedef struct net_cache net_cache; /* net_cache.h */
 
-/* What checks and jobs may read: the configuration and the models (both borrowed, immutable). */
+/* What checks and jobs may read: the configuration and the models (both borrowed, immutable),
+ * and what a worker keeps for its jobs (nets). */
 typedef struct analysis_env {
     const config *cfg;
     const pose_models *models;
     const geom_models3d *models3d; /* the 3D models (triangulate); may be NULL */
+    net_cache *nets; /* a worker process's warm networks (net_cache.h: jobs take and give back,
+                        on the job's thread); NULL: none (HTTP checks, vas analyze) */
 } analysis_env;
 
 #define ANALYSIS_MODEL_2D 1 /* needs_model: `model` names a 2D model */

@@ -8,6 +8,7 @@
 #ifndef VAS_POSE_RUN_H
 #define VAS_POSE_RUN_H
 
+#include "analyses/net_cache.h"
 #include "core/err.h"
 #include "media/media_video.h"
 #include "pose/pose_model.h"
@@ -46,6 +47,8 @@ typedef struct pose_run_opts {
     void *row_arg;
     int keep_rgb;     /* 1: rows carry their picture (videos: the decoder keeps an RGB copy) */
     media_limits lim; /* what one input may cost (LIMIT_* keys; zeros: built-in caps only) */
+    net_cache *nets;  /* optional: the worker's warm networks (net_cache.h); NULL: load the
+                         network for this run and free it after */
 } pose_run_opts;
 
 typedef struct pose_video_out {

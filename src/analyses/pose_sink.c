@@ -1,6 +1,7 @@
 /* pose_sink.c - see pose_sink.h. */
 #include "analyses/pose_sink.h"
 
+#include "core/log.h"
 #include "core/util.h"
 #include "pose/pose_decode.h"
 
@@ -11,10 +12,14 @@
 static int open_net(pose_sink *k, const pose_run_opts *o, vas_err *e)
 {
     nn_options no = {.threads = o->threads, .bf16 = o->bf16};
-    int rc = pose_model_graph(k->m, &k->g, e);
+    int64_t t0 = util_mono_ms();
+    int rc = net_cache_take(o->nets, k->m, &no, &k->net, e);
 
+    k->load_ms = util_mono_ms() - t0;
     if (rc < 0)
         return rc;
+    k->g = net_cache_graph(k->net);
+    k->s = net_cache_session(k->net);
     k->heat = k->loc = -1;
     for (int i = 0; i < nn_graph_n_outputs(k->g); i++) {
         const char *name = NULL;
@@ -27,7 +32,7 @@ static int open_net(pose_sink *k, const pose_run_opts *o, vas_err *e)
     if (k->heat < 0 || (k->m->locref && k->loc < 0))
         return err_set(e, VAS_EINVAL, "model '%s': the network lacks output '%s' or '%s'",
                        k->m->name, k->m->heatmap_name, k->m->locref_name);
-    return nn_session_new(k->g, &no, &k->s, e);
+    return VAS_OK;
 }
 
 int pose_sink_open(pose_sink *k, const pose_model *m, const pose_run_opts *o, const char *prefix,
@@ -42,6 +47,7 @@ int pose_sink_open(pose_sink *k, const pose_model *m, const pose_run_opts *o, co
     memset(k, 0, sizeof(*k));
     k->m = m;
     k->o = o;
+    k->nets = o->nets;
     rc = open_net(k, o, e);
     if (rc < 0)
         return rc;
@@ -92,13 +98,19 @@ int pose_sink_run(pose_sink *k, const float *in, int n, int h, int w, const int6
     nn_tensor_info hi, li;
     int64_t t0 = util_mono_ms();
     int rc = nn_session_run(k->s, in, n, h, w, e);
+    int64_t ms = util_mono_ms() - t0;
 
-    k->infer_ms += util_mono_ms() - t0;
-    if (rc == VAS_OK)
-        rc = nn_session_output(k->s, k->heat, &heat, &hi, e);
+    k->infer_ms += ms;
+    if (k->batches++ == 0)
+        k->first_ms = ms;
+    if (rc != VAS_OK) { /* whatever failed (a size refused, oneDNN mid-run): not trusted again */
+        k->net_failed = 1;
+        return rc;
+    }
+    rc = nn_session_output(k->s, k->heat, &heat, &hi, e);
     if (rc == VAS_OK && k->loc >= 0)
         rc = nn_session_output(k->s, k->loc, &loc, &li, e);
-    if (rc < 0)
+    if (rc != VAS_OK)
         return rc;
     if (hi.ndims != 4 || hi.dims[1] != k->m->n_bodyparts)
         return err_set(e, VAS_EINVAL, "model '%s' gives %lld score maps for %d bodyparts",
@@ -149,12 +161,35 @@ int pose_sink_finish(pose_sink *k, pose_video_out *out, int64_t t0, const char *
     return rc;
 }
 
+/* The network back to its cache (or dropped), and the job's line about it. */
+static void give_net(pose_sink *k)
+{
+    net_cache_counts n;
+    int hit;
+
+    if (!k->net)
+        return;
+    hit = net_cache_hit(k->net);
+    if (k->net_failed)
+        net_cache_drop(k->nets, k->net);
+    else
+        net_cache_give(k->nets, k->net);
+    k->net = NULL;
+    if (!k->nets) /* vas analyze: one run a process, nothing to compare */
+        return;
+    net_cache_count(k->nets, &n);
+    log_info("pose",
+             "event=network model=%s model_cache=%s load_ms=%lld first_batch_ms=%lld batches=%lld "
+             "dropped=%d warm_models=%d warm_bytes=%lld",
+             k->m->name, hit ? "hit" : "miss", (long long)k->load_ms, (long long)k->first_ms,
+             (long long)k->batches, k->net_failed, n.entries, (long long)n.bytes);
+}
+
 void pose_sink_free(pose_sink *k)
 {
     dlc_csv_abort(k->csv);
     dlc_h5_abort(k->h5);
     pose_json_abort(k->js);
-    nn_session_free(k->s);
-    nn_graph_free(k->g);
+    give_net(k);
     memset(k, 0, sizeof(*k));
 }

@@ -5,6 +5,7 @@
 #ifndef VAS_POSE_SINK_H
 #define VAS_POSE_SINK_H
 
+#include "analyses/net_cache.h"
 #include "analyses/pose_run.h"
 #include "nn/nn.h"
 #include "pose/dlc_csv.h"
@@ -21,9 +22,15 @@ typedef struct pose_sink {
     int rgb_w, rgb_h;       /* their size */
     const int64_t *pts;     /* the batch's timestamps (set with rgb), or NULL (images) */
     double tb;              /* seconds a timestamp tick (the video's time base) */
-    nn_graph *g;
-    nn_session *s;
-    int heat, loc; /* output indices; loc -1 without location refinement */
+    net_cache *nets;        /* borrowed: o->nets, where the network comes from and goes back */
+    net_cache_entry *net;   /* taken from nets (pose_sink_free gives it back), or NULL */
+    const nn_graph *g;      /* borrowed from net */
+    nn_session *s;          /* borrowed from net */
+    int net_failed;         /* a run failed inside the network: net is dropped, not given back */
+    int64_t load_ms;        /* taking the network: loading and making the session on a miss */
+    int64_t first_ms;       /* the first batch (on a miss or a new input size: with its plan) */
+    int64_t batches;        /* batches run */
+    int heat, loc;          /* output indices; loc -1 without location refinement */
     dlc_csv *csv;
     dlc_h5 *h5;
     pose_json *js;
@@ -31,9 +38,10 @@ typedef struct pose_sink {
     double xyl[3 * POSE_MODEL_MAX_PARTS];
 } pose_sink;
 
-/* Loads m's network and opens <prefix>.csv/.h5/.json (paths into out->csv/h5/json, new).
- * label_max: 0 for frame-numbered rows, else the longest row name. head: extra JSON metadata
- * (borrowed). On error, pose_sink_free still cleans up. */
+/* Takes m's network from o->nets (net_cache.h; loaded there on a miss) and opens
+ * <prefix>.csv/.h5/.json (paths into out->csv/h5/json, new). label_max: 0 for frame-numbered rows,
+ * else the longest row name. head: extra JSON metadata (borrowed). On error, pose_sink_free still
+ * cleans up. */
 int pose_sink_open(pose_sink *k, const pose_model *m, const pose_run_opts *o, const char *prefix,
                    int label_max, const json_t *head, pose_video_out *out, vas_err *e);
 /* Runs n images (NCHW float32, h x w, borrowed) and writes one row each: frames[i] (labels NULL)
@@ -45,7 +53,9 @@ int pose_sink_close(pose_sink *k, const json_t *tail, vas_err *e);
 /* The end of a run started at t0 (monotonic ms): fills out's timings, refuses a run of no rows
  * with VAS_EINVAL `empty`, and closes the files with the timings and out->note as their tail. */
 int pose_sink_finish(pose_sink *k, pose_video_out *out, int64_t t0, const char *empty, vas_err *e);
-/* Frees everything; files not closed are removed. */
+/* Frees everything; files not closed are removed. The network goes back to o->nets (or is
+ * dropped when a run failed inside it); with a cache, one log line says whether it was warm
+ * (model_cache=hit|miss) with load_ms and first_batch_ms. */
 void pose_sink_free(pose_sink *k);
 
 #endif

@@ -244,6 +244,7 @@ int tri_job_start(job *j, const geom_models3d_item **it, tri_run_opts *o, char *
     o->pose.progress = progress;
     o->pose.arg = j;
     o->pose.lim = pose_job_limits(j);
+    o->pose.nets = j->env->nets; /* this worker's warm networks: the cameras run one at a time */
     tri_opts(job_args(j), o);
     if (analysis_filtered_on(job_args(j))) {
         o->filter = filter_camera;

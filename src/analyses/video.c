@@ -176,6 +176,7 @@ int pose_job_start(job *j, const pose_model **m, pose_model **own, pose_run_opts
     o->progress = progress;
     o->arg = j;
     o->lim = pose_job_limits(j);
+    o->nets = j->env->nets; /* this worker's warm networks */
     rc = job_tmp_dir(j, dir, sizeof(dir), e);
     if (rc < 0) {
         pose_model_free(*own);

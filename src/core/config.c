@@ -48,6 +48,7 @@ int config_defaults(config *c, vas_err *e)
         .download_stall_s = 60,
         .worker_memory = 0,
         .worker_cache = (int64_t)20 << 30,
+        .worker_models = (int64_t)2 << 30,
     };
     if (set_str(&c->database, "var/vas.db", e) < 0 || set_str(&c->data_folder, "var/data", e) < 0 ||
         set_str(&c->models_dir, "models", e) < 0 || set_str(&c->host, "127.0.0.1", e) < 0)
@@ -133,6 +134,7 @@ static int set_limit(config_limits *l, const char *key, const char *v, vas_err *
         {"LIMIT_DOWNLOAD_STALL_S", offsetof(config_limits, download_stall_s), 1, 1},
         {"LIMIT_WORKER_MEMORY", offsetof(config_limits, worker_memory), 0, 0},
         {"LIMIT_WORKER_CACHE", offsetof(config_limits, worker_cache), 0, 0},
+        {"LIMIT_WORKER_MODELS", offsetof(config_limits, worker_models), 0, 0},
     };
 
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {

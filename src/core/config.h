@@ -30,6 +30,9 @@ typedef struct config_limits {
     int64_t worker_memory;      /* [LIMIT_WORKER_MEMORY] bytes (RLIMIT_AS) per worker; 0: none */
     int64_t worker_cache;       /* [LIMIT_WORKER_CACHE] bytes of inputs a `vas worker --redis`
                                    keeps (least recently used go first); 0: none */
+    int64_t worker_models;      /* [LIMIT_WORKER_MODELS] bytes of warm networks each worker
+                                   process keeps between jobs (analyses/net_cache.h; least
+                                   recently used go first); 0: none, every job loads its own */
 } config_limits;
 
 typedef struct config {

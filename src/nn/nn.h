@@ -69,5 +69,9 @@ double nn_session_flops(const nn_session *s);
 /* Bytes of the activation arena and of the re-ordered weights of the current plan. */
 size_t nn_session_arena_bytes(const nn_session *s);
 size_t nn_session_weight_bytes(const nn_session *s);
+/* Bytes the session holds with its graph: the graph's constants (weights as loaded) plus, for
+ * every plan it keeps (up to one per recent input size), the arena and the re-ordered weights.
+ * What keeping the pair warm costs (analyses/net_cache.h). */
+size_t nn_session_bytes(const nn_session *s);
 
 #endif

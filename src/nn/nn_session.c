@@ -130,3 +130,18 @@ size_t nn_session_weight_bytes(const nn_session *s)
 {
     return s->plans[0] ? nn_plan_weight_bytes(s->plans[0]) : 0;
 }
+
+size_t nn_session_bytes(const nn_session *s)
+{
+    size_t n = sizeof(*s);
+
+    for (int i = 0; i < s->g->n_vals; i++) {
+        const nn_const *c = s->g->vals[i].c;
+        if (c)
+            n += (size_t)c->count * (c->dtype == NN_I64 ? sizeof(int64_t) : sizeof(float));
+    }
+    for (int i = 0; i < NN_PLANS; i++)
+        if (s->plans[i])
+            n += nn_plan_arena_bytes(s->plans[i]) + nn_plan_weight_bytes(s->plans[i]);
+    return n;
+}

@@ -8,6 +8,7 @@
 #include "queue/rq_http.h"
 #include "queue/rq_worker_int.h"
 
+#include "analyses/net_cache.h"
 #include "core/log.h"
 #include "core/util.h"
 
@@ -393,10 +394,12 @@ int rq_worker_main(const config *cfg, const rq_worker_opts *o, vas_err *e)
         strncmp(o->server, "https://", 8) != 0)
         rc = err_set(e, VAS_EINVAL, "--server must be an http:// or https:// URL, not '%s'",
                      o->server);
-    if (rc == VAS_OK)
-        rc = pose_models_load(cfg, 0, &models, e); /* each job loads its network itself */
+    if (rc == VAS_OK) /* networks are loaded by the first job on them, then kept warm */
+        rc = pose_models_load(cfg, 0, &models, e);
     if (rc == VAS_OK)
         rc = geom_models3d_load(cfg, models, &models3d, e);
+    if (rc == VAS_OK) /* empty here: each forked slot fills its own copy */
+        rc = net_cache_new(cfg->lim.worker_models, &env.nets, e);
     env.models = models;
     env.models3d = models3d;
     if (rc == VAS_OK)
@@ -414,6 +417,7 @@ int rq_worker_main(const config *cfg, const rq_worker_opts *o, vas_err *e)
     if (rc == VAS_OK)
         rc = serve_slots(&c, o, e);
     teardown(&c);
+    net_cache_free(env.nets);
     geom_models3d_free(models3d);
     pose_models_free(models);
     return rc;

@@ -5,6 +5,7 @@
 #include "queue/queue.h"
 
 #include "analyses/analysis.h"
+#include "analyses/net_cache.h"
 #include "core/fault.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -341,11 +342,14 @@ int worker_main(const config *cfg, int notify_fd, int parent_pid, vas_err *e)
     fault_set_role("worker");
     job_limit_memory(cfg);
     rc = store_open(cfg->database, cfg->data_folder, &st, e);
-    if (rc == VAS_OK)
-        rc = pose_models_load(cfg, 0, &models, e); /* each job loads its network itself */
+    if (rc == VAS_OK) /* networks are loaded by the first job on them, then kept warm */
+        rc = pose_models_load(cfg, 0, &models, e);
     if (rc == VAS_OK)
         rc = geom_models3d_load(cfg, models, &models3d, e);
+    if (rc == VAS_OK)
+        rc = net_cache_new(cfg->lim.worker_models, &env.nets, e);
     if (rc < 0) {
+        geom_models3d_free(models3d);
         pose_models_free(models);
         store_close(st);
         return rc;
