@@ -18,13 +18,14 @@
 
 static const char usage[] =
     "usage: vas analyze [--analysis NAME] [--model NAME] [--FIELD VALUE]... [--batch N]\n"
-    "                   [--threads T] [--snapshot S] [--bf16] [--config FILE | --models DIR]\n"
+    "                   [--threads T] [--snapshot S] [--bf16 | --int8]\n"
+    "                   [--config FILE | --models DIR]\n"
     "                   FILE...\n"
     "NAME: any analysis POST /analysis offers (default video); --FIELD VALUE: its fields as\n"
     "       POST /analysis takes them (e.g. --filtertype spline, --dotsize 8), checked the same\n"
     "       way; FILEs are file_id, file2_id, ... Outputs go beside the first FILE, under the\n"
     "       names the server gives them. video, image, label, triangulate and label_3d without\n"
-    "       fields also take --batch, --threads, --snapshot and --bf16 (below).\n"
+    "       fields also take --batch, --threads, --snapshot, --bf16 and --int8 (below).\n"
     "video: writes <stem><scorer>.csv, .h5 and .json beside each FILE, as DeepLabCut does.\n"
     "label: the same plus <stem><scorer>_labeled.mp4 (bodyparts and skeleton drawn on every\n"
     "       frame) and four plots, <stem><scorer>_trajectory.png, _plot-likelihood.png,\n"
@@ -40,11 +41,13 @@ static const char usage[] =
     "label_3d: as triangulate, FILEs being videos, plus <name>_<scorername_3d>.mp4: each\n"
     "       camera's labeled frame side by side and a 3D view of the skeleton.\n"
     "--snapshot: a DeepLabCut 3 model's snapshot other than DeepLabCut's pick: an epoch (\"50\"),\n"
-    "       \"best\" or a file name.\n";
+    "       \"best\" or a file name.\n"
+    "--int8: convolutions in int8, calibrated on the first 16 frames of each video (which are\n"
+    "       analysed in float32); as a model's vas_int8: true (pose_cfg.yaml) does.\n";
 
 typedef struct cli {
     const char *analysis, *model, *snapshot;
-    int batch, threads, bf16;
+    int batch, threads, bf16, int8;
     json_t *fields; /* the analysis's own --FIELD VALUE pairs */
     int64_t t0;
     int tty;
@@ -97,7 +100,8 @@ static int report(cli *c, const char *what, int rc, pose_video_out *out, vas_err
 /* Several images: one table named after the first image's folder, in that folder. */
 static int image_files(cli *c, const pose_model *m, char **files, int n)
 {
-    pose_run_opts o = {.threads = c->threads, .bf16 = c->bf16, .progress = progress, .arg = c};
+    pose_run_opts o = {
+        .threads = c->threads, .bf16 = c->bf16, .int8 = c->int8, .progress = progress, .arg = c};
     pose_video_out out = {0};
     char dir[2048], prefix[8192];
     const char *slash = strrchr(files[0], '/'), *folder;
@@ -116,8 +120,12 @@ static int image_files(cli *c, const pose_model *m, char **files, int n)
 /* One video (video, label) or one image or archive of them (image). */
 static int one_file(cli *c, const pose_model *m, const char *file)
 {
-    pose_run_opts o = {
-        .batch = c->batch, .threads = c->threads, .bf16 = c->bf16, .progress = progress, .arg = c};
+    pose_run_opts o = {.batch = c->batch,
+                       .threads = c->threads,
+                       .bf16 = c->bf16,
+                       .int8 = c->int8,
+                       .progress = progress,
+                       .arg = c};
     label_out out = {0};
     char prefix[4096];
     vas_err e = {0};
@@ -161,6 +169,14 @@ static int is_main_flag(const char *a)
     return 0;
 }
 
+/* --bf16 or --int8 (no value): 1 when a is one of them. */
+static int precision_flag(cli *c, const char *a)
+{
+    c->bf16 |= strcmp(a, "--bf16") == 0;
+    c->int8 |= strcmp(a, "--int8") == 0;
+    return strcmp(a, "--bf16") == 0 || strcmp(a, "--int8") == 0;
+}
+
 /* Options this command owns, and --FIELD VALUE pairs for the analysis (into c->fields). Returns
  * the index of the first file, or -1. */
 static int parse(cli *c, int argc, char **argv)
@@ -173,10 +189,8 @@ static int parse(cli *c, int argc, char **argv)
             fputs(usage, stdout);
             exit(0); /* NOLINT(concurrency-mt-unsafe): single-threaded here */
         }
-        if (strcmp(a, "--bf16") == 0) {
-            c->bf16 = 1;
+        if (precision_flag(c, a))
             continue;
-        }
         if (i + 1 >= argc) {
             fprintf(stderr, "vas analyze: %s needs a value\n%s", a, usage);
             return -1;
@@ -241,7 +255,8 @@ static int triangulate(cli *c, const pose_models *models, const config *cfg, cha
         rc = dlc_name_3d(files[0], geom_model3d_camera(it->model, 0), it->model->scorername_3d,
                          &name, &e);
     snprintf(prefix, sizeof(prefix), "%s/%s", dir, name ? name : "");
-    o.pose = (pose_run_opts){.batch = c->batch, .threads = c->threads, .bf16 = c->bf16};
+    o.pose =
+        (pose_run_opts){.batch = c->batch, .threads = c->threads, .bf16 = c->bf16, .int8 = c->int8};
     o.tmp_dir = dir;
     c->t0 = util_mono_ms();
     if (rc == VAS_OK && strcmp(c->analysis, "label_3d") == 0)
@@ -304,7 +319,7 @@ static int takes(const analysis_def *d, const char *field)
 }
 
 /* --batch and --snapshot are fields of the analyses that take them (as in POST /analysis);
- * --threads and --bf16 exist only on the analyses' own paths here. */
+ * --threads, --bf16 and --int8 exist only on the analyses' own paths here. */
 static int flags_to_fields(cli *c)
 {
     const analysis_def *d = analysis_lookup(c->analysis);
@@ -319,11 +334,12 @@ static int flags_to_fields(cli *c)
         json_object_set_new(c->fields, "snapshot", json_string(c->snapshot));
         c->snapshot = NULL;
     }
-    if (c->batch || c->snapshot || c->threads || c->bf16) {
+    if (c->batch || c->snapshot || c->threads || c->bf16 || c->int8) {
         fprintf(stderr,
                 "vas analyze: %s applies to video, image, label, triangulate and label_3d "
                 "given without fields%s\n",
                 c->bf16      ? "--bf16"
+                : c->int8    ? "--int8"
                 : c->threads ? "--threads"
                 : c->batch   ? "--batch"
                              : "--snapshot",

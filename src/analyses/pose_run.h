@@ -39,6 +39,8 @@ typedef struct pose_run_opts {
     int batch;                 /* frames per inference batch (0: 4) */
     int threads;               /* inference threads (0: all cores) */
     int bf16;                  /* bf16 convolutions, where the CPU has them */
+    int int8;                  /* int8 convolutions, calibrated on the first frames (nn.h); the
+                                  model's own vas_int8 setting also asks for them */
     pose_progress_fn progress; /* optional */
     void *arg;
     const atomic_bool *cancel; /* optional: read per frame by the decoder */

@@ -11,7 +11,7 @@
 
 static int open_net(pose_sink *k, const pose_run_opts *o, vas_err *e)
 {
-    nn_options no = {.threads = o->threads, .bf16 = o->bf16};
+    nn_options no = {.threads = o->threads, .bf16 = o->bf16, .int8 = o->int8 || k->m->int8};
     int64_t t0 = util_mono_ms();
     int rc = net_cache_take(o->nets, k->m, &no, &k->net, e);
 
@@ -20,6 +20,7 @@ static int open_net(pose_sink *k, const pose_run_opts *o, vas_err *e)
         return rc;
     k->g = net_cache_graph(k->net);
     k->s = net_cache_session(k->net);
+    nn_session_recalibrate(k->s); /* int8: calibrated on this input, not a warm session's last */
     k->heat = k->loc = -1;
     for (int i = 0; i < nn_graph_n_outputs(k->g); i++) {
         const char *name = NULL;

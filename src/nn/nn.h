@@ -33,7 +33,17 @@ typedef struct nn_tensor_info {
 typedef struct nn_options {
     int threads; /* oneDNN/OpenMP threads; 0 = all cores */
     int bf16;    /* 1 = compute convolutions in bfloat16 (needs AVX512-BF16); never implied */
+    /* 1 = run convolutions in int8 (u8/s8 activations, s8 weights with one scale per output
+     * channel; needs AVX2) once calibrated on the first runs (below); not with bf16 */
+    int int8;
+    int int8_frames; /* int8: frames (images) to calibrate on; 0 = NN_INT8_FRAMES */
 } nn_options;
+
+/* int8 sessions calibrate themselves: their first runs, up to int8_frames frames in all, run in
+ * float32 (their outputs are exact) while the range of every activation is recorded; later runs
+ * use int8 plans quantised with those ranges (max |x| per tensor, per-output-channel weight
+ * scales). So a video's first frames calibrate the network for the rest of that video. */
+#define NN_INT8_FRAMES 16
 
 /* Loads and checks PATH (weights inline or in ONNX external-data files beside it). A model with
  * an operator, attribute or shape vas cannot run is refused here with a message naming the node
@@ -61,6 +71,13 @@ void nn_session_free(nn_session *s);
  * new (N, H, W) plans it (shape folding, primitives, weight re-ordering, arena) and keeps the
  * plan; later calls at that size only execute. */
 int nn_session_run(nn_session *s, const float *input, int n, int h, int w, vas_err *e);
+/* int8 sessions: forgets the calibration (and the int8 plans made with it), so that the next
+ * runs calibrate again: for a warm session given another video. No-op for other sessions. */
+void nn_session_recalibrate(nn_session *s);
+/* int8 sessions: frames calibrated on so far, and convolutions the current plan runs in int8
+ * (0 while calibrating, and for float sessions). */
+int64_t nn_session_int8_frames(const nn_session *s);
+int nn_session_int8_convs(const nn_session *s);
 /* Output i of the last run, NCHW float32: borrowed result, valid until the next run or free. */
 int nn_session_output(const nn_session *s, int i, const float **data, nn_tensor_info *info,
                       vas_err *e);

@@ -31,7 +31,7 @@ static void touch(const nn_plan *p, int v, int s, int *first, int *last)
 
 static void lifetimes(const nn_plan *p, int *first, int *last)
 {
-    for (int v = 0; v < p->g->n_vals; v++)
+    for (int v = 0; v < p->nv; v++)
         first[v] = last[v] = -1;
     for (int i = 0; i < p->n_steps; i++) {
         const step *s = &p->steps[i];
@@ -55,7 +55,8 @@ static void elide_copies(nn_plan *p, int *last)
             continue;
         rs = root_of(p, s->src);
         rd = root_of(p, s->dst);
-        if (last[rs] != i || rs == rd || rs == p->g->input)
+        if (last[rs] != i || rs == rd || rs == p->g->input ||
+            p->md[rs].data_type != p->md[rd].data_type) /* int8: u8 and s8 stay apart */
             continue;
         s->kind = ST_NOP;
         p->root[rd] = rs;
@@ -104,7 +105,7 @@ static size_t assign_offsets(slot *sl, int n, const int *first, const int *last)
 
 static int bind_memories(nn_plan *p, const slot *sl, int n, vas_err *e)
 {
-    p->vmem = calloc((size_t)p->g->n_vals + 1, sizeof(dnnl_memory_t));
+    p->vmem = calloc((size_t)p->nv + 1, sizeof(dnnl_memory_t));
     if (!p->vmem)
         return err_set(e, VAS_ENOMEM, "out of memory binding the arena");
     for (int i = 0; i < n; i++)
@@ -147,7 +148,7 @@ static int resize_prepare(const nn_plan *p, step *s);
 
 int nn_plan_bind(nn_plan *p, vas_err *e)
 {
-    int nv = p->g->n_vals, n = 0, rc = VAS_OK;
+    int nv = p->nv, n = 0, rc = VAS_OK;
     int *first = malloc(((size_t)nv + 1) * sizeof(int));
     int *last = malloc(((size_t)nv + 1) * sizeof(int));
     slot *sl = calloc((size_t)nv + 1, sizeof(slot));
@@ -525,9 +526,51 @@ static void run_groupnorm(const nn_plan *p, const step *s)
 }
 
 /* ---------------------------------------------------------------------------------------------
+ * int8 calibration: the range of every value a float plan writes (nn_plan_q.c uses them)
+ * ------------------------------------------------------------------------------------------- */
+/* Widens value v's range with x[0..n) (NaNs are ignored by the comparisons). */
+static void widen(nn_ranges *r, int v, const float *x, size_t n)
+{
+    float lo = r->lo[v], hi = r->hi[v];
+
+#pragma omp parallel for reduction(min : lo) reduction(max : hi) schedule(static)
+    for (size_t i = 0; i < n; i++) {
+        lo = x[i] < lo ? x[i] : lo;
+        hi = x[i] > hi ? x[i] : hi;
+    }
+    r->lo[v] = lo;
+    r->hi[v] = hi;
+}
+
+/* Widens r with the value step s wrote (float plans, after the step ran). */
+static void observe(const nn_plan *p, const step *s, nn_ranges *r)
+{
+    int v = -1;
+    void *data = NULL;
+    size_t n = 1;
+
+    if (s->kind == ST_PRIM) {
+        for (int a = 0; a < s->n_args; a++)
+            if ((s->args[a].arg == DNNL_ARG_DST || s->args[a].arg == DNNL_ARG_TO) &&
+                s->args[a].val >= 0) {
+                v = s->args[a].val;
+                dnnl_memory_get_data_handle(s->args[a].mem, &data);
+            }
+    } else if (s->kind == ST_RESIZE || s->kind == ST_GROUPNORM || s->kind == ST_COL2IM) {
+        v = s->dst;
+        dnnl_memory_get_data_handle(p->vmem[root_of(p, v)], &data);
+    }
+    if (v < 0 || v >= r->n_vals || !data || p->bf16 || p->vdt || p->tv[v].ndims != 4)
+        return;
+    for (int d = 0; d < 4; d++)
+        n *= (size_t)p->tv[v].dims[d];
+    widen(r, v, data, n);
+}
+
+/* ---------------------------------------------------------------------------------------------
  * Run
  * ------------------------------------------------------------------------------------------- */
-int nn_plan_run(nn_plan *p, void *stream, const float *input, vas_err *e)
+int nn_plan_run(nn_plan *p, void *stream, const float *input, nn_ranges *obs, vas_err *e)
 {
     dnnl_exec_arg_t a[NN_STEP_ARGS];
 
@@ -560,6 +603,8 @@ int nn_plan_run(nn_plan *p, void *stream, const float *input, vas_err *e)
         }
         if (st != dnnl_success)
             return err_set(e, VAS_EIO, "oneDNN failed running '%s' (status %d)", s->name, (int)st);
+        if (obs && dnnl_stream_wait(stream) == dnnl_success)
+            observe(p, s, obs);
     }
     if (dnnl_stream_wait(stream) != dnnl_success)
         return err_set(e, VAS_EIO, "oneDNN stream failed");
@@ -595,7 +640,7 @@ void nn_plan_free(nn_plan *p)
         dnnl_memory_destroy(p->fixed[i]);
         free(p->fixed_buf[i]);
     }
-    for (int v = 0; p->vmem && v < p->g->n_vals; v++)
+    for (int v = 0; p->vmem && v < p->nv; v++)
         if (p->vmem[v])
             dnnl_memory_destroy(p->vmem[v]);
     for (int i = 0; p->smem && i < p->n_steps; i++)
@@ -625,6 +670,8 @@ void nn_plan_free(nn_plan *p)
     free(p->cons);
     free(p->done);
     free(p->ready);
+    free(p->vdt);
+    free(p->vsc);
     free(p);
 }
 
@@ -643,7 +690,17 @@ size_t nn_plan_weight_bytes(const nn_plan *p)
     return p->weight_bytes;
 }
 
-int nn_plan_matches(const nn_plan *p, int n, int h, int w)
+int nn_plan_matches(const nn_plan *p, int n, int h, int w, int int8)
 {
-    return p->n == n && p->h == h && p->w == w;
+    return p->n == n && p->h == h && p->w == w && nn_plan_is_int8(p) == (int8 != 0);
+}
+
+int nn_plan_int8_convs(const nn_plan *p)
+{
+    return p->n_q;
+}
+
+int nn_plan_is_int8(const nn_plan *p)
+{
+    return p->vdt != NULL;
 }

@@ -1,6 +1,8 @@
-/* nn_cli.c - `vas nn-run MODEL.onnx [--size WxH] [--batch N] [--threads T] [--bf16]
+/* nn_cli.c - `vas nn-run MODEL.onnx [--size WxH] [--batch N] [--threads T] [--bf16 | --int8]
  * [--input FILE] [--output PREFIX] [--runs R]`.
  *
+ * With --int8 the first run (the input: FILE or the pseudo-random one) calibrates the int8
+ * network in float32, and a second untimed run plans it; the timed runs and --output are int8.
  * Prints the graph summary, runs once to plan (not timed), then R timed runs (default 5) and
  * reports the median as ms per frame plus frames/s and GFLOP/s, on one key=value line that
  * bench/nn parses. With --output each output is written to PREFIX.<name>.f32 (NCHW float32,
@@ -24,7 +26,7 @@ typedef struct cli_args {
 static int usage(void)
 {
     fprintf(stderr, "usage: vas nn-run MODEL [--size WxH] [--batch N] [--threads T] "
-                    "[--bf16] [--input FILE] [--output PREFIX] [--runs R]\n");
+                    "[--bf16 | --int8] [--input FILE] [--output PREFIX] [--runs R]\n");
     return 2;
 }
 
@@ -63,8 +65,9 @@ static int parse_args(int argc, char **argv, cli_args *a)
         int bad = 0;
         if (!k)
             return -1;
-        if (strcmp(k, "--bf16") == 0) {
-            a->opt.bf16 = 1;
+        if (strcmp(k, "--bf16") == 0 || strcmp(k, "--int8") == 0) {
+            a->opt.bf16 |= k[2] == 'b';
+            a->opt.int8 |= k[2] == 'i';
             continue;
         }
         if (strcmp(k, "--size") == 0)
@@ -179,6 +182,18 @@ static int timed_runs(nn_session *s, const cli_args *a, const float *x, vas_err 
     printf("plan+first run: %.1f ms; arena %.1f MiB; weights %.1f MiB\n", now_ms() - t0,
            (double)nn_session_arena_bytes(s) / 1048576.0,
            (double)nn_session_weight_bytes(s) / 1048576.0);
+    if (a->opt.int8) { /* that run calibrated (float32); this one plans the int8 network */
+        t0 = now_ms();
+        if (nn_session_run(s, x, a->batch, a->h, a->w, e) < 0) {
+            free(ms);
+            return e->code;
+        }
+        printf("int8: calibrated on %lld frames; plan+first int8 run: %.1f ms; %d convolutions "
+               "in int8; arena %.1f MiB; weights %.1f MiB\n",
+               (long long)nn_session_int8_frames(s), now_ms() - t0, nn_session_int8_convs(s),
+               (double)nn_session_arena_bytes(s) / 1048576.0,
+               (double)nn_session_weight_bytes(s) / 1048576.0);
+    }
     for (int i = 0; i < a->runs; i++) {
         t0 = now_ms();
         if (nn_session_run(s, x, a->batch, a->h, a->w, e) < 0) {
@@ -189,9 +204,9 @@ static int timed_runs(nn_session *s, const cli_args *a, const float *x, vas_err 
     }
     qsort(ms, (size_t)a->runs, sizeof(double), cmp_double);
     med = ms[a->runs / 2];
-    printf("result size=%dx%d batch=%d threads=%d bf16=%d ms_per_frame=%.2f fps=%.2f "
+    printf("result size=%dx%d batch=%d threads=%d bf16=%d int8=%d ms_per_frame=%.2f fps=%.2f "
            "gflops=%.1f gflop_per_frame=%.2f\n",
-           a->w, a->h, a->batch, a->opt.threads, a->opt.bf16, med, 1000.0 / med,
+           a->w, a->h, a->batch, a->opt.threads, a->opt.bf16, a->opt.int8, med, 1000.0 / med,
            nn_session_flops(s) / a->batch / (med * 1e6), nn_session_flops(s) / a->batch / 1e9);
     free(ms);
     return VAS_OK;
@@ -199,6 +214,7 @@ static int timed_runs(nn_session *s, const cli_args *a, const float *x, vas_err 
 
 static int run_model(const cli_args *a, nn_graph *g)
 {
+    nn_options o = a->opt;
     nn_session *s = NULL;
     nn_tensor_info in;
     vas_err e = {0};
@@ -215,7 +231,8 @@ static int run_model(const cli_args *a, nn_graph *g)
     x = make_input(a->input, (size_t)a->batch * (size_t)in.dims[1] * (size_t)a->h * (size_t)a->w);
     if (!x)
         return 1;
-    rc = nn_session_new(g, &a->opt, &s, &e);
+    o.int8_frames = a->batch; /* --int8: the first run calibrates */
+    rc = nn_session_new(g, &o, &s, &e);
     if (rc >= 0)
         rc = timed_runs(s, a, x, &e);
     if (rc < 0)

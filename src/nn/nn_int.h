@@ -1,5 +1,5 @@
 /* nn_int.h - nn's internal types, shared by nn_onnx.c (load), nn_shape.c (shapes and static
- * folding), nn_plan.c (oneDNN primitives, arena) and nn_exec.c (sessions).
+ * folding), nn_plan*.c (oneDNN primitives), nn_arena.c (arena, runs) and nn_session.c.
  * Not part of the API: include nn.h outside src/nn/.
  *
  * DESIGN. Loading produces an immutable nn_graph: values (named tensors; constants carry their
@@ -179,16 +179,37 @@ typedef struct nn_geom {
 int nn_geom_get(const nn_node *nd, const int64_t *in_dims, const int64_t *wdims, nn_geom *gm,
                 vas_err *e);
 
+/* ---- int8 calibration (nn_plan_q.c) ---- */
+
+/* Least and greatest value each runtime value took over the calibration frames, as a float plan
+ * wrote it (after the activations fused into its producer). lo > hi: never seen. */
+typedef struct nn_ranges {
+    int n_vals;     /* the graph's */
+    float *lo, *hi; /* owned: n_vals each */
+    int64_t frames; /* frames observed so far */
+} nn_ranges;
+
+/* Empty ranges for g's values (lo = +inf, hi = -inf). 0 ok, VAS_ENOMEM. */
+int nn_ranges_init(nn_ranges *r, const nn_graph *g, vas_err *e);
+void nn_ranges_clear(nn_ranges *r); /* back to empty, keeping the arrays */
+void nn_ranges_free(nn_ranges *r);
+
 /* ---- plans (nn_plan.c) ---- */
 typedef struct nn_plan nn_plan;
-int nn_plan_new(const nn_graph *g, const nn_options *opt, void *engine, int n, int h, int w,
-                nn_plan **out, vas_err *e);
+/* rg: NULL for a float plan (f32, or bf16 per opt); else an int8 plan quantised with these
+ * calibrated ranges (borrowed: read while planning only). */
+int nn_plan_new(const nn_graph *g, const nn_options *opt, const nn_ranges *rg, void *engine, int n,
+                int h, int w, nn_plan **out, vas_err *e);
 void nn_plan_free(nn_plan *p);
-int nn_plan_run(nn_plan *p, void *stream, const float *input, vas_err *e);
+/* obs: NULL, or ranges to widen with every value this (float) plan writes (calibration). */
+int nn_plan_run(nn_plan *p, void *stream, const float *input, nn_ranges *obs, vas_err *e);
 int nn_plan_output(const nn_plan *p, int i, const float **data, nn_tensor_info *info);
 double nn_plan_flops(const nn_plan *p);
 size_t nn_plan_arena_bytes(const nn_plan *p);
 size_t nn_plan_weight_bytes(const nn_plan *p);
-int nn_plan_matches(const nn_plan *p, int n, int h, int w);
+int nn_plan_matches(const nn_plan *p, int n, int h, int w, int int8);
+/* 1 for an int8 plan; convolutions it runs in int8 (0 for float plans). */
+int nn_plan_is_int8(const nn_plan *p);
+int nn_plan_int8_convs(const nn_plan *p);
 
 #endif

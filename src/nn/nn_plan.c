@@ -1,6 +1,7 @@
 /* nn_plan.c - turn a graph at one input size into steps on oneDNN primitives.
  *
- * DESIGN. Runtime 4-D activations are NHWC (f32, or bf16 with --bf16). A convolution absorbs
+ * DESIGN. Runtime 4-D activations are NHWC (f32, or bf16 with --bf16; int8 plans store some as
+ * u8/s8 and plan their convolutions in nn_plan_q.c, the rest here). A convolution absorbs
  * what follows it when it is the only reader of its output and that output is no graph output:
  * a residual Add (oneDNN sum post-op; nn_arena.c makes it in-place when it can) and then
  * activations (eltwise post-ops). Weights are re-ordered once, here, into the layout the
@@ -73,6 +74,13 @@ int nn_p_keep_fixed(nn_plan *p, dnnl_memory_t mem, void *buf)
 int nn_p_reorder_fixed(pctx *x, const dnnl_memory_desc_t *from, void *data,
                        const dnnl_memory_desc_t *want, dnnl_memory_t *out)
 {
+    return nn_p_reorder_fixed_attr(x, from, data, want, NULL, out);
+}
+
+int nn_p_reorder_fixed_attr(pctx *x, const dnnl_memory_desc_t *from, void *data,
+                            const dnnl_memory_desc_t *want, const_dnnl_primitive_attr_t attr,
+                            dnnl_memory_t *out)
+{
     nn_plan *p = x->p;
     dnnl_memory_t src = NULL, dst = NULL;
     dnnl_primitive_desc_t pd = NULL;
@@ -86,7 +94,7 @@ int nn_p_reorder_fixed(pctx *x, const dnnl_memory_desc_t *from, void *data,
     if (st == dnnl_success)
         st = dnnl_memory_create(&dst, want, p->eng, buf);
     if (st == dnnl_success)
-        st = dnnl_reorder_primitive_desc_create(&pd, from, p->eng, want, p->eng, NULL);
+        st = dnnl_reorder_primitive_desc_create(&pd, from, p->eng, want, p->eng, attr);
     if (st == dnnl_success)
         st = dnnl_primitive_create(&r, pd);
     if (st == dnnl_success) {
@@ -112,7 +120,7 @@ int nn_p_reorder_fixed(pctx *x, const dnnl_memory_desc_t *from, void *data,
     return nn_p_fail(x, st == dnnl_success ? dnnl_out_of_memory : st, "re-order weights");
 }
 
-/* NHWC (or plain for other ranks) desc of runtime value v. */
+/* NHWC desc of runtime value v, of its storage type (nn_q_dt). */
 int nn_p_value_md(pctx *x, int v, dnnl_memory_desc_t *md)
 {
     const nn_tval *t = &x->p->tv[v];
@@ -125,14 +133,13 @@ int nn_p_value_md(pctx *x, int v, dnnl_memory_desc_t *md)
                        x->n->name, x->n->op_type, t->ndims);
     for (int i = 0; i < 4; i++)
         d[i] = t->dims[i];
-    if (dnnl_memory_desc_init_by_tag(md, 4, d, nn_p_act_dt(x->p), dnnl_nhwc) != dnnl_success)
+    if (dnnl_memory_desc_init_by_tag(md, 4, d, nn_q_dt(x->p, v), dnnl_nhwc) != dnnl_success)
         return nn_p_fail(x, dnnl_invalid_arguments, "describe a tensor");
     x->p->md[v] = *md;
     return VAS_OK;
 }
 
-/* Constant c broadcast to rank 4 as NHWC memory of the activation type. */
-static int nn_p_const_mem(pctx *x, const nn_const *c, dnnl_memory_desc_t *md, dnnl_memory_t *out)
+int nn_p_const_mem(pctx *x, const nn_const *c, dnnl_memory_desc_t *md, dnnl_memory_t *out)
 {
     dnnl_dims_t d = {1, 1, 1, 1};
     dnnl_memory_desc_t plain;
@@ -361,8 +368,7 @@ static int plan_pool(pctx *x)
     return rc;
 }
 
-/* A step running the primitive of pd (borrowed), with its scratchpad size recorded. */
-static int step_from_pd(pctx *x, const_dnnl_primitive_desc_t pd, step **out)
+int nn_p_step_from_pd(pctx *x, const_dnnl_primitive_desc_t pd, step **out)
 {
     step *s = nn_plan_step_add(x->p);
     const dnnl_memory_desc_t *sm;
@@ -406,7 +412,7 @@ static int plan_concat(pctx *x)
     if (rc >= 0) {
         st = dnnl_concat_primitive_desc_create(
             &pd, &dst, n->n_in, (int)(axis < 0 ? axis + 4 : axis), srcs, attr, x->p->eng);
-        rc = st == dnnl_success ? step_from_pd(x, pd, &s)
+        rc = st == dnnl_success ? nn_p_step_from_pd(x, pd, &s)
                                 : nn_p_fail(x, st, "concatenate these inputs");
     }
     for (int i = 0; rc >= 0 && i < n->n_in; i++)
@@ -462,140 +468,15 @@ static int plan_resize(pctx *x)
     return VAS_OK;
 }
 
-/* New (1, C, 1, 1) f32 constants scale = gamma / sqrt(var + eps), shift = beta - mean * scale
- * of BatchNormalization node n, or NULLs when its parameters are not C constant floats. */
-static void bn_affine(const nn_plan *p, const nn_node *n, int64_t ch, nn_const **sc, nn_const **sh)
-{
-    const nn_const *q[4];
-    int64_t d[4] = {1, ch, 1, 1};
-    float eps = nn_attr_float(n, "epsilon", 1e-5f);
-
-    *sc = *sh = NULL;
-    for (int i = 0; i < 4; i++) {
-        q[i] = n->n_in > i + 1 && n->in[i + 1] >= 0 ? p->tv[n->in[i + 1]].c : NULL;
-        if (!q[i] || q[i]->count != ch)
-            return;
-    }
-    *sc = nn_const_new(NN_F32, 4, d);
-    *sh = nn_const_new(NN_F32, 4, d);
-    for (int64_t c = 0; *sc && *sh && c < ch; c++) {
-        double k = nn_const_getf(q[0], c) / sqrt(nn_const_getf(q[3], c) + eps);
-        ((float *)(*sc)->data)[c] = (float)k;
-        ((float *)(*sh)->data)[c] = (float)(nn_const_getf(q[1], c) - nn_const_getf(q[2], c) * k);
-    }
-}
-
-/* A BatchNormalization that follows no convolution: x * scale (binary) + shift (post-op). */
-static int plan_bn(pctx *x)
-{
-    nn_plan *p = x->p;
-    const nn_node *n = x->n;
-    nn_const *sc = NULL, *sh = NULL;
-    dnnl_memory_desc_t m0, m1, m2, md;
-    dnnl_memory_t cs = NULL, ch = NULL;
-    dnnl_binary_desc_t bd;
-    dnnl_primitive_desc_t pd = NULL;
-    dnnl_primitive_attr_t attr = NULL;
-    dnnl_post_ops_t po = NULL;
-    step *s;
-    int out, sum, rc = nn_p_value_md(x, n->in[0], &m0);
-
-    if (rc >= 0)
-        bn_affine(p, n, p->tv[n->in[0]].dims[1], &sc, &sh);
-    if (rc >= 0 && (!sc || !sh))
-        rc = err_set(x->e, VAS_EUNSUPPORTED,
-                     "node '%s' (BatchNormalization): parameters must "
-                     "be constants of one value per channel",
-                     n->name);
-    if (rc >= 0)
-        rc = nn_p_const_mem(x, sc, &m1, &cs);
-    if (rc >= 0)
-        rc = nn_p_const_mem(x, sh, &m2, &ch);
-    if (rc >= 0 && (dnnl_post_ops_create(&po) != dnnl_success ||
-                    dnnl_post_ops_append_binary(po, dnnl_binary_add, &m2) != dnnl_success))
-        rc = err_set(x->e, VAS_ENOMEM, "out of memory planning '%s'", n->name);
-    if (rc < 0)
-        goto done;
-    out = nn_p_fuse_chain(x, n->out[0], 0, po, &sum);
-    attr = nn_p_new_attr(po);
-    rc = nn_p_value_md(x, out, &md);
-    if (rc >= 0 && dnnl_binary_desc_init(&bd, dnnl_binary_mul, &m0, &m1, &md) != dnnl_success)
-        rc = nn_p_fail(x, dnnl_invalid_arguments, "describe this normalization");
-    if (rc >= 0)
-        rc = nn_p_make_prim(x, &bd, attr, &pd, &s);
-    if (rc >= 0) {
-        nn_p_add_arg(s, DNNL_ARG_SRC_0, n->in[0], NULL);
-        nn_p_add_arg(s, DNNL_ARG_SRC_1, -1, cs);
-        nn_p_add_arg(s, DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, -1, ch);
-        nn_p_add_arg(s, DNNL_ARG_DST, out, NULL);
-    }
-done:
-    if (pd)
-        dnnl_primitive_desc_destroy(pd);
-    if (attr)
-        dnnl_primitive_attr_destroy(attr);
-    if (po)
-        dnnl_post_ops_destroy(po);
-    nn_const_free(sc);
-    nn_const_free(sh);
-    return rc;
-}
-
-/* GroupNormalization runs as vas's own step (oneDNN 2.x has no group normalization). A ReLU that
- * is its only consumer is applied in the same pass. */
-int nn_p_groupnorm(pctx *x)
-{
-    const nn_node *n = x->n;
-    nn_plan *p = x->p;
-    dnnl_memory_desc_t md;
-    int dst = n->out[0], relu = -1;
-    step *s;
-    int rc;
-
-    if (p->cons[dst] == 1 && !nn_p_is_output(p->g, dst))
-        for (int i = 0; i < p->g->n_nodes; i++) {
-            const nn_node *c = &p->g->nodes[i];
-            if (c->op == NN_OP_RELU && c->n_in == 1 && c->in[0] == dst)
-                relu = i;
-        }
-    if (relu >= 0) {
-        p->done[relu] = 1;
-        dst = p->g->nodes[relu].out[0];
-    }
-    rc = nn_p_value_md(x, n->in[0], &md);
-    if (rc >= 0)
-        rc = nn_p_value_md(x, dst, &md);
-    if (rc < 0)
-        return rc;
-    s = nn_plan_step_add(p);
-    if (!s)
-        return err_set(x->e, VAS_ENOMEM, "out of memory planning '%s'", n->name);
-    s->kind = ST_GROUPNORM;
-    s->name = n->name;
-    s->src = n->in[0];
-    s->dst = dst;
-    s->gamma = p->tv[n->in[1]].c->data;
-    s->beta = p->tv[n->in[2]].c->data;
-    s->groups = nn_attr_int(n, "num_groups", 1);
-    s->eps = nn_attr_float(n, "epsilon", 1e-5f);
-    s->relu = relu >= 0;
-    return VAS_OK;
-}
-
 static int plan_node(pctx *x)
 {
-    int64_t d[2];
-
     switch (x->n->op) {
     case NN_OP_BN:
-        return plan_bn(x);
+        return nn_p_bn(x);
     case NN_OP_CONV:
         return nn_p_conv(x);
     case NN_OP_CONVT:
-        d[0] = d[1] = 1;
-        nn_attr_ints(x->n, "dilations", d, 2);
-        return nn_attr_int(x->n, "group", 1) == 1 && d[0] == 1 && d[1] == 1 ? nn_p_deconv_gemm(x)
-                                                                            : nn_p_conv(x);
+        return nn_p_convt_gemm_ok(x->n) ? nn_p_deconv_gemm(x) : nn_p_conv(x);
     case NN_OP_ADD:
     case NN_OP_MUL:
     case NN_OP_SUB:
@@ -641,11 +522,19 @@ static int count_consumers(nn_plan *p, vas_err *e)
 {
     const nn_graph *g = p->g;
 
-    p->cons = calloc((size_t)g->n_vals + 1, sizeof(int));
+    nn_tval *tv = realloc(p->tv, ((size_t)p->nv + 1) * sizeof(*tv));
+
+    if (!tv)
+        return err_set(e, VAS_ENOMEM, "out of memory planning");
+    p->tv = tv; /* shadows (nn_plan_q.c) after the graph's values: filled when made */
+    memset(tv + g->n_vals, 0, ((size_t)(p->nv - g->n_vals) + 1) * sizeof(*tv));
+    for (int v = g->n_vals; v <= p->nv; v++)
+        tv[v].alias = -1;
+    p->cons = calloc((size_t)p->nv + 1, sizeof(int));
     p->done = calloc((size_t)g->n_nodes + 1, 1);
-    p->md = calloc((size_t)g->n_vals + 1, sizeof(dnnl_memory_desc_t));
-    p->root = calloc((size_t)g->n_vals + 1, sizeof(int));
-    p->ready = calloc((size_t)g->n_vals + 1, 1);
+    p->md = calloc((size_t)p->nv + 1, sizeof(dnnl_memory_desc_t));
+    p->root = calloc((size_t)p->nv + 1, sizeof(int));
+    p->ready = calloc((size_t)p->nv + 1, 1);
     if (!p->cons || !p->done || !p->md || !p->root || !p->ready)
         return err_set(e, VAS_ENOMEM, "out of memory planning");
     for (int i = 0; i < g->n_nodes; i++)
@@ -745,8 +634,8 @@ static void mark_ready(nn_plan *p)
             p->ready[v] = 1;
 }
 
-int nn_plan_new(const nn_graph *g, const nn_options *opt, void *engine, int n, int h, int w,
-                nn_plan **out, vas_err *e)
+int nn_plan_new(const nn_graph *g, const nn_options *opt, const nn_ranges *rg, void *engine, int n,
+                int h, int w, nn_plan **out, vas_err *e)
 {
     nn_plan *p = calloc(1, sizeof(*p));
     int rc;
@@ -757,11 +646,14 @@ int nn_plan_new(const nn_graph *g, const nn_options *opt, void *engine, int n, i
     p->n = n;
     p->h = h;
     p->w = w;
-    p->bf16 = opt && opt->bf16;
+    p->bf16 = opt && opt->bf16 && !rg;
     p->eng = engine;
+    p->nv = 2 * g->n_vals;
     rc = nn_shapes(g, n, h, w, &p->tv, e);
     if (rc >= 0)
         rc = count_consumers(p, e);
+    if (rc >= 0 && rg)
+        rc = nn_q_init(p, rg, e);
     if (rc >= 0 &&
         dnnl_stream_create(&p->tmp_stream, p->eng, dnnl_stream_default_flags) != dnnl_success)
         rc = err_set(e, VAS_ENOMEM, "cannot create a oneDNN stream");
@@ -773,7 +665,7 @@ int nn_plan_new(const nn_graph *g, const nn_options *opt, void *engine, int n, i
         int runtime = nd->n_out > 0 && !p->tv[nd->out[0]].c;
         if (nd->op == NN_OP_NONE || p->done[i] || !runtime)
             continue;
-        rc = plan_node(&x);
+        rc = p->rg ? nn_q_node(&x, plan_node) : plan_node(&x);
         mark_ready(p);
     }
     if (rc >= 0)
@@ -784,6 +676,7 @@ int nn_plan_new(const nn_graph *g, const nn_options *opt, void *engine, int n, i
         dnnl_stream_destroy(p->tmp_stream);
         p->tmp_stream = NULL;
     }
+    p->rg = NULL; /* borrowed for planning only */
     if (rc < 0) {
         nn_plan_free(p);
         return rc;

@@ -98,8 +98,8 @@ int nn_p_fuse_chain(pctx *x, int v, int allow_sum, dnnl_post_ops_t po, int *sum_
 /* ---------------------------------------------------------------------------------------------
  * Convolutions
  * ------------------------------------------------------------------------------------------- */
-static void conv_dims(const nn_node *n, const nn_const *w, const nn_geom *gm,
-                      dnnl_memory_desc_t *user, dnnl_memory_desc_t *want, dnnl_data_type_t dt)
+void nn_p_conv_dims(const nn_node *n, const nn_const *w, const nn_geom *gm,
+                    dnnl_memory_desc_t *user, dnnl_memory_desc_t *want, dnnl_data_type_t dt)
 {
     int deconv = n->op == NN_OP_CONVT;
     int64_t g = gm->group;
@@ -117,9 +117,9 @@ static void conv_dims(const nn_node *n, const nn_const *w, const nn_geom *gm,
     }
 }
 
-static int conv_desc(pctx *x, const nn_geom *gm, const dnnl_memory_desc_t *src,
-                     const dnnl_memory_desc_t *wmd, const dnnl_memory_desc_t *bmd,
-                     const dnnl_memory_desc_t *dst, dnnl_convolution_desc_t *cd)
+int nn_p_conv_desc(pctx *x, const nn_geom *gm, const dnnl_memory_desc_t *src,
+                   const dnnl_memory_desc_t *wmd, const dnnl_memory_desc_t *bmd,
+                   const dnnl_memory_desc_t *dst, dnnl_convolution_desc_t *cd)
 {
     dnnl_dims_t s = {gm->s[0], gm->s[1]}, d = {gm->d[0] - 1, gm->d[1] - 1};
     dnnl_dims_t pl = {gm->pl[0], gm->pl[1]}, pr = {gm->pr[0], gm->pr[1]};
@@ -133,6 +133,22 @@ static int conv_desc(pctx *x, const nn_geom *gm, const dnnl_memory_desc_t *src,
         st = dnnl_dilated_convolution_forward_desc_init(
             cd, dnnl_forward_inference, dnnl_convolution_direct, src, wmd, bmd, dst, s, d, pl, pr);
     return st == dnnl_success ? VAS_OK : nn_p_fail(x, st, "describe this convolution");
+}
+
+/* The residual copied into dst before the convolution adds to it (nn_arena.c may elide it). */
+static int residual_copy(pctx *x, int sum_src, int dst)
+{
+    int from = nn_q_as_f32(x, sum_src); /* int8 plans: an int8 residual, dequantised */
+    step *c = from >= 0 ? nn_plan_step_add(x->p) : NULL;
+
+    if (!c)
+        return from < 0 ? from
+                        : err_set(x->e, VAS_ENOMEM, "out of memory planning '%s'", x->n->name);
+    c->kind = ST_COPY;
+    c->name = x->n->name;
+    c->src = from;
+    c->dst = dst;
+    return VAS_OK;
 }
 
 int nn_p_conv(pctx *x)
@@ -165,21 +181,12 @@ int nn_p_conv(pctx *x)
         rc = nn_p_value_md(x, out, &dst);
     if (rc < 0)
         goto done;
-    conv_dims(n, w, &gm, &wuser, &wwant, nn_p_act_dt(p));
+    nn_p_conv_dims(n, w, &gm, &wuser, &wwant, nn_p_act_dt(p));
     bd[0] = p->tv[out].dims[1];
     dnnl_memory_desc_init_by_tag(&bmd, 1, bd, dnnl_f32, dnnl_a);
-    rc = conv_desc(x, &gm, &src, &wwant, b ? &bmd : NULL, &dst, &cd);
-    if (rc >= 0 && sum_src >= 0) {
-        step *c = nn_plan_step_add(p); /* residual into dst; nn_arena.c may elide it */
-        if (!c) {
-            rc = err_set(x->e, VAS_ENOMEM, "out of memory planning '%s'", n->name);
-            goto done;
-        }
-        c->kind = ST_COPY;
-        c->name = n->name;
-        c->src = sum_src;
-        c->dst = out;
-    }
+    rc = nn_p_conv_desc(x, &gm, &src, &wwant, b ? &bmd : NULL, &dst, &cd);
+    if (rc >= 0 && sum_src >= 0)
+        rc = residual_copy(x, sum_src, out);
     if (rc >= 0)
         rc = nn_p_make_prim(x, &cd, attr, &pd, &s);
     if (rc >= 0)
@@ -264,6 +271,53 @@ static void col2im_params(step *c, const nn_node *n, const nn_geom *gm, const nn
     c->koc = w->dims[1];
 }
 
+int nn_p_convt_gemm_ok(const nn_node *n)
+{
+    int64_t d[2] = {1, 1};
+
+    nn_attr_ints(n, "dilations", d, 2);
+    return n->op == NN_OP_CONVT && nn_attr_int(n, "group", 1) == 1 && d[0] == 1 && d[1] == 1;
+}
+
+/* The product in float (bf16 with --bf16): value v (Cin) into tmem (K*K*OC), one step. */
+static int product_float(pctx *x, int v, const float *wt, int64_t tc, int64_t cin,
+                         const dnnl_memory_desc_t *tmd, dnnl_memory_t tmem)
+{
+    nn_plan *p = x->p;
+    dnnl_dims_t wd = {tc, cin, 1, 1}, one = {1, 1}, zero = {0, 0};
+    dnnl_memory_desc_t src, wuser, wwant;
+    dnnl_convolution_desc_t cd;
+    dnnl_primitive_desc_t pd = NULL;
+    dnnl_primitive_attr_t attr = nn_p_new_attr(NULL);
+    dnnl_memory_t wmem = NULL;
+    step *s = NULL;
+    int rc = v < 0 ? v : attr ? nn_p_value_md(x, v, &src) : VAS_ENOMEM;
+
+    if (rc == VAS_ENOMEM)
+        return err_set(x->e, VAS_ENOMEM, "out of memory planning '%s'", x->n->name);
+    dnnl_memory_desc_init_by_tag(&wuser, 4, wd, dnnl_f32, dnnl_oihw);
+    dnnl_memory_desc_init_by_tag(&wwant, 4, wd, nn_p_act_dt(p), dnnl_format_tag_any);
+    if (rc >= 0 && dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference,
+                                                      dnnl_convolution_direct, &src, &wwant, NULL,
+                                                      tmd, one, zero, zero) != dnnl_success)
+        rc = nn_p_fail(x, dnnl_invalid_arguments, "describe the deconvolution's product");
+    if (rc >= 0)
+        rc = nn_p_make_prim(x, &cd, attr, &pd, &s);
+    if (rc >= 0)
+        rc = nn_p_reorder_fixed(x, &wuser, (void *)wt,
+                                dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), &wmem);
+    if (rc >= 0) {
+        nn_p_add_arg(s, DNNL_ARG_SRC, v, NULL);
+        nn_p_add_arg(s, DNNL_ARG_WEIGHTS, -1, wmem);
+        nn_p_add_arg(s, DNNL_ARG_DST, -1, tmem);
+    }
+    if (pd)
+        dnnl_primitive_desc_destroy(pd);
+    if (attr)
+        dnnl_primitive_attr_destroy(attr);
+    return rc;
+}
+
 int nn_p_deconv_gemm(pctx *x)
 {
     nn_plan *p = x->p;
@@ -271,61 +325,34 @@ int nn_p_deconv_gemm(pctx *x)
     const nn_tval *t = &p->tv[n->in[0]];
     const nn_const *w = p->tv[n->in[1]].c;
     const nn_const *b = n->n_in > 2 && n->in[2] >= 0 ? p->tv[n->in[2]].c : NULL;
-    int64_t cin = w->dims[0], oc = w->dims[1], kh = w->dims[2], kw = w->dims[3];
-    int64_t tc = oc * kh * kw;
-    dnnl_dims_t wd = {tc, cin, 1, 1}, td = {t->dims[0], tc, t->dims[2], t->dims[3]};
-    dnnl_dims_t one = {1, 1}, zero = {0, 0};
-    dnnl_memory_desc_t src, dst, wuser, wwant, tmd;
-    dnnl_convolution_desc_t cd;
-    dnnl_primitive_desc_t pd = NULL;
-    dnnl_primitive_attr_t attr = nn_p_new_attr(NULL);
-    dnnl_memory_t wmem = NULL, tmem = NULL;
+    int64_t cin = w->dims[0], tc = w->dims[1] * w->dims[2] * w->dims[3];
+    dnnl_dims_t td = {t->dims[0], tc, t->dims[2], t->dims[3]};
+    dnnl_memory_desc_t dst, tmd;
+    dnnl_memory_t tmem = NULL;
     float *wt = gemm_weights(w);
     void *tbuf = NULL;
     nn_geom gm;
-    step *s = NULL, *c;
-    int rc = wt && attr ? nn_geom_get(n, t->dims, w->dims, &gm, x->e)
-                        : err_set(x->e, VAS_ENOMEM, "out of memory planning '%s'", n->name);
+    step *c;
+    int rc = wt ? nn_geom_get(n, t->dims, w->dims, &gm, x->e)
+                : err_set(x->e, VAS_ENOMEM, "out of memory planning '%s'", n->name);
 
     if (rc >= 0)
-        rc = nn_p_value_md(x, n->in[0], &src);
-    if (rc >= 0)
         rc = nn_p_value_md(x, n->out[0], &dst);
-    if (rc < 0)
-        goto done;
-    dnnl_memory_desc_init_by_tag(&wuser, 4, wd, dnnl_f32, dnnl_oihw);
-    dnnl_memory_desc_init_by_tag(&wwant, 4, wd, nn_p_act_dt(p), dnnl_format_tag_any);
     dnnl_memory_desc_init_by_tag(&tmd, 4, td, nn_p_act_dt(p), dnnl_nhwc);
-    if (dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct,
-                                           &src, &wwant, NULL, &tmd, one, zero,
-                                           zero) != dnnl_success) {
-        rc = nn_p_fail(x, dnnl_invalid_arguments, "describe the deconvolution's product");
-        goto done;
-    }
-    rc = product_mem(x, &tmd, &tmem, &tbuf);
-    if (rc < 0)
-        goto done;
-    rc = nn_p_make_prim(x, &cd, attr, &pd, &s);
     if (rc >= 0)
-        rc = nn_p_reorder_fixed(x, &wuser, wt,
-                                dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), &wmem);
+        rc = product_mem(x, &tmd, &tmem, &tbuf);
+    if (rc >= 0) /* int8 plans: an int8 product where the input was calibrated (1: not) */
+        rc = nn_q_product(x, wt, tc, cin, &tmd, tmem);
+    if (rc == 1)
+        rc = product_float(x, nn_q_as_f32(x, n->in[0]), wt, tc, cin, &tmd, tmem);
     c = rc >= 0 ? nn_plan_step_add(p) : NULL;
     if (rc >= 0 && !c)
         rc = err_set(x->e, VAS_ENOMEM, "out of memory planning '%s'", n->name);
-    if (rc < 0)
-        goto done;
-    s = &p->steps[p->n_steps - 2]; /* the add may have moved the array */
-    nn_p_add_arg(s, DNNL_ARG_SRC, n->in[0], NULL);
-    nn_p_add_arg(s, DNNL_ARG_WEIGHTS, -1, wmem);
-    nn_p_add_arg(s, DNNL_ARG_DST, -1, tmem);
-    col2im_params(c, n, &gm, t, w, b);
-    c->tbuf = tbuf;
-    p->flops += (double)w->count * 2.0 * (double)(t->dims[0] * t->dims[2] * t->dims[3]);
-done:
-    if (pd)
-        dnnl_primitive_desc_destroy(pd);
-    if (attr)
-        dnnl_primitive_attr_destroy(attr);
+    if (rc >= 0) {
+        col2im_params(c, n, &gm, t, w, b);
+        c->tbuf = tbuf;
+        p->flops += (double)w->count * 2.0 * (double)(t->dims[0] * t->dims[2] * t->dims[3]);
+    }
     free(wt);
     return rc;
 }

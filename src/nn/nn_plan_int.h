@@ -81,6 +81,15 @@ struct nn_plan {
     float **out_buf;        /* owned */
     double flops;
     size_t weight_bytes;
+    /* int8 plans (nn_plan_q.c); a float plan has rg == NULL and vdt == NULL. Values from g->n_vals
+     * on are shadows: value NV + v holds v in the other representation (dequantised to f32, or
+     * quantised to u8/s8) for the steps that need it, written once by a reorder. */
+    int nv;                /* values the per-value arrays hold: 2 * g->n_vals */
+    const nn_ranges *rg;   /* borrowed during planning: calibrated ranges */
+    dnnl_data_type_t *vdt; /* owned: storage type per value (f32, u8 or s8) */
+    float *vsc;            /* owned: what one integer step of a u8/s8 value is worth */
+    int umax;              /* largest u8 activation: 255 with VNNI; 0: per tensor (nn_plan_q.c) */
+    int n_q;               /* convolutions run in int8 */
 };
 
 /* Planning context: the plan, the node being planned, the caller's error. */
@@ -106,16 +115,50 @@ int nn_p_make_prim(pctx *x, const_dnnl_op_desc_t od, dnnl_primitive_attr_t attr,
                    dnnl_primitive_desc_t *pdout, step **sout);
 /* Attributes with a user scratchpad and post-ops po (may be NULL); NULL if out of memory. */
 dnnl_primitive_attr_t nn_p_new_attr(dnnl_post_ops_t po);
+/* A new step running the primitive of pd (borrowed), with its scratchpad size recorded. */
+int nn_p_step_from_pd(pctx *x, const_dnnl_primitive_desc_t pd, step **out);
 /* Follows v's single-consumer chain (residual Add if allow_sum, activations) into po; returns
  * the value the fused step writes, the residual operand in *sum_src (or -1). */
 int nn_p_fuse_chain(pctx *x, int v, int allow_sum, dnnl_post_ops_t po, int *sum_src);
-/* Conv / ConvTranspose step (nn_plan_conv.c). */
+/* Weights descs of Conv/ConvTranspose n: plain f32 as ONNX has them (user), and `any` of type dt
+ * (want); and the op desc (nn_plan_conv.c). */
+void nn_p_conv_dims(const nn_node *n, const nn_const *w, const nn_geom *gm,
+                    dnnl_memory_desc_t *user, dnnl_memory_desc_t *want, dnnl_data_type_t dt);
+int nn_p_conv_desc(pctx *x, const nn_geom *gm, const dnnl_memory_desc_t *src,
+                   const dnnl_memory_desc_t *wmd, const dnnl_memory_desc_t *bmd,
+                   const dnnl_memory_desc_t *dst, dnnl_convolution_desc_t *cd);
+/* Conv / ConvTranspose step (nn_plan_conv.c). A ConvTranspose of one group and no dilation
+ * runs as a 1x1 product and a gather (nn_p_deconv_gemm); others as oneDNN's deconvolution. */
+int nn_p_convt_gemm_ok(const nn_node *n);
 int nn_p_deconv_gemm(pctx *x);
 int nn_p_conv(pctx *x);
 /* 1 if v is one of the graph outputs. */
 int nn_p_is_output(const nn_graph *g, int v);
-/* GroupNormalization step, with a ReLU after it fused (nn_plan.c). */
+/* BatchNormalization after no convolution; GroupNormalization step, with a ReLU after it fused
+ * (nn_plan_norm.c). */
+int nn_p_bn(pctx *x);
 int nn_p_groupnorm(pctx *x);
+/* Constant c broadcast to rank 4 as NHWC memory of the activation type (nn_plan.c). */
+int nn_p_const_mem(pctx *x, const nn_const *c, dnnl_memory_desc_t *md, dnnl_memory_t *out);
+
+/* ---- int8 (nn_plan_q.c) ---- */
+/* Sets up p's int8 state (vdt, vsc) from rg. */
+int nn_q_init(nn_plan *p, const nn_ranges *rg, vas_err *e);
+/* Plans node x->n in an int8 plan: an int8 convolution, or the float (or passthrough) step of
+ * `plan` with its inputs as it needs them (dequantised shadows). */
+int nn_q_node(pctx *x, int (*plan)(pctx *));
+/* v as a float value: v itself, or its dequantised shadow (made now, once). Float plans: v. */
+int nn_q_as_f32(pctx *x, int v);
+/* int8 plans: the deconvolution product (see nn_p_deconv_gemm) of weights wt (tc x cin) into
+ * tmem, as an int8 step; 1 (nothing done) where it stays float. */
+int nn_q_product(pctx *x, const float *wt, int64_t tc, int64_t cin, const dnnl_memory_desc_t *tmd,
+                 dnnl_memory_t tmem);
+/* Storage type of value v (follows aliases); the activation type in float plans. */
+dnnl_data_type_t nn_q_dt(const nn_plan *p, int v);
+/* New fixed memory like nn_p_reorder_fixed, re-ordered with attributes attr (may be NULL). */
+int nn_p_reorder_fixed_attr(pctx *x, const dnnl_memory_desc_t *from, void *data,
+                            const dnnl_memory_desc_t *want, const_dnnl_primitive_attr_t attr,
+                            dnnl_memory_t *out);
 
 /* Appends a zeroed step; NULL when out of memory. */
 step *nn_plan_step_add(nn_plan *p);

@@ -1,6 +1,10 @@
 /* nn_session.c - per-thread sessions: a oneDNN engine and stream, and a small cache of plans,
  * one per input size (N, H, W), so that a new size is planned once.
  *
+ * int8 sessions (nn.h) also hold their calibration: until it has seen int8_frames frames, runs use
+ * float plans that record every activation's range; then int8 plans are made from those ranges
+ * (and the float plans are dropped, at the next run: the last one's outputs are still read).
+ *
  * Threads: a session is used by the thread that made it (see nn.h). The thread count is an
  * OpenMP setting of that thread, applied before planning (oneDNN picks its blocking for it). */
 #include <omp.h>
@@ -18,24 +22,73 @@ struct nn_session {
     dnnl_engine_t eng;        /* owned */
     dnnl_stream_t stream;     /* owned */
     nn_plan *plans[NN_PLANS]; /* owned; plans[0] is the most recently used */
+    nn_ranges cal;            /* int8 sessions: the calibration so far */
 };
+
+static int64_t int8_target(const nn_session *s)
+{
+    return s->opt.int8_frames > 0 ? s->opt.int8_frames : NN_INT8_FRAMES;
+}
+
+/* int8 sessions: 1 once calibrated (runs use int8 plans). */
+static int int8_ready(const nn_session *s)
+{
+    return s->opt.int8 && s->cal.frames >= int8_target(s);
+}
+
+/* Frees the plans of one kind (int8 or float), keeping the others in their order. */
+static void drop_plans(nn_session *s, int int8)
+{
+    int k = 0;
+
+    for (int i = 0; i < NN_PLANS; i++) {
+        nn_plan *p = s->plans[i];
+        s->plans[i] = NULL;
+        if (p && nn_plan_is_int8(p) == int8)
+            nn_plan_free(p);
+        else if (p)
+            s->plans[k++] = p;
+    }
+}
+
+/* Why s cannot be made with opt, or VAS_OK. */
+static int check_options(const nn_options *o, vas_err *e)
+{
+    /* Without bf16 dot products oneDNN would emulate bf16, slower than fp32: refuse instead of
+     * running silently slower. */
+    if (o->bf16 && !(nn_cpu_features() & NN_CPU_AVX512_BF16))
+        return err_set(e, VAS_EUNSUPPORTED,
+                       "bf16 was asked for but this CPU has no %s (it has: %s)",
+                       nn_cpu_feature_name(NN_CPU_AVX512_BF16), nn_cpu_describe());
+    if (o->int8 && o->bf16)
+        return err_set(e, VAS_EINVAL, "int8 and bf16 were both asked for: choose one");
+    /* oneDNN's fast int8 kernels start at AVX2 (vpmaddubsw); below it int8 is slower than fp32. */
+    if (o->int8 && !(nn_cpu_features() & NN_CPU_AVX2))
+        return err_set(e, VAS_EUNSUPPORTED,
+                       "int8 was asked for but this CPU has no %s (it has: %s)",
+                       nn_cpu_feature_name(NN_CPU_AVX2), nn_cpu_describe());
+    if (o->int8_frames < 0 || o->int8_frames > 100000)
+        return err_set(e, VAS_EINVAL, "int8 calibration frames must be 0 to 100000, not %d",
+                       o->int8_frames);
+    return VAS_OK;
+}
 
 int nn_session_new(const nn_graph *g, const nn_options *opt, nn_session **out, vas_err *e)
 {
     nn_session *s = calloc(1, sizeof(*s));
+    int rc;
 
     if (!s)
         return err_set(e, VAS_ENOMEM, "out of memory creating a session");
     s->g = g;
     if (opt)
         s->opt = *opt;
-    /* Without bf16 dot products oneDNN would emulate bf16, slower than fp32: refuse instead of
-     * running silently slower. */
-    if (s->opt.bf16 && !(nn_cpu_features() & NN_CPU_AVX512_BF16)) {
-        free(s);
-        return err_set(e, VAS_EUNSUPPORTED,
-                       "bf16 was asked for but this CPU has no %s (it has: %s)",
-                       nn_cpu_feature_name(NN_CPU_AVX512_BF16), nn_cpu_describe());
+    rc = check_options(&s->opt, e);
+    if (rc == VAS_OK && s->opt.int8)
+        rc = nn_ranges_init(&s->cal, g, e);
+    if (rc < 0) {
+        nn_session_free(s);
+        return rc;
     }
     if (dnnl_engine_create(&s->eng, dnnl_cpu, 0) != dnnl_success ||
         dnnl_stream_create(&s->stream, s->eng, dnnl_stream_default_flags) != dnnl_success) {
@@ -56,17 +109,18 @@ void nn_session_free(nn_session *s)
         dnnl_stream_destroy(s->stream);
     if (s->eng)
         dnnl_engine_destroy(s->eng);
+    nn_ranges_free(&s->cal);
     free(s);
 }
 
-/* Moves the plan for (n, h, w) to plans[0], planning it if needed. */
-static int session_plan(nn_session *s, int n, int h, int w, vas_err *e)
+/* Moves the plan for (n, h, w) (int8 or float) to plans[0], planning it if needed. */
+static int session_plan(nn_session *s, int n, int h, int w, int int8, vas_err *e)
 {
     nn_plan *p = NULL;
     int at = -1, rc;
 
     for (int i = 0; i < NN_PLANS; i++)
-        if (s->plans[i] && nn_plan_matches(s->plans[i], n, h, w))
+        if (s->plans[i] && nn_plan_matches(s->plans[i], n, h, w, int8))
             at = i;
     if (at == 0)
         return VAS_OK;
@@ -75,7 +129,7 @@ static int session_plan(nn_session *s, int n, int h, int w, vas_err *e)
     } else {
         if (s->opt.threads > 0)
             omp_set_num_threads(s->opt.threads);
-        rc = nn_plan_new(s->g, &s->opt, s->eng, n, h, w, &p, e);
+        rc = nn_plan_new(s->g, &s->opt, int8 ? &s->cal : NULL, s->eng, n, h, w, &p, e);
         if (rc < 0)
             return rc;
         at = NN_PLANS - 1;
@@ -88,7 +142,7 @@ static int session_plan(nn_session *s, int n, int h, int w, vas_err *e)
 
 int nn_session_run(nn_session *s, const float *input, int n, int h, int w, vas_err *e)
 {
-    int rc;
+    int rc, q;
 
     if (n <= 0 || h <= 0 || w <= 0 || n > 4096 || h > 16384 || w > 16384)
         return err_set(e, VAS_EINVAL, "bad input size %d x %d x %d", n, h, w);
@@ -98,12 +152,36 @@ int nn_session_run(nn_session *s, const float *input, int n, int h, int w, vas_e
         return err_set(e, VAS_EINVAL, "the model's input is fixed at %lld x %lld x %lld x %lld",
                        (long long)s->g->in_dims[0], (long long)s->g->in_dims[1],
                        (long long)s->g->in_dims[2], (long long)s->g->in_dims[3]);
-    rc = session_plan(s, n, h, w, e);
+    q = int8_ready(s);
+    if (q)
+        drop_plans(s, 0); /* calibration is over: its float plans are not used again */
+    rc = session_plan(s, n, h, w, q, e);
     if (rc < 0)
         return rc;
     if (s->opt.threads > 0)
         omp_set_num_threads(s->opt.threads);
-    return nn_plan_run(s->plans[0], s->stream, input, e);
+    rc = nn_plan_run(s->plans[0], s->stream, input, s->opt.int8 && !q ? &s->cal : NULL, e);
+    if (rc == VAS_OK && s->opt.int8 && !q)
+        s->cal.frames += n;
+    return rc;
+}
+
+void nn_session_recalibrate(nn_session *s)
+{
+    if (!s->opt.int8)
+        return;
+    nn_ranges_clear(&s->cal);
+    drop_plans(s, 1);
+}
+
+int64_t nn_session_int8_frames(const nn_session *s)
+{
+    return s->opt.int8 ? s->cal.frames : 0;
+}
+
+int nn_session_int8_convs(const nn_session *s)
+{
+    return s->plans[0] ? nn_plan_int8_convs(s->plans[0]) : 0;
 }
 
 int nn_session_output(const nn_session *s, int i, const float **data, nn_tensor_info *info,

@@ -223,6 +223,7 @@ static int read_pose_cfg(pose_model *m, const char *path, vas_err *e)
     m->locref = boolean(&d, root, "location_refinement", 1);
     m->locref_stdev = number(&d, root, "locref_stdev", 7.2801);
     m->sigmoid_in_graph = boolean(&d, root, "sigmoid_in_graph", 1);
+    m->int8 = boolean(&d, root, "vas_int8", 0);
     m->iteration = (long)clamp_ll(number(&d, root, "iteration", number(&d, root, "snapshot", 0)),
                                   -(1LL << 40), 1LL << 40);
     cm = ydoc_str(&d, root, "colormode");

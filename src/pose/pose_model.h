@@ -50,6 +50,7 @@ typedef struct pose_model {
     int bgr;               /* 1: the network wants BGR (colormode: BGR) */
     float mean[3], std[3]; /* input = (v/255 - mean) / std per channel */
     int sigmoid_in_graph;  /* 1: heatmap values are likelihoods already */
+    int int8;              /* vas_int8: true in pose_cfg.yaml: run the network in int8 (nn.h) */
     char *input_name, *heatmap_name, *locref_name;
     long iteration;
 } pose_model;

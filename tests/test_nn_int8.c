@@ -1,0 +1,492 @@
+/* test_nn_int8.c - the int8 path of the nn engine (nn_options.int8): every fixture of
+ * tests/fixtures/nn run in int8 against the float32 outputs PyTorch or numpy computed, and the demo
+ * model (models/openfield) on the openfield clip, int8 poses against float32 ones. Real models,
+ * real video decoded by FFmpeg, oneDNN's int8 kernels; nothing mocked.
+ *
+ * Tolerances. A fixture's int8 outputs stay within 7% of the largest expected value (max |int8 -
+ * expected| / max(1, max |expected|); measured 0.1% to 3%, printed per case, but 6% for
+ * op_conv_clip, whose Clip keeps [-0.5, 0.7] of a convolution ranging over +-5: the error is the
+ * convolution's); a fixture with convolutions must run some in int8. On CPUs without VNNI the
+ * saturation guard (nn_plan_q.c) is checked against the installed oneDNN with inputs and weights
+ * that would saturate vpmaddubsw if it paired other input channels than it does. On the clip
+ * (frames after the 16 that calibrate, body parts with likelihood above 0.5): median distance at
+ * most 0.5 px, 95% of them within 1 px, and none more than one heatmap cell (8 px) away: the larger
+ * ones are ties between neighbouring cells, where any rounding picks either (measured and printed:
+ * median, 95th percentile, max). int8 needs AVX2 (oneDNN's u8 x s8 kernels); without it every test
+ * here is skipped, saying so. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "analyses/pose_run.h"
+#include "core/util.h"
+#include "nn/nn.h"
+#include "nn/nn_build.h"
+#include "nn/nn_cpu.h"
+#include "pose/pose_model.h"
+
+#include "testutil.h"
+
+#define MAX_CASES  128
+#define MODEL      "models/openfield/config.yaml"
+#define CALIB      NN_INT8_FRAMES
+#define MAX_FRAMES 400
+#define MAX_JOINTS 8
+#define CELL_PX    8.0 /* the openfield model's stride */
+
+typedef struct nn_case {
+    char name[64];
+    int n, c, h, w;
+    long out_floats;
+} nn_case;
+
+static nn_case cases[MAX_CASES];
+static int n_cases;
+
+static const char *fixdir(void)
+{
+    /* NOLINTNEXTLINE(concurrency-mt-unsafe): tests run on one thread */
+    const char *d = getenv("VAS_NN_FIXTURES");
+    return d ? d : "tests/fixtures/nn";
+}
+
+/* Skips (with the line tests/run-tests gathers) where int8 cannot run. */
+static void need_int8(const char *name)
+{
+    if (nn_cpu_features() & NN_CPU_AVX2)
+        return;
+    print_message("skipped %s: this CPU has no %s (it has: %s)\n", name,
+                  nn_cpu_feature_name(NN_CPU_AVX2), nn_cpu_describe());
+    skip();
+}
+
+static float *read_floats(const char *name, const char *ext, size_t *count)
+{
+    char path[512];
+    size_t len = 0;
+    char *buf;
+
+    snprintf(path, sizeof(path), "%s/%s%s", fixdir(), name, ext);
+    buf = tu_read_file(path, &len);
+    *count = len / sizeof(float);
+    return (float *)buf;
+}
+
+/* ---- the fixtures ---- */
+
+/* Runs case c in int8 (its input calibrates, then runs again in int8); the relative max error
+ * against the expected outputs, and the convolutions that ran in int8 in *convs. */
+static double run_case_int8(const nn_case *c, int *convs)
+{
+    size_t n_in = 0, n_out = 0;
+    float *in = read_floats(c->name, ".in.f32", &n_in);
+    float *want = read_floats(c->name, ".out.f32", &n_out);
+    char path[512];
+    nn_graph *g = NULL;
+    nn_session *s = NULL;
+    nn_options opt = {.int8 = 1, .int8_frames = c->n};
+    vas_err e = {0};
+    double err = 0, scale = 1;
+    long k = 0;
+
+    assert_non_null(in);
+    assert_non_null(want);
+    assert_int_equal(n_out, (size_t)c->out_floats);
+    snprintf(path, sizeof(path), "%s/%s.onnx", fixdir(), c->name);
+    if (nn_graph_load(path, &g, &e) != VAS_OK || nn_session_new(g, &opt, &s, &e) != VAS_OK)
+        fail_msg("%s: %s", c->name, e.msg);
+    for (int run = 0; run < 2; run++)
+        if (nn_session_run(s, in, c->n, c->h, c->w, &e) != VAS_OK)
+            fail_msg("run %s: %s", c->name, e.msg);
+    assert_int_equal(nn_session_int8_frames(s), c->n);
+    *convs = nn_session_int8_convs(s);
+    for (long i = 0; i < c->out_floats; i++)
+        scale = fmax(scale, fabs((double)want[i]));
+    for (int o = 0; o < nn_graph_n_outputs(g); o++) {
+        const float *y;
+        nn_tensor_info info;
+        long cnt = 1;
+        assert_int_equal(nn_session_output(s, o, &y, &info, &e), VAS_OK);
+        for (int d = 0; d < info.ndims; d++)
+            cnt *= (long)info.dims[d];
+        assert_true(k + cnt <= c->out_floats);
+        for (long i = 0; i < cnt; i++, k++)
+            err = fmax(err, fabs((double)y[i] - (double)want[k]));
+    }
+    assert_int_equal(k, c->out_floats);
+    nn_session_free(s);
+    nn_graph_free(g);
+    free(in);
+    free(want);
+    return err / scale;
+}
+
+static int has_conv(const nn_case *c)
+{
+    char path[512];
+    nn_graph *g = NULL;
+    vas_err e = {0};
+    char sum[4096] = "";
+
+    snprintf(path, sizeof(path), "%s/%s.onnx", fixdir(), c->name);
+    if (nn_graph_load(path, &g, &e) != VAS_OK)
+        fail_msg("%s: %s", c->name, e.msg);
+    nn_graph_summary(g, sum, sizeof(sum));
+    nn_graph_free(g);
+    return strstr(sum, "  Conv ") != NULL; /* "  Conv    3" lines; ConvTranspose stays float */
+}
+
+static void agrees_int8(void **state)
+{
+    const nn_case *c = *state;
+    int convs = 0;
+    double err;
+
+    need_int8(c->name);
+    err = run_case_int8(c, &convs);
+    printf("int8 %s: relative max error %.4f, %d convolutions in int8\n", c->name, err, convs);
+    if (err > 0.07)
+        fail_msg("%s: int8 relative max error %.4f > 0.07", c->name, err);
+    if (has_conv(c) && convs == 0)
+        fail_msg("%s: has convolutions but none ran in int8", c->name);
+}
+
+/* ---- options and calibration ---- */
+
+static void options_checked(void **state)
+{
+    char path[512];
+    nn_graph *g = NULL;
+    nn_session *s = NULL;
+    vas_err e = {0};
+    nn_options both = {.int8 = 1, .bf16 = 1}, bad = {.int8 = 1, .int8_frames = -1};
+
+    (void)state;
+    need_int8("options_checked");
+    snprintf(path, sizeof(path), "%s/op_conv_basic.onnx", fixdir());
+    assert_int_equal(nn_graph_load(path, &g, &e), VAS_OK);
+    assert_true(nn_session_new(g, &both, &s, &e) < 0);
+    assert_null(s);
+    assert_non_null(strstr(e.msg, "bf16")); /* refused for the CPU or for the pair: named */
+    assert_int_equal(nn_session_new(g, &bad, &s, &e), VAS_EINVAL);
+    assert_null(s);
+    nn_graph_free(g);
+}
+
+/* The first int8_frames frames run in float32 (exact), later ones in int8; recalibrating starts
+ * over, with float32 again. */
+static void calibrates_then_quantises(void **state)
+{
+    nn_case *c = NULL;
+    size_t n_in = 0, n_out = 0;
+    float *in, *want;
+    char path[512];
+    nn_graph *g = NULL;
+    nn_session *s = NULL;
+    nn_options opt = {.int8 = 1};
+    vas_err e = {0};
+
+    (void)state;
+    need_int8("calibrates_then_quantises");
+    for (int i = 0; i < n_cases; i++)
+        if (strcmp(cases[i].name, "op_conv_basic") == 0)
+            c = &cases[i];
+    if (!c) {
+        fail_msg("no op_conv_basic in %s/cases.txt", fixdir());
+        return;
+    }
+    in = read_floats(c->name, ".in.f32", &n_in);
+    want = read_floats(c->name, ".out.f32", &n_out);
+    snprintf(path, sizeof(path), "%s/%s.onnx", fixdir(), c->name);
+    assert_int_equal(nn_graph_load(path, &g, &e), VAS_OK);
+    assert_int_equal(nn_session_new(g, &opt, &s, &e), VAS_OK);
+    for (int round = 0; round < 2; round++) {
+        int64_t seen = 0;
+        while (seen < CALIB) { /* batches of c->n frames until NN_INT8_FRAMES are seen */
+            const float *y;
+            assert_int_equal(nn_session_run(s, in, c->n, c->h, c->w, &e), VAS_OK);
+            seen += c->n;
+            assert_int_equal(nn_session_int8_frames(s), seen);
+            assert_int_equal(nn_session_int8_convs(s), 0); /* float32 while calibrating */
+            assert_int_equal(nn_session_output(s, 0, &y, NULL, &e), VAS_OK);
+            for (long i = 0; i < c->out_floats; i++)
+                assert_true(fabsf(y[i] - want[i]) <= 1e-4f * fmaxf(1.0f, fabsf(want[i])));
+        }
+        assert_int_equal(nn_session_run(s, in, c->n, c->h, c->w, &e), VAS_OK);
+        assert_int_equal(nn_session_int8_convs(s), 1);
+        nn_session_recalibrate(s);
+        assert_int_equal(nn_session_int8_frames(s), 0);
+    }
+    nn_session_free(s);
+    nn_graph_free(g);
+    free(in);
+    free(want);
+}
+
+/* ---- the saturation guard ---- */
+
+/* One convolution of IC=8 channels into 8, k x k, `group` groups, weight 1 where on(ic, tap) and
+ * 0 elsewhere, on an input of ones: exact in int8 (inputs 1.0 -> 255 or the guard's limit, weights
+ * 127) unless vpmaddubsw saturated. Returns the largest relative error against float32. */
+static double conv_ones(int k, int group, int pattern)
+{
+    enum { C = 8, H = 6, W = 6 };
+    static const char *const names[1] = {"y"};
+    int64_t wd[4] = {C, C / group, k, k}, pads[4] = {0, 0, 0, 0};
+    nn_const *w = nn_const_new(NN_F32, 4, wd);
+    nn_build *b = NULL;
+    nn_graph *g = NULL;
+    nn_session *sf = NULL, *sq = NULL;
+    nn_options of = {0}, oq = {.int8 = 1, .int8_frames = 1};
+    float x[C * H * W];
+    const float *yf, *yq;
+    nn_tensor_info info;
+    vas_err e = {0};
+    double err = 0;
+    int in, out;
+
+    assert_non_null(w);
+    for (int64_t i = 0; i < w->count; i++) {
+        int64_t kk = (int64_t)k * k, ic = (i / kk) % (C / group), tap = i % kk;
+        int on = pattern == 0 ? ic % 2 == 0 : pattern == 1 ? 1 : tap % 2 == 0 && ic == 0;
+        ((float *)w->data)[i] = on ? 1.0f : 0.0f;
+    }
+    for (int i = 0; i < C * H * W; i++)
+        x[i] = 1.0f;
+    assert_int_equal(nn_build_new(&b, &e), VAS_OK);
+    in = nn_build_input(b, "x", C);
+    out = nn_build_conv(b, "conv", in, w, NULL, 1, 1, pads, group);
+    assert_int_equal(nn_build_finish(b, &out, names, 1, &g, &e), VAS_OK);
+    assert_int_equal(nn_session_new(g, &of, &sf, &e), VAS_OK);
+    assert_int_equal(nn_session_new(g, &oq, &sq, &e), VAS_OK);
+    assert_int_equal(nn_session_run(sf, x, 1, H, W, &e), VAS_OK);
+    for (int run = 0; run < 2; run++)
+        assert_int_equal(nn_session_run(sq, x, 1, H, W, &e), VAS_OK);
+    assert_int_equal(nn_session_int8_convs(sq), 1);
+    assert_int_equal(nn_session_output(sf, 0, &yf, &info, &e), VAS_OK);
+    assert_int_equal(nn_session_output(sq, 0, &yq, NULL, &e), VAS_OK);
+    for (int64_t i = 0; i < info.dims[0] * info.dims[1] * info.dims[2] * info.dims[3]; i++)
+        err = fmax(err, fabs((double)yq[i] - yf[i]) / fmax(1.0, fabs((double)yf[i])));
+    nn_session_free(sf);
+    nn_session_free(sq);
+    nn_graph_free(g);
+    nn_const_free(w);
+    return err;
+}
+
+/* 1x1 and 3x3 weights on the even input channels only (u8 sources may use 255: oneDNN pairs
+ * channels 2m and 2m+1, so no pair holds two), on all of them (the guard's 129), and a
+ * depthwise 3x3 (one channel a group: no pairs, 255). */
+static void saturation_guard_holds(void **state)
+{
+    static const struct {
+        int k, group, pattern;
+        const char *what;
+    } cases_[] = {{1, 1, 0, "1x1, even channels"},
+                  {3, 1, 0, "3x3, even channels"},
+                  {1, 1, 1, "1x1, all channels"},
+                  {3, 8, 1, "3x3 depthwise"},
+                  {3, 1, 2, "3x3, every other tap of channel 0"}};
+
+    (void)state;
+    need_int8("saturation_guard_holds");
+    for (size_t i = 0; i < sizeof(cases_) / sizeof(cases_[0]); i++) {
+        double err = conv_ones(cases_[i].k, cases_[i].group, cases_[i].pattern);
+        printf("saturation guard, %s: relative error %.2g\n", cases_[i].what, err);
+        if (err > 1e-3)
+            fail_msg("%s: int8 off by %.3g: vpmaddubsw saturated", cases_[i].what, err);
+    }
+}
+
+/* ---- the openfield clip ---- */
+
+typedef struct poses {
+    int n;                                  /* frames seen */
+    double xyl[MAX_FRAMES][3 * MAX_JOINTS]; /* per frame: x, y, likelihood per joint */
+} poses;
+
+static int keep_row(void *arg, const pose_row *r, vas_err *e)
+{
+    poses *p = arg;
+
+    (void)e;
+    if (r->frame >= 0 && r->frame < MAX_FRAMES) {
+        memcpy(p->xyl[r->frame], r->xyl, sizeof(p->xyl[0]));
+        if (r->frame + 1 > p->n)
+            p->n = (int)r->frame + 1;
+    }
+    return 0;
+}
+
+static void run_clip(const pose_model *m, const char *dir, int int8, poses *p)
+{
+    pose_run_opts o = {.batch = 4, .int8 = int8, .on_row = keep_row, .row_arg = p};
+    pose_video_out out = {0};
+    char prefix[1024];
+    vas_err e = {0};
+
+    snprintf(prefix, sizeof(prefix), "%s/%s", dir, int8 ? "int8" : "f32");
+    if (pose_run_video(m, TU_OPENFIELD_CLIP, prefix, &o, &out, &e) != VAS_OK)
+        fail_msg("%s run: %s", int8 ? "int8" : "f32", e.msg);
+    printf("openfield clip %s: %lld frames, inference %.2f s\n", int8 ? "int8" : "f32",
+           (long long)out.frames, out.infer_seconds);
+    pose_video_out_clear(&out);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void openfield_clip_within_1px(void **state)
+{
+    static poses f32, q8;
+    static double d[MAX_FRAMES * MAX_JOINTS];
+    pose_model *m = NULL;
+    char *dir = tu_mkdtemp();
+    vas_err e = {0};
+    int n = 0, over = 0;
+    double med, p95;
+
+    (void)state;
+    need_int8("openfield_clip_within_1px");
+    assert_non_null(dir);
+    if (pose_model_load("openfield", MODEL, 0, &m, &e) != VAS_OK)
+        fail_msg("model: %s", e.msg);
+    assert_true(m->n_bodyparts <= MAX_JOINTS);
+    run_clip(m, dir, 0, &f32);
+    run_clip(m, dir, 1, &q8);
+    assert_int_equal(f32.n, TU_OPENFIELD_CLIP_FRAMES);
+    assert_int_equal(q8.n, TU_OPENFIELD_CLIP_FRAMES);
+    for (int f = 0; f < f32.n; f++)
+        for (int j = 0; j < m->n_bodyparts; j++) {
+            const double *a = &f32.xyl[f][(size_t)3 * j], *b = &q8.xyl[f][(size_t)3 * j];
+            if (f < CALIB) { /* calibration frames ran in float32: the same numbers */
+                assert_true(fabs(a[0] - b[0]) < 1e-9 && fabs(a[1] - b[1]) < 1e-9);
+                continue;
+            }
+            if (a[2] > 0.5)
+                d[n++] = hypot(a[0] - b[0], a[1] - b[1]);
+        }
+    qsort(d, (size_t)n, sizeof(double), cmp_double);
+    med = d[n / 2];
+    p95 = d[(n * 95) / 100];
+    for (int i = 0; i < n; i++)
+        over += d[i] > 1.0;
+    printf("openfield clip int8 vs f32 (frames %d-%d, likelihood > 0.5, %d points): median %.3f "
+           "px, 95th percentile %.3f px, max %.3f px, %d over 1 px\n",
+           CALIB, f32.n - 1, n, med, p95, d[n - 1], over);
+    assert_true(n > 1000);
+    assert_true(med <= 0.5);
+    assert_true(p95 <= 1.0);
+    assert_true(d[n - 1] <= CELL_PX);
+    pose_model_free(m);
+    tu_rm_rf(dir);
+    free(dir);
+}
+
+/* ---- the model setting ---- */
+
+/* `vas_int8: true` in a bundle's pose_cfg.yaml is the model's int8 setting. */
+static void model_setting_read(void **state)
+{
+    static const char *const files[] = {"config.yaml", "openfield.onnx"};
+    char *dir = tu_mkdtemp(), *cfg = tu_read_file("models/openfield/pose_cfg.yaml", NULL);
+    char *with = NULL;
+    pose_model *m = NULL;
+    vas_err e = {0};
+
+    (void)state;
+    assert_non_null(dir);
+    assert_non_null(cfg);
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        char src[256];
+        size_t len = 0;
+        char *b;
+        snprintf(src, sizeof(src), "models/openfield/%s", files[i]);
+        b = tu_read_file(src, &len);
+        assert_non_null(b);
+        char *to = tu_path(dir, files[i]);
+        assert_int_equal(tu_write_file(to, b, len), 0);
+        free(to);
+        free(b);
+    }
+    with = util_concat(cfg, "vas_int8: true\n");
+    char *to = tu_path(dir, "pose_cfg.yaml");
+    assert_int_equal(tu_write_file(to, with, strlen(with)), 0);
+    char *yaml = tu_path(dir, "config.yaml");
+    assert_int_equal(pose_model_load("of8", yaml, 0, &m, &e), VAS_OK);
+    assert_int_equal(m->int8, 1);
+    pose_model_free(m);
+    assert_int_equal(pose_model_load("of", MODEL, 0, &m, &e), VAS_OK);
+    assert_int_equal(m->int8, 0);
+    pose_model_free(m);
+    free(yaml);
+    free(to);
+    free(with);
+    free(cfg);
+    tu_rm_rf(dir);
+    free(dir);
+}
+
+static int load_cases(void)
+{
+    char path[512], line[256];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/cases.txt", fixdir());
+    f = fopen(path, "r");
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof(line), f) && n_cases < MAX_CASES) {
+        nn_case *c = &cases[n_cases];
+        char num[5][32];
+        int64_t v[5];
+        if (line[0] == '#' || sscanf(line, "%63s %31s %31s %31s %31s %31s", c->name, num[0], num[1],
+                                     num[2], num[3], num[4]) != 6)
+            continue;
+        for (int i = 0; i < 5; i++)
+            if (util_parse_i64(num[i], &v[i]) < 0 || v[i] < 0 || v[i] > (1L << 30))
+                return -1;
+        c->n = (int)v[0];
+        c->c = (int)v[1];
+        c->h = (int)v[2];
+        c->w = (int)v[3];
+        c->out_floats = (long)v[4];
+        n_cases++;
+    }
+    fclose(f);
+    return 0;
+}
+
+int main(void)
+{
+    static struct CMUnitTest tests[MAX_CASES + 8];
+    static char names[MAX_CASES][80];
+    static const struct CMUnitTest fixed[] = {
+        cmocka_unit_test(options_checked),           cmocka_unit_test(calibrates_then_quantises),
+        cmocka_unit_test(saturation_guard_holds),    cmocka_unit_test(model_setting_read),
+        cmocka_unit_test(openfield_clip_within_1px),
+    };
+    size_t n = 0;
+
+    if (load_cases() < 0) {
+        fprintf(stderr, "test_nn_int8: no %s/cases.txt\n", fixdir());
+        return 1;
+    }
+    for (int i = 0; i < n_cases; i++) {
+        snprintf(names[i], sizeof(names[i]), "%.60s_int8", cases[i].name);
+        tests[n++] = (struct CMUnitTest){names[i], agrees_int8, NULL, NULL, &cases[i]};
+    }
+    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+        tests[n++] = fixed[i];
+    return _cmocka_run_group_tests("nn_int8", tests, n, NULL, NULL);
+}
