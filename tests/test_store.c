@@ -130,14 +130,30 @@ static void stream_and_check(fx *f, size_t N, size_t CHUNK)
 
 static void streamed_upload_matches_sha1(void **state)
 {
-    stream_and_check(*state, 1 << 20, 7777); /* hashed inline */
+    stream_and_check(*state, 1 << 20, 7777); /* one 1 MiB buffer: hashed and written inline */
 }
 
 static void large_upload_hashed_by_thread(void **state)
 {
-    /* Past 4 MiB a second thread hashes what was written; 13 MiB also crosses the 8 MiB
-     * writeback step. Odd chunk sizes make the thread's reads straddle the writes. */
+    /* Past one 1 MiB buffer, threads hash and write the full buffers (whole blocks O_DIRECT);
+     * 13 MiB goes round the ring twice; odd chunk sizes straddle the buffers, and the last
+     * 17 bytes are a partial block, written through the page cache. */
     stream_and_check(*state, (13u << 20) + 17, 65537);
+}
+
+/* The sizes where the writer changes paths: one buffer exactly (inline, no thread), one byte
+ * more (threads start when the first buffer fills; a 1-byte tail), whole buffers with no tail,
+ * a tail one byte short of a block; and one write call far larger than the ring, which waits
+ * for free buffers. */
+static void buffer_edges_stored_whole(void **state)
+{
+    static const size_t sizes[][2] = {
+        {1u << 20, 1u << 20},          {(1u << 20) + 1, 4096},           {2u << 20, 3000},
+        {(5u << 20) + 4095, 1u << 20}, {(9u << 20) + 1, (9u << 20) + 1},
+    };
+
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+        stream_and_check(*state, sizes[i][0], sizes[i][1]);
 }
 
 static void abort_with_hash_thread_leaves_nothing(void **state)
@@ -592,6 +608,7 @@ int main(void)
         T(blob_has_the_bytes),
         T(streamed_upload_matches_sha1),
         T(large_upload_hashed_by_thread),
+        T(buffer_edges_stored_whole),
         T(abort_with_hash_thread_leaves_nothing),
         T(missing_names_get_defaults),
         T(names_made_safe),

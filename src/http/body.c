@@ -1,11 +1,14 @@
-/* body.c - request bodies, parsed while they arrive: multipart/form-data and urlencoded through
- * libmicrohttpd's post processor, JSON objects through jansson. All three end as one JSON object
- * of fields (r->fields); a multipart `file` field is streamed into the store instead (r->upload)
- * and never held in memory. Ceilings (config.h): LIMIT_JSON_BYTES for non-file bodies,
- * LIMIT_FORM_FIELDS fields, LIMIT_JSON_DEPTH nesting (checked on the raw bytes before jansson
- * parses them: jansson 2.14's own ceiling is 2048 levels, fixed at build time), HTTP_FIELD_MAX per
- * field, cfg->max_upload for the file. */
+/* body.c - request bodies, parsed while they arrive: multipart/form-data of POST /file through
+ * our own parser (multipart.h: no copy of its own, the file's bytes in the sizes they arrive),
+ * other multipart/form-data and urlencoded bodies through libmicrohttpd's post processor, JSON
+ * objects through jansson. All end as one JSON object of fields (r->fields); a multipart `file`
+ * field is streamed into the store instead (r->upload) and never held in memory. Ceilings
+ * (config.h): LIMIT_JSON_BYTES for non-file bodies, LIMIT_FORM_FIELDS fields, LIMIT_JSON_DEPTH
+ * nesting (checked on the raw bytes before jansson parses them: jansson 2.14's own ceiling is 2048
+ * levels, fixed at build time), HTTP_FIELD_MAX per field, cfg->max_upload for the file. */
 #include "http/http_int.h"
+
+#include "http/multipart.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,7 +16,10 @@
 #include <string.h>
 #include <strings.h>
 
-enum { BODY_NONE, BODY_JSON, BODY_FORM };
+/* A multipart upload is the file plus a few hundred bytes of headers and boundaries. */
+#define BODY_SLACK ((int64_t)64 << 10)
+
+enum { BODY_NONE, BODY_JSON, BODY_FORM, BODY_MULTIPART };
 
 static int fail(http_req *r, int code, const char *msg)
 {
@@ -56,37 +62,73 @@ static int flush_field(http_req *r)
     return rc;
 }
 
-static enum MHD_Result upload_chunk(http_req *r, const char *filename, const char *ctype,
-                                    const char *data, uint64_t off, size_t size)
+/* The `file` part begins: a store writer for its bytes. */
+static int upload_begin(http_req *r, const char *filename, const char *ctype)
 {
     vas_err e = {0};
 
-    if (off == 0 && !r->upload) {
-        if (r->saw_file)
-            return fail(r, VAS_EINVAL, "send one field named 'file' per upload"), MHD_NO;
-        r->saw_file = 1;
-        if (!filename || !*filename)
-            return fail(r, VAS_EINVAL, "the 'file' field has no filename"), MHD_NO;
-        if (http_store_get(r, &e) < 0 ||
-            store_writer_new(r->st, r->srv->cfg->max_upload, &r->upload, &e) < 0)
-            return fail(r, e.code, e.msg), MHD_NO;
-        r->up_name = strdup(filename);
-        r->up_type = strdup(ctype ? ctype : "application/octet-stream");
-        if (!r->up_name || !r->up_type)
-            return fail(r, VAS_ENOMEM, "out of memory"), MHD_NO;
-    }
-    if (!r->upload)
-        return fail(r, VAS_EINVAL, "send one field named 'file' per upload"), MHD_NO;
-    if (size && store_writer_write(r->upload, data, size, &e) < 0)
-        return fail(r, e.code, e.msg), MHD_NO;
-    return MHD_YES;
+    if (r->saw_file)
+        return fail(r, VAS_EINVAL, "send one field named 'file' per upload");
+    r->saw_file = 1;
+    if (!filename || !*filename)
+        return fail(r, VAS_EINVAL, "the 'file' field has no filename");
+    if (http_store_get(r, &e) < 0 ||
+        store_writer_new(r->st, r->srv->cfg->max_upload, &r->upload, &e) < 0)
+        return fail(r, e.code, e.msg);
+    r->up_name = strdup(filename);
+    r->up_type = strdup(ctype ? ctype : "application/octet-stream");
+    if (!r->up_name || !r->up_type)
+        return fail(r, VAS_ENOMEM, "out of memory");
+    return VAS_OK;
 }
 
+static int upload_data(http_req *r, const char *data, size_t size)
+{
+    vas_err e = {0};
+
+    if (!r->upload)
+        return fail(r, VAS_EINVAL, "send one field named 'file' per upload");
+    if (size && store_writer_write(r->upload, data, size, &e) < 0)
+        return fail(r, e.code, e.msg);
+    return VAS_OK;
+}
+
+/* A form field (not the upload) begins; the one before it, if any, is stored. */
+static int field_begin(http_req *r, const char *key)
+{
+    if (flush_field(r) < 0)
+        return r->body_err;
+    if (++r->n_fields > r->srv->cfg->lim.form_fields)
+        return fail_limit(r, VAS_ETOOBIG, "the form has more than %d fields (LIMIT_FORM_FIELDS)",
+                          r->srv->cfg->lim.form_fields);
+    r->cur_key = strdup(key);
+    if (!r->cur_key)
+        return fail(r, VAS_ENOMEM, "out of memory");
+    return VAS_OK;
+}
+
+static int field_data(http_req *r, const char *data, size_t size)
+{
+    char *v;
+
+    if (r->cur_len + size > HTTP_FIELD_MAX)
+        return fail(r, VAS_ETOOBIG, "a form field is larger than 64 KiB");
+    v = realloc(r->cur_val, r->cur_len + size + 1);
+    if (!v)
+        return fail(r, VAS_ENOMEM, "out of memory");
+    memcpy(v + r->cur_len, data, size);
+    r->cur_val = v;
+    r->cur_len += size;
+    return VAS_OK;
+}
+
+/* libmicrohttpd's post processor (urlencoded bodies, and multipart ones but on POST /file). */
 static enum MHD_Result on_field(void *cls, enum MHD_ValueKind kind, const char *key,
                                 const char *filename, const char *ctype, const char *encoding,
                                 const char *data, uint64_t off, size_t size)
 {
     http_req *r = cls;
+    int rc = VAS_OK;
 
     (void)kind;
     (void)encoding;
@@ -94,30 +136,48 @@ static enum MHD_Result on_field(void *cls, enum MHD_ValueKind kind, const char *
     if (!key)
         return fail(r, VAS_EINVAL, "a multipart part has no name in its Content-Disposition"),
                MHD_NO;
-    if (r->route == HTTP_ROUTE_FILES && strcmp(key, "file") == 0)
-        return upload_chunk(r, filename, ctype, data, off, size);
-    if (off == 0 && flush_field(r) < 0)
-        return MHD_NO;
-    if (!r->cur_key) {
-        if (++r->n_fields > r->srv->cfg->lim.form_fields)
-            return fail_limit(r, VAS_ETOOBIG,
-                              "the form has more than %d fields (LIMIT_FORM_FIELDS)",
-                              r->srv->cfg->lim.form_fields),
-                   MHD_NO;
-        r->cur_key = strdup(key);
-        if (!r->cur_key)
-            return fail(r, VAS_ENOMEM, "out of memory"), MHD_NO;
+    if (r->route == HTTP_ROUTE_FILES && strcmp(key, "file") == 0) {
+        if (off == 0 && !r->upload)
+            rc = upload_begin(r, filename, ctype);
+        if (rc == VAS_OK)
+            rc = upload_data(r, data, size);
+        return rc < 0 ? MHD_NO : MHD_YES;
     }
-    if (r->cur_len + size > HTTP_FIELD_MAX)
-        return fail(r, VAS_ETOOBIG, "a form field is larger than 64 KiB"), MHD_NO;
-    char *v = realloc(r->cur_val, r->cur_len + size + 1);
-    if (!v)
-        return fail(r, VAS_ENOMEM, "out of memory"), MHD_NO;
-    memcpy(v + r->cur_len, data, size);
-    r->cur_val = v;
-    r->cur_len += size;
-    return MHD_YES;
+    if (off == 0 || !r->cur_key)
+        rc = field_begin(r, key);
+    if (rc == VAS_OK)
+        rc = field_data(r, data, size);
+    return rc < 0 ? MHD_NO : MHD_YES;
 }
+
+/* ---- our multipart parser's hooks (multipart.h), for POST /file ---- */
+
+static int mp_begin(void *arg, const http_mp_part *pt)
+{
+    http_req *r = arg;
+
+    if (!pt->name)
+        return fail(r, VAS_EINVAL, "a multipart part has no name in its Content-Disposition");
+    r->in_file = strcmp(pt->name, "file") == 0;
+    return r->in_file ? upload_begin(r, pt->filename, pt->ctype) : field_begin(r, pt->name);
+}
+
+static int mp_data(void *arg, const char *p, size_t n)
+{
+    http_req *r = arg;
+
+    return r->in_file ? upload_data(r, p, n) : field_data(r, p, n);
+}
+
+static int mp_end(void *arg)
+{
+    http_req *r = arg;
+
+    r->in_file = 0;
+    return flush_field(r);
+}
+
+static const http_mp_hooks mp_hooks = {mp_begin, mp_data, mp_end};
 
 static int64_t content_length(http_req *r)
 {
@@ -135,9 +195,8 @@ int body_begin(http_req *r, int allow_upload)
 {
     const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Type");
     int64_t cl = content_length(r);
-    /* A multipart upload is the file plus a few hundred bytes of headers and boundaries. */
     int64_t json_max = r->srv->cfg->lim.json_bytes;
-    int64_t max = allow_upload ? r->srv->cfg->max_upload + (int64_t)64 * 1024 : json_max;
+    int64_t max = allow_upload ? r->srv->cfg->max_upload + BODY_SLACK : json_max;
 
     r->fields = json_object();
     if (!r->fields)
@@ -167,6 +226,15 @@ int body_begin(http_req *r, int allow_upload)
         return fail(r, VAS_EINVAL,
                     "send the body as multipart/form-data, "
                     "application/x-www-form-urlencoded or application/json");
+    if (allow_upload && !strncasecmp(ct, "multipart/form-data", 19)) {
+        vas_err e = {0};
+        int rc = http_mp_new(ct, &mp_hooks, r, &r->mp, &e);
+        if (rc < 0)
+            return rc == VAS_EINVAL ? fail_limit(r, rc, "malformed body: %s", e.msg)
+                                    : fail(r, rc, e.msg);
+        r->body_kind = BODY_MULTIPART;
+        return VAS_OK;
+    }
     r->pp = MHD_create_post_processor(r->conn, (size_t)64 * 1024, on_field, r);
     if (!r->pp)
         return fail(r, VAS_EINVAL, "malformed body: a multipart body needs a boundary");
@@ -190,6 +258,17 @@ enum MHD_Result body_feed(http_req *r, const char *data, size_t n)
             r->raw = b;
             r->raw_len += n;
         }
+    } else if (r->body_kind == BODY_MULTIPART) {
+        vas_err e = {0};
+        r->raw_len += n; /* counted, not kept */
+        if (r->srv->cfg->max_upload > 0 &&
+            (int64_t)r->raw_len > r->srv->cfg->max_upload + BODY_SLACK)
+            fail_limit(r, VAS_ETOOBIG,
+                       "the request body is larger than the limit of %lld bytes"
+                       " (MAX_CONTENT_LENGTH)",
+                       (long long)r->srv->cfg->max_upload);
+        else if (http_mp_feed(r->mp, data, n, &e) < 0)
+            fail_limit(r, VAS_EINVAL, "malformed multipart body: %s", e.msg);
     } else if (r->body_kind == BODY_FORM) {
         r->raw_len += n; /* counted, not kept */
         if ((int64_t)r->raw_len > r->srv->cfg->lim.json_bytes && r->route != HTTP_ROUTE_FILES)
@@ -209,12 +288,44 @@ enum MHD_Result body_feed(http_req *r, const char *data, size_t n)
     return MHD_YES;
 }
 
-int body_end(http_req *r)
+/* The JSON body, read whole: parsed into r->fields. */
+static void json_end(http_req *r)
 {
     json_error_t jerr;
     json_t *j;
 
-    if (r->body_kind == BODY_FORM) {
+    if (http_json_depth(r->raw, r->raw_len) > r->srv->cfg->lim.json_depth) {
+        fail_limit(r, VAS_EINVAL,
+                   "the JSON body is nested deeper than %d levels (LIMIT_JSON_DEPTH)",
+                   r->srv->cfg->lim.json_depth);
+        return;
+    }
+    j = json_loadb(r->raw ? r->raw : "", r->raw_len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!j || !json_is_object(j)) {
+        char msg[256];
+        snprintf(msg, sizeof(msg), "the JSON body must be one object%s%s", j ? "" : ": ",
+                 j ? "" : jerr.text);
+        json_decref(j);
+        fail(r, VAS_EINVAL, msg);
+    } else if ((int64_t)json_object_size(j) > r->srv->cfg->lim.form_fields) {
+        json_decref(j);
+        fail_limit(r, VAS_ETOOBIG, "the JSON object has more than %d fields (LIMIT_FORM_FIELDS)",
+                   r->srv->cfg->lim.form_fields);
+    } else {
+        json_decref(r->fields);
+        r->fields = j;
+    }
+}
+
+int body_end(http_req *r)
+{
+    if (r->body_kind == BODY_MULTIPART) {
+        vas_err e = {0};
+        if (http_mp_finish(r->mp, &e) < 0)
+            fail_limit(r, VAS_EINVAL, "malformed multipart body: %s", e.msg);
+        if (!r->body_err)
+            flush_field(r);
+    } else if (r->body_kind == BODY_FORM) {
         enum MHD_Result ok = MHD_destroy_post_processor(r->pp);
         r->pp = NULL;
         if (ok == MHD_NO)
@@ -222,26 +333,7 @@ int body_end(http_req *r)
         if (!r->body_err)
             flush_field(r);
     } else if (r->body_kind == BODY_JSON && !r->body_err) {
-        if (http_json_depth(r->raw, r->raw_len) > r->srv->cfg->lim.json_depth)
-            return fail_limit(r, VAS_EINVAL,
-                              "the JSON body is nested deeper than %d levels (LIMIT_JSON_DEPTH)",
-                              r->srv->cfg->lim.json_depth);
-        j = json_loadb(r->raw ? r->raw : "", r->raw_len, JSON_REJECT_DUPLICATES, &jerr);
-        if (!j || !json_is_object(j)) {
-            char msg[256];
-            snprintf(msg, sizeof(msg), "the JSON body must be one object%s%s", j ? "" : ": ",
-                     j ? "" : jerr.text);
-            json_decref(j);
-            fail(r, VAS_EINVAL, msg);
-        } else if ((int64_t)json_object_size(j) > r->srv->cfg->lim.form_fields) {
-            json_decref(j);
-            fail_limit(r, VAS_ETOOBIG,
-                       "the JSON object has more than %d fields (LIMIT_FORM_FIELDS)",
-                       r->srv->cfg->lim.form_fields);
-        } else {
-            json_decref(r->fields);
-            r->fields = j;
-        }
+        json_end(r);
     }
     return r->body_err ? r->body_err : VAS_OK;
 }
@@ -251,6 +343,8 @@ void body_free(http_req *r)
     if (r->pp)
         MHD_destroy_post_processor(r->pp);
     r->pp = NULL;
+    http_mp_free(r->mp);
+    r->mp = NULL;
     store_writer_abort(r->upload); /* a cut-off upload: its bytes vanish with the O_TMPFILE */
     r->upload = NULL;
     json_decref(r->fields);

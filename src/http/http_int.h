@@ -76,9 +76,11 @@ struct http_req {
     unsigned pending_status;
     int n_fields; /* form fields so far (LIMIT_FORM_FIELDS) */
     /* body */
-    int body_kind; /* BODY_NONE/JSON/FORM */
+    int body_kind; /* BODY_NONE/JSON/FORM/MULTIPART */
     struct MHD_PostProcessor *pp;
-    char *raw; /* JSON body so far */
+    struct http_mp *mp; /* POST /file's multipart parser (multipart.h) */
+    int in_file;        /* mp is inside the `file` part */
+    char *raw;          /* JSON body so far */
     size_t raw_len;
     json_t *fields; /* every non-file field, as JSON values */
     char *cur_key;  /* form field being received */
