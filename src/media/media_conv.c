@@ -48,7 +48,7 @@ static int plain_format(int fmt, int *full)
 static void set_colour(media_sws *s, int fmt, int cs, int full)
 {
     const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(fmt);
-    int spc = cs == AVCOL_SPC_UNSPECIFIED || cs == AVCOL_SPC_RESERVED ? SWS_CS_DEFAULT : cs;
+    int spc = media_sws_matrix(cs);
 
     s->cs = cs;
     s->full = full;

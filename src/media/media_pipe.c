@@ -7,6 +7,7 @@
  *      READY -> TAKEN -> FREE. A FILLING slot's memory is the decoder's alone, without the lock.
  *   3. done is set once, by the decoder, after its last publish; rc/err/stats are final then. */
 #include "media/media_pipe.h"
+#include "media/media_int.h"
 #include "media/media_video.h"
 
 #include <errno.h>
@@ -33,6 +34,8 @@ struct media_pipe {
     media_video_info info;   /* fixed at start */
     media_pipe_opts o;       /* copy; o.norm is NULL, the copy is norm */
     media_norm norm;         /* CHW_F32 normalisation */
+    media_yuv yuv;           /* CHW_F32 straight from YUV (the decoder thread's) */
+    int direct;              /* 1: try media_yuv_chw before the RGB24 path */
     size_t frame_bytes;      /* one frame slot */
     size_t rgb_bytes;        /* one kept picture (o.keep_rgb), else 0 */
     int sw, sh;              /* a slot's plane size: the picture's, padded to o.pad_to */
@@ -73,20 +76,33 @@ static pipe_slot *wait_free_slot(media_pipe *p)
     return s;
 }
 
-/* Writes frame fr at the next place in s. The padding of a slot is zeroed once at start and
- * never written: every picture of the pipe has the same size. */
-static void put_frame(media_pipe *p, pipe_slot *s, const media_frame *fr)
+/* Writes frame fr (decoded as raw) at the next place in s: straight from YUV when it can,
+ * else through RGB24. The padding of a slot is zeroed once at start and never written: every
+ * picture of the pipe has the same size. */
+static int put_frame(media_pipe *p, pipe_slot *s, media_frame *fr, const AVFrame *raw, vas_err *e)
 {
     uint8_t *dst = s->data + (size_t)s->n * p->frame_bytes;
+    float *chw = (float *)(void *)dst;
     size_t row = (size_t)fr->width * 3;
+    int rc = 0;
 
+    if (p->direct && raw->width == fr->width && raw->height == fr->height)
+        rc = media_yuv_chw(&p->yuv, raw, chw, p->sw, p->sh, e);
+    if (rc < 0)
+        return rc;
+    if (rc == 0) {
+        rc = media_video_rgb(p->v, fr, e);
+        if (rc < 0)
+            return rc;
+    }
     if (p->rgb_bytes)
         memcpy(s->rgb + (size_t)s->n * p->rgb_bytes, fr->rgb, p->rgb_bytes);
     if (p->o.layout == MEDIA_LAYOUT_CHW_F32) {
-        media_rgb_to_chw_padded(&p->norm, fr->rgb, fr->width, fr->height, row, (float *)(void *)dst,
-                                p->sw, p->sh);
+        if (fr->rgb) /* else media_yuv_chw wrote the planes */
+            media_rgb_to_chw_padded(&p->norm, fr->rgb, fr->width, fr->height, row, chw, p->sw,
+                                    p->sh);
         if (p->o.pad_reflect)
-            media_chw_pad_reflect((float *)(void *)dst, fr->width, fr->height, p->sw, p->sh);
+            media_chw_pad_reflect(chw, fr->width, fr->height, p->sw, p->sh);
     } else if (p->sw == fr->width)
         memcpy(dst, fr->rgb, row * (size_t)fr->height);
     else
@@ -96,22 +112,26 @@ static void put_frame(media_pipe *p, pipe_slot *s, const media_frame *fr)
     s->t[s->n] = fr->t;
     s->pts[s->n] = fr->pts;
     s->n++;
+    return VAS_OK;
 }
 
 /* Decodes up to a batch into s (no lock: the slot is FILLING). 1 full, 0 end of video, < 0. */
 static int fill_slot(media_pipe *p, pipe_slot *s, vas_err *e)
 {
     media_frame fr;
+    const AVFrame *raw = NULL;
 
     s->n = 0;
     while (s->n < p->o.batch) {
         int rc;
         if (cancelled(p))
             return err_set(e, VAS_ECANCELLED, "decoding was stopped");
-        rc = media_video_next(p->v, &fr, e);
+        rc = media_video_next_raw(p->v, &fr, &raw, e);
         if (rc <= 0)
             return rc;
-        put_frame(p, s, &fr);
+        rc = put_frame(p, s, &fr, raw, e);
+        if (rc < 0)
+            return rc;
     }
     return 1;
 }
@@ -247,8 +267,10 @@ static media_pipe *pipe_new(const media_pipe_opts *opts)
         return NULL;
     p->o = *opts;
     p->o.norm = NULL;
-    if (opts->norm)
+    if (opts->norm) {
         p->norm = *opts->norm;
+        media_yuv_init(&p->yuv, opts->norm);
+    }
     atomic_init(&p->stop, false);
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv_free, NULL);
@@ -272,6 +294,10 @@ int media_pipe_start(const char *path, const media_pipe_opts *opts, media_pipe *
     if (rc < 0)
         goto fail;
     p->info = *media_video_info_get(p->v);
+    /* With kept pictures swscale runs anyway, and the table on them is as cheap; turned or
+     * scaled frames need swscale too. The two paths give the same planes (media_yuv.c). */
+    p->direct = opts->layout == MEDIA_LAYOUT_CHW_F32 && !opts->keep_rgb && !p->info.rotation &&
+                p->info.width == p->info.src_width && p->info.height == p->info.src_height;
     rc = alloc_ring(p, e);
     if (rc < 0)
         goto fail;
@@ -380,6 +406,7 @@ void media_pipe_free(media_pipe *p)
         pthread_join(p->thread, NULL);
     }
     media_video_close(p->v);
+    media_yuv_free(&p->yuv);
     for (int i = 0; p->slots && i < p->o.depth; i++) {
         free(p->slots[i].data);
         free(p->slots[i].index);

@@ -11,9 +11,14 @@
  * READY -> TAKEN (consumer, until media_pipe_release) -> FREE. Batches are handed out in
  * order; every batch is full but the last. The decoder waits when no slot is FREE; the
  * consumer waits when the next slot is not READY.
+ * Float slots (MEDIA_LAYOUT_CHW_F32) are written straight from the decoded YUV planes in one
+ * pass (media_yuv.c: 8-bit 4:2:0, 4:2:2, 4:4:4, NV12, grey; the same values, bit for bit, as
+ * swscale's RGB24 and media_norm's table would give) when frames need no turning or scaling;
+ * other frames go through swscale's RGB24 and the table.
  * With opts.keep_rgb (float layouts), each slot also holds the batch's pictures as decoded,
  * packed RGB24: the decoder copies the frame once (one memcpy) besides converting it, so one
- * decode feeds both the model and whatever draws on the pictures (labeled videos).
+ * decode feeds both the model and whatever draws on the pictures (labeled videos). Then the
+ * planes are made from those pictures (the RGB24 path): swscale runs anyway.
  * Stop: media_pipe_stop (or the caller's cancel flag, read per frame) ends the decoder at the
  * next frame or wait; media_pipe_take then answers VAS_ECANCELLED. A decode error ends the
  * stream: the batches decoded before it are still handed out, then take returns the error.

@@ -473,14 +473,11 @@ static double frame_time(media_video *v, const AVFrame *fr, int64_t *pts)
     return (double)(ts - v->t0) * av_q2d(v->tb);
 }
 
-/* Converts the decoded frame into v->rgb and describes it in *f. 1, or < 0. */
+/* Checks the decoded frame and describes it in *f (no pixels yet). 1, or < 0. */
 static int deliver(media_video *v, media_frame *f, vas_err *e)
 {
     const AVFrame *fr = v->frame;
     const media_video_info *in = &v->info;
-    int rot = in->rotation, tw = rot % 180 ? in->height : in->width;
-    int th = rot % 180 ? in->width : in->height;
-    int rc;
 
     if (!media_size_ok(fr->width, fr->height))
         return err_set(e, VAS_ETOOBIG, "video '%s' has a %dx%d frame, over the %dx%d limit",
@@ -492,18 +489,28 @@ static int deliver(media_video *v, media_frame *f, vas_err *e)
                        "video '%s' has more than %lld frames, over the limit "
                        "(LIMIT_VIDEO_FRAMES in the config raises it)",
                        v->path, (long long)v->lim.video_frames);
-    rc = media_sws_rgb(&v->sws, fr, tw, th, rot ? v->tmp : v->rgb, e);
-    if (rc < 0)
-        return rc;
-    if (rot)
-        media_rotate_rgb(v->tmp, tw, th, rot, v->rgb);
-    f->rgb = v->rgb;
+    f->rgb = NULL;
     f->width = in->width;
     f->height = in->height;
     f->t = frame_time(v, fr, &f->pts);
     f->index = v->stats.frames++;
     v->bad_run = 0;
     return 1;
+}
+
+int media_video_rgb(media_video *v, media_frame *f, vas_err *e)
+{
+    const media_video_info *in = &v->info;
+    int rot = in->rotation, tw = rot % 180 ? in->height : in->width;
+    int th = rot % 180 ? in->width : in->height;
+    int rc = media_sws_rgb(&v->sws, v->frame, tw, th, rot ? v->tmp : v->rgb, e);
+
+    if (rc < 0)
+        return rc;
+    if (rot)
+        media_rotate_rgb(v->tmp, tw, th, rot, v->rgb);
+    f->rgb = v->rgb;
+    return VAS_OK;
 }
 
 /* At the end: 0, unless not one frame came out of the file. */
@@ -516,8 +523,11 @@ static int finish(media_video *v, vas_err *e)
                    v->stats.note);
 }
 
-int media_video_next(media_video *v, media_frame *f, vas_err *e)
+/* The decoded frame stays in v->frame until the next call: avcodec_receive_frame and
+ * media_video_close unreference it. */
+int media_video_next_raw(media_video *v, media_frame *f, const AVFrame **raw, vas_err *e)
 {
+    av_frame_unref(v->frame);
     for (;;) {
         int r, rc;
 
@@ -525,9 +535,8 @@ int media_video_next(media_video *v, media_frame *f, vas_err *e)
             return finish(v, e);
         r = avcodec_receive_frame(v->dec, v->frame);
         if (r == 0) {
-            rc = deliver(v, f, e);
-            av_frame_unref(v->frame);
-            return rc;
+            *raw = v->frame;
+            return deliver(v, f, e);
         }
         if (r == AVERROR_EOF) {
             v->state = ST_DONE;
@@ -539,6 +548,18 @@ int media_video_next(media_video *v, media_frame *f, vas_err *e)
         if (rc < 0)
             return rc;
     }
+}
+
+int media_video_next(media_video *v, media_frame *f, vas_err *e)
+{
+    const AVFrame *raw = NULL;
+    int rc = media_video_next_raw(v, f, &raw, e);
+
+    if (rc == 1) {
+        int r = media_video_rgb(v, f, e);
+        rc = r < 0 ? r : 1;
+    }
+    return rc;
 }
 
 /* ---- FFmpeg's messages ---- */
