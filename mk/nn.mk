@@ -24,6 +24,7 @@ $(BUILD)/obj/nn/nn_onnx.o: $(NN_GEN)/onnx_subset.pb-c.h
 $(BUILD)/obj/nn/%.o: CFLAGS += -I$(NN_GEN)
 $(BUILD)/tests/test_nn: CFLAGS += -I$(NN_GEN)
 
-# nn_arena.c's own steps (GroupNormalization) split their loops over the OpenMP threads oneDNN
+# nn_arena.c's own steps (GroupNormalization) and nn_dwconv.c's split their loops over the OpenMP threads oneDNN
 # already runs (libgomp, linked through oneDNN).
 $(BUILD)/obj/nn/nn_arena.o: CFLAGS += -fopenmp
+$(BUILD)/obj/nn/nn_dwconv.o: CFLAGS += -fopenmp

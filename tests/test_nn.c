@@ -126,6 +126,19 @@ static void agrees_fp32(void **state)
         fail_msg("%s: relative max error %.3g > 1e-4", c->name, err);
 }
 
+/* Every case again with depthwise convolutions forced onto vas's own loop (nn_dwconv.c), then
+ * onto oneDNN's: both must agree with PyTorch whichever this CPU's default picks. */
+static void agrees_dw_both_ways(void **state)
+{
+    const nn_case *c = *state;
+    nn_options ours = {.dw = NN_DW_OURS}, onednn = {.dw = NN_DW_ONEDNN};
+    double e1 = run_case(c, &ours), e2 = run_case(c, &onednn);
+
+    if (e1 > 1e-4 || e2 > 1e-4)
+        fail_msg("%s: relative max error %.3g (vas's depthwise loop), %.3g (oneDNN's) > 1e-4",
+                 c->name, e1, e2);
+}
+
 /* bf16 keeps 8 bits of mantissa: the error is measured and printed, and bounded loosely (every
  * case runs in bf16 too, so that each operator's bf16 path is exercised). */
 static void agrees_bf16(void **state)
@@ -415,8 +428,8 @@ static void fold_empty_input_refused(void **state)
 
 int main(void)
 {
-    static struct CMUnitTest tests[2 * MAX_CASES + 8];
-    static char names[MAX_CASES][80];
+    static struct CMUnitTest tests[3 * MAX_CASES + 16];
+    static char names[MAX_CASES][80], dw_names[MAX_CASES][80];
     static const struct CMUnitTest fixed[] = {
         cmocka_unit_test(refuses_unsupported_op),
         cmocka_unit_test(refuses_unsupported_attr),
@@ -440,6 +453,8 @@ int main(void)
         n++;
         snprintf(names[i], sizeof(names[i]), "%.60s_bf16", cases[i].name);
         tests[n++] = (struct CMUnitTest){names[i], agrees_bf16, NULL, NULL, &cases[i]};
+        snprintf(dw_names[i], sizeof(dw_names[i]), "%.60s_dw", cases[i].name);
+        tests[n++] = (struct CMUnitTest){dw_names[i], agrees_dw_both_ways, NULL, NULL, &cases[i]};
     }
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
         tests[n++] = fixed[i];

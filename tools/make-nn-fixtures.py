@@ -180,6 +180,35 @@ def conv_cases(rng):
         graph_case(name, [node], x, inits, [y], [y.shape])
 
 
+def dw_cases(rng):
+    """Depthwise convolutions as DLC's MobileNet heads have them (dilated, a ReLU6 after), which
+    oneDNN runs by a gemm on AVX2 and vas by its own loop (src/nn/nn_dwconv.c): channel counts off
+    the vector width, strides, asymmetric pads, padding wider than the dilated kernel's reach."""
+    specs = [  # name, (N, C, H, W), k, stride, pads(t,l,b,r), dilation, bias, relu6 after
+        ("op_dw_dilated_relu6", (2, 12, 10, 11), 3, 1, (2, 2, 2, 2), 2, True, True),
+        ("op_dw_dilated_s2_asym", (1, 8, 13, 9), 3, 2, (3, 1, 2, 4), 3, False, False),
+        ("op_dw_k5_wide_pad", (2, 5, 9, 10), 5, 1, (8, 8, 8, 8), 4, True, False),
+    ]
+    for name, shape, k, s, p, d, bias, relu6 in specs:
+        x = rng.standard_normal(shape).astype(np.float32)
+        c = shape[1]
+        w = rng.standard_normal((c, 1, k, k)).astype(np.float32) * 0.3
+        b = rng.standard_normal(c).astype(np.float32)
+        xp = F.pad(t(x), (p[1], p[3], p[0], p[2]))
+        y = F.conv2d(xp, t(w), t(b) if bias else None, s, 0, d, c)
+        ins = ["x", "w", "b"] if bias else ["x", "w"]
+        nodes = [helper.make_node("Conv", ins, ["c" if relu6 else "y0"], kernel_shape=[k, k],
+                                  strides=[s, s], pads=[p[0], p[1], p[2], p[3]],
+                                  dilations=[d, d], group=c)]
+        inits = {"w": w, "b": b} if bias else {"w": w}
+        if relu6:
+            y = torch.clamp(y, 0, 6)
+            nodes.append(helper.make_node("Clip", ["c", "lo", "hi"], ["y0"]))
+            inits.update({"lo": np.float32(0), "hi": np.float32(6)})
+        y = y.numpy()
+        graph_case(name, nodes, x, inits, [y], [y.shape])
+
+
 def fused_cases(rng):
     x = rng.standard_normal((1, 4, 8, 8)).astype(np.float32)
     w = rng.standard_normal((4, 4, 3, 3)).astype(np.float32) * 0.3
@@ -471,6 +500,7 @@ def main():
     dynamic_case(rng)
     net_case("net_resnet50_dlc", ResNetDLC(8, 4), (2, 3, 64, 80), gen)
     net_case("net_mobilenetv2_dlc", MobileNetDLC(0.35, 4, 16), (2, 3, 64, 80), gen)
+    dw_cases(np.random.default_rng(11))  # its own generator: the cases above stay as they were
     with open(os.path.join(OUT, "cases.txt"), "w") as f:
         f.write("# case N C H W out_floats (written by tools/make-nn-fixtures.py)\n")
         f.write("\n".join(CASES) + "\n")

@@ -37,7 +37,12 @@ typedef struct nn_options {
      * channel; needs AVX2) once calibrated on the first runs (below); not with bf16 */
     int int8;
     int int8_frames; /* int8: frames (images) to calibrate on; 0 = NN_INT8_FRAMES */
+    int dw;          /* depthwise convolutions, NN_DW_*: 0 = NN_DW_AUTO */
 } nn_options;
+
+/* Who runs a float depthwise convolution: AUTO = oneDNN, unless it would use a gemm or reference
+ * loop for it (dilated ones on AVX2), then vas's own loop; OURS and ONEDNN force one (tests). */
+enum { NN_DW_AUTO = 0, NN_DW_OURS = 1, NN_DW_ONEDNN = 2 };
 
 /* int8 sessions calibrate themselves: their first runs, up to int8_frames frames in all, run in
  * float32 (their outputs are exact) while the range of every activation is recorded; later runs

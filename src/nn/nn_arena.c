@@ -556,7 +556,8 @@ static void observe(const nn_plan *p, const step *s, nn_ranges *r)
                 v = s->args[a].val;
                 dnnl_memory_get_data_handle(s->args[a].mem, &data);
             }
-    } else if (s->kind == ST_RESIZE || s->kind == ST_GROUPNORM || s->kind == ST_COL2IM) {
+    } else if (s->kind == ST_RESIZE || s->kind == ST_GROUPNORM || s->kind == ST_COL2IM ||
+               s->kind == ST_DWCONV) {
         v = s->dst;
         dnnl_memory_get_data_handle(p->vmem[root_of(p, v)], &data);
     }
@@ -597,6 +598,9 @@ int nn_plan_run(nn_plan *p, void *stream, const float *input, nn_ranges *obs, va
         } else if (s->kind == ST_RESIZE) {
             dnnl_stream_wait(stream);
             run_resize(p, s);
+        } else if (s->kind == ST_DWCONV) {
+            dnnl_stream_wait(stream);
+            nn_dw_run(p, p->vmem[root_of(p, s->src)], p->vmem[root_of(p, s->dst)], s);
         } else if (s->kind == ST_GROUPNORM) {
             dnnl_stream_wait(stream);
             run_groupnorm(p, s);

@@ -26,7 +26,8 @@ typedef struct cli_args {
 static int usage(void)
 {
     fprintf(stderr, "usage: vas nn-run MODEL [--size WxH] [--batch N] [--threads T] "
-                    "[--bf16 | --int8] [--input FILE] [--output PREFIX] [--runs R]\n");
+                    "[--bf16 | --int8] [--input FILE] [--output PREFIX] [--runs R] "
+                    "[--dw auto|ours|onednn]\n");
     return 2;
 }
 
@@ -82,6 +83,11 @@ static int parse_args(int argc, char **argv, cli_args *a)
             a->input = v;
         else if (strcmp(k, "--output") == 0 && v)
             a->output = v;
+        else if (strcmp(k, "--dw") == 0 && v) /* who runs depthwise convolutions (nn.h) */
+            bad = strcmp(v, "auto") == 0     ? (a->opt.dw = NN_DW_AUTO, 0)
+                  : strcmp(v, "ours") == 0   ? (a->opt.dw = NN_DW_OURS, 0)
+                  : strcmp(v, "onednn") == 0 ? (a->opt.dw = NN_DW_ONEDNN, 0)
+                                             : -1;
         else if (k[0] != '-' && !a->model) {
             a->model = k;
             continue;

@@ -6,7 +6,8 @@
  * a residual Add (oneDNN sum post-op; nn_arena.c makes it in-place when it can) and then
  * activations (eltwise post-ops). Weights are re-ordered once, here, into the layout the
  * primitive chose (format_tag_any). Everything oneDNN cannot implement is refused with the node
- * named, never run by a slow fallback of ours. */
+ * named, never run by a slow fallback of ours. Where oneDNN itself would fall back (a gemm or
+ * reference loop for a dilated depthwise convolution on AVX2), nn_dwconv.c runs it instead. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -626,7 +627,7 @@ static void mark_ready(nn_plan *p)
             if (s->args[a].val >= 0 &&
                 (s->args[a].arg == DNNL_ARG_DST || s->args[a].arg == DNNL_ARG_TO))
                 p->ready[s->args[a].val] = 1;
-        if (s->kind == ST_RESIZE || s->kind == ST_GROUPNORM)
+        if (s->kind == ST_RESIZE || s->kind == ST_GROUPNORM || s->kind == ST_DWCONV)
             p->ready[s->dst] = 1;
     }
     for (int v = 0; v < p->g->n_vals; v++)
@@ -647,6 +648,7 @@ int nn_plan_new(const nn_graph *g, const nn_options *opt, const nn_ranges *rg, v
     p->h = h;
     p->w = w;
     p->bf16 = opt && opt->bf16 && !rg;
+    p->dw_mode = opt ? opt->dw : NN_DW_AUTO;
     p->eng = engine;
     p->nv = 2 * g->n_vals;
     rc = nn_shapes(g, n, h, w, &p->tv, e);

@@ -172,6 +172,8 @@ int nn_p_conv(pctx *x)
     rc = nn_geom_get(n, t->dims, w->dims, &gm, x->e);
     if (rc < 0)
         return rc;
+    if (nn_dw_wanted(x, &gm, p->dw_mode))
+        return nn_dw_plan(x, &gm);
     if (dnnl_post_ops_create(&po) != dnnl_success)
         return err_set(x->e, VAS_ENOMEM, "out of memory planning '%s'", n->name);
     out = nn_p_fuse_chain(x, n->out[0], 1, po, &sum_src);

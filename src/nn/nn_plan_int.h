@@ -15,7 +15,7 @@
 
 #define NN_STEP_ARGS 12
 
-enum { ST_PRIM, ST_COPY, ST_RESIZE, ST_NOP, ST_COL2IM, ST_GROUPNORM };
+enum { ST_PRIM, ST_COPY, ST_RESIZE, ST_NOP, ST_COL2IM, ST_GROUPNORM, ST_DWCONV };
 
 typedef struct sarg {
     int arg;           /* DNNL_ARG_* */
@@ -43,9 +43,11 @@ typedef struct step {
     void *maps; /* owned (ST_RESIZE): source rows/cols and weights, made at bind */
     /* ST_COL2IM: ConvTranspose as a 1x1 convolution into tbuf (N x H x W x K*K*OC, taps
      * outermost), then a gather of the taps into dst (+ bias). */
+    /* ST_DWCONV (nn_dwconv.c): src -> dst, weights kh x kw x C in tbuf, bias, kk ks kpl kd. */
     void *tbuf;                                /* borrowed from the plan's fixed buffers */
     const float *bias;                         /* borrowed (graph or plan constant), or NULL */
     int64_t kk[2], ks[2], kpl[2], kin[2], koc; /* kernel, stride, pad, input H W, OC */
+    int64_t kd[2];                             /* ST_DWCONV: dilation (1 = dense) */
     /* ST_GROUPNORM: src -> dst, per-channel gamma/beta (borrowed graph constants) */
     const float *gamma, *beta;
     int64_t groups;
@@ -57,6 +59,7 @@ struct nn_plan {
     const nn_graph *g; /* borrowed */
     int n, h, w;
     int bf16;
+    int dw_mode;              /* nn_options.dw: whose depthwise convolutions (nn_dwconv.c) */
     dnnl_engine_t eng;        /* borrowed from the session */
     dnnl_stream_t tmp_stream; /* owned during planning only: weight re-orders */
     nn_tval *tv;              /* owned: shapes at this size */
@@ -138,6 +141,13 @@ int nn_p_is_output(const nn_graph *g, int v);
  * (nn_plan_norm.c). */
 int nn_p_bn(pctx *x);
 int nn_p_groupnorm(pctx *x);
+/* Depthwise convolutions of ours (nn_dwconv.c): 1 if x->n, of geometry gm, is one that mode
+ * (NN_DW_*) gives to us (in AUTO: where oneDNN would run it by a gemm or reference loop); its
+ * step (the nodes after it are left to be planned on their own); the step's run, on the memories
+ * of its src and dst. */
+int nn_dw_wanted(pctx *x, const nn_geom *gm, int mode);
+int nn_dw_plan(pctx *x, const nn_geom *gm);
+void nn_dw_run(const nn_plan *p, dnnl_memory_t src, dnnl_memory_t dst, const step *s);
 /* Constant c broadcast to rank 4 as NHWC memory of the activation type (nn_plan.c). */
 int nn_p_const_mem(pctx *x, const nn_const *c, dnnl_memory_desc_t *md, dnnl_memory_t *out);
 

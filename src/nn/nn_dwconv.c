@@ -1,0 +1,168 @@
+/* nn_dwconv.c - depthwise convolutions (one input channel per output channel) that oneDNN has no
+ * direct kernel for on this CPU, run by a loop of ours over NHWC f32 (float plans only).
+ *
+ * DESIGN. oneDNN 2.6's depthwise kernels (jit_dw) take no dilation on AVX2; a dilated depthwise
+ * convolution, as DeepLabCut's MobileNet heads have (3x3, dilation 8 at output stride 16), falls
+ * to its gemm convolution, one small gemm per channel: 15 ms for a batch of four 288-channel
+ * 30x40 maps on the demo model, 29% of the whole network's time. The work is tiny (9 multiply-
+ * adds per output value), so a plain loop does it in well under a millisecond: per output row,
+ * for each tap that lands inside the input, the row's channels are multiplied by the tap's
+ * weights and summed, channels innermost (contiguous in NHWC and in the weights, re-laid once as
+ * kh x kw x C), so the compiler vectorises the channel loop (two copies: AVX2+FMA, used where
+ * the CPU has them, and the baseline). Output rows are split over the OpenMP
+ * threads oneDNN runs. The sum per output value is in tap order, as a direct convolution's.
+ *
+ * When: nn_dw_wanted asks oneDNN which implementation it would pick for the convolution and takes
+ * it over only from a gemm or reference one (NN_DW_OURS forces it, NN_DW_ONEDNN forbids it). What
+ * followed the convolution (activations, a residual Add) is not fused: the planner plans those
+ * nodes as their own steps, cheap beside the convolution. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/nn_plan_int.h"
+
+/* 1 if n is a depthwise convolution with channel multiplier 1. */
+static int is_depthwise(const nn_plan *p, const nn_node *n, const nn_geom *gm)
+{
+    const nn_const *w = p->tv[n->in[1]].c;
+    const nn_tval *t = &p->tv[n->in[0]];
+
+    return n->op == NN_OP_CONV && w && w->ndims == 4 && gm->group > 1 && w->dims[1] == 1 &&
+           w->dims[0] == gm->group && t->ndims == 4 && t->dims[1] == gm->group;
+}
+
+int nn_dw_wanted(pctx *x, const nn_geom *gm, int mode)
+{
+    nn_plan *p = x->p;
+    const nn_node *n = x->n;
+    dnnl_memory_desc_t src, dst, wuser, wwant;
+    dnnl_convolution_desc_t cd;
+    dnnl_primitive_desc_t pd = NULL;
+    const char *impl = NULL;
+    int ours;
+
+    if (mode == NN_DW_ONEDNN || p->bf16 || p->rg || !is_depthwise(p, n, gm))
+        return 0;
+    if (mode == NN_DW_OURS)
+        return 1;
+    if (nn_p_value_md(x, n->in[0], &src) < 0 || nn_p_value_md(x, n->out[0], &dst) < 0)
+        return 0; /* nn_p_conv refuses it with the message */
+    nn_p_conv_dims(n, p->tv[n->in[1]].c, gm, &wuser, &wwant, dnnl_f32);
+    if (nn_p_conv_desc(x, gm, &src, &wwant, NULL, &dst, &cd) < 0 ||
+        dnnl_primitive_desc_create(&pd, &cd, NULL, p->eng, NULL) != dnnl_success)
+        return 0;
+    dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl);
+    ours = !impl || strstr(impl, "gemm") || strstr(impl, "ref");
+    dnnl_primitive_desc_destroy(pd);
+    return ours;
+}
+
+int nn_dw_plan(pctx *x, const nn_geom *gm)
+{
+    nn_plan *p = x->p;
+    const nn_node *n = x->n;
+    const nn_const *w = p->tv[n->in[1]].c;
+    const nn_const *b = n->n_in > 2 && n->in[2] >= 0 ? p->tv[n->in[2]].c : NULL;
+    int64_t C = gm->group, kh = gm->k[0], kw = gm->k[1];
+    const nn_tval *o = &p->tv[n->out[0]];
+    dnnl_memory_desc_t md;
+    float *wt = malloc((size_t)(kh * kw * C + C) * sizeof(float)), *bias = wt + kh * kw * C;
+    step *s;
+    int rc = wt ? nn_p_value_md(x, n->in[0], &md)
+                : err_set(x->e, VAS_ENOMEM, "out of memory planning '%s'", n->name);
+
+    if (rc >= 0)
+        rc = nn_p_value_md(x, n->out[0], &md);
+    if (rc >= 0 && nn_p_keep_fixed(p, NULL, wt) < 0)
+        rc = err_set(x->e, VAS_ENOMEM, "out of memory planning '%s'", n->name);
+    if (rc < 0) {
+        free(wt);
+        return rc;
+    }
+    /* ONNX's C x 1 x kh x kw as kh x kw x C; the bias (or zeros) after it. */
+    for (int64_t c = 0; c < C; c++) {
+        for (int64_t k = 0; k < kh * kw; k++)
+            wt[k * C + c] = (float)nn_const_getf(w, c * kh * kw + k);
+        bias[c] = b ? (float)nn_const_getf(b, c) : 0.0f;
+    }
+    s = nn_plan_step_add(p);
+    if (!s)
+        return err_set(x->e, VAS_ENOMEM, "out of memory planning '%s'", n->name);
+    s->kind = ST_DWCONV;
+    s->name = n->name;
+    s->src = n->in[0];
+    s->dst = n->out[0];
+    s->tbuf = wt;
+    s->bias = bias;
+    for (int i = 0; i < 2; i++) {
+        s->kk[i] = gm->k[i];
+        s->ks[i] = gm->s[i];
+        s->kpl[i] = gm->pl[i];
+        s->kd[i] = gm->d[i];
+    }
+    p->flops += (double)(kh * kw * C) * 2.0 * (double)(o->dims[0] * o->dims[2] * o->dims[3]);
+    return VAS_OK;
+}
+
+/* One output row oy of image n: out[OW][C] from in (H x W x C), weights wt (kh x kw x C). */
+static inline __attribute__((always_inline)) void
+dw_row(const step *s, const float *restrict in, int64_t H, int64_t W, int64_t C, int64_t oy,
+       int64_t OW, const float *restrict wt, const float *restrict bias, float *restrict out)
+{
+    for (int64_t ox = 0; ox < OW; ox++) {
+        float *restrict acc = out + ox * C;
+#pragma omp simd
+        for (int64_t c = 0; c < C; c++)
+            acc[c] = bias[c];
+        for (int64_t ky = 0; ky < s->kk[0]; ky++) {
+            int64_t iy = oy * s->ks[0] - s->kpl[0] + ky * s->kd[0];
+            if (iy < 0 || iy >= H)
+                continue;
+            for (int64_t kx = 0; kx < s->kk[1]; kx++) {
+                int64_t ix = ox * s->ks[1] - s->kpl[1] + kx * s->kd[1];
+                if (ix < 0 || ix >= W)
+                    continue;
+                const float *restrict xp = in + (iy * W + ix) * C;
+                const float *restrict wp = wt + (ky * s->kk[1] + kx) * C;
+#pragma omp simd
+                for (int64_t c = 0; c < C; c++)
+                    acc[c] += xp[c] * wp[c];
+            }
+        }
+    }
+}
+
+/* The same loop compiled for AVX2 and FMA (8 channels a step, fused multiply-adds), called only
+ * where the CPU has them. */
+__attribute__((target("avx2,fma"))) static void dw_row_avx2(const step *s, const float *in,
+                                                            int64_t H, int64_t W, int64_t C,
+                                                            int64_t oy, int64_t OW, const float *wt,
+                                                            const float *bias, float *out)
+{
+    dw_row(s, in, H, W, C, oy, OW, wt, bias, out);
+}
+
+static void dw_row_base(const step *s, const float *in, int64_t H, int64_t W, int64_t C, int64_t oy,
+                        int64_t OW, const float *wt, const float *bias, float *out)
+{
+    dw_row(s, in, H, W, C, oy, OW, wt, bias, out);
+}
+
+void nn_dw_run(const nn_plan *p, const dnnl_memory_t src_mem, const dnnl_memory_t dst_mem,
+               const step *s)
+{
+    const nn_tval *ti = &p->tv[s->src], *to = &p->tv[s->dst];
+    int64_t N = ti->dims[0], C = ti->dims[1], H = ti->dims[2], W = ti->dims[3];
+    int64_t OH = to->dims[2], OW = to->dims[3];
+    void *src = NULL, *dst = NULL;
+    int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+
+    dnnl_memory_get_data_handle(src_mem, &src);
+    dnnl_memory_get_data_handle(dst_mem, &dst);
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < N * OH; r++) {
+        int64_t n = r / OH, oy = r % OH;
+        (avx2 ? dw_row_avx2 : dw_row_base)(s, (const float *)src + n * H * W * C, H, W, C, oy, OW,
+                                           s->tbuf, s->bias, (float *)dst + r * OW * C);
+    }
+}
