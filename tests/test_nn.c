@@ -126,17 +126,58 @@ static void agrees_fp32(void **state)
         fail_msg("%s: relative max error %.3g > 1e-4", c->name, err);
 }
 
-/* Every case again with depthwise convolutions forced onto vas's own loop (nn_dwconv.c), then
- * onto oneDNN's: both must agree with PyTorch whichever this CPU's default picks. */
-static void agrees_dw_both_ways(void **state)
+/* Every case again in both activation layouts (NHWC; nChw8c where the plan can, nn_plan_layout.c)
+ * with depthwise convolutions forced onto vas's own loop (nn_dwconv.c) and onto oneDNN's: all
+ * four must agree with PyTorch, whichever this CPU's defaults pick. */
+static void agrees_layouts_and_dw(void **state)
 {
+    static const char *const lname[2] = {"nhwc", "blocked"}, *const dname[2] = {"ours", "oneDNN"};
     const nn_case *c = *state;
-    nn_options ours = {.dw = NN_DW_OURS}, onednn = {.dw = NN_DW_ONEDNN};
-    double e1 = run_case(c, &ours), e2 = run_case(c, &onednn);
 
-    if (e1 > 1e-4 || e2 > 1e-4)
-        fail_msg("%s: relative max error %.3g (vas's depthwise loop), %.3g (oneDNN's) > 1e-4",
-                 c->name, e1, e2);
+    for (int l = 0; l < 2; l++)
+        for (int d = 0; d < 2; d++) {
+            nn_options o = {.layout = l ? NN_LAYOUT_BLOCKED : NN_LAYOUT_NHWC,
+                            .dw = d ? NN_DW_ONEDNN : NN_DW_OURS};
+            double err = run_case(c, &o);
+            if (err > 1e-4)
+                fail_msg("%s: relative max error %.3g > 1e-4 (layout %s, depthwise %s)", c->name,
+                         err, lname[l], dname[d]);
+        }
+}
+
+/* The DeepLabCut-style networks really run blocked when asked (no step of theirs makes the plan
+ * fall back to NHWC) on AVX2, where that is the default; and NHWC when asked. */
+static void nets_plan_blocked(void **state)
+{
+    static const char *const nets[2] = {"net_resnet50_dlc", "net_mobilenetv2_dlc"};
+    nn_options o = {.layout = NN_LAYOUT_BLOCKED};
+
+    (void)state;
+    if (!(nn_cpu_features() & NN_CPU_AVX2)) {
+        printf("skipped nets_plan_blocked: this CPU has no AVX2 (it has: %s)\n", nn_cpu_describe());
+        skip();
+    }
+    for (int i = 0; i < 2; i++) {
+        nn_graph *g = load_case(nets[i]);
+        nn_session *s = NULL;
+        vas_err e = {0};
+        float *x = calloc((size_t)2 * 3 * 64 * 80, sizeof(float));
+        assert_non_null(g);
+        assert_non_null(x);
+        assert_int_equal(nn_session_new(g, &o, &s, &e), VAS_OK);
+        if (nn_session_run(s, x, 2, 64, 80, &e) != VAS_OK)
+            fail_msg("%s: %s", nets[i], e.msg);
+        assert_string_equal(nn_session_layout(s), "nChw8c");
+        o.layout = NN_LAYOUT_NHWC;
+        nn_session_free(s);
+        assert_int_equal(nn_session_new(g, &o, &s, &e), VAS_OK);
+        assert_int_equal(nn_session_run(s, x, 2, 64, 80, &e), VAS_OK);
+        assert_string_equal(nn_session_layout(s), "nhwc");
+        o.layout = NN_LAYOUT_BLOCKED;
+        nn_session_free(s);
+        nn_graph_free(g);
+        free(x);
+    }
 }
 
 /* bf16 keeps 8 bits of mantissa: the error is measured and printed, and bounded loosely (every
@@ -441,6 +482,7 @@ int main(void)
         cmocka_unit_test(bf16_refused_without_the_isa),
         cmocka_unit_test(resize_bad_scales_refused),
         cmocka_unit_test(fold_empty_input_refused),
+        cmocka_unit_test(nets_plan_blocked),
     };
     size_t n = 0;
 
@@ -453,8 +495,8 @@ int main(void)
         n++;
         snprintf(names[i], sizeof(names[i]), "%.60s_bf16", cases[i].name);
         tests[n++] = (struct CMUnitTest){names[i], agrees_bf16, NULL, NULL, &cases[i]};
-        snprintf(dw_names[i], sizeof(dw_names[i]), "%.60s_dw", cases[i].name);
-        tests[n++] = (struct CMUnitTest){dw_names[i], agrees_dw_both_ways, NULL, NULL, &cases[i]};
+        snprintf(dw_names[i], sizeof(dw_names[i]), "%.60s_layouts", cases[i].name);
+        tests[n++] = (struct CMUnitTest){dw_names[i], agrees_layouts_and_dw, NULL, NULL, &cases[i]};
     }
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
         tests[n++] = fixed[i];

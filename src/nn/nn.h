@@ -38,7 +38,13 @@ typedef struct nn_options {
     int int8;
     int int8_frames; /* int8: frames (images) to calibrate on; 0 = NN_INT8_FRAMES */
     int dw;          /* depthwise convolutions, NN_DW_*: 0 = NN_DW_AUTO */
+    int layout;      /* float32 activations, NN_LAYOUT_*: 0 = NN_LAYOUT_AUTO */
 } nn_options;
+
+/* Activation layout of float32 plans: AUTO = channel-blocked (nChw8c) on AVX2 CPUs without
+ * AVX-512, where oneDNN's convolutions are faster on it, else NHWC; a graph that has a step
+ * without a blocked kernel is planned in NHWC. NHWC and BLOCKED force one (tests, nn-run). */
+enum { NN_LAYOUT_AUTO = 0, NN_LAYOUT_NHWC = 1, NN_LAYOUT_BLOCKED = 2 };
 
 /* Who runs a float depthwise convolution: AUTO = oneDNN, unless it would use a gemm or reference
  * loop for it (dilated ones on AVX2), then vas's own loop; OURS and ONEDNN force one (tests). */
@@ -88,6 +94,8 @@ int nn_session_output(const nn_session *s, int i, const float **data, nn_tensor_
                       vas_err *e);
 /* Floating-point operations of one run at the last planned size (convolutions only). */
 double nn_session_flops(const nn_session *s);
+/* The current plan's activation layout: "nChw8c" (blocked where it can be), "nhwc", "none". */
+const char *nn_session_layout(const nn_session *s);
 /* Bytes of the activation arena and of the re-ordered weights of the current plan. */
 size_t nn_session_arena_bytes(const nn_session *s);
 size_t nn_session_weight_bytes(const nn_session *s);

@@ -332,11 +332,13 @@ static void col2im_taps(const step *s, int64_t n, int64_t oy, int64_t ox, int64_
 }
 
 /* Gathers the K*K taps of each output pixel from the 1x1 product (see nn_plan_conv.c), adding
- * the bias; accumulates in f32 whatever the storage type. */
+ * the bias; accumulates in f32 whatever the storage type; writes NHWC or nChw8c (blocked float
+ * plans, nn_plan_layout.c). */
 static void run_col2im(const nn_plan *p, const step *s)
 {
     const nn_tval *to = &p->tv[s->dst];
     int64_t N = to->dims[0], OC = s->koc, OH = to->dims[2], OW = to->dims[3];
+    int blk = nn_layout_tag(p, s->dst) == dnnl_nChw8c;
     void *dst = NULL;
     float acc[256];
 
@@ -349,8 +351,11 @@ static void run_col2im(const nn_plan *p, const step *s)
                 for (int64_t c = 0; c < cn; c++)
                     acc[c] = s->bias ? s->bias[c0 + c] : 0.0f;
                 col2im_taps(s, n, o / OW, o % OW, c0, cn, acc, p->bf16);
-                for (int64_t c = 0; c < cn; c++)
-                    st(dst, at + (size_t)c, acc[c], p->bf16);
+                for (int64_t c = 0, k = c0; c < cn; c++, k++)
+                    st(dst,
+                       blk ? (size_t)(((n * (OC / 8) + k / 8) * OH * OW + o) * 8 + k % 8)
+                           : at + (size_t)c,
+                       acc[c], p->bf16);
             }
 }
 
@@ -676,6 +681,7 @@ void nn_plan_free(nn_plan *p)
     free(p->ready);
     free(p->vdt);
     free(p->vsc);
+    free(p->vtag);
     free(p);
 }
 
@@ -702,6 +708,11 @@ int nn_plan_matches(const nn_plan *p, int n, int h, int w, int int8)
 int nn_plan_int8_convs(const nn_plan *p)
 {
     return p->n_q;
+}
+
+const char *nn_plan_layout(const nn_plan *p)
+{
+    return p->blk ? "nChw8c" : "nhwc";
 }
 
 int nn_plan_is_int8(const nn_plan *p)

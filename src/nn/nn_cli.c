@@ -27,7 +27,7 @@ static int usage(void)
 {
     fprintf(stderr, "usage: vas nn-run MODEL [--size WxH] [--batch N] [--threads T] "
                     "[--bf16 | --int8] [--input FILE] [--output PREFIX] [--runs R] "
-                    "[--dw auto|ours|onednn]\n");
+                    "[--dw auto|ours|onednn] [--layout auto|nhwc|blocked]\n");
     return 2;
 }
 
@@ -83,6 +83,11 @@ static int parse_args(int argc, char **argv, cli_args *a)
             a->input = v;
         else if (strcmp(k, "--output") == 0 && v)
             a->output = v;
+        else if (strcmp(k, "--layout") == 0 && v) /* float32 activations (nn.h) */
+            bad = strcmp(v, "auto") == 0      ? (a->opt.layout = NN_LAYOUT_AUTO, 0)
+                  : strcmp(v, "nhwc") == 0    ? (a->opt.layout = NN_LAYOUT_NHWC, 0)
+                  : strcmp(v, "blocked") == 0 ? (a->opt.layout = NN_LAYOUT_BLOCKED, 0)
+                                              : -1;
         else if (strcmp(k, "--dw") == 0 && v) /* who runs depthwise convolutions (nn.h) */
             bad = strcmp(v, "auto") == 0     ? (a->opt.dw = NN_DW_AUTO, 0)
                   : strcmp(v, "ours") == 0   ? (a->opt.dw = NN_DW_OURS, 0)
@@ -185,9 +190,9 @@ static int timed_runs(nn_session *s, const cli_args *a, const float *x, vas_err 
         free(ms);
         return e->code;
     }
-    printf("plan+first run: %.1f ms; arena %.1f MiB; weights %.1f MiB\n", now_ms() - t0,
+    printf("plan+first run: %.1f ms; arena %.1f MiB; weights %.1f MiB; layout %s\n", now_ms() - t0,
            (double)nn_session_arena_bytes(s) / 1048576.0,
-           (double)nn_session_weight_bytes(s) / 1048576.0);
+           (double)nn_session_weight_bytes(s) / 1048576.0, nn_session_layout(s));
     if (a->opt.int8) { /* that run calibrated (float32); this one plans the int8 network */
         t0 = now_ms();
         if (nn_session_run(s, x, a->batch, a->h, a->w, e) < 0) {

@@ -104,65 +104,93 @@ int nn_dw_plan(pctx *x, const nn_geom *gm)
     return VAS_OK;
 }
 
-/* One output row oy of image n: out[OW][C] from in (H x W x C), weights wt (kh x kw x C). */
-static inline __attribute__((always_inline)) void
-dw_row(const step *s, const float *restrict in, int64_t H, int64_t W, int64_t C, int64_t oy,
-       int64_t OW, const float *restrict wt, const float *restrict bias, float *restrict out)
+/* A tensor as this file reads or writes it: NHWC, or nChw8c (blk; C a multiple of 8). */
+typedef struct dw_t {
+    float *p;
+    int64_t H, W, C;
+    int blk;
+} dw_t;
+
+/* Offset of channel c (the first of up to 8 contiguous ones) of pixel (y, x) of image n. */
+static inline int64_t at(const dw_t *t, int64_t n, int64_t y, int64_t x, int64_t c)
 {
-    for (int64_t ox = 0; ox < OW; ox++) {
-        float *restrict acc = out + ox * C;
-#pragma omp simd
-        for (int64_t c = 0; c < C; c++)
-            acc[c] = bias[c];
-        for (int64_t ky = 0; ky < s->kk[0]; ky++) {
-            int64_t iy = oy * s->ks[0] - s->kpl[0] + ky * s->kd[0];
-            if (iy < 0 || iy >= H)
-                continue;
-            for (int64_t kx = 0; kx < s->kk[1]; kx++) {
-                int64_t ix = ox * s->ks[1] - s->kpl[1] + kx * s->kd[1];
-                if (ix < 0 || ix >= W)
-                    continue;
-                const float *restrict xp = in + (iy * W + ix) * C;
-                const float *restrict wp = wt + (ky * s->kk[1] + kx) * C;
-#pragma omp simd
-                for (int64_t c = 0; c < C; c++)
-                    acc[c] += xp[c] * wp[c];
-            }
-        }
+    if (t->blk)
+        return (((n * (t->C / 8) + c / 8) * t->H + y) * t->W + x) * 8 + c % 8;
+    return ((n * t->H + y) * t->W + x) * t->C + c;
+}
+
+/* Output row oy of image n, channels c0 .. c0 + cn (cn <= 8; NCH: the same, a constant the
+ * compiler unrolls into one vector when it is 8). */
+#define DW_ROW(NCH)                                                                                \
+    for (int64_t ox = 0; ox < out->W; ox++) {                                                      \
+        float acc[8];                                                                              \
+        float *op = out->p + at(out, n, oy, ox, c0);                                               \
+        for (int64_t j = 0; j < (NCH); j++)                                                        \
+            acc[j] = s->bias[c0 + j];                                                              \
+        for (int64_t ky = 0; ky < s->kk[0]; ky++) {                                                \
+            int64_t iy = oy * s->ks[0] - s->kpl[0] + ky * s->kd[0];                                \
+            if (iy < 0 || iy >= in->H)                                                             \
+                continue;                                                                          \
+            for (int64_t kx = 0; kx < s->kk[1]; kx++) {                                            \
+                int64_t ix = ox * s->ks[1] - s->kpl[1] + kx * s->kd[1];                            \
+                if (ix < 0 || ix >= in->W)                                                         \
+                    continue;                                                                      \
+                const float *xp = in->p + at(in, n, iy, ix, c0);                                   \
+                const float *wp = wt + (ky * s->kk[1] + kx) * in->C + c0;                          \
+                for (int64_t j = 0; j < (NCH); j++)                                                \
+                    acc[j] += xp[j] * wp[j];                                                       \
+            }                                                                                      \
+        }                                                                                          \
+        for (int64_t j = 0; j < (NCH); j++)                                                        \
+            op[j] = acc[j];                                                                        \
+    }
+
+static inline __attribute__((always_inline)) void dw_row(const step *s, const dw_t *in,
+                                                         const dw_t *out, int64_t n, int64_t oy,
+                                                         int64_t c0, int64_t cn)
+{
+    const float *wt = s->tbuf;
+
+    if (cn == 8) {
+        DW_ROW(8)
+    } else {
+        DW_ROW(cn)
     }
 }
 
-/* The same loop compiled for AVX2 and FMA (8 channels a step, fused multiply-adds), called only
- * where the CPU has them. */
-__attribute__((target("avx2,fma"))) static void dw_row_avx2(const step *s, const float *in,
-                                                            int64_t H, int64_t W, int64_t C,
-                                                            int64_t oy, int64_t OW, const float *wt,
-                                                            const float *bias, float *out)
+/* The same loop compiled for AVX2 and FMA (8 channels in one register, fused multiply-adds),
+ * called only where the CPU has them. */
+__attribute__((target("avx2,fma"))) static void dw_row_avx2(const step *s, const dw_t *in,
+                                                            const dw_t *out, int64_t n, int64_t oy,
+                                                            int64_t c0, int64_t cn)
 {
-    dw_row(s, in, H, W, C, oy, OW, wt, bias, out);
+    dw_row(s, in, out, n, oy, c0, cn);
 }
 
-static void dw_row_base(const step *s, const float *in, int64_t H, int64_t W, int64_t C, int64_t oy,
-                        int64_t OW, const float *wt, const float *bias, float *out)
+static void dw_row_base(const step *s, const dw_t *in, const dw_t *out, int64_t n, int64_t oy,
+                        int64_t c0, int64_t cn)
 {
-    dw_row(s, in, H, W, C, oy, OW, wt, bias, out);
+    dw_row(s, in, out, n, oy, c0, cn);
 }
 
 void nn_dw_run(const nn_plan *p, const dnnl_memory_t src_mem, const dnnl_memory_t dst_mem,
                const step *s)
 {
     const nn_tval *ti = &p->tv[s->src], *to = &p->tv[s->dst];
-    int64_t N = ti->dims[0], C = ti->dims[1], H = ti->dims[2], W = ti->dims[3];
-    int64_t OH = to->dims[2], OW = to->dims[3];
+    int64_t N = ti->dims[0], C = ti->dims[1], OH = to->dims[2], CB = (C + 7) / 8;
+    dw_t in = {NULL, ti->dims[2], ti->dims[3], C, nn_layout_tag(p, s->src) == dnnl_nChw8c};
+    dw_t out = {NULL, OH, to->dims[3], C, nn_layout_tag(p, s->dst) == dnnl_nChw8c};
     void *src = NULL, *dst = NULL;
     int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 
     dnnl_memory_get_data_handle(src_mem, &src);
     dnnl_memory_get_data_handle(dst_mem, &dst);
+    in.p = src;
+    out.p = dst;
 #pragma omp parallel for schedule(static)
-    for (int64_t r = 0; r < N * OH; r++) {
-        int64_t n = r / OH, oy = r % OH;
-        (avx2 ? dw_row_avx2 : dw_row_base)(s, (const float *)src + n * H * W * C, H, W, C, oy, OW,
-                                           s->tbuf, s->bias, (float *)dst + r * OW * C);
+    for (int64_t r = 0; r < N * OH * CB; r++) {
+        int64_t n = r / (OH * CB), oy = r / CB % OH, c0 = r % CB * 8;
+        int64_t cn = C - c0 < 8 ? C - c0 : 8;
+        (avx2 ? dw_row_avx2 : dw_row_base)(s, &in, &out, n, oy, c0, cn);
     }
 }

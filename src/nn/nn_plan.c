@@ -121,7 +121,7 @@ int nn_p_reorder_fixed_attr(pctx *x, const dnnl_memory_desc_t *from, void *data,
     return nn_p_fail(x, st == dnnl_success ? dnnl_out_of_memory : st, "re-order weights");
 }
 
-/* NHWC desc of runtime value v, of its storage type (nn_q_dt). */
+/* Desc of runtime value v in its layout (nn_plan_layout.c), of its storage type (nn_q_dt). */
 int nn_p_value_md(pctx *x, int v, dnnl_memory_desc_t *md)
 {
     const nn_tval *t = &x->p->tv[v];
@@ -134,7 +134,8 @@ int nn_p_value_md(pctx *x, int v, dnnl_memory_desc_t *md)
                        x->n->name, x->n->op_type, t->ndims);
     for (int i = 0; i < 4; i++)
         d[i] = t->dims[i];
-    if (dnnl_memory_desc_init_by_tag(md, 4, d, nn_q_dt(x->p, v), dnnl_nhwc) != dnnl_success)
+    if (dnnl_memory_desc_init_by_tag(md, 4, d, nn_q_dt(x->p, v), nn_layout_tag(x->p, v)) !=
+        dnnl_success)
         return nn_p_fail(x, dnnl_invalid_arguments, "describe a tensor");
     x->p->md[v] = *md;
     return VAS_OK;
@@ -183,6 +184,11 @@ int nn_p_make_prim(pctx *x, const_dnnl_op_desc_t od, dnnl_primitive_attr_t attr,
         return err_set(x->e, VAS_ENOMEM, "out of memory planning '%s'", x->n->name);
     }
     s->name = x->n->name;
+    if (nn_layout_impl_ok(x, pd) < 0) {
+        x->p->n_steps--;
+        dnnl_primitive_desc_destroy(pd);
+        return VAS_EUNSUPPORTED;
+    }
     st = dnnl_primitive_create(&s->prim, pd);
     if (st == dnnl_success) {
         const dnnl_memory_desc_t *sm =
@@ -371,9 +377,12 @@ static int plan_pool(pctx *x)
 
 int nn_p_step_from_pd(pctx *x, const_dnnl_primitive_desc_t pd, step **out)
 {
-    step *s = nn_plan_step_add(x->p);
+    step *s;
     const dnnl_memory_desc_t *sm;
 
+    if (nn_layout_impl_ok(x, pd) < 0)
+        return VAS_EUNSUPPORTED;
+    s = nn_plan_step_add(x->p);
     if (!s || dnnl_primitive_create(&s->prim, pd) != dnnl_success) {
         if (s)
             x->p->n_steps--;
@@ -635,8 +644,12 @@ static void mark_ready(nn_plan *p)
             p->ready[v] = 1;
 }
 
-int nn_plan_new(const nn_graph *g, const nn_options *opt, const nn_ranges *rg, void *engine, int n,
-                int h, int w, nn_plan **out, vas_err *e)
+/* plan_try's answer when a blocked plan met a step without a blocked kernel. */
+#define NN_PLAN_RETRY (-1000)
+
+/* One try at a plan, blocked (nn_plan_layout.c) or NHWC. */
+static int plan_try(const nn_graph *g, const nn_options *opt, const nn_ranges *rg, void *engine,
+                    int n, int h, int w, int blocked, nn_plan **out, vas_err *e)
 {
     nn_plan *p = calloc(1, sizeof(*p));
     int rc;
@@ -654,6 +667,8 @@ int nn_plan_new(const nn_graph *g, const nn_options *opt, const nn_ranges *rg, v
     rc = nn_shapes(g, n, h, w, &p->tv, e);
     if (rc >= 0)
         rc = count_consumers(p, e);
+    if (rc >= 0)
+        rc = nn_layout_choose(p, blocked, e);
     if (rc >= 0 && rg)
         rc = nn_q_init(p, rg, e);
     if (rc >= 0 &&
@@ -680,9 +695,23 @@ int nn_plan_new(const nn_graph *g, const nn_options *opt, const nn_ranges *rg, v
     }
     p->rg = NULL; /* borrowed for planning only */
     if (rc < 0) {
+        rc = p->blk_refused ? NN_PLAN_RETRY : rc;
         nn_plan_free(p);
         return rc;
     }
     *out = p;
     return VAS_OK;
+}
+
+int nn_plan_new(const nn_graph *g, const nn_options *opt, const nn_ranges *rg, void *engine, int n,
+                int h, int w, nn_plan **out, vas_err *e)
+{
+    int blocked = nn_layout_wanted(opt, !rg && !(opt && opt->bf16));
+    int rc = plan_try(g, opt, rg, engine, n, h, w, blocked, out, e);
+
+    if (rc == NN_PLAN_RETRY) { /* a step had no blocked kernel: NHWC throughout */
+        *e = (vas_err){0};
+        rc = plan_try(g, opt, rg, engine, n, h, w, 0, out, e);
+    }
+    return rc;
 }

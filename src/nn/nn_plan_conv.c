@@ -139,8 +139,13 @@ int nn_p_conv_desc(pctx *x, const nn_geom *gm, const dnnl_memory_desc_t *src,
 static int residual_copy(pctx *x, int sum_src, int dst)
 {
     int from = nn_q_as_f32(x, sum_src); /* int8 plans: an int8 residual, dequantised */
-    step *c = from >= 0 ? nn_plan_step_add(x->p) : NULL;
+    step *c;
 
+    if (from >= 0 && x->p->blk && !dnnl_memory_desc_equal(&x->p->md[from], &x->p->md[dst])) {
+        x->p->blk_refused = 1; /* a memcpy cannot join two layouts: plan again in NHWC */
+        return err_set(x->e, VAS_EUNSUPPORTED, "node '%s': residual in another layout", x->n->name);
+    }
+    c = from >= 0 ? nn_plan_step_add(x->p) : NULL;
     if (!c)
         return from < 0 ? from
                         : err_set(x->e, VAS_ENOMEM, "out of memory planning '%s'", x->n->name);
@@ -166,7 +171,7 @@ int nn_p_conv(pctx *x)
     dnnl_memory_t wmem = NULL, bmem = NULL;
     nn_geom gm;
     step *s = NULL;
-    int sum_src, out, rc;
+    int sum_src, out, rc, in = n->in[0];
     dnnl_dims_t bd = {0};
 
     rc = nn_geom_get(n, t->dims, w->dims, &gm, x->e);
@@ -178,7 +183,9 @@ int nn_p_conv(pctx *x)
         return err_set(x->e, VAS_ENOMEM, "out of memory planning '%s'", n->name);
     out = nn_p_fuse_chain(x, n->out[0], 1, po, &sum_src);
     attr = nn_p_new_attr(po);
-    rc = nn_p_value_md(x, n->in[0], &src);
+    if (nn_layout_tag(p, n->in[0]) != dnnl_nhwc && nn_layout_tag(p, out) == dnnl_nhwc)
+        in = nn_layout_as_nhwc(x, n->in[0]); /* blocked plans: no kernel for that pair */
+    rc = in < 0 ? in : nn_p_value_md(x, in, &src);
     if (rc >= 0)
         rc = nn_p_value_md(x, out, &dst);
     if (rc < 0)
@@ -199,7 +206,7 @@ int nn_p_conv(pctx *x)
         rc = err_set(x->e, VAS_ENOMEM, "out of memory planning '%s'", n->name);
     if (rc < 0)
         goto done;
-    nn_p_add_arg(s, DNNL_ARG_SRC, n->in[0], NULL);
+    nn_p_add_arg(s, DNNL_ARG_SRC, in, NULL);
     nn_p_add_arg(s, DNNL_ARG_WEIGHTS, -1, wmem);
     if (b)
         nn_p_add_arg(s, DNNL_ARG_BIAS, -1, bmem);
@@ -345,8 +352,9 @@ int nn_p_deconv_gemm(pctx *x)
         rc = product_mem(x, &tmd, &tmem, &tbuf);
     if (rc >= 0) /* int8 plans: an int8 product where the input was calibrated (1: not) */
         rc = nn_q_product(x, wt, tc, cin, &tmd, tmem);
-    if (rc == 1)
-        rc = product_float(x, nn_q_as_f32(x, n->in[0]), wt, tc, cin, &tmd, tmem);
+    if (rc == 1) /* the product reads NHWC (blocked plans: a copy) */
+        rc = product_float(x, nn_layout_as_nhwc(x, nn_q_as_f32(x, n->in[0])), wt, tc, cin, &tmd,
+                           tmem);
     c = rc >= 0 ? nn_plan_step_add(p) : NULL;
     if (rc >= 0 && !c)
         rc = err_set(x->e, VAS_ENOMEM, "out of memory planning '%s'", n->name);

@@ -60,6 +60,9 @@ struct nn_plan {
     int n, h, w;
     int bf16;
     int dw_mode;              /* nn_options.dw: whose depthwise convolutions (nn_dwconv.c) */
+    int blk;                  /* values may be nChw8c (nn_plan_layout.c) */
+    int blk_refused;          /* a step had no blocked kernel: plan again in NHWC */
+    unsigned char *vtag;      /* owned: per value (its storage), NN_TAG_* */
     dnnl_engine_t eng;        /* borrowed from the session */
     dnnl_stream_t tmp_stream; /* owned during planning only: weight re-orders */
     nn_tval *tv;              /* owned: shapes at this size */
@@ -111,7 +114,7 @@ int nn_p_keep_fixed(nn_plan *p, dnnl_memory_t mem, void *buf);
 /* New fixed memory of desc want holding data (plain f32, desc from), re-ordered now. */
 int nn_p_reorder_fixed(pctx *x, const dnnl_memory_desc_t *from, void *data,
                        const dnnl_memory_desc_t *want, dnnl_memory_t *out);
-/* NHWC desc of runtime value v (refused unless 4-D); also stored in p->md[v]. */
+/* Desc of runtime value v in its layout (refused unless 4-D); also stored in p->md[v]. */
 int nn_p_value_md(pctx *x, int v, dnnl_memory_desc_t *md);
 /* Primitive of op desc od with attr, in a new step; *pdout is the caller's to destroy. */
 int nn_p_make_prim(pctx *x, const_dnnl_op_desc_t od, dnnl_primitive_attr_t attr,
@@ -141,6 +144,19 @@ int nn_p_is_output(const nn_graph *g, int v);
  * (nn_plan_norm.c). */
 int nn_p_bn(pctx *x);
 int nn_p_groupnorm(pctx *x);
+/* ---- layouts (nn_plan_layout.c) ---- */
+enum { NN_TAG_NHWC = 0, NN_TAG_BLOCKED, NN_TAG_NCHW };
+/* 1 if a plan with these options (float32: 1) is first tried with blocked values. */
+int nn_layout_wanted(const nn_options *opt, int float_plan);
+/* Sets p->vtag (p->tv, p->g ready): all NHWC, or blocked where it can be (DESIGN there). */
+int nn_layout_choose(nn_plan *p, int blocked, vas_err *e);
+/* oneDNN's format tag for value v. */
+dnnl_format_tag_t nn_layout_tag(const nn_plan *p, int v);
+/* v in NHWC: v itself, or its shadow (value NV + v) written by a reorder step made now (once). */
+int nn_layout_as_nhwc(pctx *x, int v);
+/* In blocked plans, refuses (and sets blk_refused) a primitive that is a reference one. */
+int nn_layout_impl_ok(pctx *x, const_dnnl_primitive_desc_t pd);
+
 /* Depthwise convolutions of ours (nn_dwconv.c): 1 if x->n, of geometry gm, is one that mode
  * (NN_DW_*) gives to us (in AUTO: where oneDNN would run it by a gemm or reference loop); its
  * step (the nodes after it are left to be planned on their own); the step's run, on the memories

@@ -199,6 +199,11 @@ double nn_session_flops(const nn_session *s)
     return s->plans[0] ? nn_plan_flops(s->plans[0]) : 0;
 }
 
+const char *nn_session_layout(const nn_session *s)
+{
+    return s->plans[0] ? nn_plan_layout(s->plans[0]) : "none";
+}
+
 size_t nn_session_arena_bytes(const nn_session *s)
 {
     return s->plans[0] ? nn_plan_arena_bytes(s->plans[0]) : 0;
