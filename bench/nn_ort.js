@@ -1,5 +1,6 @@
 // nn_ort.js - ONNX Runtime side of bench/nn: run MODEL at WxH, batch N, T threads, R timed runs
-// (after one untimed warm-up) and print the median as one key=value line, like `vas nn-run`.
+// (after one untimed warm-up) and print the median as one key=value line, like `vas nn-run`,
+// with the process's peak RSS and its RSS before the session was made.
 // Usage: node bench/nn_ort.js MODEL W H N T R [OUTPREFIX]
 // With OUTPREFIX each output is written to OUTPREFIX.<name>.f32 (the input is the same
 // pseudo-random sequence `vas nn-run` uses), so the two engines' answers can be compared.
@@ -10,6 +11,7 @@ const ort = require('onnxruntime-node');
 async function main() {
   const [model, w, h, n, t, r, prefix] = process.argv.slice(2);
   const W = +w, H = +h, N = +n, T = +t, R = +r;
+  const base = process.resourceUsage().maxRSS;
   const sess = await ort.InferenceSession.create(model, {
     intraOpNumThreads: T, interOpNumThreads: 1, executionMode: 'sequential',
     graphOptimizationLevel: 'all',
@@ -36,6 +38,10 @@ async function main() {
   }
   ms.sort((a, b) => a - b);
   const med = ms[Math.floor(R / 2)];
-  console.log(`result engine=ort size=${W}x${H} batch=${N} threads=${T} ms_per_frame=${med.toFixed(2)} fps=${(1000 / med).toFixed(2)}`);
+  // Peak RSS of this process (KiB, as getrusage), and node's own before ONNX Runtime made the
+  // session (the runtime, V8 and onnxruntime-node's code loaded): bench/nn reports the
+  // difference as ORT's, next to vas's whole process.
+  const peak = process.resourceUsage().maxRSS;
+  console.log(`result engine=ort size=${W}x${H} batch=${N} threads=${T} ms_per_frame=${med.toFixed(2)} fps=${(1000 / med).toFixed(2)} maxrss_kb=${peak} base_rss_kb=${base}`);
 }
 main().catch((e) => { console.error('nn_ort:', e.message || e); process.exit(1); });
