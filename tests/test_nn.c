@@ -161,13 +161,18 @@ static void nets_plan_blocked(void **state)
         nn_graph *g = load_case(nets[i]);
         nn_session *s = NULL;
         vas_err e = {0};
-        float *x = calloc((size_t)2 * 3 * 64 * 80, sizeof(float));
+        size_t cnt = (size_t)2 * 3 * 64 * 80;
+        float *x = calloc(cnt, sizeof(float));
         assert_non_null(g);
         assert_non_null(x);
+        for (size_t k = 0; k < cnt; k++)
+            x[k] = (float)(k % 255) / 64.0f - 2.0f;
         assert_int_equal(nn_session_new(g, &o, &s, &e), VAS_OK);
         if (nn_session_run(s, x, 2, 64, 80, &e) != VAS_OK)
             fail_msg("%s: %s", nets[i], e.msg);
         assert_string_equal(nn_session_layout(s), "nChw8c");
+        for (size_t k = 0; k < cnt; k++) /* read in place (no input re-order), never written */
+            assert_true(x[k] == (float)(k % 255) / 64.0f - 2.0f);
         o.layout = NN_LAYOUT_NHWC;
         nn_session_free(s);
         assert_int_equal(nn_session_new(g, &o, &s, &e), VAS_OK);

@@ -580,7 +580,8 @@ int nn_plan_run(nn_plan *p, void *stream, const float *input, nn_ranges *obs, va
 {
     dnnl_exec_arg_t a[NN_STEP_ARGS];
 
-    if (dnnl_memory_set_data_handle(p->in_mem, (void *)input) != dnnl_success)
+    if (dnnl_memory_set_data_handle(p->in_direct ? p->vmem[p->g->input] : p->in_mem,
+                                    (void *)input) != dnnl_success)
         return err_set(e, VAS_EINVAL, "cannot bind the input buffer");
     for (int i = 0; i < p->n_steps; i++) {
         const step *s = &p->steps[i];

@@ -570,6 +570,11 @@ static int plan_io(nn_plan *p, vas_err *e)
     if (rc < 0)
         return rc;
     dnnl_memory_desc_init_by_tag(&user, 4, d, dnnl_f32, dnnl_nchw);
+    if (dnnl_memory_desc_equal(&user, &md)) { /* the plan reads the caller's NCHW as it is */
+        p->in_direct = 1;
+        p->ready[g->input] = 1;
+        return VAS_OK;
+    }
     if (dnnl_memory_create(&p->in_mem, &user, p->eng, DNNL_MEMORY_NONE) != dnnl_success ||
         dnnl_reorder_primitive_desc_create(&pd, &user, p->eng, &md, p->eng, NULL) != dnnl_success ||
         !(s = nn_plan_step_add(p)) || dnnl_primitive_create(&s->prim, pd) != dnnl_success) {

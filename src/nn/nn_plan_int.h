@@ -83,6 +83,7 @@ struct nn_plan {
     size_t scratch_bytes;
     dnnl_memory_t *smem;    /* owned: per step scratchpad memory (or NULL) */
     dnnl_memory_t in_mem;   /* owned: user NCHW f32 input; handle set per run */
+    int in_direct;          /* 1: no input re-order, the input value's memory is the caller's */
     dnnl_memory_t *out_mem; /* owned: per output, NCHW f32 into out_buf */
     float **out_buf;        /* owned */
     double flops;
