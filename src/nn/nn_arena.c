@@ -583,6 +583,10 @@ int nn_plan_run(nn_plan *p, void *stream, const float *input, nn_ranges *obs, va
     if (dnnl_memory_set_data_handle(p->in_direct ? p->vmem[p->g->input] : p->in_mem,
                                     (void *)input) != dnnl_success)
         return err_set(e, VAS_EINVAL, "cannot bind the input buffer");
+    if (obs && p->in_direct && p->g->input < obs->n_vals) /* no re-order step writes it */
+        widen(obs, p->g->input, input,
+              (size_t)(p->tv[p->g->input].dims[0] * p->tv[p->g->input].dims[1] *
+                       p->tv[p->g->input].dims[2] * p->tv[p->g->input].dims[3]));
     for (int i = 0; i < p->n_steps; i++) {
         const step *s = &p->steps[i];
         dnnl_status_t st = dnnl_success;
