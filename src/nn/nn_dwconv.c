@@ -1,16 +1,17 @@
 /* nn_dwconv.c - depthwise convolutions (one input channel per output channel) that oneDNN has no
- * direct kernel for on this CPU, run by a loop of ours over NHWC f32 (float plans only).
+ * direct kernel for on this CPU, run by a loop of ours over NHWC or nChw8c f32 (float plans
+ * only; each value in the layout nn_plan_layout.c gave it).
  *
  * DESIGN. oneDNN 2.6's depthwise kernels (jit_dw) take no dilation on AVX2; a dilated depthwise
  * convolution, as DeepLabCut's MobileNet heads have (3x3, dilation 8 at output stride 16), falls
  * to its gemm convolution, one small gemm per channel: 15 ms for a batch of four 288-channel
  * 30x40 maps on the demo model, 29% of the whole network's time. The work is tiny (9 multiply-
- * adds per output value), so a plain loop does it in well under a millisecond: per output row,
- * for each tap that lands inside the input, the row's channels are multiplied by the tap's
- * weights and summed, channels innermost (contiguous in NHWC and in the weights, re-laid once as
- * kh x kw x C), so the compiler vectorises the channel loop (two copies: AVX2+FMA, used where
- * the CPU has them, and the baseline). Output rows are split over the OpenMP
- * threads oneDNN runs. The sum per output value is in tap order, as a direct convolution's.
+ * adds per output value), so a plain loop does it in well under a millisecond: per output row
+ * and block of 8 channels (contiguous in both layouts and in the weights, re-laid once as kh x kw
+ * x C), for each tap that lands inside the input, the 8 channels are multiplied by the tap's
+ * weights and summed in one vector (two copies: AVX2+FMA, used where the CPU has them, and the
+ * baseline). Rows and blocks are split over the OpenMP threads oneDNN runs. The sum per output
+ * value is in tap order, as a direct convolution's.
  *
  * When: nn_dw_wanted asks oneDNN which implementation it would pick for the convolution and takes
  * it over only from a gemm or reference one (NN_DW_OURS forces it, NN_DW_ONEDNN forbids it). What

@@ -1,10 +1,9 @@
 /* nn_plan_layout.c - the memory layout of each runtime value of a float32 plan: NHWC, or
  * channel-blocked nChw8c (8 channels, one AVX2 register, innermost) where that is faster.
  *
- * DESIGN. NHWC everywhere is what vas's own steps read and write (Resize, GroupNormalization,
- * the deconvolution heads' 1x1 product and gather, dilated depthwise convolutions) and what the
- * int8 and bf16 plans use. On a CPU whose best oneDNN ISA is AVX2, its direct and 1x1
- * convolutions run 25-30% faster on nChw8c (ResNet-50 DLC, 640x480, 2 threads: the
+ * DESIGN. NHWC everywhere is what the int8 and bf16 plans use, and what Resize and
+ * GroupNormalization (steps of ours) read and write. On a CPU whose best oneDNN ISA is AVX2, its
+ * direct and 1x1 convolutions run 25-30% faster on nChw8c (ResNet-50 DLC, 640x480, 2 threads: the
  * convolutions' own times summed from oneDNN's verbose log, 1,059 ms in NHWC, 774 ms blocked).
  * So there a float32 plan is first made blocked:
  *   - a value is nChw8c when it is 4-D with a multiple of 8 channels (no padding) and is not
@@ -13,7 +12,8 @@
  *     before GroupNormalization) reads an NHWC copy of its input: oneDNN has no kernel for that.
  * The deconvolution heads' 1x1 product reads an NHWC copy made by a reorder (nn_layout_as_nhwc),
  * their gather and nn_dwconv.c write either layout. The graph input keeps the caller's NCHW, which
- * the first convolution reads directly (when dense convolutions alone read it; else NHWC);
+ * the first convolution reads directly, in the caller's buffer (when dense convolutions alone read
+ * it; else NHWC, re-ordered);
  *   - NHWC spreads from the values of our steps through the activations and element-wise ops
  *     next to them (which keep one layout end to end) and through aliases (Identity, Reshape);
  *   - if any oneDNN primitive of that plan would then be a reference implementation (a layout
