@@ -19,6 +19,7 @@
 #include "nn/nn_build.h"
 #include "nn/nn_cpu.h"
 
+#include "nn_check.h"
 #include "testutil.h"
 
 #define MAX_CASES 128
@@ -84,8 +85,7 @@ static double run_case(const nn_case *c, const nn_options *opt)
     nn_graph *g = load_case(c->name);
     nn_session *s = NULL;
     vas_err e = {0};
-    double err = 0, scale = 1;
-    long k = 0;
+    double err;
 
     assert_non_null(in);
     assert_non_null(want);
@@ -95,25 +95,12 @@ static double run_case(const nn_case *c, const nn_options *opt)
         fail_msg("session %s: %s", c->name, e.msg);
     if (nn_session_run(s, in, c->n, c->h, c->w, &e) != VAS_OK)
         fail_msg("run %s: %s", c->name, e.msg);
-    for (long i = 0; i < c->out_floats; i++)
-        scale = fmax(scale, fabs((double)want[i]));
-    for (int o = 0; o < nn_graph_n_outputs(g); o++) {
-        const float *y;
-        nn_tensor_info info;
-        long cnt = 1;
-        assert_int_equal(nn_session_output(s, o, &y, &info, &e), VAS_OK);
-        for (int d = 0; d < info.ndims; d++)
-            cnt *= (long)info.dims[d];
-        assert_true(k + cnt <= c->out_floats);
-        for (long i = 0; i < cnt; i++, k++)
-            err = fmax(err, fabs((double)y[i] - (double)want[k]));
-    }
-    assert_int_equal(k, c->out_floats);
+    err = nn_check_rel_err(s, g, want, c->out_floats);
     nn_session_free(s);
     nn_graph_free(g);
     free(in);
     free(want);
-    return err / scale;
+    return err;
 }
 
 static void agrees_fp32(void **state)

@@ -165,6 +165,17 @@ static void *write_thread(void *arg)
     return NULL;
 }
 
+/* The lock, conditions and O_DIRECT descriptor start_threads made (no thread running). */
+static void drop_sync(store_writer *w)
+{
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->work);
+    pthread_cond_destroy(&w->freed);
+    if (w->dfd >= 0)
+        close(w->dfd);
+    w->dfd = -1;
+}
+
 /* Ends the threads that run (the hasher and the first k writers): finish = once they took every
  * published buffer, else now. The errno of a failed write, or 0. */
 static int end_threads(store_writer *w, int k, int finish)
@@ -179,12 +190,7 @@ static int end_threads(store_writer *w, int k, int finish)
     pthread_join(w->hasher, NULL);
     for (int i = 0; i < k; i++)
         pthread_join(w->putters[i], NULL);
-    pthread_mutex_destroy(&w->mu);
-    pthread_cond_destroy(&w->work);
-    pthread_cond_destroy(&w->freed);
-    if (w->dfd >= 0)
-        close(w->dfd);
-    w->dfd = -1;
+    drop_sync(w);
     return w->werr;
 }
 
@@ -202,12 +208,7 @@ static int start_threads(store_writer *w)
     pthread_cond_init(&w->work, NULL);
     pthread_cond_init(&w->freed, NULL);
     if (pthread_create(&w->hasher, NULL, hash_thread, w) != 0) {
-        pthread_mutex_destroy(&w->mu);
-        pthread_cond_destroy(&w->work);
-        pthread_cond_destroy(&w->freed);
-        if (w->dfd >= 0)
-            close(w->dfd);
-        w->dfd = -1;
+        drop_sync(w);
         return -1;
     }
     while (k < WR_NPUT && pthread_create(&w->putters[k], NULL, write_thread, w) == 0)
