@@ -397,6 +397,31 @@ int nn_p_step_from_pd(pctx *x, const_dnnl_primitive_desc_t pd, step **out)
     return VAS_OK;
 }
 
+int nn_p_shadow_step(pctx *x, int v, int sh, const_dnnl_primitive_attr_t attr, const char *what)
+{
+    nn_plan *p = x->p;
+    dnnl_memory_desc_t from, to;
+    dnnl_primitive_desc_t pd = NULL;
+    step *s = NULL;
+    int rc = nn_p_value_md(x, v, &from);
+
+    if (rc >= 0)
+        rc = nn_p_value_md(x, sh, &to);
+    if (rc >= 0 &&
+        dnnl_reorder_primitive_desc_create(&pd, &from, p->eng, &to, p->eng, attr) != dnnl_success)
+        rc = nn_p_fail(x, dnnl_unimplemented, what);
+    if (rc >= 0)
+        rc = nn_p_step_from_pd(x, pd, &s);
+    if (rc >= 0) {
+        nn_p_add_arg(s, DNNL_ARG_FROM, v, NULL);
+        nn_p_add_arg(s, DNNL_ARG_TO, sh, NULL);
+        p->ready[sh] = 1;
+    }
+    if (pd)
+        dnnl_primitive_desc_destroy(pd);
+    return rc < 0 ? rc : sh;
+}
+
 static int plan_concat(pctx *x)
 {
     const nn_node *n = x->n;

@@ -124,6 +124,9 @@ int nn_p_make_prim(pctx *x, const_dnnl_op_desc_t od, dnnl_primitive_attr_t attr,
 dnnl_primitive_attr_t nn_p_new_attr(dnnl_post_ops_t po);
 /* A new step running the primitive of pd (borrowed), with its scratchpad size recorded. */
 int nn_p_step_from_pd(pctx *x, const_dnnl_primitive_desc_t pd, step **out);
+/* A reorder step writing value v into its shadow sh (whose tv and storage the caller set) with
+ * attr (may be NULL); sh is then ready. Returns sh, or < 0 (what: the message's verb phrase). */
+int nn_p_shadow_step(pctx *x, int v, int sh, const_dnnl_primitive_attr_t attr, const char *what);
 /* Follows v's single-consumer chain (residual Add if allow_sum, activations) into po; returns
  * the value the fused step writes, the residual operand in *sum_src (or -1). */
 int nn_p_fuse_chain(pctx *x, int v, int allow_sum, dnnl_post_ops_t po, int *sum_src);

@@ -171,10 +171,7 @@ int nn_layout_impl_ok(pctx *x, const_dnnl_primitive_desc_t pd)
 int nn_layout_as_nhwc(pctx *x, int v)
 {
     nn_plan *p = x->p;
-    int r = root(p, v), sh = p->g->n_vals + r, rc;
-    dnnl_memory_desc_t from, to;
-    dnnl_primitive_desc_t pd = NULL;
-    step *s = NULL;
+    int r = root(p, v), sh = p->g->n_vals + r;
 
     if (v < 0 || nn_layout_tag(p, v) == dnnl_nhwc)
         return v;
@@ -183,20 +180,5 @@ int nn_layout_as_nhwc(pctx *x, int v)
     p->tv[sh].ndims = p->tv[r].ndims;
     memcpy(p->tv[sh].dims, p->tv[r].dims, sizeof(p->tv[sh].dims));
     p->vtag[sh] = NN_TAG_NHWC;
-    rc = nn_p_value_md(x, r, &from);
-    if (rc >= 0)
-        rc = nn_p_value_md(x, sh, &to);
-    if (rc >= 0 &&
-        dnnl_reorder_primitive_desc_create(&pd, &from, p->eng, &to, p->eng, NULL) != dnnl_success)
-        rc = nn_p_fail(x, dnnl_unimplemented, "copy a tensor into NHWC");
-    if (rc >= 0)
-        rc = nn_p_step_from_pd(x, pd, &s);
-    if (rc >= 0) {
-        nn_p_add_arg(s, DNNL_ARG_FROM, r, NULL);
-        nn_p_add_arg(s, DNNL_ARG_TO, sh, NULL);
-        p->ready[sh] = 1;
-    }
-    if (pd)
-        dnnl_primitive_desc_destroy(pd);
-    return rc < 0 ? rc : sh;
+    return nn_p_shadow_step(x, r, sh, NULL, "copy a tensor into NHWC");
 }

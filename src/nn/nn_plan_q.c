@@ -271,38 +271,22 @@ static int shadow(pctx *x, int v, dnnl_data_type_t dt, float sc)
     nn_plan *p = x->p;
     int sh = p->g->n_vals + v, rc;
     float k = p->vdt[v] == dnnl_f32 ? 1.0f / sc : p->vsc[v];
-    dnnl_memory_desc_t from, to;
-    dnnl_primitive_desc_t pd = NULL;
-    dnnl_primitive_attr_t attr = NULL;
-    step *s = NULL;
+    dnnl_primitive_attr_t attr;
 
     if (p->ready[sh])
         return sh;
     attr = nn_p_new_attr(NULL);
+    if (!attr)
+        return err_set(x->e, VAS_ENOMEM, "out of memory planning '%s'", x->n->name);
     p->tv[sh].ndims = p->tv[v].ndims;
     memcpy(p->tv[sh].dims, p->tv[v].dims, sizeof(p->tv[sh].dims));
     p->vdt[sh] = dt;
     p->vsc[sh] = sc;
-    rc = attr ? nn_p_value_md(x, v, &from)
-              : err_set(x->e, VAS_ENOMEM, "out of memory planning '%s'", x->n->name);
-    if (rc >= 0)
-        rc = nn_p_value_md(x, sh, &to);
-    if (rc >= 0 &&
-        (dnnl_primitive_attr_set_output_scales(attr, 1, 0, &k) != dnnl_success ||
-         dnnl_reorder_primitive_desc_create(&pd, &from, p->eng, &to, p->eng, attr) != dnnl_success))
-        rc = nn_p_fail(x, dnnl_unimplemented, "convert a tensor to or from int8");
-    if (rc >= 0)
-        rc = nn_p_step_from_pd(x, pd, &s);
-    if (rc >= 0) {
-        nn_p_add_arg(s, DNNL_ARG_FROM, v, NULL);
-        nn_p_add_arg(s, DNNL_ARG_TO, sh, NULL);
-        p->ready[sh] = 1;
-    }
-    if (pd)
-        dnnl_primitive_desc_destroy(pd);
-    if (attr)
-        dnnl_primitive_attr_destroy(attr);
-    return rc < 0 ? rc : sh;
+    rc = dnnl_primitive_attr_set_output_scales(attr, 1, 0, &k) == dnnl_success
+             ? nn_p_shadow_step(x, v, sh, attr, "convert a tensor to or from int8")
+             : nn_p_fail(x, dnnl_unimplemented, "convert a tensor to or from int8");
+    dnnl_primitive_attr_destroy(attr);
+    return rc;
 }
 
 int nn_q_as_f32(pctx *x, int v)
