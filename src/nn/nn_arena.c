@@ -145,6 +145,7 @@ static int bind_scratch(nn_plan *p, vas_err *e)
 }
 
 static int resize_prepare(const nn_plan *p, step *s);
+static int col2im_prepare(const nn_plan *p, step *s);
 
 int nn_plan_bind(nn_plan *p, vas_err *e)
 {
@@ -177,8 +178,9 @@ int nn_plan_bind(nn_plan *p, vas_err *e)
     if (rc >= 0)
         rc = bind_scratch(p, e);
     for (int i = 0; rc >= 0 && i < p->n_steps; i++)
-        if (p->steps[i].kind == ST_RESIZE && resize_prepare(p, &p->steps[i]) < 0)
-            rc = err_set(e, VAS_ENOMEM, "out of memory planning resize '%s'", p->steps[i].name);
+        if ((p->steps[i].kind == ST_RESIZE && resize_prepare(p, &p->steps[i]) < 0) ||
+            (p->steps[i].kind == ST_COL2IM && col2im_prepare(p, &p->steps[i]) < 0))
+            rc = err_set(e, VAS_ENOMEM, "out of memory planning '%s'", p->steps[i].name);
 done:
     free(first);
     free(last);
@@ -310,23 +312,57 @@ static void run_resize(const nn_plan *p, const step *s)
     }
 }
 
+/* Input row (column) of each kernel row (column) of each output row (column), -1 where that
+ * tap falls between strides or outside the input, once per plan: OH x kh then OW x kw int32. The
+ * gather then does no division per pixel (which cost more than its sums). */
+static void col2im_axis(int64_t out, int64_t k, int64_t pad, int64_t stride, int64_t in,
+                        int32_t *map)
+{
+    for (int64_t o = 0; o < out; o++)
+        for (int64_t t = 0; t < k; t++) {
+            int64_t pos = o + pad - t, i = pos / stride;
+            map[o * k + t] = pos < 0 || pos % stride || i >= in ? -1 : (int32_t)i;
+        }
+}
+
+static int col2im_prepare(const nn_plan *p, step *s)
+{
+    const nn_tval *to = &p->tv[s->dst];
+    int64_t OH = to->dims[2], OW = to->dims[3];
+    int32_t *m = malloc(sizeof(int32_t) * (size_t)(OH * s->kk[0] + OW * s->kk[1]));
+
+    if (!m)
+        return VAS_ENOMEM;
+    s->maps = m;
+    col2im_axis(OH, s->kk[0], s->kpl[0], s->ks[0], s->kin[0], m);
+    col2im_axis(OW, s->kk[1], s->kpl[1], s->ks[1], s->kin[1], m + OH * s->kk[0]);
+    return VAS_OK;
+}
+
 /* Sums into acc[cn] the taps of output pixel (oy, ox) of image n, channels c0 .. c0+cn. */
-static void col2im_taps(const step *s, int64_t n, int64_t oy, int64_t ox, int64_t c0, int64_t cn,
-                        float *acc, int bf)
+static void col2im_taps(const step *s, const int32_t *ymap, const int32_t *xmap, int64_t n,
+                        int64_t oy, int64_t ox, int64_t c0, int64_t cn, float *acc, int bf)
 {
     int64_t kh = s->kk[0], kw = s->kk[1], H = s->kin[0], W = s->kin[1], OC = s->koc;
 
     for (int64_t ky = 0; ky < kh; ky++) {
-        int64_t yy = oy + s->kpl[0] - ky, iy = yy / s->ks[0];
-        if (yy < 0 || yy % s->ks[0] || iy >= H)
+        int64_t iy = ymap[oy * kh + ky];
+        if (iy < 0)
             continue;
         for (int64_t kx = 0; kx < kw; kx++) {
-            int64_t xx = ox + s->kpl[1] - kx, ix = xx / s->ks[1];
-            if (xx < 0 || xx % s->ks[1] || ix >= W)
+            int64_t ix = xmap[ox * kw + kx];
+            if (ix < 0)
                 continue;
             size_t at = (size_t)((((n * H + iy) * W + ix) * kh * kw + ky * kw + kx) * OC + c0);
-            for (int64_t c = 0; c < cn; c++)
-                acc[c] += ld(s->tbuf, at + (size_t)c, bf);
+            if (!bf) {
+                const float *t = (const float *)s->tbuf + at;
+#pragma omp simd
+                for (int64_t c = 0; c < cn; c++)
+                    acc[c] += t[c];
+            } else {
+                for (int64_t c = 0; c < cn; c++)
+                    acc[c] += ld(s->tbuf, at + (size_t)c, bf);
+            }
         }
     }
 }
@@ -339,24 +375,28 @@ static void run_col2im(const nn_plan *p, const step *s)
     const nn_tval *to = &p->tv[s->dst];
     int64_t N = to->dims[0], OC = s->koc, OH = to->dims[2], OW = to->dims[3];
     int blk = nn_layout_tag(p, s->dst) == dnnl_nChw8c;
+    const int32_t *ymap = s->maps, *xmap = ymap + OH * s->kk[0];
     void *dst = NULL;
-    float acc[256];
 
     dnnl_memory_get_data_handle(p->vmem[root_of(p, s->dst)], &dst);
-    for (int64_t n = 0; n < N; n++)
-        for (int64_t o = 0; o < OH * OW; o++)
-            for (int64_t c0 = 0; c0 < OC; c0 += 256) {
-                int64_t cn = OC - c0 < 256 ? OC - c0 : 256;
-                size_t at = (size_t)((n * OH * OW + o) * OC + c0);
-                for (int64_t c = 0; c < cn; c++)
-                    acc[c] = s->bias ? s->bias[c0 + c] : 0.0f;
-                col2im_taps(s, n, o / OW, o % OW, c0, cn, acc, p->bf16);
-                for (int64_t c = 0, k = c0; c < cn; c++, k++)
-                    st(dst,
-                       blk ? (size_t)(((n * (OC / 8) + k / 8) * OH * OW + o) * 8 + k % 8)
-                           : at + (size_t)c,
-                       acc[c], p->bf16);
-            }
+    /* Every output pixel is its own sum: the pixels are shared out among the threads. */
+#pragma omp parallel for schedule(static)
+    for (int64_t no = 0; no < N * OH * OW; no++) {
+        int64_t n = no / (OH * OW), o = no % (OH * OW);
+        float acc[256];
+        for (int64_t c0 = 0; c0 < OC; c0 += 256) {
+            int64_t cn = OC - c0 < 256 ? OC - c0 : 256;
+            size_t at = (size_t)((n * OH * OW + o) * OC + c0);
+            for (int64_t c = 0; c < cn; c++)
+                acc[c] = s->bias ? s->bias[c0 + c] : 0.0f;
+            col2im_taps(s, ymap, xmap, n, o / OW, o % OW, c0, cn, acc, p->bf16);
+            for (int64_t c = 0, k = c0; c < cn; c++, k++)
+                st(dst,
+                   blk ? (size_t)(((n * (OC / 8) + k / 8) * OH * OW + o) * 8 + k % 8)
+                       : at + (size_t)c,
+                   acc[c], p->bf16);
+        }
+    }
 }
 
 /* ---------------------------------------------------------------------------------------------

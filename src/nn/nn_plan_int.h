@@ -40,7 +40,8 @@ typedef struct step {
     dnnl_memory_desc_t scratch_md;
     int src, dst; /* ST_COPY/ST_RESIZE values */
     resize_p rp;
-    void *maps; /* owned (ST_RESIZE): source rows/cols and weights, made at bind */
+    void *maps; /* owned: ST_RESIZE source rows/cols and weights, ST_COL2IM tap rows/cols; made
+                 * at bind */
     /* ST_COL2IM: ConvTranspose as a 1x1 convolution into tbuf (N x H x W x K*K*OC, taps
      * outermost), then a gather of the taps into dst (+ bias). */
     /* ST_DWCONV (nn_dwconv.c): src -> dst, weights kh x kw x C in tbuf, bias, kk ks kpl kd. */
