@@ -28,3 +28,5 @@ $(BUILD)/tests/test_nn: CFLAGS += -I$(NN_GEN)
 # already runs (libgomp, linked through oneDNN).
 $(BUILD)/obj/nn/nn_arena.o: CFLAGS += -fopenmp
 $(BUILD)/obj/nn/nn_dwconv.o: CFLAGS += -fopenmp
+# media_pipe.c's inline decoding converts frames on OpenMP tasks, on those same threads.
+$(BUILD)/obj/media/media_pipe.o: CFLAGS += -fopenmp

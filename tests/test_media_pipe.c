@@ -3,7 +3,8 @@
  * stop, the caller's cancel flag and freeing work at any point (also with the decoder blocked
  * on a full ring); a consumer holding every slot gets an error, not a hang; a 10,240-frame
  * video goes through with memory that does not grow. With keep_rgb, batches also carry the
- * decoded pictures: the same bytes as media_video's frames and as the de-normalised planes. */
+ * decoded pictures: the same bytes as media_video's frames and as the de-normalised planes.
+ * Inline decoding (no decoder thread) gives the same batches byte for byte. */
 #include "core/err.h"
 #include "core/log.h"
 #include "media/media_pipe.h"
@@ -272,10 +273,10 @@ static void kept_rgb_matches_planes_and_video(void **state)
 
 /* ---- stopping ---- */
 
-static void stop_mid_stream(void **state)
+static void stop_mid_stream_in(void **state, int in)
 {
     fx *f = *state;
-    media_pipe_opts o = {.batch = 4, .depth = 2};
+    media_pipe_opts o = {.batch = 4, .depth = 2, .inline_decode = in};
     media_pipe *p = NULL;
     media_batch b;
     vas_err e = {0};
@@ -301,11 +302,17 @@ static void stop_mid_stream(void **state)
     media_pipe_free(NULL);
 }
 
-static void cancel_flag(void **state)
+static void stop_mid_stream(void **state)
+{
+    stop_mid_stream_in(state, 0);
+    stop_mid_stream_in(state, 1); /* no decoder thread */
+}
+
+static void cancel_flag_in(void **state, int in)
 {
     fx *f = *state;
     atomic_bool cancel;
-    media_pipe_opts o = {.batch = 4, .depth = 2, .cancel = &cancel};
+    media_pipe_opts o = {.batch = 4, .depth = 2, .cancel = &cancel, .inline_decode = in};
     media_pipe *p = NULL;
     media_batch b;
     vas_err e = {0};
@@ -324,10 +331,16 @@ static void cancel_flag(void **state)
     media_pipe_free(p);
 }
 
-static void holding_every_slot_is_an_error(void **state)
+static void cancel_flag(void **state)
+{
+    cancel_flag_in(state, 0);
+    cancel_flag_in(state, 1); /* no decoder thread */
+}
+
+static void holding_every_slot_is_an_error_in(void **state, int in)
 {
     fx *f = *state;
-    media_pipe_opts o = {.batch = 2, .depth = 2};
+    media_pipe_opts o = {.batch = 2, .depth = 2, .inline_decode = in};
     media_pipe *p = NULL;
     media_batch a, b, c;
     vas_err e = {0};
@@ -344,6 +357,12 @@ static void holding_every_slot_is_an_error(void **state)
     assert_int_equal(c.index[0], 4);
     media_pipe_release(p, &c);
     media_pipe_free(p);
+}
+
+static void holding_every_slot_is_an_error(void **state)
+{
+    holding_every_slot_is_an_error_in(state, 0);
+    holding_every_slot_is_an_error_in(state, 1); /* no decoder thread */
 }
 
 static void bad_input(void **state)
@@ -388,6 +407,91 @@ static void bad_input(void **state)
     }
 }
 
+/* ---- decoding on the consumer's thread (inline_decode) ---- */
+
+/* Appends len bytes at src to *all (*n bytes so far). */
+static void append(uint8_t **all, size_t *n, const void *src, size_t len)
+{
+    uint8_t *grown = realloc(*all, *n + len);
+
+    assert_non_null(grown);
+    memcpy(grown + *n, src, len);
+    *all = grown;
+    *n += len;
+}
+
+/* Every batch of o's pipe on path, back to back (frames, kept pictures, then index, pts and t
+ * of each frame); *n_out bytes, the caller frees. */
+static uint8_t *all_batches(const char *path, const media_pipe_opts *o, size_t *n_out)
+{
+    media_pipe *p = NULL;
+    media_batch b;
+    vas_err e = {0};
+    uint8_t *all = NULL;
+    size_t n = 0, k;
+    int rc;
+
+    assert_int_equal(media_pipe_start(path, o, &p, &e), VAS_OK);
+    while ((rc = media_pipe_take(p, &b, &e)) == 1) {
+        k = (size_t)b.n;
+        append(&all, &n, b.data, b.frame_bytes * k);
+        if (b.rgb_bytes)
+            append(&all, &n, b.rgb, b.rgb_bytes * k);
+        append(&all, &n, b.index, sizeof(int64_t) * k);
+        append(&all, &n, b.pts, sizeof(int64_t) * k);
+        append(&all, &n, b.t, sizeof(double) * k);
+        media_pipe_release(p, &b);
+    }
+    assert_int_equal(rc, 0);
+    media_pipe_free(p);
+    *n_out = n;
+    return all;
+}
+
+/* The same batches, byte for byte, from the decoder thread and inline: float planes converted
+ * on tasks (a last short batch, padding zeroed and mirrored), kept pictures (frames that take
+ * the RGB24 path inline), scaled frames and RGB24 slots. */
+static void inline_same_as_thread(void **state)
+{
+    fx *f = *state;
+    const float mean[3] = {0.485f, 0.456f, 0.406f}, sd[3] = {0.229f, 0.224f, 0.225f};
+    media_norm n;
+    vas_err e = {0};
+    media_pipe_opts cases[] = {
+        {.batch = 8, .depth = 3, .layout = MEDIA_LAYOUT_CHW_F32, .norm = &n},
+        {.batch = 3, .depth = 2, .layout = MEDIA_LAYOUT_CHW_F32, .norm = &n, .pad_to = 40},
+        {.batch = 4,
+         .depth = 2,
+         .layout = MEDIA_LAYOUT_CHW_F32,
+         .norm = &n,
+         .pad_to = 40,
+         .pad_reflect = 1},
+        {.batch = 4, .depth = 2, .layout = MEDIA_LAYOUT_CHW_F32, .norm = &n, .keep_rgb = 1},
+        {.batch = 5,
+         .depth = 2,
+         .layout = MEDIA_LAYOUT_CHW_F32,
+         .norm = &n,
+         .width = 48,
+         .height = 30},
+        {.batch = 5, .depth = 2, .layout = MEDIA_LAYOUT_RGB24},
+    };
+
+    assert_int_equal(media_norm_init(&n, mean, sd, 1, &e), VAS_OK);
+    make_avi(f, 96, 64, 37);
+    for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+        size_t na = 0, nb = 0;
+        uint8_t *a = all_batches(f->path, &cases[k], &na);
+        cases[k].inline_decode = 1;
+        uint8_t *b = all_batches(f->path, &cases[k], &nb);
+        assert_true(na > 37 * 48 * 30 * 3); /* every frame came */
+        assert_int_equal(na, nb);
+        if (memcmp(a, b, na) != 0)
+            fail_msg("case %zu: the inline batches differ from the decoder thread's", k);
+        free(a);
+        free(b);
+    }
+}
+
 /* ---- a long video in bounded memory ---- */
 
 /* This process's resident memory in KiB, from /proc/self/status. */
@@ -409,12 +513,18 @@ static long rss_kib(void)
     return kib;
 }
 
-static void long_video_bounded_memory(void **state)
+/* With the decoder thread, or inline (each frame converted on a task holds its own reference
+ * until then). */
+static void long_video(void **state, int inline_decode)
 {
     enum { N = 10240 };
     fx *f = *state;
     media_norm n = unit_norm();
-    media_pipe_opts o = {.batch = 16, .depth = 4, .layout = MEDIA_LAYOUT_CHW_F32, .norm = &n};
+    media_pipe_opts o = {.batch = 16,
+                         .depth = 4,
+                         .layout = MEDIA_LAYOUT_CHW_F32,
+                         .norm = &n,
+                         .inline_decode = inline_decode};
     media_pipe *p = NULL;
     media_batch b;
     vas_err e = {0};
@@ -445,6 +555,16 @@ static void long_video_bounded_memory(void **state)
         fail_msg("resident memory grew by %ld KiB over %d frames", peak - base, N - 1024);
 }
 
+static void long_video_bounded_memory(void **state)
+{
+    long_video(state, 0);
+}
+
+static void long_video_bounded_memory_inline(void **state)
+{
+    long_video(state, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -457,6 +577,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(holding_every_slot_is_an_error, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(bad_input, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(long_video_bounded_memory, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(long_video_bounded_memory_inline, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(inline_same_as_thread, fx_setup, fx_teardown),
     };
 
     log_set_level(LOG_ERROR);

@@ -7,6 +7,7 @@
 #include "core/util.h"
 #include "media/media_pipe.h"
 
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,19 @@ typedef struct run {
     media_pipe *p;
 } run;
 
+/* 1 when inference with this many threads (0: the default, every core) leaves no core idle:
+ * decoding then goes between the batches, not beside them (media_pipe.h, DESIGN). */
+static int engine_has_every_core(int threads)
+{
+    cpu_set_t set;
+
+    if (threads <= 0)
+        return 1;
+    if (sched_getaffinity(0, sizeof(set), &set) != 0)
+        return 0;
+    return threads >= CPU_COUNT(&set);
+}
+
 static int open_pipe(run *r, const pose_model *m, const char *video, vas_err *e)
 {
     media_norm norm;
@@ -26,7 +40,8 @@ static int open_pipe(run *r, const pose_model *m, const char *video, vas_err *e)
                           .pad_to = m->pad_to, /* slots are the network's input, in place */
                           .pad_reflect = m->pad_reflect,
                           .norm = &norm,
-                          .threads = 1, /* inference has the cores; one decoder thread keeps up */
+                          .threads = 1, /* inference has the cores; one decoder keeps up */
+                          .inline_decode = engine_has_every_core(r->o->threads),
                           .keep_rgb = r->o->keep_rgb,
                           .cancel = r->o->cancel,
                           .lim = r->o->lim};

@@ -11,6 +11,7 @@
 #include "media/media_video.h"
 
 #include <errno.h>
+#include <omp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -18,6 +19,12 @@
 #include <string.h>
 
 enum { SLOT_FREE, SLOT_FILLING, SLOT_READY, SLOT_TAKEN };
+
+typedef struct pipe_conv { /* a converter of inline decoding's tasks: one per OpenMP thread */
+    media_yuv yuv;         /* straight from YUV (float slots) */
+    media_sws sws;         /* else through RGB24 */
+    uint8_t *rgb;          /* a picture, for slots that do not keep it; NULL until needed */
+} pipe_conv;
 
 typedef struct pipe_slot {
     uint8_t *data;  /* batch frames back to back, 64-byte aligned */
@@ -35,13 +42,15 @@ struct media_pipe {
     media_pipe_opts o;       /* copy; o.norm is NULL, the copy is norm */
     media_norm norm;         /* CHW_F32 normalisation */
     media_yuv yuv;           /* CHW_F32 straight from YUV (the decoder thread's) */
+    pipe_conv *convs;        /* o.inline_decode: one per thread of its conversion tasks */
+    int n_conv;              /* how many: the OpenMP threads at start */
     int direct;              /* 1: try media_yuv_chw before the RGB24 path */
     size_t frame_bytes;      /* one frame slot */
     size_t rgb_bytes;        /* one kept picture (o.keep_rgb), else 0 */
     int sw, sh;              /* a slot's plane size: the picture's, padded to o.pad_to */
     pipe_slot *slots;        /* o.depth of them */
     pthread_t thread;        /* the decoder */
-    int started;             /* thread runs and must be joined */
+    int started;             /* thread runs and must be joined (not with o.inline_decode) */
     atomic_bool stop;        /* media_pipe_stop was called */
     pthread_mutex_t mu;      /* guards the fields below and every slot's n and state */
     pthread_cond_t cv_free;  /* a slot became FREE, or stop */
@@ -76,14 +85,49 @@ static pipe_slot *wait_free_slot(media_pipe *p)
     return s;
 }
 
+/* Counts frame fr in s, at the next place. */
+static void note_frame(pipe_slot *s, const media_frame *fr)
+{
+    s->index[s->n] = fr->index;
+    s->t[s->n] = fr->t;
+    s->pts[s->n] = fr->pts;
+    s->n++;
+}
+
+/* Lays the picture rgb (packed RGB24 of the pipe's picture size) at place k of s: kept when
+ * asked (unless rgb is that copy), and as planes or as padded RGB24 rows. */
+static void place_rgb(media_pipe *p, pipe_slot *s, int k, const uint8_t *rgb)
+{
+    int w = p->info.width, h = p->info.height;
+    uint8_t *dst = s->data + (size_t)k * p->frame_bytes;
+    uint8_t *kept = p->rgb_bytes ? s->rgb + (size_t)k * p->rgb_bytes : NULL;
+    size_t row = (size_t)w * 3;
+
+    if (kept && kept != rgb)
+        memcpy(kept, rgb, p->rgb_bytes);
+    if (p->o.layout == MEDIA_LAYOUT_CHW_F32)
+        media_rgb_to_chw_padded(&p->norm, rgb, w, h, row, (float *)(void *)dst, p->sw, p->sh);
+    else if (p->sw == w)
+        memcpy(dst, rgb, row * (size_t)h);
+    else
+        for (int y = 0; y < h; y++)
+            memcpy(dst + (size_t)y * p->sw * 3, rgb + (size_t)y * row, row);
+}
+
+/* Mirrors the padding of float frame k of s, when asked. */
+static void pad_frame(const media_pipe *p, pipe_slot *s, int k)
+{
+    if (p->o.layout == MEDIA_LAYOUT_CHW_F32 && p->o.pad_reflect)
+        media_chw_pad_reflect((float *)(void *)(s->data + (size_t)k * p->frame_bytes),
+                              p->info.width, p->info.height, p->sw, p->sh);
+}
+
 /* Writes frame fr (decoded as raw) at the next place in s: straight from YUV when it can,
- * else through RGB24. The padding of a slot is zeroed once at start and never written: every
- * picture of the pipe has the same size. */
+ * else through RGB24. The padding of a slot is zeroed once at start and only written when
+ * mirrored: every picture of the pipe has the same size. */
 static int put_frame(media_pipe *p, pipe_slot *s, media_frame *fr, const AVFrame *raw, vas_err *e)
 {
-    uint8_t *dst = s->data + (size_t)s->n * p->frame_bytes;
-    float *chw = (float *)(void *)dst;
-    size_t row = (size_t)fr->width * 3;
+    float *chw = (float *)(void *)(s->data + (size_t)s->n * p->frame_bytes);
     int rc = 0;
 
     if (p->direct && raw->width == fr->width && raw->height == fr->height)
@@ -94,24 +138,10 @@ static int put_frame(media_pipe *p, pipe_slot *s, media_frame *fr, const AVFrame
         rc = media_video_rgb(p->v, fr, e);
         if (rc < 0)
             return rc;
+        place_rgb(p, s, s->n, fr->rgb);
     }
-    if (p->rgb_bytes)
-        memcpy(s->rgb + (size_t)s->n * p->rgb_bytes, fr->rgb, p->rgb_bytes);
-    if (p->o.layout == MEDIA_LAYOUT_CHW_F32) {
-        if (fr->rgb) /* else media_yuv_chw wrote the planes */
-            media_rgb_to_chw_padded(&p->norm, fr->rgb, fr->width, fr->height, row, chw, p->sw,
-                                    p->sh);
-        if (p->o.pad_reflect)
-            media_chw_pad_reflect(chw, fr->width, fr->height, p->sw, p->sh);
-    } else if (p->sw == fr->width)
-        memcpy(dst, fr->rgb, row * (size_t)fr->height);
-    else
-        for (int y = 0; y < fr->height; y++)
-            memcpy(dst + (size_t)y * p->sw * 3, fr->rgb + (size_t)y * row, row);
-    s->index[s->n] = fr->index;
-    s->t[s->n] = fr->t;
-    s->pts[s->n] = fr->pts;
-    s->n++;
+    pad_frame(p, s, s->n);
+    note_frame(s, fr);
     return VAS_OK;
 }
 
@@ -177,6 +207,117 @@ static void *decode_main(void *arg)
             break;
     }
     return NULL;
+}
+
+/* ---- decoding on the consumer's thread (o.inline_decode) ---- */
+
+/* put_frame's conversion of frame k of slot s from f (a reference of its own, freed here), with
+ * the converter of the OpenMP thread running it: the same steps, so the same bytes (swscale
+ * with the same settings, one context per thread). The first failure goes to *rc and *e,
+ * shared by the tasks. */
+static void convert_task(media_pipe *p, pipe_slot *s, int k, AVFrame *f, int *rc, vas_err *e)
+{
+    int t = omp_get_thread_num(), w = p->info.width, h = p->info.height, r = 0;
+    pipe_conv *c = &p->convs[t < p->n_conv ? t : 0];
+    vas_err te = {0};
+
+    if (p->direct && f->width == w && f->height == h)
+        r = media_yuv_chw(&c->yuv, f, (float *)(void *)(s->data + (size_t)k * p->frame_bytes),
+                          p->sw, p->sh, &te);
+    if (r == 0) {
+        uint8_t *rgb = p->rgb_bytes ? s->rgb + (size_t)k * p->rgb_bytes : c->rgb;
+        if (!rgb)
+            rgb = c->rgb = malloc((size_t)w * (size_t)h * 3);
+        r = rgb ? media_sws_rgb(&c->sws, f, w, h, rgb, &te)
+                : err_set(&te, VAS_ENOMEM, "out of memory for a %dx%d picture", w, h);
+        if (r == VAS_OK) {
+            place_rgb(p, s, k, rgb);
+            r = 1;
+        }
+    }
+    if (r > 0)
+        pad_frame(p, s, k);
+    av_frame_free(&f);
+    if (r > 0)
+        return;
+#pragma omp critical(media_pipe_task_err)
+    if (*rc == VAS_OK) {
+        *rc = r;
+        *e = te;
+    }
+}
+
+/* fill_slot on the consumer's thread: the frames are decoded one after another and each is
+ * converted by an OpenMP task while the next is decoded (the same threads as the engine's, idle
+ * between its batches). Turned frames (rotation: one buffer in media_video) go through
+ * put_frame here. 1 full, 0 end of video, < 0. */
+static int fill_inline(media_pipe *p, pipe_slot *s, vas_err *e)
+{
+    int rc = 1, task_rc = VAS_OK;
+    vas_err task_e = {0};
+
+    s->n = 0;
+#pragma omp parallel num_threads(p->n_conv)
+#pragma omp single
+    {
+        while (s->n < p->o.batch) {
+            media_frame fr;
+            const AVFrame *raw = NULL;
+            AVFrame *own = NULL;
+            int k = s->n;
+            if (cancelled(p)) {
+                rc = err_set(e, VAS_ECANCELLED, "decoding was stopped");
+                break;
+            }
+            rc = media_video_next_raw(p->v, &fr, &raw, e);
+            if (rc <= 0)
+                break;
+            if (!p->info.rotation)
+                own = av_frame_clone(raw); /* NULL (no memory): put_frame below */
+            if (own) {
+                note_frame(s, &fr);
+#pragma omp task firstprivate(k, own) shared(task_rc, task_e)
+                convert_task(p, s, k, own, &task_rc, &task_e);
+            } else {
+                rc = put_frame(p, s, &fr, raw, e);
+                if (rc < 0)
+                    break;
+            }
+            rc = 1;
+        }
+#pragma omp taskwait
+    }
+    if (rc >= 0 && task_rc < 0) {
+        *e = task_e;
+        rc = task_rc;
+    }
+    return rc;
+}
+
+/* Fills the next slot when nothing is ready and the stream has not ended. */
+static void take_inline(media_pipe *p)
+{
+    pipe_slot *s = &p->slots[p->head];
+    vas_err e = {0};
+    int rc;
+
+    if (p->done || p->slots[p->tail].state == SLOT_READY || s->state != SLOT_FREE)
+        return;
+    s->state = SLOT_FILLING;
+    rc = fill_inline(p, s, &e);
+    publish(p, s, rc <= 0, rc, &e);
+}
+
+/* One converter per OpenMP thread, for fill_inline's tasks. */
+static int alloc_converters(media_pipe *p, vas_err *e)
+{
+    p->n_conv = omp_get_max_threads() > 0 ? omp_get_max_threads() : 1;
+    p->convs = calloc((size_t)p->n_conv, sizeof(*p->convs));
+    if (!p->convs)
+        return err_set(e, VAS_ENOMEM, "out of memory for %d frame converters", p->n_conv);
+    for (int i = 0; p->direct && i < p->n_conv; i++)
+        media_yuv_init(&p->convs[i].yuv, &p->norm);
+    return VAS_OK;
 }
 
 /* ---- start ---- */
@@ -301,7 +442,7 @@ int media_pipe_start(const char *path, const media_pipe_opts *opts, media_pipe *
     rc = alloc_ring(p, e);
     if (rc < 0)
         goto fail;
-    rc = start_thread(p, e);
+    rc = opts->inline_decode ? alloc_converters(p, e) : start_thread(p, e);
     if (rc < 0)
         goto fail;
     *out = p;
@@ -341,6 +482,8 @@ int media_pipe_take(media_pipe *p, media_batch *b, vas_err *e)
 {
     int rc;
 
+    if (p->o.inline_decode && !cancelled(p))
+        take_inline(p);
     pthread_mutex_lock(&p->mu);
     for (;;) {
         const pipe_slot *s = &p->slots[p->tail];
@@ -407,6 +550,12 @@ void media_pipe_free(media_pipe *p)
     }
     media_video_close(p->v);
     media_yuv_free(&p->yuv);
+    for (int i = 0; p->convs && i < p->n_conv; i++) {
+        media_yuv_free(&p->convs[i].yuv);
+        media_sws_free(&p->convs[i].sws);
+        free(p->convs[i].rgb);
+    }
+    free(p->convs);
     for (int i = 0; p->slots && i < p->o.depth; i++) {
         free(p->slots[i].data);
         free(p->slots[i].index);

@@ -23,11 +23,18 @@
  * next frame or wait; media_pipe_take then answers VAS_ECANCELLED. A decode error ends the
  * stream: the batches decoded before it are still handed out, then take returns the error.
  *
- * Threads: two. The decoder thread ("vas-decode", plus FFmpeg's own frame threads inside it)
- * runs from media_pipe_start until it reaches the end, an error or a stop; media_pipe_free
- * joins it. Every other function is called by one consumer thread (the job's worker thread),
- * except media_pipe_stop and media_pipe_info, which any thread may call. The ring's mutex is
- * never held while decoding or converting. */
+ * Inline decoding (opts.inline_decode): a consumer that runs OpenMP work on every core between
+ * takes (inference) loses more to a decoder thread than the decoding costs: the thread pre-empts
+ * one of the engine's threads and the others wait for it at their next barrier, so decoding and
+ * converting cost their whole time on every core (measured: 1.8 ms of CPU a 640x480 frame, 15%
+ * of the engine's time on 2 cores). Inline, take decodes the batch itself while the frames
+ * already decoded are converted by OpenMP tasks on the engine's threads, idle at that moment:
+ * only the decoding stays serial, and nothing runs beside the engine.
+ * Threads: two, or one inline. The decoder thread ("vas-decode", plus FFmpeg's own frame
+ * threads inside it) runs from media_pipe_start until it reaches the end, an error or a stop;
+ * media_pipe_free joins it. Every other function is called by one consumer thread (the job's worker
+ * thread), except media_pipe_stop and media_pipe_info, which any thread may call. The ring's mutex
+ * is never held while decoding or converting. */
 #ifndef VAS_MEDIA_PIPE_H
 #define VAS_MEDIA_PIPE_H
 
@@ -64,6 +71,10 @@ typedef struct media_pipe_opts {
     int keep_rgb;              /* 1: batches also carry the RGB24 pictures (media_batch.rgb);
                                   MEDIA_LAYOUT_CHW_F32 only (RGB24 slots already are them) */
     int threads;               /* FFmpeg decoder threads; 0: FFmpeg's choice */
+    int inline_decode;         /* 1: no decoder thread: media_pipe_take decodes the next batch
+                                  on the consumer's thread, converting frames on OpenMP tasks
+                                  (DESIGN: for consumers whose own work, between takes, keeps
+                                  every core busy) */
     const atomic_bool *cancel; /* optional: the job's cancel flag, read by the decoder per
                                   frame; borrowed until media_pipe_free */
     media_limits lim;          /* the video's limits (media_video_opts.lim) */
