@@ -136,7 +136,13 @@ static void agrees_layouts_and_dw(void **state)
  * fall back to NHWC) on AVX2, where that is the default; and NHWC when asked. */
 static void nets_plan_blocked(void **state)
 {
-    static const char *const nets[2] = {"net_resnet50_dlc", "net_mobilenetv2_dlc"};
+    /* The DLC-style nets, and HRNet's fuse step (its Resizes on nChw8c too): name, C, H, W. */
+    static const struct {
+        const char *name;
+        int c, h, w;
+    } nets[3] = {{"net_resnet50_dlc", 3, 64, 80},
+                 {"net_mobilenetv2_dlc", 3, 64, 80},
+                 {"net_fuse_resize", 3, 12, 10}};
     nn_options o = {.layout = NN_LAYOUT_BLOCKED};
 
     (void)state;
@@ -144,26 +150,27 @@ static void nets_plan_blocked(void **state)
         printf("skipped nets_plan_blocked: this CPU has no AVX2 (it has: %s)\n", nn_cpu_describe());
         skip();
     }
-    for (int i = 0; i < 2; i++) {
-        nn_graph *g = load_case(nets[i]);
+    for (int i = 0; i < 3; i++) {
+        nn_graph *g = load_case(nets[i].name);
         nn_session *s = NULL;
         vas_err e = {0};
-        size_t cnt = (size_t)2 * 3 * 64 * 80;
+        int h = nets[i].h, w = nets[i].w;
+        size_t cnt = (size_t)2 * nets[i].c * h * w;
         float *x = calloc(cnt, sizeof(float));
         assert_non_null(g);
         assert_non_null(x);
         for (size_t k = 0; k < cnt; k++)
             x[k] = (float)(k % 255) / 64.0f - 2.0f;
         assert_int_equal(nn_session_new(g, &o, &s, &e), VAS_OK);
-        if (nn_session_run(s, x, 2, 64, 80, &e) != VAS_OK)
-            fail_msg("%s: %s", nets[i], e.msg);
+        if (nn_session_run(s, x, 2, h, w, &e) != VAS_OK)
+            fail_msg("%s: %s", nets[i].name, e.msg);
         assert_string_equal(nn_session_layout(s), "nChw8c");
         for (size_t k = 0; k < cnt; k++) /* read in place (no input re-order), never written */
             assert_true(x[k] == (float)(k % 255) / 64.0f - 2.0f);
         o.layout = NN_LAYOUT_NHWC;
         nn_session_free(s);
         assert_int_equal(nn_session_new(g, &o, &s, &e), VAS_OK);
-        assert_int_equal(nn_session_run(s, x, 2, 64, 80, &e), VAS_OK);
+        assert_int_equal(nn_session_run(s, x, 2, h, w, &e), VAS_OK);
         assert_string_equal(nn_session_layout(s), "nhwc");
         o.layout = NN_LAYOUT_BLOCKED;
         nn_session_free(s);

@@ -209,6 +209,39 @@ def dw_cases(rng):
         graph_case(name, nodes, x, inits, [y], [y.shape])
 
 
+def fuse_case(rng):
+    """HRNet's fuse step in small: a half-resolution branch upsampled (Resize, nearest) and added
+    to the full one, a ReLU, a bilinear Resize, a 1x1 head; 16 and 8 channels, so that on AVX2 the
+    Resizes run on channel-blocked tensors (src/nn/nn_plan_layout.c)."""
+    x = rng.standard_normal((2, 3, 12, 10)).astype(np.float32)
+    w1 = rng.standard_normal((16, 3, 3, 3)).astype(np.float32) * 0.3
+    w2 = rng.standard_normal((16, 3, 3, 3)).astype(np.float32) * 0.3
+    w3 = rng.standard_normal((8, 16, 1, 1)).astype(np.float32) * 0.3
+    b1, b2, b3 = (rng.standard_normal(c).astype(np.float32) for c in (16, 16, 8))
+    hi = F.relu(F.conv2d(t(x), t(w1), t(b1), 1, 1)).numpy()
+    lo = F.relu(F.conv2d(t(x), t(w2), t(b2), 2, 1)).numpy()
+    up = resize_ref(lo, 12, 10, "nearest", "asymmetric", "floor")
+    sm = np.maximum(hi + up, 0).astype(np.float32)
+    big = resize_ref(sm, 24, 20, "linear", "half_pixel")
+    y = F.conv2d(t(np.ascontiguousarray(big, np.float32)), t(w3), t(b3)).numpy()
+    empty = np.zeros((0,), np.float32)
+    two = np.array([1, 1, 2, 2], np.float32)
+    nodes = [helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], kernel_shape=[3, 3], pads=[1] * 4),
+             helper.make_node("Relu", ["c1"], ["hi"]),
+             helper.make_node("Conv", ["x", "w2", "b2"], ["c2"], kernel_shape=[3, 3], pads=[1] * 4,
+                              strides=[2, 2]),
+             helper.make_node("Relu", ["c2"], ["lo"]),
+             helper.make_node("Resize", ["lo", "roi", "two"], ["up"], mode="nearest",
+                              coordinate_transformation_mode="asymmetric", nearest_mode="floor"),
+             helper.make_node("Add", ["hi", "up"], ["a"]),
+             helper.make_node("Relu", ["a"], ["sm"]),
+             helper.make_node("Resize", ["sm", "roi", "two"], ["big"], mode="linear",
+                              coordinate_transformation_mode="half_pixel"),
+             helper.make_node("Conv", ["big", "w3", "b3"], ["y0"], kernel_shape=[1, 1])]
+    inits = {"w1": w1, "b1": b1, "w2": w2, "b2": b2, "w3": w3, "b3": b3, "roi": empty, "two": two}
+    graph_case("net_fuse_resize", nodes, x, inits, [y], [y.shape])
+
+
 def fused_cases(rng):
     x = rng.standard_normal((1, 4, 8, 8)).astype(np.float32)
     w = rng.standard_normal((4, 4, 3, 3)).astype(np.float32) * 0.3
@@ -501,6 +534,7 @@ def main():
     net_case("net_resnet50_dlc", ResNetDLC(8, 4), (2, 3, 64, 80), gen)
     net_case("net_mobilenetv2_dlc", MobileNetDLC(0.35, 4, 16), (2, 3, 64, 80), gen)
     dw_cases(np.random.default_rng(11))  # its own generator: the cases above stay as they were
+    fuse_case(np.random.default_rng(12))
     with open(os.path.join(OUT, "cases.txt"), "w") as f:
         f.write("# case N C H W out_floats (written by tools/make-nn-fixtures.py)\n")
         f.write("\n".join(CASES) + "\n")

@@ -278,8 +278,9 @@ static void run_resize(const nn_plan *p, const step *s)
 {
     const nn_tval *ti = &p->tv[s->src], *to = &p->tv[s->dst];
     void *src = NULL, *dst = NULL;
-    int64_t N = ti->dims[0], C = ti->dims[1], H = ti->dims[2], W = ti->dims[3];
-    int64_t OH = to->dims[2], OW = to->dims[3];
+    int blk = nn_layout_tag(p, s->src) == dnnl_nChw8c; /* N x C/8 NHWC images of 8 channels */
+    int64_t N = ti->dims[0] * (blk ? ti->dims[1] / 8 : 1), C = blk ? 8 : ti->dims[1];
+    int64_t H = ti->dims[2], W = ti->dims[3], OH = to->dims[2], OW = to->dims[3];
     const int64_t *y0 = s->maps, *y1 = y0 + OH, *x0 = y1 + OH, *x1 = x0 + OW;
     const float *fy = (const float *)(x1 + OW), *fx = fy + OH;
     int bf = p->bf16;

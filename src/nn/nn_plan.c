@@ -482,6 +482,10 @@ static int plan_resize(pctx *x)
         rc = nn_p_value_md(x, n->out[0], &md);
     if (rc < 0)
         return rc;
+    if (nn_layout_tag(x->p, n->in[0]) != nn_layout_tag(x->p, n->out[0])) {
+        x->p->blk_refused = 1; /* (the graph input's NCHW): plan again in NHWC */
+        return err_set(x->e, VAS_EUNSUPPORTED, "resize '%s' between two layouts", n->name);
+    }
     s = nn_plan_step_add(x->p);
     if (!s)
         return err_set(x->e, VAS_ENOMEM, "out of memory planning '%s'", n->name);

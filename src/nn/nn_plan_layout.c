@@ -7,15 +7,18 @@
  * convolutions' own times summed from oneDNN's verbose log, 1,059 ms in NHWC, 774 ms blocked).
  * So there a float32 plan is first made blocked:
  *   - a value is nChw8c when it is 4-D with a multiple of 8 channels (no padding) and is not
- *     read or written by Resize or GroupNormalization (steps of ours on NHWC); NHWC otherwise.
+ *     read or written by GroupNormalization (a step of ours on NHWC); NHWC otherwise. Resize,
+ *     ours too, runs on either (an nChw8c tensor is N x C/8 NHWC images of 8 channels), with
+ *     its input and output in one layout;
  *     A convolution from a blocked or NCHW value into an NHWC one (a head's few channels, a stem
  *     before GroupNormalization) reads an NHWC copy of its input: oneDNN has no kernel for that.
  * The deconvolution heads' 1x1 product reads an NHWC copy made by a reorder (nn_layout_as_nhwc),
  * their gather and nn_dwconv.c write either layout. The graph input keeps the caller's NCHW, which
  * the first convolution reads directly, in the caller's buffer (when dense convolutions alone read
  * it; else NHWC, re-ordered);
- *   - NHWC spreads from the values of our steps through the activations and element-wise ops
- *     next to them (which keep one layout end to end) and through aliases (Identity, Reshape);
+ *   - NHWC spreads from GroupNormalization's values through the activations, element-wise ops
+ *     and Resizes next to them (which keep one layout end to end) and through aliases
+ *     (Identity, Reshape);
  *   - if any oneDNN primitive of that plan would then be a reference implementation (a layout
  *     pair it has no kernel for), or a fused residual would join two layouts, the plan is made
  *     again in NHWC (nn_plan.c): never slower than NHWC, whatever the graph.
@@ -48,7 +51,14 @@ static int is_elementwise(int op)
 /* 1 if node n runs as a step of ours reading its input and writing its output in NHWC. */
 static int ours(const nn_node *n)
 {
-    return n->op == NN_OP_RESIZE || n->op == NN_OP_UPSAMPLE || n->op == NN_OP_GROUPNORM;
+    return n->op == NN_OP_GROUPNORM;
+}
+
+/* 1 if node n keeps one layout from its input (the first) to its output: element-wise ops, and
+ * Resize, ours, which reads and writes NHWC or nChw8c (each block of 8 channels an NHWC image). */
+static int uniform(const nn_node *n)
+{
+    return is_elementwise(n->op) || n->op == NN_OP_RESIZE || n->op == NN_OP_UPSAMPLE;
 }
 
 /* 1 if the graph input is read by dense convolutions only, which take the caller's NCHW as it
@@ -111,19 +121,19 @@ int nn_layout_choose(nn_plan *p, int blocked, vas_err *e)
         for (int k = 0; k < n->n_out; k++)
             mark(p, n->out[k]);
     }
-    while (changed) { /* element-wise nodes keep one layout from their inputs to their output */
+    while (changed) { /* uniform nodes keep one layout from their inputs to their output */
         changed = 0;
         for (int i = 0; i < g->n_nodes; i++) {
             const nn_node *n = &g->nodes[i];
-            int any = 0;
-            if (n->op == NN_OP_NONE || !is_elementwise(n->op) || n->n_out < 1)
+            int any = 0, n_in = is_elementwise(n->op) ? n->n_in : 1; /* Resize: the data */
+            if (n->op == NN_OP_NONE || !uniform(n) || n->n_out < 1)
                 continue;
-            for (int k = 0; k < n->n_in; k++)
+            for (int k = 0; k < n_in; k++)
                 any |= n->in[k] >= 0 && !p->tv[n->in[k]].c && marked(p, n->in[k]);
             any |= marked(p, n->out[0]);
             if (!any)
                 continue;
-            for (int k = 0; k < n->n_in; k++)
+            for (int k = 0; k < n_in; k++)
                 if (n->in[k] >= 0 && !p->tv[n->in[k]].c)
                     changed |= mark(p, n->in[k]);
             changed |= mark(p, n->out[0]);
