@@ -9,6 +9,7 @@
  * them; a file with more or fewer blocks fails on the first key that is extra or missing. */
 #include "model/dlc3_int.h"
 
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -454,6 +455,8 @@ int dlc3_net_load(const char *pt_path, const json_t *cfg, int build, model_net *
     }
     free(w.used);
     nn_pt_free(root);
+    malloc_trim(0); /* the .pt's floats (the weights' size) back to the system, not kept by the
+                       heap for the plan to fill: resident memory stays near one copy */
     if (rc < 0) {
         json_decref(conf);
         model_net_clear(out);

@@ -29,7 +29,7 @@ nn_const *nn_const_new(int dtype, int ndims, const int64_t *dims)
         count *= dims[i];
     }
     c->count = count;
-    c->data = calloc((size_t)(count ? count : 1), 8);
+    c->data = calloc((size_t)(count ? count : 1), dtype == NN_I64 ? 8 : 4);
     if (!c->data) {
         free(c);
         return NULL;
@@ -130,6 +130,7 @@ static int fold_bn(nn_graph *g, nn_node *cv, const nn_node *bn, vas_err *e)
     const nn_const *p[4];
     float eps = nn_attr_float(bn, "epsilon", 1e-5f);
     int64_t cout, grp = nn_attr_int(cv, "group", 1), ksz, rc;
+    int inplace;
     nn_const *nw, *nb;
     char name[600];
 
@@ -146,10 +147,13 @@ static int fold_bn(nn_graph *g, nn_node *cv, const nn_node *bn, vas_err *e)
                            "node '%s' (BatchNormalization): parameters do not "
                            "match the %lld channels of '%s'",
                            bn->name, (long long)cout, cv->name);
-    nw = nn_const_new(NN_F32, 4, w->dims);
+    /* A weight only this node reads is scaled where it is; a shared one is copied. */
+    inplace = consumers(g, cv->in[1]) == 1;
+    nw = inplace ? (nn_const *)w : nn_const_new(NN_F32, 4, w->dims);
     nb = nn_const_new(NN_F32, 1, &cout);
     if (!nw || !nb) {
-        nn_const_free(nw);
+        if (!inplace)
+            nn_const_free(nw);
         nn_const_free(nb);
         return err_set(e, VAS_ENOMEM, "out of memory folding '%s'", bn->name);
     }
@@ -166,9 +170,10 @@ static int fold_bn(nn_graph *g, nn_node *cv, const nn_node *bn, vas_err *e)
         float b0 = b ? ((float *)b->data)[oc] : 0.0f;
         ((float *)nb->data)[oc] = (b0 - ((float *)p[2]->data)[oc]) * s + ((float *)p[1]->data)[oc];
     }
-    /* New values, never edits of the old: a weight may be shared with another node. */
+    /* New values (but the weight scaled in place), never edits of the old: the bias may be
+     * shared with another node. */
     snprintf(name, sizeof(name), "%s#bnw", bn->name);
-    rc = nn_value_push(g, name, nw, e);
+    rc = inplace ? cv->in[1] : nn_value_push(g, name, nw, e);
     if (rc >= 0) {
         cv->in[1] = (int)rc;
         snprintf(name, sizeof(name), "%s#bnb", bn->name);
