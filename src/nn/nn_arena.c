@@ -340,64 +340,81 @@ static int col2im_prepare(const nn_plan *p, step *s)
     return VAS_OK;
 }
 
-/* Sums into acc[cn] the taps of output pixel (oy, ox) of image n, channels c0 .. c0+cn. */
-static void col2im_taps(const step *s, const int32_t *ymap, const int32_t *xmap, int64_t n,
-                        int64_t oy, int64_t ox, int64_t c0, int64_t cn, float *acc, int bf)
-{
-    int64_t kh = s->kk[0], kw = s->kk[1], H = s->kin[0], W = s->kin[1], OC = s->koc;
-
-    for (int64_t ky = 0; ky < kh; ky++) {
-        int64_t iy = ymap[oy * kh + ky];
-        if (iy < 0)
-            continue;
-        for (int64_t kx = 0; kx < kw; kx++) {
-            int64_t ix = xmap[ox * kw + kx];
-            if (ix < 0)
-                continue;
-            size_t at = (size_t)((((n * H + iy) * W + ix) * kh * kw + ky * kw + kx) * OC + c0);
-            if (!bf) {
-                const float *t = (const float *)s->tbuf + at;
-#pragma omp simd
-                for (int64_t c = 0; c < cn; c++)
-                    acc[c] += t[c];
-            } else {
-                for (int64_t c = 0; c < cn; c++)
-                    acc[c] += ld(s->tbuf, at + (size_t)c, bf);
-            }
-        }
-    }
-}
-
-/* Gathers the K*K taps of each output pixel from the 1x1 product (see nn_plan_conv.c), adding
- * the bias; accumulates in f32 whatever the storage type; writes NHWC or nChw8c (blocked float
- * plans, nn_plan_layout.c). */
-static void run_col2im(const nn_plan *p, const step *s)
+/* Output pixel o of image n: the bias plus its taps, summed in f32 whatever the storage type,
+ * written NHWC or nChw8c. In f32 the sums and the blocked stores are whole vectors. */
+static inline __attribute__((always_inline)) void
+col2im_pixel(const nn_plan *p, const step *s, void *dst, int blk, int64_t n, int64_t o)
 {
     const nn_tval *to = &p->tv[s->dst];
-    int64_t N = to->dims[0], OC = s->koc, OH = to->dims[2], OW = to->dims[3];
-    int blk = nn_layout_tag(p, s->dst) == dnnl_nChw8c;
-    const int32_t *ymap = s->maps, *xmap = ymap + OH * s->kk[0];
-    void *dst = NULL;
+    int64_t OC = s->koc, OH = to->dims[2], OW = to->dims[3], oy = o / OW, ox = o % OW;
+    int64_t kh = s->kk[0], kw = s->kk[1], H = s->kin[0], W = s->kin[1];
+    const int32_t *ymap = s->maps, *xmap = ymap + OH * kh;
+    int bf = p->bf16;
+    float acc[256];
 
-    dnnl_memory_get_data_handle(p->vmem[root_of(p, s->dst)], &dst);
-    /* Every output pixel is its own sum: the pixels are shared out among the threads. */
-#pragma omp parallel for schedule(static)
-    for (int64_t no = 0; no < N * OH * OW; no++) {
-        int64_t n = no / (OH * OW), o = no % (OH * OW);
-        float acc[256];
-        for (int64_t c0 = 0; c0 < OC; c0 += 256) {
-            int64_t cn = OC - c0 < 256 ? OC - c0 : 256;
-            size_t at = (size_t)((n * OH * OW + o) * OC + c0);
-            for (int64_t c = 0; c < cn; c++)
-                acc[c] = s->bias ? s->bias[c0 + c] : 0.0f;
-            col2im_taps(s, ymap, xmap, n, o / OW, o % OW, c0, cn, acc, p->bf16);
+    for (int64_t c0 = 0; c0 < OC; c0 += 256) {
+        int64_t cn = OC - c0 < 256 ? OC - c0 : 256;
+        for (int64_t c = 0; c < cn; c++)
+            acc[c] = s->bias ? s->bias[c0 + c] : 0.0f;
+        for (int64_t ky = 0; ky < kh; ky++) {
+            int64_t iy = ymap[oy * kh + ky];
+            for (int64_t kx = 0; iy >= 0 && kx < kw; kx++) {
+                int64_t ix = xmap[ox * kw + kx];
+                size_t at;
+                if (ix < 0)
+                    continue;
+                at = (size_t)((((n * H + iy) * W + ix) * kh * kw + ky * kw + kx) * OC + c0);
+                if (!bf) {
+                    const float *t = (const float *)s->tbuf + at;
+                    for (int64_t c = 0; c < cn; c++)
+                        acc[c] += t[c];
+                } else {
+                    for (int64_t c = 0; c < cn; c++)
+                        acc[c] += ld(s->tbuf, at + (size_t)c, 1);
+                }
+            }
+        }
+        if (blk && !bf) /* blocked plans are f32 with OC a multiple of 8 (nn_plan_layout.c) */
+            for (int64_t c = 0; c < cn; c += 8)
+                memcpy((float *)dst + ((n * (OC / 8) + (c0 + c) / 8) * OH * OW + o) * 8, acc + c,
+                       8 * sizeof(float));
+        else
             for (int64_t c = 0, k = c0; c < cn; c++, k++)
                 st(dst,
                    blk ? (size_t)(((n * (OC / 8) + k / 8) * OH * OW + o) * 8 + k % 8)
-                       : at + (size_t)c,
-                   acc[c], p->bf16);
-        }
+                       : (size_t)((n * OH * OW + o) * OC + k),
+                   acc[c], bf);
     }
+}
+
+/* The same compiled for AVX2 (8 floats a vector), called only where the CPU has it. */
+__attribute__((target("avx2"))) static void
+col2im_pixel_avx2(const nn_plan *p, const step *s, void *dst, int blk, int64_t n, int64_t o)
+{
+    col2im_pixel(p, s, dst, blk, n, o);
+}
+
+static void col2im_pixel_base(const nn_plan *p, const step *s, void *dst, int blk, int64_t n,
+                              int64_t o)
+{
+    col2im_pixel(p, s, dst, blk, n, o);
+}
+
+/* Gathers the K*K taps of each output pixel from the 1x1 product (see nn_plan_conv.c), adding
+ * the bias; writes NHWC or nChw8c (blocked float plans, nn_plan_layout.c). Every output pixel is
+ * its own sum: the pixels are shared out among the threads. */
+static void run_col2im(const nn_plan *p, const step *s)
+{
+    const nn_tval *to = &p->tv[s->dst];
+    int64_t NO = to->dims[0] * to->dims[2] * to->dims[3], OHW = to->dims[2] * to->dims[3];
+    int blk = nn_layout_tag(p, s->dst) == dnnl_nChw8c;
+    int avx2 = __builtin_cpu_supports("avx2");
+    void *dst = NULL;
+
+    dnnl_memory_get_data_handle(p->vmem[root_of(p, s->dst)], &dst);
+#pragma omp parallel for schedule(static)
+    for (int64_t no = 0; no < NO; no++)
+        (avx2 ? col2im_pixel_avx2 : col2im_pixel_base)(p, s, dst, blk, no / OHW, no % OHW);
 }
 
 /* ---------------------------------------------------------------------------------------------

@@ -22,14 +22,17 @@
 
 #include "nn/nn_plan_int.h"
 
-/* 1 if n is a depthwise convolution with channel multiplier 1. */
+#define DW_MAXK 16 /* kernel rows the row loop takes; taller kernels stay oneDNN's */
+
+/* 1 if n is a depthwise convolution with channel multiplier 1 (and at most DW_MAXK rows). */
 static int is_depthwise(const nn_plan *p, const nn_node *n, const nn_geom *gm)
 {
     const nn_const *w = p->tv[n->in[1]].c;
     const nn_tval *t = &p->tv[n->in[0]];
 
     return n->op == NN_OP_CONV && w && w->ndims == 4 && gm->group > 1 && w->dims[1] == 1 &&
-           w->dims[0] == gm->group && t->ndims == 4 && t->dims[1] == gm->group;
+           w->dims[0] == gm->group && t->ndims == 4 && t->dims[1] == gm->group &&
+           w->dims[2] <= DW_MAXK;
 }
 
 int nn_dw_wanted(pctx *x, const nn_geom *gm, int mode)
@@ -121,27 +124,37 @@ static inline int64_t at(const dw_t *t, int64_t n, int64_t y, int64_t x, int64_t
 }
 
 /* Output row oy of image n, channels c0 .. c0 + cn (cn <= 8; NCH: the same, a constant the
- * compiler unrolls into one vector when it is 8). */
+ * compiler unrolls into one vector when it is 8). The input rows the kernel's rows fall on are
+ * found once per output row; a pixel is then one step (8 floats blocked, C in NHWC) from the
+ * next, so a tap costs one multiply-add of its offset besides its products. */
 #define DW_ROW(NCH)                                                                                \
+    const float *rows[DW_MAXK];                                                                    \
+    const float *wrow[DW_MAXK];                                                                    \
+    int64_t KW = s->kk[1], SX = s->ks[1], PL = s->kpl[1], DX = s->kd[1], W = in->W;                \
+    int64_t ps = in->blk ? 8 : in->C, ops = out->blk ? 8 : out->C;                                 \
+    float *orow = out->p + at(out, n, oy, 0, c0);                                                  \
+    int nr = 0;                                                                                    \
+    for (int64_t ky = 0; ky < s->kk[0]; ky++) {                                                    \
+        int64_t iy = oy * s->ks[0] - s->kpl[0] + ky * s->kd[0];                                    \
+        if (iy < 0 || iy >= in->H)                                                                 \
+            continue;                                                                              \
+        rows[nr] = in->p + at(in, n, iy, 0, c0);                                                   \
+        wrow[nr++] = wt + ky * KW * in->C + c0;                                                    \
+    }                                                                                              \
     for (int64_t ox = 0; ox < out->W; ox++) {                                                      \
         float acc[8];                                                                              \
-        float *op = out->p + at(out, n, oy, ox, c0);                                               \
+        float *op = orow + ox * ops;                                                               \
         for (int64_t j = 0; j < (NCH); j++)                                                        \
             acc[j] = s->bias[c0 + j];                                                              \
-        for (int64_t ky = 0; ky < s->kk[0]; ky++) {                                                \
-            int64_t iy = oy * s->ks[0] - s->kpl[0] + ky * s->kd[0];                                \
-            if (iy < 0 || iy >= in->H)                                                             \
-                continue;                                                                          \
-            for (int64_t kx = 0; kx < s->kk[1]; kx++) {                                            \
-                int64_t ix = ox * s->ks[1] - s->kpl[1] + kx * s->kd[1];                            \
-                if (ix < 0 || ix >= in->W)                                                         \
+        for (int r = 0; r < nr; r++)                                                               \
+            for (int64_t kx = 0; kx < KW; kx++) {                                                  \
+                int64_t ix = ox * SX - PL + kx * DX;                                               \
+                if (ix < 0 || ix >= W)                                                             \
                     continue;                                                                      \
-                const float *xp = in->p + at(in, n, iy, ix, c0);                                   \
-                const float *wp = wt + (ky * s->kk[1] + kx) * in->C + c0;                          \
+                const float *xp = rows[r] + ix * ps, *wp = wrow[r] + kx * in->C;                   \
                 for (int64_t j = 0; j < (NCH); j++)                                                \
                     acc[j] += xp[j] * wp[j];                                                       \
             }                                                                                      \
-        }                                                                                          \
         for (int64_t j = 0; j < (NCH); j++)                                                        \
             op[j] = acc[j];                                                                        \
     }
