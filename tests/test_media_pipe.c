@@ -490,6 +490,31 @@ static void inline_same_as_thread(void **state)
         free(a);
         free(b);
     }
+    { /* a turned video: its frames take put_frame's media_video_rgb path in both modes */
+        tenc_video tv = {
+            .codec = "mpeg4", .w = 96, .h = 64, .frames = 9, .fps = 25, .rotation = 90};
+        media_pipe_opts o = {.batch = 4, .depth = 2, .layout = MEDIA_LAYOUT_CHW_F32, .norm = &n};
+        size_t na = 0, nb = 0;
+        uint8_t *a, *b;
+        snprintf(f->path, sizeof(f->path), "%s/turned.mp4", f->dir);
+        if (tenc_write_video(f->path, &tv) < 0)
+            fail_msg("could not make %s", f->path);
+        {
+            media_pipe *tp = NULL;
+            assert_int_equal(media_pipe_start(f->path, &o, &tp, &e), VAS_OK);
+            assert_int_equal(media_pipe_info(tp)->rotation, 90);
+            assert_int_equal(media_pipe_info(tp)->width, 64); /* upright */
+            media_pipe_free(tp);
+        }
+        a = all_batches(f->path, &o, &na);
+        o.inline_decode = 1;
+        b = all_batches(f->path, &o, &nb);
+        assert_true(na > 9 * 64 * 96 * 3 * sizeof(float));
+        assert_int_equal(na, nb);
+        assert_memory_equal(a, b, na);
+        free(a);
+        free(b);
+    }
 }
 
 /* ---- a long video in bounded memory ---- */

@@ -20,7 +20,7 @@
 
 enum { SLOT_FREE, SLOT_FILLING, SLOT_READY, SLOT_TAKEN };
 
-typedef struct pipe_conv { /* a converter of inline decoding's tasks: one per OpenMP thread */
+typedef struct pipe_conv { /* a converter: the decoder thread's, or one per OpenMP thread */
     media_yuv yuv;         /* straight from YUV (float slots) */
     media_sws sws;         /* else through RGB24 */
     uint8_t *rgb;          /* a picture, for slots that do not keep it; NULL until needed */
@@ -41,9 +41,9 @@ struct media_pipe {
     media_video_info info;   /* fixed at start */
     media_pipe_opts o;       /* copy; o.norm is NULL, the copy is norm */
     media_norm norm;         /* CHW_F32 normalisation */
-    media_yuv yuv;           /* CHW_F32 straight from YUV (the decoder thread's) */
-    pipe_conv *convs;        /* o.inline_decode: one per thread of its conversion tasks */
-    int n_conv;              /* how many: the OpenMP threads at start */
+    pipe_conv *convs;        /* the decoder thread's, or (o.inline_decode) one per thread of
+                                the conversion tasks */
+    int n_conv;              /* how many: 1, or the OpenMP threads at start */
     int direct;              /* 1: try media_yuv_chw before the RGB24 path */
     size_t frame_bytes;      /* one frame slot */
     size_t rgb_bytes;        /* one kept picture (o.keep_rgb), else 0 */
@@ -122,25 +122,48 @@ static void pad_frame(const media_pipe *p, pipe_slot *s, int k)
                               p->info.width, p->info.height, p->sw, p->sh);
 }
 
-/* Writes frame fr (decoded as raw) at the next place in s: straight from YUV when it can,
- * else through RGB24. The padding of a slot is zeroed once at start and only written when
- * mirrored: every picture of the pipe has the same size. */
-static int put_frame(media_pipe *p, pipe_slot *s, media_frame *fr, const AVFrame *raw, vas_err *e)
+/* Writes raw, the picture of frame k of s (not turned), with converter c: straight from YUV
+ * when it can, else through RGB24 (c's swscale context, made with media_video_rgb's settings).
+ * The padding of a slot is zeroed once at start and only written when mirrored: every picture
+ * of the pipe has the same size. */
+static int convert(media_pipe *p, pipe_conv *c, pipe_slot *s, int k, const AVFrame *raw, vas_err *e)
 {
-    float *chw = (float *)(void *)(s->data + (size_t)s->n * p->frame_bytes);
-    int rc = 0;
+    int w = p->info.width, h = p->info.height, rc = 0;
 
-    if (p->direct && raw->width == fr->width && raw->height == fr->height)
-        rc = media_yuv_chw(&p->yuv, raw, chw, p->sw, p->sh, e);
+    if (p->direct && raw->width == w && raw->height == h)
+        rc = media_yuv_chw(&c->yuv, raw, (float *)(void *)(s->data + (size_t)k * p->frame_bytes),
+                           p->sw, p->sh, e);
+    if (rc == 0) {
+        uint8_t *rgb = p->rgb_bytes ? s->rgb + (size_t)k * p->rgb_bytes : c->rgb;
+        if (!rgb)
+            rgb = c->rgb = malloc((size_t)w * (size_t)h * 3);
+        rc = rgb ? media_sws_rgb(&c->sws, raw, w, h, rgb, e)
+                 : err_set(e, VAS_ENOMEM, "out of memory for a %dx%d picture", w, h);
+        if (rc == VAS_OK)
+            place_rgb(p, s, k, rgb);
+    }
     if (rc < 0)
         return rc;
-    if (rc == 0) {
+    pad_frame(p, s, k);
+    return VAS_OK;
+}
+
+/* Writes frame fr (decoded as raw) at the next place in s with the first converter; a turned
+ * frame through media_video_rgb, which turns it. */
+static int put_frame(media_pipe *p, pipe_slot *s, media_frame *fr, const AVFrame *raw, vas_err *e)
+{
+    int rc;
+
+    if (p->info.rotation) {
         rc = media_video_rgb(p->v, fr, e);
-        if (rc < 0)
-            return rc;
-        place_rgb(p, s, s->n, fr->rgb);
-    }
-    pad_frame(p, s, s->n);
+        if (rc == VAS_OK) {
+            place_rgb(p, s, s->n, fr->rgb);
+            pad_frame(p, s, s->n);
+        }
+    } else
+        rc = convert(p, &p->convs[0], s, s->n, raw, e);
+    if (rc < 0)
+        return rc;
     note_frame(s, fr);
     return VAS_OK;
 }
@@ -211,34 +234,17 @@ static void *decode_main(void *arg)
 
 /* ---- decoding on the consumer's thread (o.inline_decode) ---- */
 
-/* put_frame's conversion of frame k of slot s from f (a reference of its own, freed here), with
- * the converter of the OpenMP thread running it: the same steps, so the same bytes (swscale
- * with the same settings, one context per thread). The first failure goes to *rc and *e,
- * shared by the tasks. */
+/* convert() of frame k of slot s from f (a reference of its own, freed here), with the
+ * converter of the OpenMP thread running it. The first failure goes to *rc and *e, shared by
+ * the tasks. */
 static void convert_task(media_pipe *p, pipe_slot *s, int k, AVFrame *f, int *rc, vas_err *e)
 {
-    int t = omp_get_thread_num(), w = p->info.width, h = p->info.height, r = 0;
-    pipe_conv *c = &p->convs[t < p->n_conv ? t : 0];
+    int t = omp_get_thread_num();
     vas_err te = {0};
+    int r = convert(p, &p->convs[t < p->n_conv ? t : 0], s, k, f, &te);
 
-    if (p->direct && f->width == w && f->height == h)
-        r = media_yuv_chw(&c->yuv, f, (float *)(void *)(s->data + (size_t)k * p->frame_bytes),
-                          p->sw, p->sh, &te);
-    if (r == 0) {
-        uint8_t *rgb = p->rgb_bytes ? s->rgb + (size_t)k * p->rgb_bytes : c->rgb;
-        if (!rgb)
-            rgb = c->rgb = malloc((size_t)w * (size_t)h * 3);
-        r = rgb ? media_sws_rgb(&c->sws, f, w, h, rgb, &te)
-                : err_set(&te, VAS_ENOMEM, "out of memory for a %dx%d picture", w, h);
-        if (r == VAS_OK) {
-            place_rgb(p, s, k, rgb);
-            r = 1;
-        }
-    }
-    if (r > 0)
-        pad_frame(p, s, k);
     av_frame_free(&f);
-    if (r > 0)
+    if (r == VAS_OK)
         return;
 #pragma omp critical(media_pipe_task_err)
     if (*rc == VAS_OK) {
@@ -308,10 +314,10 @@ static void take_inline(media_pipe *p)
     publish(p, s, rc <= 0, rc, &e);
 }
 
-/* One converter per OpenMP thread, for fill_inline's tasks. */
+/* The converters: the decoder thread's, or one per OpenMP thread for fill_inline's tasks. */
 static int alloc_converters(media_pipe *p, vas_err *e)
 {
-    p->n_conv = omp_get_max_threads() > 0 ? omp_get_max_threads() : 1;
+    p->n_conv = p->o.inline_decode && omp_get_max_threads() > 1 ? omp_get_max_threads() : 1;
     p->convs = calloc((size_t)p->n_conv, sizeof(*p->convs));
     if (!p->convs)
         return err_set(e, VAS_ENOMEM, "out of memory for %d frame converters", p->n_conv);
@@ -408,10 +414,8 @@ static media_pipe *pipe_new(const media_pipe_opts *opts)
         return NULL;
     p->o = *opts;
     p->o.norm = NULL;
-    if (opts->norm) {
+    if (opts->norm)
         p->norm = *opts->norm;
-        media_yuv_init(&p->yuv, opts->norm);
-    }
     atomic_init(&p->stop, false);
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv_free, NULL);
@@ -442,7 +446,9 @@ int media_pipe_start(const char *path, const media_pipe_opts *opts, media_pipe *
     rc = alloc_ring(p, e);
     if (rc < 0)
         goto fail;
-    rc = opts->inline_decode ? alloc_converters(p, e) : start_thread(p, e);
+    rc = alloc_converters(p, e);
+    if (rc >= 0 && !opts->inline_decode)
+        rc = start_thread(p, e);
     if (rc < 0)
         goto fail;
     *out = p;
@@ -549,7 +555,6 @@ void media_pipe_free(media_pipe *p)
         pthread_join(p->thread, NULL);
     }
     media_video_close(p->v);
-    media_yuv_free(&p->yuv);
     for (int i = 0; p->convs && i < p->n_conv; i++) {
         media_yuv_free(&p->convs[i].yuv);
         media_sws_free(&p->convs[i].sws);
