@@ -273,7 +273,7 @@ static int reshape_target(sctx *x, int *nd, int64_t *dims)
 static int has_axis(const int64_t *axes, int na, int i, int rank)
 {
     for (int j = 0; j < na; j++)
-        if (axes[j] == i || axes[j] + rank == i)
+        if (axes[j] == i || (axes[j] < 0 && axes[j] + rank == i)) /* no overflow at INT64_MAX */
             return 1;
     return 0;
 }
