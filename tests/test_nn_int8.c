@@ -219,20 +219,22 @@ static void calibrates_then_quantises(void **state)
 
 /* ---- the saturation guard ---- */
 
-/* One convolution of IC=8 channels into 8, k x k, `group` groups, weight 1 where on(ic, tap) and
- * 0 elsewhere, on an input of ones: exact in int8 (inputs 1.0 -> 255 or the guard's limit, weights
- * 127) unless vpmaddubsw saturated. Returns the largest relative error against float32. */
-static double conv_ones(int k, int group, int pattern)
+/* One convolution of C channels into OC, k x k, `group` groups, weight 1 where on(ic, tap) and
+ * 0 elsewhere, on a 60x80 input of ones: exact in int8 (inputs 1.0 -> 255 or the guard's limit,
+ * weights 127) unless vpmaddubsw saturated. A 1x1 max pooling follows, so that the convolution
+ * is no head (whose input keeps headroom, nn_plan_q.c, and so is not exact). Returns the largest
+ * relative error against float32. */
+static double conv_ones(int k, int group, int pattern, int C, int OC)
 {
-    enum { C = 8, H = 6, W = 6 };
+    enum { H = 60, W = 80 };
     static const char *const names[1] = {"y"};
-    int64_t wd[4] = {C, C / group, k, k}, pads[4] = {0, 0, 0, 0};
+    int64_t wd[4] = {OC, C / group, k, k}, pads[4] = {0, 0, 0, 0};
     nn_const *w = nn_const_new(NN_F32, 4, wd);
     nn_build *b = NULL;
     nn_graph *g = NULL;
     nn_session *sf = NULL, *sq = NULL;
     nn_options of = {0}, oq = {.int8 = 1, .int8_frames = 1};
-    float x[C * H * W];
+    static float x[64 * H * W];
     const float *yf, *yq;
     nn_tensor_info info;
     vas_err e = {0};
@@ -250,6 +252,7 @@ static double conv_ones(int k, int group, int pattern)
     assert_int_equal(nn_build_new(&b, &e), VAS_OK);
     in = nn_build_input(b, "x", C);
     out = nn_build_conv(b, "conv", in, w, NULL, 1, 1, pads, group);
+    out = nn_build_maxpool(b, "pool", out, 1, 1, pads);
     assert_int_equal(nn_build_finish(b, &out, names, 1, &g, &e), VAS_OK);
     assert_int_equal(nn_session_new(g, &of, &sf, &e), VAS_OK);
     assert_int_equal(nn_session_new(g, &oq, &sq, &e), VAS_OK);
@@ -270,22 +273,25 @@ static double conv_ones(int k, int group, int pattern)
 
 /* 1x1 and 3x3 weights on the even input channels only (u8 sources may use 255: oneDNN pairs
  * channels 2m and 2m+1, so no pair holds two), on all of them (the guard's 129), and a
- * depthwise 3x3 (one channel a group: no pairs, 255). */
+ * depthwise 3x3 (one channel a group: no pairs, 255); 8 channels, and 64 into a head's few. */
 static void saturation_guard_holds(void **state)
 {
     static const struct {
-        int k, group, pattern;
+        int k, group, pattern, c, oc;
         const char *what;
-    } cases_[] = {{1, 1, 0, "1x1, even channels"},
-                  {3, 1, 0, "3x3, even channels"},
-                  {1, 1, 1, "1x1, all channels"},
-                  {3, 8, 1, "3x3 depthwise"},
-                  {3, 1, 2, "3x3, every other tap of channel 0"}};
+    } cases_[] = {{1, 1, 0, 8, 8, "1x1, even channels"},
+                  {3, 1, 0, 8, 8, "3x3, even channels"},
+                  {1, 1, 1, 8, 8, "1x1, all channels"},
+                  {3, 8, 1, 8, 8, "3x3 depthwise"},
+                  {3, 1, 2, 8, 8, "3x3, every other tap of channel 0"},
+                  {1, 1, 1, 64, 4, "1x1, 64 channels into 4 (a heatmap head's shape)"},
+                  {1, 1, 0, 64, 8, "1x1, 64 even channels into 8"}};
 
     (void)state;
     need_int8("saturation_guard_holds");
     for (size_t i = 0; i < sizeof(cases_) / sizeof(cases_[0]); i++) {
-        double err = conv_ones(cases_[i].k, cases_[i].group, cases_[i].pattern);
+        double err =
+            conv_ones(cases_[i].k, cases_[i].group, cases_[i].pattern, cases_[i].c, cases_[i].oc);
         printf("saturation guard, %s: relative error %.2g\n", cases_[i].what, err);
         if (err > 1e-3)
             fail_msg("%s: int8 off by %.3g: vpmaddubsw saturated", cases_[i].what, err);

@@ -12,6 +12,11 @@
  *     Without it, AVX2's vpmaddubsw adds two u8 x s8 products into a saturating int16 (oneDNN
  *     only guards s8 sources against that: doc/advanced/int8_computations.md), so umax is what
  *     the tensor's int8 readers' weights allow without saturating (umax_of below): 129 to 255.
+ *     A u8 head input (a tensor that int8 convolutions turn into graph outputs: heatmaps, locref)
+ *     keeps twice its calibrated range within 255: its largest values are the detections, and a
+ *     later frame's strongest response often exceeds what the calibration frames showed; clipped,
+ *     it moves the heatmap's peak (the openfield clip with VNNI: 178 points over 1 px from
+ *     float32 without the headroom, 32 with it; test_nn_int8.c).
  *  3. A convolution runs in int8 when its weights are constant and its input was calibrated (and
  *     so does the 1x1 product of a ConvTranspose, nn_p_deconv_gemm, into f32). It
  *     reads its source as u8/s8, accumulates in s32, and its output scales src_scale *
@@ -32,7 +37,8 @@
 #include "nn/nn_cpu.h"
 #include "nn/nn_plan_int.h"
 
-#define Q_MAX_IN 64 /* inputs of one node remapped to shadows */
+#define Q_MAX_IN    64   /* inputs of one node remapped to shadows */
+#define Q_HEAD_ROOM 2.0f /* a head's input range over the calibrated one (2. above) */
 
 /* ---------------------------------------------------------------------------------------------
  * Ranges
@@ -249,6 +255,35 @@ static int umax_of(const nn_plan *p, int v, int depth) // NOLINT(misc-no-recursi
     return u;
 }
 
+/* 1 when v is a graph output or reaches one through activations and reshapes only. */
+static int feeds_output(const nn_plan *p, int v, int depth) // NOLINT(misc-no-recursion)
+{
+    if (nn_p_is_output(p->g, v))
+        return 1;
+    for (int i = 0; i < p->g->n_nodes && depth < 4; i++) {
+        const nn_node *c = &p->g->nodes[i];
+        int passes = c->op == NN_OP_SIGMOID || c->op == NN_OP_RELU || c->op == NN_OP_CLIP ||
+                     c->op == NN_OP_IDENTITY || c->op == NN_OP_DROPOUT || c->op == NN_OP_RESHAPE ||
+                     c->op == NN_OP_FLATTEN || c->op == NN_OP_SQUEEZE || c->op == NN_OP_UNSQUEEZE;
+        if (passes && c->n_in >= 1 && c->in[0] == v && c->n_out == 1 &&
+            feeds_output(p, c->out[0], depth + 1))
+            return 1;
+    }
+    return 0;
+}
+
+/* 1 when v is read by an int8 convolution or product whose result is a graph output: a head. */
+static int head_input(const nn_plan *p, int v)
+{
+    for (int i = 0; i < p->g->n_nodes; i++) {
+        const nn_node *c = &p->g->nodes[i];
+        if ((conv_is_q(p, c) || convt_q(p, c)) && rootv(p, c->in[0]) == v &&
+            feeds_output(p, c->out[0], 0))
+            return 1;
+    }
+    return 0;
+}
+
 /* The int8 type and scale of v (2. above); f32 when it was not calibrated. */
 static dnnl_data_type_t q_type(const nn_plan *p, int v, float *scale)
 {
@@ -259,6 +294,8 @@ static dnnl_data_type_t q_type(const nn_plan *p, int v, float *scale)
     if (!seen(p, v, &amax, &neg))
         return dnnl_f32;
     *scale = amax / (neg ? 127.0f : (float)umax_of(p, rootv(p, v), 0));
+    if (!neg && head_input(p, rootv(p, v)))
+        *scale = fmaxf(*scale, Q_HEAD_ROOM * amax / 255.0f);
     return neg ? dnnl_s8 : dnnl_u8;
 }
 
