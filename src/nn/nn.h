@@ -39,6 +39,7 @@ typedef struct nn_options {
     int int8_frames; /* int8: frames (images) to calibrate on; 0 = NN_INT8_FRAMES */
     int dw;          /* depthwise convolutions, NN_DW_*: 0 = NN_DW_AUTO */
     int layout;      /* float32 activations, NN_LAYOUT_*: 0 = NN_LAYOUT_AUTO */
+    int no_wino;     /* 1 = no Winograd convolutions (float32 on AVX-512: nn_plan_conv.c) */
 } nn_options;
 
 /* Activation layout of float32 plans: AUTO = channel-blocked (nChw8c) on AVX2 CPUs without
@@ -46,8 +47,9 @@ typedef struct nn_options {
  * without a blocked kernel is planned in NHWC. NHWC and BLOCKED force one (tests, nn-run). */
 enum { NN_LAYOUT_AUTO = 0, NN_LAYOUT_NHWC = 1, NN_LAYOUT_BLOCKED = 2 };
 
-/* Who runs a float depthwise convolution: AUTO = oneDNN, unless it would use a gemm or reference
- * loop for it (dilated ones on AVX2), then vas's own loop; OURS and ONEDNN force one (tests). */
+/* Who runs a float depthwise convolution: AUTO = oneDNN, unless it would use a gemm, reference or
+ * other non-depthwise kernel for it (dilated ones), then vas's own loop; OURS and ONEDNN force one
+ * (tests). */
 enum { NN_DW_AUTO = 0, NN_DW_OURS = 1, NN_DW_ONEDNN = 2 };
 
 /* int8 sessions calibrate themselves: their first runs, up to int8_frames frames in all, run in
@@ -89,6 +91,8 @@ void nn_session_recalibrate(nn_session *s);
  * (0 while calibrating, and for float sessions). */
 int64_t nn_session_int8_frames(const nn_session *s);
 int nn_session_int8_convs(const nn_session *s);
+/* Convolutions the current plan runs with Winograd's kernels (float32 on AVX-512; 0 elsewhere). */
+int nn_session_wino_convs(const nn_session *s);
 /* Output i of the last run, NCHW float32: borrowed result, valid until the next run or free. */
 int nn_session_output(const nn_session *s, int i, const float **data, nn_tensor_info *info,
                       vas_err *e);

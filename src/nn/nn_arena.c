@@ -773,6 +773,11 @@ int nn_plan_int8_convs(const nn_plan *p)
     return p->n_q;
 }
 
+int nn_plan_wino_convs(const nn_plan *p)
+{
+    return p->n_wino;
+}
+
 const char *nn_plan_layout(const nn_plan *p)
 {
     return p->blk ? "nChw8c" : "nhwc";

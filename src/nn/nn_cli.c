@@ -27,7 +27,7 @@ static int usage(void)
 {
     fprintf(stderr, "usage: vas nn-run MODEL [--size WxH] [--batch N] [--threads T] "
                     "[--bf16 | --int8] [--input FILE] [--output PREFIX] [--runs R] "
-                    "[--dw auto|ours|onednn] [--layout auto|nhwc|blocked]\n");
+                    "[--dw auto|ours|onednn] [--layout auto|nhwc|blocked] [--no-wino]\n");
     return 2;
 }
 
@@ -88,7 +88,10 @@ static int parse_args(int argc, char **argv, cli_args *a)
                   : strcmp(v, "nhwc") == 0    ? (a->opt.layout = NN_LAYOUT_NHWC, 0)
                   : strcmp(v, "blocked") == 0 ? (a->opt.layout = NN_LAYOUT_BLOCKED, 0)
                                               : -1;
-        else if (strcmp(k, "--dw") == 0 && v) /* who runs depthwise convolutions (nn.h) */
+        else if (strcmp(k, "--no-wino") == 0) { /* direct kernels only (nn.h) */
+            a->opt.no_wino = 1;
+            continue;
+        } else if (strcmp(k, "--dw") == 0 && v) /* who runs depthwise convolutions (nn.h) */
             bad = strcmp(v, "auto") == 0     ? (a->opt.dw = NN_DW_AUTO, 0)
                   : strcmp(v, "ours") == 0   ? (a->opt.dw = NN_DW_OURS, 0)
                   : strcmp(v, "onednn") == 0 ? (a->opt.dw = NN_DW_ONEDNN, 0)

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/nn_cpu.h"
 #include "nn/nn_plan_int.h"
 
 int nn_p_fail(pctx *x, dnnl_status_t st, const char *what)
@@ -696,6 +697,7 @@ static int plan_try(const nn_graph *g, const nn_options *opt, const nn_ranges *r
     p->w = w;
     p->bf16 = opt && opt->bf16 && !rg;
     p->dw_mode = opt ? opt->dw : NN_DW_AUTO;
+    p->wino = !(opt && opt->no_wino) && (nn_cpu_features() & NN_CPU_AVX512);
     p->eng = engine;
     p->nv = 2 * g->n_vals;
     rc = nn_shapes(g, n, h, w, &p->tv, e);

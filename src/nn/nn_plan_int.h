@@ -62,6 +62,8 @@ struct nn_plan {
     int bf16;
     int dw_mode;              /* nn_options.dw: whose depthwise convolutions (nn_dwconv.c) */
     int blk;                  /* values may be nChw8c (nn_plan_layout.c) */
+    int wino;                 /* 3x3 convolutions may run Winograd's (nn_plan_conv.c) */
+    int n_wino;               /* convolutions that do */
     int blk_refused;          /* a step had no blocked kernel: plan again in NHWC */
     unsigned char *vtag;      /* owned: per value (its storage), NN_TAG_* */
     dnnl_engine_t eng;        /* borrowed from the session */
@@ -150,15 +152,23 @@ int nn_p_is_output(const nn_graph *g, int v);
 int nn_p_bn(pctx *x);
 int nn_p_groupnorm(pctx *x);
 /* ---- layouts (nn_plan_layout.c) ---- */
-enum { NN_TAG_NHWC = 0, NN_TAG_BLOCKED, NN_TAG_NCHW };
+enum { NN_TAG_NHWC = 0, NN_TAG_BLOCKED, NN_TAG_NCHW, NN_TAG_BLOCKED16 /* Winograd's nChw16c */ };
 /* 1 if a plan with these options (float32: 1) is first tried with blocked values. */
 int nn_layout_wanted(const nn_options *opt, int float_plan);
 /* Sets p->vtag (p->tv, p->g ready): all NHWC, or blocked where it can be (DESIGN there). */
 int nn_layout_choose(nn_plan *p, int blocked, vas_err *e);
+/* The value whose storage v uses (Identity and no-op Reshape alias their source). */
+int nn_p_root(const nn_plan *p, int v);
 /* oneDNN's format tag for value v. */
 dnnl_format_tag_t nn_layout_tag(const nn_plan *p, int v);
 /* v in NHWC: v itself, or its shadow (value NV + v) written by a reorder step made now (once). */
 int nn_layout_as_nhwc(pctx *x, int v);
+/* v as nChw16c: its shadow NV + v, written by a reorder step made now (once); VAS_EUNSUPPORTED
+ * when that shadow already holds another layout. */
+int nn_layout_as_blocked16(pctx *x, int v);
+/* The shadow slot NV + v described as an nChw16c copy of v, not yet written: a step writes it,
+ * then copies it into v (nn_p_shadow_step); VAS_EUNSUPPORTED when it is taken. */
+int nn_layout_blocked16_slot(nn_plan *p, int v);
 /* In blocked plans, refuses (and sets blk_refused) a primitive that is a reference one. */
 int nn_layout_impl_ok(pctx *x, const_dnnl_primitive_desc_t pd);
 

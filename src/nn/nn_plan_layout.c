@@ -22,15 +22,15 @@
  *   - if any oneDNN primitive of that plan would then be a reference implementation (a layout
  *     pair it has no kernel for), or a fused residual would join two layouts, the plan is made
  *     again in NHWC (nn_plan.c): never slower than NHWC, whatever the graph.
- * AVX-512 machines keep NHWC, measured there at or under ONNX Runtime; nChw16c is untried. */
+ * AVX-512 machines keep NHWC (oneDNN's brgconv kernels run it as fast as nChw16c); nChw16c values
+ * there are only the copies around Winograd convolutions (nn_plan_conv.c), shadows NV + v. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "nn/nn_cpu.h"
 #include "nn/nn_plan_int.h"
 
-/* The value whose storage v uses. */
-static int root(const nn_plan *p, int v)
+int nn_p_root(const nn_plan *p, int v)
 {
     while (v >= 0 && v < p->g->n_vals && p->tv[v].alias >= 0)
         v = p->tv[v].alias;
@@ -70,7 +70,7 @@ static int input_to_convs(const nn_plan *p)
     for (int i = 0; i < g->n_nodes; i++) {
         const nn_node *n = &g->nodes[i];
         for (int k = 0; n->op != NN_OP_NONE && k < n->n_in; k++)
-            if (n->in[k] >= 0 && root(p, n->in[k]) == g->input &&
+            if (n->in[k] >= 0 && nn_p_root(p, n->in[k]) == g->input &&
                 (n->op != NN_OP_CONV || k != 0 || nn_attr_int(n, "group", 1) != 1))
                 return 0;
     }
@@ -80,7 +80,7 @@ static int input_to_convs(const nn_plan *p)
 /* Marks v (its storage) NHWC; 1 if that changed anything. */
 static int mark(nn_plan *p, int v)
 {
-    int r = root(p, v);
+    int r = nn_p_root(p, v);
 
     if (r < 0 || p->vtag[r] != NN_TAG_BLOCKED)
         return 0;
@@ -90,7 +90,7 @@ static int mark(nn_plan *p, int v)
 
 static int marked(const nn_plan *p, int v)
 {
-    int r = root(p, v);
+    int r = nn_p_root(p, v);
 
     return r >= 0 && p->vtag[r] == NN_TAG_NHWC;
 }
@@ -108,7 +108,7 @@ int nn_layout_choose(nn_plan *p, int blocked, vas_err *e)
         return VAS_OK;
     for (int v = 0; v < g->n_vals; v++) {
         const nn_tval *t = &p->tv[v];
-        if (root(p, v) == v && t->ndims == 4 && !t->c && t->dims[1] % 8 == 0)
+        if (nn_p_root(p, v) == v && t->ndims == 4 && !t->c && t->dims[1] % 8 == 0)
             p->vtag[v] = NN_TAG_BLOCKED;
     }
     if (input_to_convs(p))
@@ -144,13 +144,14 @@ int nn_layout_choose(nn_plan *p, int blocked, vas_err *e)
 
 dnnl_format_tag_t nn_layout_tag(const nn_plan *p, int v)
 {
-    int r = root(p, v);
+    int r = nn_p_root(p, v);
 
     if (!p->vtag || r < 0 || r >= p->nv)
         return dnnl_nhwc;
-    return p->vtag[r] == NN_TAG_BLOCKED ? dnnl_nChw8c
-           : p->vtag[r] == NN_TAG_NCHW  ? dnnl_nchw
-                                        : dnnl_nhwc;
+    return p->vtag[r] == NN_TAG_BLOCKED     ? dnnl_nChw8c
+           : p->vtag[r] == NN_TAG_BLOCKED16 ? dnnl_nChw16c
+           : p->vtag[r] == NN_TAG_NCHW      ? dnnl_nchw
+                                            : dnnl_nhwc;
 }
 
 int nn_layout_wanted(const nn_options *opt, int float_plan)
@@ -178,10 +179,33 @@ int nn_layout_impl_ok(pctx *x, const_dnnl_primitive_desc_t pd)
                    x->n->name, x->n->op_type, impl ? impl : "?");
 }
 
+int nn_layout_blocked16_slot(nn_plan *p, int v)
+{
+    int r = nn_p_root(p, v), sh = p->g->n_vals + r;
+
+    if (p->ready[sh])
+        return VAS_EUNSUPPORTED;
+    p->tv[sh].ndims = p->tv[r].ndims;
+    memcpy(p->tv[sh].dims, p->tv[r].dims, sizeof(p->tv[sh].dims));
+    p->vtag[sh] = NN_TAG_BLOCKED16;
+    return sh;
+}
+
+int nn_layout_as_blocked16(pctx *x, int v)
+{
+    nn_plan *p = x->p;
+    int r = nn_p_root(p, v), sh = p->g->n_vals + r;
+
+    if (p->ready[sh])
+        return p->vtag[sh] == NN_TAG_BLOCKED16 ? sh : VAS_EUNSUPPORTED;
+    sh = nn_layout_blocked16_slot(p, v);
+    return nn_p_shadow_step(x, r, sh, NULL, "copy a tensor into nChw16c");
+}
+
 int nn_layout_as_nhwc(pctx *x, int v)
 {
     nn_plan *p = x->p;
-    int r = root(p, v), sh = p->g->n_vals + r;
+    int r = nn_p_root(p, v), sh = p->g->n_vals + r;
 
     if (v < 0 || nn_layout_tag(p, v) == dnnl_nhwc)
         return v;
