@@ -18,6 +18,7 @@
 #include "nn/nn.h"
 #include "nn/nn_build.h"
 #include "nn/nn_cpu.h"
+#include "nn/nn_int.h"
 
 #include "nn_check.h"
 #include "testutil.h"
@@ -179,30 +180,21 @@ static void nets_plan_blocked(void **state)
     }
 }
 
-/* Float32 on AVX-512 runs 3x3 convolutions of 64 channels and more with oneDNN's Winograd
- * kernels (nn_plan_conv.c). Two in a row (64 -> 64 with a bias and a ReLU, then 64 -> 128, as in
- * HRNet's blocks: the second reads the first's nChw16c output) give what the direct kernels give,
- * within 1e-5 of the outputs' range, and really run so. */
-static void winograd_agrees(void **state)
+/* x (64 channels) -> 3x3 conv 64 -> 64 with a bias -> ReLU -> 3x3 conv 64 -> 128: the weights
+ * (147 and 295 KB) are large enough to be spilled (nn_graph_spill). */
+enum { TC_C = 64 };
+static nn_graph *two_convs(void)
 {
-    enum { N = 2, C = 64, H = 30, W = 40 };
     static const char *const names[1] = {"y"};
-    static float x[N * C * H * W];
-    int64_t w1d[4] = {C, C, 3, 3}, w2d[4] = {2 * C, C, 3, 3}, bd[1] = {C};
+    int64_t w1d[4] = {TC_C, TC_C, 3, 3}, w2d[4] = {2 * TC_C, TC_C, 3, 3}, bd[1] = {TC_C};
     int64_t pads[4] = {1, 1, 1, 1};
     nn_const *w1 = nn_const_new(NN_F32, 4, w1d), *w2 = nn_const_new(NN_F32, 4, w2d);
     nn_const *bias = nn_const_new(NN_F32, 1, bd);
     nn_build *b = NULL;
     nn_graph *g = NULL;
-    nn_session *sw = NULL, *sd = NULL;
-    nn_options ow = {0}, od = {.no_wino = 1};
-    nn_tensor_info info;
-    const float *yw, *yd;
     vas_err e = {0};
-    double err = 0, range = 0;
     int v;
 
-    (void)state;
     assert_true(w1 && w2 && bias);
     for (int64_t i = 0; i < w1->count; i++)
         ((float *)w1->data)[i] = (float)((i * 7919) % 61) / 300.0f - 0.1f;
@@ -210,42 +202,115 @@ static void winograd_agrees(void **state)
         ((float *)w2->data)[i] = (float)((i * 104729) % 67) / 330.0f - 0.1f;
     for (int64_t i = 0; i < bias->count; i++)
         ((float *)bias->data)[i] = (float)(i % 5) / 10.0f - 0.2f;
-    for (size_t k = 0; k < sizeof(x) / sizeof(x[0]); k++)
-        x[k] = (float)(k % 251) / 64.0f - 2.0f;
     assert_int_equal(nn_build_new(&b, &e), VAS_OK);
-    v = nn_build_input(b, "x", C);
+    v = nn_build_input(b, "x", TC_C);
     v = nn_build_conv(b, "conv1", v, w1, bias, 1, 1, pads, 1);
     v = nn_build_unary(b, "Relu", "relu1", v);
     v = nn_build_conv(b, "conv2", v, w2, NULL, 1, 1, pads, 1);
     assert_int_equal(nn_build_finish(b, &v, names, 1, &g, &e), VAS_OK);
-    assert_int_equal(nn_session_new(g, &ow, &sw, &e), VAS_OK);
-    assert_int_equal(nn_session_new(g, &od, &sd, &e), VAS_OK);
-    if (nn_session_run(sw, x, N, H, W, &e) != VAS_OK ||
-        nn_session_run(sd, x, N, H, W, &e) != VAS_OK)
-        fail_msg("%s", e.msg);
-    assert_int_equal(nn_session_wino_convs(sd), 0);
-    assert_int_equal(nn_session_output(sw, 0, &yw, &info, &e), VAS_OK);
-    assert_int_equal(nn_session_output(sd, 0, &yd, NULL, &e), VAS_OK);
-    assert_int_equal(info.dims[1], 2 * C);
-    for (int64_t i = 0; i < info.dims[0] * info.dims[1] * info.dims[2] * info.dims[3]; i++) {
-        err = fmax(err, fabs((double)yw[i] - yd[i]));
-        range = fmax(range, fabs((double)yd[i]));
-    }
-    printf("winograd: %d convolutions, max |winograd - direct| %.3g of a range %.3g\n",
-           nn_session_wino_convs(sw), err, range);
-    assert_true(range > 1.0);
-    assert_true(err <= 1e-5 * range);
-    if (nn_cpu_features() & NN_CPU_AVX512)
-        assert_int_equal(nn_session_wino_convs(sw), 2);
-    else
-        printf("winograd: this CPU has no AVX-512 (it has: %s): none planned, as expected\n",
-               nn_cpu_describe());
-    nn_session_free(sw);
-    nn_session_free(sd);
-    nn_graph_free(g);
     nn_const_free(w1);
     nn_const_free(w2);
     nn_const_free(bias);
+    return g;
+}
+
+/* Runs g at n x 64 x h x w on a fixed input; the output (2 x 64 channels), malloc'd. */
+static float *run_two_convs(const nn_graph *g, const nn_options *o, int n, int h, int w, int *wino)
+{
+    size_t cnt = (size_t)n * TC_C * h * w, out = 2 * cnt;
+    float *x = malloc(cnt * sizeof(float)), *y = malloc(out * sizeof(float));
+    nn_session *s = NULL;
+    const float *r;
+    vas_err e = {0};
+
+    assert_true(x && y);
+    for (size_t k = 0; k < cnt; k++)
+        x[k] = (float)(k % 251) / 64.0f - 2.0f;
+    assert_int_equal(nn_session_new(g, o, &s, &e), VAS_OK);
+    if (nn_session_run(s, x, n, h, w, &e) != VAS_OK)
+        fail_msg("%s", e.msg);
+    assert_int_equal(nn_session_output(s, 0, &r, NULL, &e), VAS_OK);
+    memcpy(y, r, out * sizeof(float));
+    *wino = nn_session_wino_convs(s);
+    nn_session_free(s);
+    free(x);
+    return y;
+}
+
+/* Float32 on AVX-512 runs 3x3 convolutions of 64 channels and more with oneDNN's Winograd
+ * kernels (nn_plan_conv.c). Two in a row (the second reads the first's nChw16c output, as in
+ * HRNet's blocks) give what the direct kernels give, within 1e-5 of the outputs' range, and
+ * really run so. */
+static void winograd_agrees(void **state)
+{
+    enum { N = 2, H = 30, W = 40 };
+    nn_graph *g = two_convs();
+    nn_options ow = {0}, od = {.no_wino = 1};
+    int nw = 0, nd = 0;
+    float *yw = run_two_convs(g, &ow, N, H, W, &nw), *yd = run_two_convs(g, &od, N, H, W, &nd);
+    double err = 0, range = 0;
+
+    (void)state;
+    for (size_t i = 0; i < (size_t)N * 2 * TC_C * H * W; i++) {
+        err = fmax(err, fabs((double)yw[i] - yd[i]));
+        range = fmax(range, fabs((double)yd[i]));
+    }
+    printf("winograd: %d convolutions, max |winograd - direct| %.3g of a range %.3g\n", nw, err,
+           range);
+    assert_int_equal(nd, 0);
+    assert_true(range > 1.0);
+    assert_true(err <= 1e-5 * range);
+    if (nn_cpu_features() & NN_CPU_AVX512)
+        assert_int_equal(nw, 2);
+    else
+        printf("winograd: this CPU has no AVX-512 (it has: %s): none planned, as expected\n",
+               nn_cpu_describe());
+    free(yw);
+    free(yd);
+    nn_graph_free(g);
+}
+
+/* A graph's large weights leave the heap for a read-only map of an unlinked file
+ * (nn_graph_spill), and the small ones stay; the spilled graph gives bit for bit what the same
+ * graph with its weights in the heap gives (TMPDIR where no file can be made), at one size and
+ * again at another (planning after the pages were dropped reads them back from the file). */
+static void weights_spilled(void **state)
+{
+    const char *old = getenv("TMPDIR"); // NOLINT(concurrency-mt-unsafe): tests run on one thread
+    char *keep = old ? strdup(old) : NULL;
+    nn_graph *gs = two_convs(), *gh;
+    nn_options o = {0};
+    int mapped = 0, heap = 0, wino;
+
+    (void)state;
+    for (int i = 0; i < gs->n_vals; i++)
+        if (gs->vals[i].c) {
+            mapped += gs->vals[i].c->mapped;
+            heap += !gs->vals[i].c->mapped;
+        }
+    assert_non_null(gs->spill);
+    assert_int_equal(mapped, 2); /* the two weights; the 256-byte bias stays */
+    assert_int_equal(heap, 1);
+    setenv("TMPDIR", "/nonexistent-vas-dir", 1); // NOLINT(concurrency-mt-unsafe)
+    gh = two_convs();
+    if (keep)
+        setenv("TMPDIR", keep, 1); // NOLINT(concurrency-mt-unsafe)
+    else
+        unsetenv("TMPDIR"); // NOLINT(concurrency-mt-unsafe)
+    free(keep);
+    assert_null(gh->spill);
+    for (int i = 0; i < gh->n_vals; i++)
+        assert_true(!gh->vals[i].c || !gh->vals[i].c->mapped);
+    for (int size = 0; size < 2; size++) {
+        int h = size ? 17 : 30, w = size ? 23 : 40;
+        float *ys = run_two_convs(gs, &o, 1, h, w, &wino),
+              *yh = run_two_convs(gh, &o, 1, h, w, &wino);
+        assert_memory_equal(ys, yh, (size_t)2 * TC_C * h * w * sizeof(float));
+        free(ys);
+        free(yh);
+    }
+    nn_graph_free(gs);
+    nn_graph_free(gh);
 }
 
 /* bf16 keeps 8 bits of mantissa: the error is measured and printed, and bounded loosely (every
@@ -552,6 +617,7 @@ int main(void)
         cmocka_unit_test(fold_empty_input_refused),
         cmocka_unit_test(nets_plan_blocked),
         cmocka_unit_test(winograd_agrees),
+        cmocka_unit_test(weights_spilled),
     };
     size_t n = 0;
 

@@ -111,7 +111,7 @@ void dlc3_skip(dlc3_w *w, const char *prefix)
 /* A tensor viewed as an nn_const (no copy: the builder copies what it keeps). */
 static nn_const view(const nn_pt *t)
 {
-    nn_const c = {NN_F32, nn_pt_ndims(t), {0}, nn_pt_numel(t), (void *)nn_pt_data(t)};
+    nn_const c = {NN_F32, nn_pt_ndims(t), {0}, nn_pt_numel(t), (void *)nn_pt_data(t), 0};
 
     for (int i = 0; i < c.ndims && i < NN_MAX_DIMS; i++)
         c.dims[i] = nn_pt_dims(t)[i];

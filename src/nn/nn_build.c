@@ -432,6 +432,7 @@ int nn_build_finish(nn_build *b, const int *outs, const char *const *names, int 
         nn_graph_free(g);
         return rc;
     }
+    nn_graph_spill(g);
     *out = g;
     return VAS_OK;
 }

@@ -5,10 +5,15 @@
  * (and that is no graph output) becomes new weights and bias on that convolution; the old
  * weights are left alone, since another node may share them. One that follows anything else is
  * left in place and refused at plan time. */
+#include <errno.h>
+#include <fcntl.h>
+#include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "nn/nn_int.h"
 
@@ -41,8 +46,95 @@ void nn_const_free(nn_const *c)
 {
     if (!c)
         return;
-    free(c->data);
+    if (!c->mapped)
+        free(c->data);
     free(c);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Spilling the weights (nn_int.h)
+ * ------------------------------------------------------------------------------------------- */
+#define SPILL_MIN (64 * 1024) /* smaller constants stay in the heap */
+
+static int spilled(const nn_const *c)
+{
+    return c && !c->mapped && c->dtype == NN_F32 && (size_t)c->count * 4 >= SPILL_MIN;
+}
+
+static size_t page_up(size_t n)
+{
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+    return (n + pg - 1) / pg * pg;
+}
+
+static int write_all(int fd, const void *buf, size_t len, off_t at)
+{
+    const char *p = buf;
+
+    while (len > 0) {
+        ssize_t w = pwrite(fd, p, len, at);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        len -= (size_t)w;
+        at += w;
+    }
+    return 0;
+}
+
+void nn_graph_spill(nn_graph *g)
+{
+    const char *dir = getenv("TMPDIR"); // NOLINT(concurrency-mt-unsafe): read, never set
+    size_t len = 0, at = 0;
+    unsigned char *map;
+    int fd;
+
+    if (!g || g->spill)
+        return;
+    for (int i = 0; i < g->n_vals; i++)
+        if (spilled(g->vals[i].c))
+            len += page_up((size_t)g->vals[i].c->count * 4);
+    if (len == 0)
+        return;
+    fd = open(dir && *dir ? dir : "/var/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return;
+    for (int i = 0; i < g->n_vals; i++) {
+        const nn_const *c = g->vals[i].c;
+        if (!spilled(c))
+            continue;
+        if (write_all(fd, c->data, (size_t)c->count * 4, (off_t)at) < 0) {
+            close(fd);
+            return; /* a full disk: the weights stay where they are */
+        }
+        at += page_up((size_t)c->count * 4);
+    }
+    map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (map == MAP_FAILED)
+        return;
+    at = 0;
+    for (int i = 0; i < g->n_vals; i++) {
+        nn_const *c = g->vals[i].c;
+        if (!spilled(c))
+            continue;
+        free(c->data);
+        c->data = map + at;
+        c->mapped = 1;
+        at += page_up((size_t)c->count * 4);
+    }
+    g->spill = map;
+    g->spill_len = len;
+    nn_graph_drop_pages(g);
+    malloc_trim(0); /* the heap copies' pages go back to the system */
+}
+
+void nn_graph_drop_pages(const nn_graph *g)
+{
+    if (g && g->spill)
+        (void)madvise(g->spill, g->spill_len, MADV_DONTNEED);
 }
 
 double nn_const_getf(const nn_const *c, int64_t i)

@@ -24,7 +24,8 @@ typedef struct nn_const {
     int ndims; /* 0 = scalar */
     int64_t dims[NN_MAX_DIMS];
     int64_t count; /* product of dims */
-    void *data;    /* owned: count floats or int64s */
+    void *data;    /* owned: count floats or int64s; borrowed when mapped */
+    int mapped;    /* data lies in its graph's spill map (nn_graph_spill) */
 } nn_const;
 
 enum {
@@ -114,8 +115,23 @@ struct nn_graph {
     int64_t in_dims[NN_MAX_DIMS]; /* -1 where the model leaves a dimension free */
     int *outs;                    /* owned; value indices of the graph outputs */
     int n_outs;
-    int opset; /* default-domain opset */
+    int opset;        /* default-domain opset */
+    void *spill;      /* owned map (nn_graph_spill), or NULL */
+    size_t spill_len; /* its bytes */
 };
+
+/* Moves the data of g's float32 constants of 64 KiB or more (the weights) out of the heap into
+ * an unlinked file in $TMPDIR (else /var/tmp), mapped read-only, and frees the heap copies.
+ * Planning reads them from the map and drops the pages it read after each node
+ * (nn_graph_drop_pages), so that a planned network's float32 weights, which only planning reads,
+ * are no longer held twice (once as oneDNN re-ordered them): they stay in the file, the kernel's
+ * page cache in front of it, and come back when a new input size is planned. Where the file
+ * cannot be made or written, the weights stay in the heap (the graph is unchanged). The
+ * constants must not be written afterwards (the map is read-only). */
+void nn_graph_spill(nn_graph *g);
+/* Drops from memory the pages of g's spill map that were read (they are read again from the
+ * file when next needed). No-op without a map. */
+void nn_graph_drop_pages(const nn_graph *g);
 
 /* The ONNX name of an operator ("Conv"), or "?". */
 const char *nn_op_name(int op);

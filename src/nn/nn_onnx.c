@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -682,6 +683,8 @@ void nn_graph_free(nn_graph *g)
     free(g->nodes);
     free(g->vals);
     free(g->outs);
+    if (g->spill)
+        munmap(g->spill, g->spill_len);
     free(g);
 }
 
@@ -761,6 +764,8 @@ int nn_graph_load(const char *path, nn_graph **out, vas_err *e)
         buf = NULL;
         rc = m ? load_model(m, dir, out, e)
                : err_set(e, VAS_EINVAL, "not a valid ONNX model (truncated or corrupt protobuf)");
+        if (rc >= 0)
+            nn_graph_spill(*out);
     }
     if (rc < 0 && e && e->code != VAS_ENOTFOUND && !strstr(e->msg, path)) {
         char msg[VAS_ERR_MSG];

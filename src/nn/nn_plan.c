@@ -719,6 +719,7 @@ static int plan_try(const nn_graph *g, const nn_options *opt, const nn_ranges *r
         if (nd->op == NN_OP_NONE || p->done[i] || !runtime)
             continue;
         rc = p->rg ? nn_q_node(&x, plan_node) : plan_node(&x);
+        nn_graph_drop_pages(g); /* the weights it read, re-ordered now */
         mark_ready(p);
     }
     if (rc >= 0)
