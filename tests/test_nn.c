@@ -313,6 +313,56 @@ static void weights_spilled(void **state)
     nn_graph_free(gh);
 }
 
+/* A batch of large frames runs frame by frame (nn_session_run): the demo model on 3 frames of
+ * 256 x 256 gives the outputs it gives on the batch run whole, within 1e-5 of their range, with
+ * the batch's dimensions; and as many GFLOP a frame, on a plan for one frame. */
+static void batch_split_agrees(void **state)
+{
+    enum { N = 3, C = 3, H = 256, W = 256 };
+    nn_graph *g = NULL;
+    nn_session *s[2] = {NULL, NULL};
+    nn_options o[2] = {{0}, {.no_split = 1}};
+    float *x = malloc((size_t)N * C * H * W * sizeof(float));
+    vas_err e = {0};
+
+    (void)state;
+    assert_non_null(x);
+    for (size_t k = 0; k < (size_t)N * C * H * W; k++)
+        x[k] = (float)(k % 253) / 64.0f - 2.0f;
+    if (nn_graph_load("models/openfield/openfield.onnx", &g, &e) != VAS_OK)
+        fail_msg("%s", e.msg);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(nn_session_new(g, &o[i], &s[i], &e), VAS_OK);
+        if (nn_session_run(s[i], x, N, H, W, &e) != VAS_OK)
+            fail_msg("%s", e.msg);
+    }
+    assert_true(fabs(nn_session_flops(s[0]) - nn_session_flops(s[1])) <=
+                1e-9 * nn_session_flops(s[1]));
+    /* really split: its plan is the one frame's */
+    assert_true(nn_session_arena_bytes(s[0]) * 2 < nn_session_arena_bytes(s[1]));
+    for (int out = 0; out < nn_graph_n_outputs(g); out++) {
+        const float *a, *b;
+        nn_tensor_info ia, ib;
+        double err = 0, range = 0;
+        assert_int_equal(nn_session_output(s[0], out, &a, &ia, &e), VAS_OK);
+        assert_int_equal(nn_session_output(s[1], out, &b, &ib, &e), VAS_OK);
+        assert_int_equal(ia.ndims, ib.ndims);
+        assert_memory_equal(ia.dims, ib.dims, sizeof(ia.dims));
+        assert_int_equal(ia.dims[0], N);
+        for (int64_t i = 0; i < ia.dims[0] * ia.dims[1] * ia.dims[2] * ia.dims[3]; i++) {
+            err = fmax(err, fabs((double)a[i] - b[i]));
+            range = fmax(range, fabs((double)b[i]));
+        }
+        printf("batch split, output %s: max |frame by frame - whole| %.3g of a range %.3g\n",
+               ia.name, err, range);
+        assert_true(range > 0 && err <= 1e-5 * range);
+    }
+    nn_session_free(s[0]);
+    nn_session_free(s[1]);
+    nn_graph_free(g);
+    free(x);
+}
+
 /* bf16 keeps 8 bits of mantissa: the error is measured and printed, and bounded loosely (every
  * case runs in bf16 too, so that each operator's bf16 path is exercised). */
 static void agrees_bf16(void **state)
@@ -618,6 +668,7 @@ int main(void)
         cmocka_unit_test(nets_plan_blocked),
         cmocka_unit_test(winograd_agrees),
         cmocka_unit_test(weights_spilled),
+        cmocka_unit_test(batch_split_agrees),
     };
     size_t n = 0;
 

@@ -25,9 +25,10 @@ typedef struct cli_args {
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: vas nn-run MODEL [--size WxH] [--batch N] [--threads T] "
-                    "[--bf16 | --int8] [--input FILE] [--output PREFIX] [--runs R] "
-                    "[--dw auto|ours|onednn] [--layout auto|nhwc|blocked] [--no-wino]\n");
+    fprintf(stderr,
+            "usage: vas nn-run MODEL [--size WxH] [--batch N] [--threads T] "
+            "[--bf16 | --int8] [--input FILE] [--output PREFIX] [--runs R] "
+            "[--dw auto|ours|onednn] [--layout auto|nhwc|blocked] [--no-wino] [--no-split]\n");
     return 2;
 }
 
@@ -90,6 +91,9 @@ static int parse_args(int argc, char **argv, cli_args *a)
                                               : -1;
         else if (strcmp(k, "--no-wino") == 0) { /* direct kernels only (nn.h) */
             a->opt.no_wino = 1;
+            continue;
+        } else if (strcmp(k, "--no-split") == 0) { /* a batch runs whole (nn.h) */
+            a->opt.no_split = 1;
             continue;
         } else if (strcmp(k, "--dw") == 0 && v) /* who runs depthwise convolutions (nn.h) */
             bad = strcmp(v, "auto") == 0     ? (a->opt.dw = NN_DW_AUTO, 0)

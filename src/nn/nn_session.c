@@ -15,6 +15,8 @@
 #include "nn/nn_plan_int.h"
 
 #define NN_PLANS 4 /* sizes kept per session; the least recently used is dropped */
+/* A batch of frames of at least this many pixels each runs one frame at a time. */
+#define NN_SPLIT_PIXELS 65536
 
 struct nn_session {
     const nn_graph *g; /* borrowed */
@@ -23,6 +25,9 @@ struct nn_session {
     dnnl_stream_t stream;     /* owned */
     nn_plan *plans[NN_PLANS]; /* owned; plans[0] is the most recently used */
     nn_ranges cal;            /* int8 sessions: the calibration so far */
+    int batch;                /* frames of the last run when it ran them one by one, else 0 */
+    float **bout;             /* owned, one per graph output: that run's outputs, batch frames */
+    size_t *bcap;             /* floats each bout holds */
 };
 
 static int64_t int8_target(const nn_session *s)
@@ -110,6 +115,10 @@ void nn_session_free(nn_session *s)
     if (s->eng)
         dnnl_engine_destroy(s->eng);
     nn_ranges_free(&s->cal);
+    for (int i = 0; s->bout && i < nn_graph_n_outputs(s->g); i++)
+        free(s->bout[i]);
+    free(s->bout);
+    free(s->bcap);
     free(s);
 }
 
@@ -140,9 +149,51 @@ static int session_plan(nn_session *s, int n, int h, int w, int int8, vas_err *e
     return VAS_OK;
 }
 
+/* A batch of large frames runs one frame at a time, on the plan for one frame: each frame's
+ * activations stay in cache between steps, where a batch's are streamed through memory at every
+ * step (DESIGN in nn.h). Only where the model's batch size is free and it has 3 input channels
+ * (an image), and while every output's first dimension is the batch (checked on the plan). */
+static int split_batch(const nn_session *s, int n, int h, int w)
+{
+    return n > 1 && s->g->in_dims[0] <= 0 && s->g->in_dims[1] > 0 &&
+           (int64_t)h * w >= NN_SPLIT_PIXELS && !s->opt.no_split;
+}
+
+/* Frame i of n of the last run: its outputs copied into the session's batch outputs. */
+static int keep_outputs(nn_session *s, int i, int n, vas_err *e)
+{
+    int no = nn_graph_n_outputs(s->g);
+
+    if (!s->bout) {
+        s->bout = calloc((size_t)no, sizeof(*s->bout));
+        s->bcap = calloc((size_t)no, sizeof(*s->bcap));
+        if (!s->bout || !s->bcap)
+            return err_set(e, VAS_ENOMEM, "out of memory for a batch's outputs");
+    }
+    for (int o = 0; o < no; o++) {
+        const float *d;
+        nn_tensor_info t;
+        size_t cnt = 1;
+        nn_plan_output(s->plans[0], o, &d, &t);
+        for (int k = 0; k < t.ndims; k++)
+            cnt *= (size_t)t.dims[k];
+        if (t.ndims < 1 || t.dims[0] != 1)
+            return err_set(e, VAS_EUNSUPPORTED, "output '%s' is not one per frame", t.name);
+        if (s->bcap[o] < cnt * (size_t)n) {
+            float *nb = realloc(s->bout[o], cnt * (size_t)n * sizeof(float));
+            if (!nb)
+                return err_set(e, VAS_ENOMEM, "out of memory for a batch's outputs");
+            s->bout[o] = nb;
+            s->bcap[o] = cnt * (size_t)n;
+        }
+        memcpy(s->bout[o] + cnt * (size_t)i, d, cnt * sizeof(float));
+    }
+    return VAS_OK;
+}
+
 int nn_session_run(nn_session *s, const float *input, int n, int h, int w, vas_err *e)
 {
-    int rc, q;
+    int rc, q, split = split_batch(s, n, h, w);
 
     if (n <= 0 || h <= 0 || w <= 0 || n > 4096 || h > 16384 || w > 16384)
         return err_set(e, VAS_EINVAL, "bad input size %d x %d x %d", n, h, w);
@@ -155,12 +206,23 @@ int nn_session_run(nn_session *s, const float *input, int n, int h, int w, vas_e
     q = int8_ready(s);
     if (q)
         drop_plans(s, 0); /* calibration is over: its float plans are not used again */
-    rc = session_plan(s, n, h, w, q, e);
+    rc = session_plan(s, split ? 1 : n, h, w, q, e);
     if (rc < 0)
         return rc;
     if (s->opt.threads > 0)
         omp_set_num_threads(s->opt.threads);
-    rc = nn_plan_run(s->plans[0], s->stream, input, s->opt.int8 && !q ? &s->cal : NULL, e);
+    s->batch = 0;
+    if (!split)
+        rc = nn_plan_run(s->plans[0], s->stream, input, s->opt.int8 && !q ? &s->cal : NULL, e);
+    for (int i = 0; split && rc == VAS_OK && i < n; i++) {
+        size_t frame = (size_t)s->g->in_dims[1] * (size_t)h * (size_t)w;
+        rc = nn_plan_run(s->plans[0], s->stream, input + frame * (size_t)i,
+                         s->opt.int8 && !q ? &s->cal : NULL, e);
+        if (rc == VAS_OK)
+            rc = keep_outputs(s, i, n, e);
+    }
+    if (split && rc == VAS_OK)
+        s->batch = n;
     if (rc == VAS_OK && s->opt.int8 && !q)
         s->cal.frames += n;
     return rc;
@@ -196,12 +258,17 @@ int nn_session_output(const nn_session *s, int i, const float **data, nn_tensor_
         return err_set(e, VAS_EINVAL, "no run yet");
     if (nn_plan_output(s->plans[0], i, data, info) < 0)
         return err_set(e, VAS_EINVAL, "no output %d", i);
+    if (s->batch) { /* frame by frame: the outputs kept */
+        *data = s->bout[i];
+        if (info)
+            info->dims[0] = s->batch;
+    }
     return VAS_OK;
 }
 
 double nn_session_flops(const nn_session *s)
 {
-    return s->plans[0] ? nn_plan_flops(s->plans[0]) : 0;
+    return s->plans[0] ? nn_plan_flops(s->plans[0]) * (s->batch ? s->batch : 1) : 0;
 }
 
 const char *nn_session_layout(const nn_session *s)
