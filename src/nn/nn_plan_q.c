@@ -76,34 +76,26 @@ void nn_ranges_free(nn_ranges *r)
 /* ---------------------------------------------------------------------------------------------
  * Types and scales
  * ------------------------------------------------------------------------------------------- */
-/* The value whose storage v uses (Identity and no-op Reshape alias their source). */
 static int imin(int a, int b)
 {
     return a < b ? a : b;
 }
 
-static int rootv(const nn_plan *p, int v)
-{
-    while (v < p->g->n_vals && p->tv[v].alias >= 0)
-        v = p->tv[v].alias;
-    return v;
-}
-
 dnnl_data_type_t nn_q_dt(const nn_plan *p, int v)
 {
-    return p->vdt ? p->vdt[rootv(p, v)] : nn_p_act_dt(p);
+    return p->vdt ? p->vdt[nn_p_root(p, v)] : nn_p_act_dt(p);
 }
 
 static float q_scale(const nn_plan *p, int v)
 {
-    return p->vsc[rootv(p, v)];
+    return p->vsc[nn_p_root(p, v)];
 }
 
 /* 1 when calibration saw v with a finite, non-zero range: its max |x| in *amax, whether it was
  * ever negative in *neg. */
 static int seen(const nn_plan *p, int v, float *amax, int *neg)
 {
-    int r = rootv(p, v);
+    int r = nn_p_root(p, v);
     float lo, hi;
 
     if (!p->rg || r >= p->rg->n_vals)
@@ -277,7 +269,7 @@ static int head_input(const nn_plan *p, int v)
 {
     for (int i = 0; i < p->g->n_nodes; i++) {
         const nn_node *c = &p->g->nodes[i];
-        if ((conv_is_q(p, c) || convt_q(p, c)) && rootv(p, c->in[0]) == v &&
+        if ((conv_is_q(p, c) || convt_q(p, c)) && nn_p_root(p, c->in[0]) == v &&
             feeds_output(p, c->out[0], 0))
             return 1;
     }
@@ -293,8 +285,8 @@ static dnnl_data_type_t q_type(const nn_plan *p, int v, float *scale)
     *scale = 1.0f;
     if (!seen(p, v, &amax, &neg))
         return dnnl_f32;
-    *scale = amax / (neg ? 127.0f : (float)umax_of(p, rootv(p, v), 0));
-    if (!neg && head_input(p, rootv(p, v)))
+    *scale = amax / (neg ? 127.0f : (float)umax_of(p, nn_p_root(p, v), 0));
+    if (!neg && head_input(p, nn_p_root(p, v)))
         *scale = fmaxf(*scale, Q_HEAD_ROOM * amax / 255.0f);
     return neg ? dnnl_s8 : dnnl_u8;
 }
@@ -330,7 +322,7 @@ int nn_q_as_f32(pctx *x, int v)
 {
     if (!x->p->vdt || v < 0 || x->p->tv[v].c || nn_q_dt(x->p, v) == dnnl_f32)
         return v;
-    return shadow(x, rootv(x->p, v), dnnl_f32, 1.0f);
+    return shadow(x, nn_p_root(x->p, v), dnnl_f32, 1.0f);
 }
 
 /* v as u8/s8: itself, or its quantised shadow. */
@@ -345,7 +337,7 @@ static int as_int8(pctx *x, int v)
     if (dt == dnnl_f32)
         return err_set(x->e, VAS_EINVAL, "node '%s' (%s): no int8 calibration for its input",
                        x->n->name, x->n->op_type);
-    return shadow(x, rootv(x->p, v), dt, sc);
+    return shadow(x, nn_p_root(x->p, v), dt, sc);
 }
 
 /* ---------------------------------------------------------------------------------------------
