@@ -1,5 +1,6 @@
-/* nn_graph.c - helpers on a loaded graph (constants, attribute look-ups) and the rewrite done
- * once at load: BatchNormalization folded into the Conv or ConvTranspose before it.
+/* nn_graph.c - helpers on a loaded graph (constants, attribute look-ups), the rewrite done once
+ * at load: BatchNormalization folded into the Conv or ConvTranspose before it, and the spill of
+ * its weights into a mapped file once loaded (nn_graph_spill, nn_int.h).
  *
  * DESIGN. A BatchNormalization whose input is written by a convolution that nothing else reads
  * (and that is no graph output) becomes new weights and bias on that convolution; the old
