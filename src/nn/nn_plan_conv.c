@@ -247,8 +247,7 @@ static int wino_plan(pctx *x, const nn_geom *gm, const nn_const *b,
         dnnl_primitive_desc_destroy(pd);
         return 0;
     }
-    rc = p->ready[sin] ? VAS_OK
-                       : nn_p_shadow_step(x, nn_p_root(p, in), sin, NULL, "copy into nChw16c");
+    rc = nn_layout_as_blocked16(x, in); /* sin: the copy made now, or the one made before */
     if (rc >= 0)
         rc = nn_p_step_from_pd(x, pd, &st);
     if (rc >= 0)

@@ -151,8 +151,8 @@ static int session_plan(nn_session *s, int n, int h, int w, int int8, vas_err *e
 
 /* A batch of large frames runs one frame at a time, on the plan for one frame: each frame's
  * activations stay in cache between steps, where a batch's are streamed through memory at every
- * step (DESIGN in nn.h). Only where the model's batch size is free and it has 3 input channels
- * (an image), and while every output's first dimension is the batch (checked on the plan). */
+ * step (DESIGN in nn.h). Only where the model's batch size is free and its channel count known,
+ * and while every output's first dimension is the batch (checked on the plan). */
 static int split_batch(const nn_session *s, int n, int h, int w)
 {
     return n > 1 && s->g->in_dims[0] <= 0 && s->g->in_dims[1] > 0 &&
