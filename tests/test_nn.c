@@ -469,6 +469,13 @@ static void refuses_dynamic_shape(void **state)
     refused_with("bad_dynamic", "Cast", "run time");
 }
 
+/* A FLOAT tensor whose values come in int64_data: refused, not copied at the wrong width. */
+static void refuses_field_of_other_type(void **state)
+{
+    (void)state;
+    refused_with("bad_typed_field", "sc", "0 values for 4 elements");
+}
+
 static void refuses_truncated_and_corrupt(void **state)
 {
     size_t len = 0;
@@ -658,6 +665,7 @@ int main(void)
         cmocka_unit_test(refuses_unsupported_op),
         cmocka_unit_test(refuses_unsupported_attr),
         cmocka_unit_test(refuses_dynamic_shape),
+        cmocka_unit_test(refuses_field_of_other_type),
         cmocka_unit_test(refuses_truncated_and_corrupt),
         cmocka_unit_test(replans_per_size),
         cmocka_unit_test(external_data_checked),

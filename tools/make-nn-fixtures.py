@@ -446,6 +446,15 @@ def unsupported_cases(rng):
         m = helper.make_model(helper.make_graph(nodes, name, ins, outs, init),
                               opset_imports=[helper.make_opsetid("", 13)])
         onnx.save(m, os.path.join(OUT, name + ".onnx"))
+    # A FLOAT initializer whose values sit in int64_data (8 bytes each): the field of another type
+    # is refused, never copied into the tensor's 4-byte elements (a fuzzer found that overflow).
+    sc = TensorProto(name="sc", data_type=TensorProto.FLOAT, dims=[4], int64_data=[1, 1, 2, 2])
+    nodes = [helper.make_node("Resize", ["x", "", "sc"], ["y0"], mode="nearest")]
+    ins = [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(x.shape))]
+    outs = [helper.make_tensor_value_info("y0", TensorProto.FLOAT, None)]
+    m = helper.make_model(helper.make_graph(nodes, "bad_typed_field", ins, outs, [sc]),
+                          opset_imports=[helper.make_opsetid("", 13)])
+    onnx.save(m, os.path.join(OUT, "bad_typed_field.onnx"))
 
 
 def extra_cases(rng):

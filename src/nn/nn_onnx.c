@@ -92,32 +92,40 @@ static int read_external(const Vasonnx__TensorProto *tp, const char *dir, void *
     return rc;
 }
 
-/* Copies the typed repeated field of tp into c (already sized); 1 if tp had one. */
-static int copy_typed(const Vasonnx__TensorProto *tp, nn_const *c)
+/* Length of the repeated field ONNX stores a tensor of tp's type in: float_data for FLOAT,
+ * double_data for DOUBLE, int64_data for INT64, int32_data for INT32 and BOOL. A field of
+ * another type does not count: its elements are not the width the tensor's buffer has. */
+static size_t typed_len(const Vasonnx__TensorProto *tp)
+{
+    switch (tp->data_type) {
+    case 1:
+        return tp->n_float_data;
+    case 11:
+        return tp->n_double_data;
+    case 7:
+        return tp->n_int64_data;
+    default:
+        return tp->n_int32_data;
+    }
+}
+
+/* Copies tp's typed repeated field into c (already sized to typed_len(tp) elements). */
+static void copy_typed(const Vasonnx__TensorProto *tp, nn_const *c)
 {
     size_t n = (size_t)c->count;
     float *f = c->data;
     int64_t *l = c->data;
 
-    if (tp->n_float_data == n && n) {
+    if (tp->data_type == 1)
         memcpy(f, tp->float_data, n * 4);
-        return 1;
-    }
-    if (tp->n_double_data == n && n) {
+    else if (tp->data_type == 11)
         for (size_t i = 0; i < n; i++)
             f[i] = (float)tp->double_data[i];
-        return 1;
-    }
-    if (tp->n_int64_data == n && n) {
+    else if (tp->data_type == 7)
         memcpy(l, tp->int64_data, n * 8);
-        return 1;
-    }
-    if (tp->n_int32_data == n && n) {
+    else
         for (size_t i = 0; i < n; i++)
-            l[i] = tp->int32_data[i];
-        return 1;
-    }
-    return n == 0;
+            l[i] = tp->data_type == 9 ? tp->int32_data[i] != 0 : tp->int32_data[i];
 }
 
 /* Widens raw little-endian bytes of ONNX type `t` into c. */
@@ -177,10 +185,9 @@ static int tensor_from_proto(const Vasonnx__TensorProto *tp, const char *dir, nn
     if (tp->data_location != 1 && tp->has_raw_data && tp->raw_data.len != (size_t)count * es)
         return err_set(e, VAS_EINVAL, "tensor '%s': %zu data bytes for %lld elements", name,
                        tp->raw_data.len, (long long)count);
-    if (tp->data_location != 1 && !tp->has_raw_data && count && tp->n_float_data != (size_t)count &&
-        tp->n_double_data != (size_t)count && tp->n_int64_data != (size_t)count &&
-        tp->n_int32_data != (size_t)count)
-        return err_set(e, VAS_EINVAL, "tensor '%s': data does not match its dims", name);
+    if (tp->data_location != 1 && !tp->has_raw_data && typed_len(tp) != (size_t)count)
+        return err_set(e, VAS_EINVAL, "tensor '%s': %zu values for %lld elements", name,
+                       typed_len(tp), (long long)count);
     c = nn_const_new(tp->data_type == 1 || tp->data_type == 11 ? NN_F32 : NN_I64, (int)tp->n_dims,
                      dims);
     if (!c)
@@ -196,9 +203,8 @@ static int tensor_from_proto(const Vasonnx__TensorProto *tp, const char *dir, nn
             goto fail;
     } else if (tp->has_raw_data) {
         convert_raw(tp->raw_data.data, tp->data_type, c);
-    } else if (!copy_typed(tp, c)) {
-        rc = err_set(e, VAS_EINVAL, "tensor '%s': data does not match its dims", name);
-        goto fail;
+    } else {
+        copy_typed(tp, c);
     }
     *out = c;
     return VAS_OK;
