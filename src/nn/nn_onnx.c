@@ -116,6 +116,8 @@ static void copy_typed(const Vasonnx__TensorProto *tp, nn_const *c)
     float *f = c->data;
     int64_t *l = c->data;
 
+    if (n == 0)
+        return; /* no elements: the field may be NULL, which memcpy must not see */
     if (tp->data_type == 1)
         memcpy(f, tp->float_data, n * 4);
     else if (tp->data_type == 11)
