@@ -45,6 +45,7 @@ typedef struct media_yuv {
     int32_t v2r, v2g, u2g, u2b;
     float lut[3][256]; /* per RGB channel (not plane): media_norm's values */
     int bgr;           /* planes in B, G, R order */
+    int avx2;          /* the CPU has AVX2: the 8-wide paths (same values) */
     int32_t *rows;     /* 7 rows of rows_w: 2 widened chroma rows each of U and V, then
                           the R, G, B bytes of a row */
     int htag[2][2];    /* source row of each widened row (U, V) of this frame; -1 none */
