@@ -18,7 +18,7 @@
 
 static const char usage[] =
     "usage: vas analyze [--analysis NAME] [--model NAME] [--FIELD VALUE]... [--batch N]\n"
-    "                   [--threads T] [--snapshot S] [--bf16 | --int8]\n"
+    "                   [--threads T] [--snapshot S] [--bf16 | --int8] [--one-stream]\n"
     "                   [--config FILE | --models DIR]\n"
     "                   FILE...\n"
     "NAME: any analysis POST /analysis offers (default video); --FIELD VALUE: its fields as\n"
@@ -43,11 +43,14 @@ static const char usage[] =
     "--snapshot: a DeepLabCut 3 model's snapshot other than DeepLabCut's pick: an epoch (\"50\"),\n"
     "       \"best\" or a file name.\n"
     "--int8: convolutions in int8, calibrated on the first 16 frames of each video (which are\n"
-    "       analysed in float32); as a model's vas_int8: true (pose_cfg.yaml) does.\n";
+    "       analysed in float32); as a model's vas_int8: true (pose_cfg.yaml) does.\n"
+    "--one-stream: a long video of large frames on every core is run as two streams of batches\n"
+    "       at once, each on half the cores, so that one decodes while the other infers; this\n"
+    "       runs every batch on all the cores one after another instead (as before 2026-12).\n";
 
 typedef struct cli {
     const char *analysis, *model, *snapshot;
-    int batch, threads, bf16, int8;
+    int batch, threads, bf16, int8, one_stream;
     json_t *fields; /* the analysis's own --FIELD VALUE pairs */
     int64_t t0;
     int tty;
@@ -83,15 +86,19 @@ static void prefix_for(const char *file, const pose_model *m, char *out, size_t 
 
 static int report(cli *c, const char *what, int rc, pose_video_out *out, vas_err *e)
 {
+    char streams[32] = "";
+
     if (c->tty)
         fputc('\n', stderr);
     if (rc < 0) {
         fprintf(stderr, "vas analyze: %s: %s\n", what, e->msg);
         return 1;
     }
-    printf("%s: %lld %s in %.1f s (%.1f a second; inference %.1f s)\n  %s\n  %s\n  %s\n", what,
+    if (out->streams > 1) /* inference seconds are then a stream's (pose_run.h) */
+        snprintf(streams, sizeof(streams), "; %d streams", out->streams);
+    printf("%s: %lld %s in %.1f s (%.1f a second; inference %.1f s%s)\n  %s\n  %s\n  %s\n", what,
            (long long)out->frames, strcmp(c->analysis, "image") ? "frames" : "images", out->seconds,
-           out->seconds > 0 ? (double)out->frames / out->seconds : 0.0, out->infer_seconds,
+           out->seconds > 0 ? (double)out->frames / out->seconds : 0.0, out->infer_seconds, streams,
            out->csv, out->h5, out->json);
     pose_video_out_clear(out);
     return 0;
@@ -124,6 +131,7 @@ static int one_file(cli *c, const pose_model *m, const char *file)
                        .threads = c->threads,
                        .bf16 = c->bf16,
                        .int8 = c->int8,
+                       .one_stream = c->one_stream,
                        .progress = progress,
                        .arg = c};
     label_out out = {0};
@@ -169,12 +177,13 @@ static int is_main_flag(const char *a)
     return 0;
 }
 
-/* --bf16 or --int8 (no value): 1 when a is one of them. */
+/* --bf16, --int8 or --one-stream (no value): 1 when a is one of them. */
 static int precision_flag(cli *c, const char *a)
 {
     c->bf16 |= strcmp(a, "--bf16") == 0;
     c->int8 |= strcmp(a, "--int8") == 0;
-    return strcmp(a, "--bf16") == 0 || strcmp(a, "--int8") == 0;
+    c->one_stream |= strcmp(a, "--one-stream") == 0;
+    return strcmp(a, "--bf16") == 0 || strcmp(a, "--int8") == 0 || strcmp(a, "--one-stream") == 0;
 }
 
 /* Options this command owns, and --FIELD VALUE pairs for the analysis (into c->fields). Returns
@@ -255,8 +264,11 @@ static int triangulate(cli *c, const pose_models *models, const config *cfg, cha
         rc = dlc_name_3d(files[0], geom_model3d_camera(it->model, 0), it->model->scorername_3d,
                          &name, &e);
     snprintf(prefix, sizeof(prefix), "%s/%s", dir, name ? name : "");
-    o.pose =
-        (pose_run_opts){.batch = c->batch, .threads = c->threads, .bf16 = c->bf16, .int8 = c->int8};
+    o.pose = (pose_run_opts){.batch = c->batch,
+                             .threads = c->threads,
+                             .bf16 = c->bf16,
+                             .int8 = c->int8,
+                             .one_stream = c->one_stream};
     o.tmp_dir = dir;
     c->t0 = util_mono_ms();
     if (rc == VAS_OK && strcmp(c->analysis, "label_3d") == 0)

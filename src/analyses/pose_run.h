@@ -4,7 +4,23 @@
  * job and `vas analyze`. Memory is bounded whatever the video's length (the pipe's ring, the
  * network's arena, one batch of rows).
  * Not: storing outputs (the job does), HTTP. Threads: the caller's (the nn session lives on it),
- * plus the pipe's decoder thread. */
+ * plus the pipe's decoder thread, or with streams (below) one more stream's thread.
+ *
+ * DESIGN (streams)
+ * When inference has every core, the pipe decodes inline, between batches (media_pipe.h): the
+ * engine then loses every core for the decoding's time (openfield 640x480: 0.8 ms a frame on
+ * one core against about 9 ms of inference on two, efficiency 0.85-0.89). Streams take that
+ * back: for a video of large frames (64 K pixels, where one frame keeps every thread busy) and
+ * at least 16 batches, two streams each run whole batches on half the cores, one session each
+ * (stream 0 the cached one, stream 1 its own, planned on its first batch and freed after the
+ * run: memory for a second plan and arena). A stream takes the next batch (decoding it on its
+ * own thread, one take at a time), runs it, then writes its rows once the batch before has
+ * been written, so the files are in frame order and the same bytes as one session's (each
+ * frame runs on a session of the same graph and options; tests/e2e_video.c compares them).
+ * While one stream decodes, the other infers; neither waits at the other's barriers. Measured
+ * on the openfield video (2 cores, AVX-512 Xeon): 106.8 against 94.0 frames/s. Not for int8
+ * (each session would calibrate on other frames) nor when opts.one_stream asks for one. The
+ * first error stops both streams and the decoder; it is the one reported. */
 #ifndef VAS_POSE_RUN_H
 #define VAS_POSE_RUN_H
 
@@ -51,6 +67,8 @@ typedef struct pose_run_opts {
     media_limits lim; /* what one input may cost (LIMIT_* keys; zeros: built-in caps only) */
     net_cache *nets;  /* optional: the worker's warm networks (net_cache.h); NULL: load the
                          network for this run and free it after */
+    int one_stream;   /* videos: 1 = every batch on the one session on every core, never
+                         streams (pose_run.c; tests and benchmarks compare the two) */
 } pose_run_opts;
 
 typedef struct pose_video_out {
@@ -60,6 +78,7 @@ typedef struct pose_video_out {
     int width, height;             /* upright frame size */
     double seconds, infer_seconds; /* wall time of the run and of inference alone */
     char note[256];                /* damage the decoder skipped, or "" */
+    int streams;                   /* batches ran as this many streams (DESIGN); 1 without */
 } pose_video_out;
 
 /* Analyses every frame of video with model m; writes <prefix>.csv, <prefix>.h5, <prefix>.json

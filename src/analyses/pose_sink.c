@@ -65,13 +65,14 @@ int pose_sink_open(pose_sink *k, const pose_model *m, const pose_run_opts *o, co
     return rc;
 }
 
-/* Row i of the batch: the three files, then the caller's hook. */
-static int write_row(pose_sink *k, int i, int64_t frame, const char *label, vas_err *e)
+/* Row i of the batch (its pose xyl): the three files, then the caller's hook. */
+static int write_row(pose_sink *k, int i, int64_t frame, const char *label, const double *xyl,
+                     vas_err *e)
 {
     size_t pic = (size_t)k->rgb_w * (size_t)k->rgb_h * 3;
     pose_row r = {.frame = frame,
                   .label = label,
-                  .xyl = k->xyl,
+                  .xyl = xyl,
                   .rgb = k->rgb ? k->rgb + (size_t)i * pic : NULL,
                   .width = k->rgb_w,
                   .height = k->rgb_h,
@@ -79,38 +80,41 @@ static int write_row(pose_sink *k, int i, int64_t frame, const char *label, vas_
                   .pts = k->pts ? k->pts[i] : 0,
                   .t = k->pts ? (double)k->pts[i] * k->tb : 0};
     pose_json_time tm = {.t = r.t, .pts = r.pts};
-    int rc = dlc_csv_add_row(k->csv, frame, label, k->xyl, e);
+    int rc = dlc_csv_add_row(k->csv, frame, label, xyl, e);
 
     if (rc == VAS_OK)
-        rc = dlc_h5_add_row(k->h5, frame, label, k->xyl, e);
+        rc = dlc_h5_add_row(k->h5, frame, label, xyl, e);
     if (rc == VAS_OK && r.timed)
-        rc = pose_json_add_timed_row(k->js, frame, &tm, k->xyl, e);
+        rc = pose_json_add_timed_row(k->js, frame, &tm, xyl, e);
     else if (rc == VAS_OK)
-        rc = pose_json_add_row(k->js, frame, label, k->xyl, e);
+        rc = pose_json_add_row(k->js, frame, label, xyl, e);
     if (rc == VAS_OK && k->o && k->o->on_row)
         rc = k->o->on_row(k->o->row_arg, &r, e);
     return rc;
 }
 
-int pose_sink_run(pose_sink *k, const float *in, int n, int h, int w, const int64_t *frames,
-                  const char *const *labels, vas_err *e)
+void pose_sink_timed(pose_sink *k, int64_t ms)
 {
-    const float *heat = NULL, *loc = NULL;
-    nn_tensor_info hi, li;
-    int64_t t0 = util_mono_ms();
-    int rc = nn_session_run(k->s, in, n, h, w, e);
-    int64_t ms = util_mono_ms() - t0;
-
     k->infer_ms += ms;
     if (k->batches++ == 0)
         k->first_ms = ms;
-    if (rc != VAS_OK) { /* whatever failed (a size refused, oneDNN mid-run): not trusted again */
-        k->net_failed = 1;
+}
+
+int pose_sink_infer(const pose_sink *k, nn_session *s, const float *in, int n, int h, int w,
+                    double *xyl, int64_t *ms, vas_err *e)
+{
+    const float *heat = NULL, *loc = NULL;
+    nn_tensor_info hi, li;
+    size_t stride = (size_t)3 * (size_t)k->m->n_bodyparts;
+    int64_t t0 = util_mono_ms();
+    int rc = nn_session_run(s, in, n, h, w, e);
+
+    *ms = util_mono_ms() - t0;
+    if (rc != VAS_OK)
         return rc;
-    }
-    rc = nn_session_output(k->s, k->heat, &heat, &hi, e);
+    rc = nn_session_output(s, k->heat, &heat, &hi, e);
     if (rc == VAS_OK && k->loc >= 0)
-        rc = nn_session_output(k->s, k->loc, &loc, &li, e);
+        rc = nn_session_output(s, k->loc, &loc, &li, e);
     if (rc != VAS_OK)
         return rc;
     if (hi.ndims != 4 || hi.dims[1] != k->m->n_bodyparts)
@@ -125,11 +129,44 @@ int pose_sink_run(pose_sink *k, const float *in, int n, int h, int w, const int6
                         .w = (int)hi.dims[3],
                         .stride = k->m->stride,
                         .locref_stdev = k->m->locref_stdev};
-        rc = pose_decode(&pm, k->xyl, e);
-        if (rc == VAS_OK)
-            rc = write_row(k, i, frames ? frames[i] : 0, labels ? labels[i] : NULL, e);
+        rc = pose_decode(&pm, xyl + (size_t)i * stride, e);
     }
     return rc;
+}
+
+int pose_sink_write(pose_sink *k, int n, const int64_t *frames, const char *const *labels,
+                    const double *xyl, vas_err *e)
+{
+    size_t stride = (size_t)3 * (size_t)k->m->n_bodyparts;
+    int rc = VAS_OK;
+
+    for (int i = 0; i < n && rc == VAS_OK; i++)
+        rc = write_row(k, i, frames ? frames[i] : 0, labels ? labels[i] : NULL,
+                       xyl + (size_t)i * stride, e);
+    return rc;
+}
+
+int pose_sink_run(pose_sink *k, const float *in, int n, int h, int w, const int64_t *frames,
+                  const char *const *labels, vas_err *e)
+{
+    int64_t ms = 0;
+    int rc;
+
+    if (n > k->xyl_frames) {
+        double *x = realloc(k->xyl, (size_t)n * 3 * (size_t)k->m->n_bodyparts * sizeof(*x));
+        if (!x)
+            return err_set(e, VAS_ENOMEM, "out of memory for the poses of %d frames", n);
+        k->xyl = x;
+        k->xyl_frames = n;
+    }
+    rc = pose_sink_infer(k, k->s, in, n, h, w, k->xyl, &ms, e);
+    pose_sink_timed(k, ms);
+    if (rc != VAS_OK) {
+        /* whatever failed (a size refused, oneDNN mid-run, the outputs): not trusted again */
+        k->net_failed = 1;
+        return rc;
+    }
+    return pose_sink_write(k, n, frames, labels, k->xyl, e);
 }
 
 int pose_sink_close(pose_sink *k, const json_t *tail, vas_err *e)
@@ -192,5 +229,6 @@ void pose_sink_free(pose_sink *k)
     dlc_h5_abort(k->h5);
     pose_json_abort(k->js);
     give_net(k);
+    free(k->xyl);
     memset(k, 0, sizeof(*k));
 }

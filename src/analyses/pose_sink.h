@@ -35,7 +35,8 @@ typedef struct pose_sink {
     dlc_h5 *h5;
     pose_json *js;
     int64_t infer_ms; /* time spent in the network */
-    double xyl[3 * POSE_MODEL_MAX_PARTS];
+    double *xyl;      /* pose_sink_run's poses: xyl_frames x 3 x n_bodyparts (owned) */
+    int xyl_frames;
 } pose_sink;
 
 /* Takes m's network from o->nets (net_cache.h; loaded there on a miss) and opens
@@ -48,6 +49,17 @@ int pose_sink_open(pose_sink *k, const pose_model *m, const pose_run_opts *o, co
  * or labels[i]. */
 int pose_sink_run(pose_sink *k, const float *in, int n, int h, int w, const int64_t *frames,
                   const char *const *labels, vas_err *e);
+/* The parts of pose_sink_run, for callers that run batches on sessions of their own beside
+ * k's (pose_run.c's streams). pose_sink_infer runs n images on session s (k's or another of k's
+ * graph; only k's model and output indices are read, so several threads may call it at once)
+ * and decodes their poses into xyl (n x 3 x n_bodyparts), its time in *ms. pose_sink_write
+ * writes their rows (with k->rgb and k->pts as set for the batch); pose_sink_timed adds a
+ * batch's time to k's counts. Those two: one thread at a time, batches in order. */
+int pose_sink_infer(const pose_sink *k, nn_session *s, const float *in, int n, int h, int w,
+                    double *xyl, int64_t *ms, vas_err *e);
+int pose_sink_write(pose_sink *k, int n, const int64_t *frames, const char *const *labels,
+                    const double *xyl, vas_err *e);
+void pose_sink_timed(pose_sink *k, int64_t ms);
 /* Closes the three files (renaming them into place); tail: JSON metadata (borrowed). */
 int pose_sink_close(pose_sink *k, const json_t *tail, vas_err *e);
 /* The end of a run started at t0 (monotonic ms): fills out's timings, refuses a run of no rows

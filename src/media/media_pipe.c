@@ -263,7 +263,10 @@ static int fill_inline(media_pipe *p, pipe_slot *s, vas_err *e)
     vas_err task_e = {0};
 
     s->n = 0;
-#pragma omp parallel num_threads(p->n_conv)
+    /* The caller's OpenMP threads, at most: a consumer that keeps one thread (pose_run.c's
+     * streams) converts on it alone, with no team spinning beside its other work. */
+    int team = p->n_conv < omp_get_max_threads() ? p->n_conv : omp_get_max_threads();
+#pragma omp parallel num_threads(team)
 #pragma omp single
     {
         while (s->n < p->o.batch) {

@@ -32,9 +32,12 @@
  * only the decoding stays serial, and nothing runs beside the engine.
  * Threads: two, or one inline. The decoder thread ("vas-decode", plus FFmpeg's own frame
  * threads inside it) runs from media_pipe_start until it reaches the end, an error or a stop;
- * media_pipe_free joins it. Every other function is called by one consumer thread (the job's worker
- * thread), except media_pipe_stop and media_pipe_info, which any thread may call. The ring's mutex
- * is never held while decoding or converting. */
+ * media_pipe_free joins it. Every other function is called by the consumer: one thread (the job's
+ * worker thread), or several whose takes never overlap (pose_run.c's streams take under a mutex
+ * of their own; each releases its batch before its next take); media_pipe_stop and
+ * media_pipe_info any thread may call. The ring's mutex is never held while decoding or
+ * converting. Inline, the frames are converted on the taking thread's OpenMP threads (at most
+ * omp_get_max_threads() there). */
 #ifndef VAS_MEDIA_PIPE_H
 #define VAS_MEDIA_PIPE_H
 

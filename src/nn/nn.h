@@ -97,6 +97,10 @@ void nn_session_recalibrate(nn_session *s);
  * (0 while calibrating, and for float sessions). */
 int64_t nn_session_int8_frames(const nn_session *s);
 int nn_session_int8_convs(const nn_session *s);
+/* The threads later runs use (nn_options.threads; 0: the calling thread's OpenMP default),
+ * and a change of them: plans made already are kept (oneDNN's kernels run on any number). */
+int nn_session_threads(const nn_session *s);
+void nn_session_set_threads(nn_session *s, int threads);
 /* Convolutions the current plan runs with Winograd's kernels (float32 on AVX-512; 0 elsewhere). */
 int nn_session_wino_convs(const nn_session *s);
 /* Output i of the last run, NCHW float32: borrowed result, valid until the next run or free. */

@@ -246,6 +246,16 @@ int nn_session_int8_convs(const nn_session *s)
     return s->plans[0] ? nn_plan_int8_convs(s->plans[0]) : 0;
 }
 
+int nn_session_threads(const nn_session *s)
+{
+    return s->opt.threads;
+}
+
+void nn_session_set_threads(nn_session *s, int threads)
+{
+    s->opt.threads = threads > 0 ? threads : 0;
+}
+
 int nn_session_wino_convs(const nn_session *s)
 {
     return s->plans[0] ? nn_plan_wino_convs(s->plans[0]) : 0;
