@@ -302,6 +302,7 @@ static void saturation_guard_holds(void **state)
 
 typedef struct poses {
     int n;                                  /* frames seen */
+    int joints;                             /* the model's body parts (a row's xyl: 3 each) */
     double xyl[MAX_FRAMES][3 * MAX_JOINTS]; /* per frame: x, y, likelihood per joint */
 } poses;
 
@@ -311,7 +312,7 @@ static int keep_row(void *arg, const pose_row *r, vas_err *e)
 
     (void)e;
     if (r->frame >= 0 && r->frame < MAX_FRAMES) {
-        memcpy(p->xyl[r->frame], r->xyl, sizeof(p->xyl[0]));
+        memcpy(p->xyl[r->frame], r->xyl, sizeof(double) * 3 * (size_t)p->joints);
         if (r->frame + 1 > p->n)
             p->n = (int)r->frame + 1;
     }
@@ -325,6 +326,7 @@ static void run_clip(const pose_model *m, const char *dir, int int8, poses *p)
     char prefix[1024];
     vas_err e = {0};
 
+    p->joints = m->n_bodyparts;
     snprintf(prefix, sizeof(prefix), "%s/%s", dir, int8 ? "int8" : "f32");
     if (pose_run_video(m, TU_OPENFIELD_CLIP, prefix, &o, &out, &e) != VAS_OK)
         fail_msg("%s run: %s", int8 ? "int8" : "f32", e.msg);

@@ -31,6 +31,7 @@
 typedef struct rows {
     int n;        /* rows seen */
     int in_order; /* 1 while every row's frame was the one after the last */
+    int joints;   /* the model's body parts (a row's xyl: 3 each) */
     double xyl[MAX_FRAMES][3 * MAX_JOINTS];
 } rows;
 
@@ -42,7 +43,7 @@ static int keep_row(void *arg, const pose_row *r, vas_err *e)
     if (r->frame != p->n)
         p->in_order = 0;
     if (r->frame >= 0 && r->frame < MAX_FRAMES)
-        memcpy(p->xyl[r->frame], r->xyl, sizeof(p->xyl[0]));
+        memcpy(p->xyl[r->frame], r->xyl, sizeof(double) * 3 * (size_t)p->joints);
     p->n++;
     return 0;
 }
@@ -72,6 +73,7 @@ static void run_clip(const pose_model *m, const char *dir, int one_stream, rows 
 
     p->n = 0;
     p->in_order = 1;
+    p->joints = m->n_bodyparts;
     snprintf(prefix, sizeof(prefix), "%s/%s", dir, one_stream ? "one" : "streams");
     if (pose_run_video(m, TU_OPENFIELD_CLIP, prefix, &o, out, &e) != VAS_OK)
         fail_msg("%s run: %s", one_stream ? "one-session" : "streams", e.msg);
