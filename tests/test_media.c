@@ -291,6 +291,37 @@ static void norm_chw(void **state)
     assert_non_null(strstr(e.msg, "std"));
 }
 
+/* The AVX2 row (where the CPU has it) against the portable loop: random bytes, every width from
+ * 1 to 40 (the vector part, its stop 8 pixels short of a row's end, the tail), RGB and BGR, a
+ * row stride wider than the picture and padded planes. */
+static void norm_chw_paths_agree(void **state)
+{
+    enum { W = 40, H = 3, DW = 44, DH = 4 };
+    const float mean[3] = {0.485f, 0.456f, 0.406f}, sd[3] = {0.229f, 0.224f, 0.225f};
+    uint8_t rgb[H * (W * 3 + 5)];
+    float a[3 * DW * DH], b[3 * DW * DH];
+    uint32_t x = 7;
+    media_norm n;
+    vas_err e = {0};
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(rgb); i++) {
+        x = x * 1103515245u + 12345u;
+        rgb[i] = (uint8_t)(x >> 16);
+    }
+    for (int bgr = 0; bgr < 2; bgr++)
+        for (int w = 1; w <= W; w++) {
+            assert_int_equal(media_norm_init(&n, mean, sd, bgr, &e), VAS_OK);
+            memset(a, 0, sizeof(a));
+            memset(b, 0, sizeof(b));
+            media_rgb_to_chw_padded(&n, rgb, w, H, W * 3 + 5, a, DW, DH);
+            n.no_simd = 1;
+            media_rgb_to_chw_padded(&n, rgb, w, H, W * 3 + 5, b, DW, DH);
+            if (memcmp(a, b, sizeof(a)) != 0)
+                fail_msg("width %d, bgr %d: the two paths differ", w, bgr);
+        }
+}
+
 /* ---- not videos ---- */
 
 /* A valid 0.1 s mono 8 kHz WAV file: audio only. */
@@ -512,6 +543,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(vfr_mpeg4_mkv, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(scaled_output, fx_setup, fx_teardown),
         cmocka_unit_test(norm_chw),
+        cmocka_unit_test(norm_chw_paths_agree),
         cmocka_unit_test_setup_teardown(not_a_video, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(truncated_mp4_fails, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(truncated_anywhere, fx_setup, fx_teardown),

@@ -11,6 +11,9 @@
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
 #include <math.h>
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
 #include <string.h>
 
 /* ---- FFmpeg frame -> RGB24 ---- */
@@ -196,16 +199,48 @@ int media_norm_init(media_norm *n, const float mean[3], const float std[3], int 
     return VAS_OK;
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+/* A row's first pixels with AVX2: each lane gathers one pixel's 3 bytes (and the next pixel's
+ * first: x86 is little-endian, so R is the low byte), split into the three indices, and the
+ * table's values are gathered 8 at a time: the same values as the loop below. Stops while a
+ * lane's 4-byte read stays inside the row (x + 8 < w); returns the pixels done. */
+__attribute__((target("avx2"))) static int rgb_row_avx2(const media_norm *n, const uint8_t *s,
+                                                        int w, float *p0, float *p1, float *p2)
+{
+    const __m256i off = _mm256_setr_epi32(0, 3, 6, 9, 12, 15, 18, 21);
+    const __m256i ff = _mm256_set1_epi32(0xff);
+    int x = 0;
+
+    for (; x + 8 < w; x += 8) {
+        __m256i v = _mm256_i32gather_epi32((const int *)(const void *)(s + (size_t)3 * x), off, 1);
+        __m256i r = _mm256_and_si256(v, ff), g = _mm256_and_si256(_mm256_srli_epi32(v, 8), ff);
+        __m256i b = _mm256_and_si256(_mm256_srli_epi32(v, 16), ff);
+        _mm256_storeu_ps(p0 + x, _mm256_i32gather_ps(n->lut[0], n->bgr ? b : r, 4));
+        _mm256_storeu_ps(p1 + x, _mm256_i32gather_ps(n->lut[1], g, 4));
+        _mm256_storeu_ps(p2 + x, _mm256_i32gather_ps(n->lut[2], n->bgr ? r : b, 4));
+    }
+    return x;
+}
+#endif
+
 void media_rgb_to_chw_padded(const media_norm *n, const uint8_t *rgb, int w, int h, size_t stride,
                              float *dst, int dst_w, int dst_h)
 {
     size_t plane = (size_t)dst_w * dst_h;
-    int c0 = n->bgr ? 2 : 0, c2 = n->bgr ? 0 : 2;
+    int c0 = n->bgr ? 2 : 0, c2 = n->bgr ? 0 : 2, avx2 = 0;
 
+#if defined(__x86_64__) && defined(__GNUC__)
+    avx2 = !n->no_simd && __builtin_cpu_supports("avx2");
+#endif
     for (int y = 0; y < h; y++) {
         const uint8_t *s = rgb + (size_t)y * stride;
         float *p0 = dst + (size_t)y * dst_w, *p1 = p0 + plane, *p2 = p1 + plane;
-        for (int x = 0; x < w; x++, s += 3) {
+        int x = 0;
+#if defined(__x86_64__) && defined(__GNUC__)
+        if (avx2)
+            x = rgb_row_avx2(n, s, w, p0, p1, p2);
+#endif
+        for (s += (size_t)3 * x; x < w; x++, s += 3) {
             p0[x] = n->lut[0][s[c0]];
             p1[x] = n->lut[1][s[1]];
             p2[x] = n->lut[2][s[c2]];

@@ -123,6 +123,8 @@ typedef struct media_norm {
     float std[3];
     int bgr;           /* 1: planes in B, G, R order (models trained on OpenCV's BGR) */
     float lut[3][256]; /* filled by media_norm_init: per plane, the output of each byte value */
+    int no_simd;       /* 1: media_rgb_to_chw* use their portable loop only (0 after init: AVX2
+                          where the CPU has it; the same values) */
 } media_norm;
 
 /* Fills n from mean and std (borrowed, 3 values each, RGB order). VAS_EINVAL when a std is
