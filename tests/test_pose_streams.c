@@ -3,7 +3,8 @@
  * batches and as one session, the rows compared: the same frames, in order, the same poses
  * (within 1e-6 px and likelihood: each frame runs on a session of the same graph and options;
  * measured identical). A run stopped by its progress callback mid-video reports that callback's
- * error from whichever stream met it, and leaves no output file. Streams need 2 cores or more;
+ * error from whichever stream met it, and leaves no output file; a second stream whose session
+ * fails on its first batch retires and the run goes on. Streams need 2 cores or more;
  * with fewer every test here is skipped, saying so. */
 #include <math.h>
 #include <sched.h>
@@ -126,6 +127,42 @@ static void same_rows_as_one_session(void **state)
     free(dir);
 }
 
+/* A second stream whose own session fails on its first batch (VAS_TEST_STREAM_NOMEM, test builds:
+ * as when its plan does not fit under LIMIT_WORKER_MEMORY) runs that batch on the first stream's
+ * session and retires: the run succeeds as one stream, with the same rows. */
+static void second_stream_out_of_memory_retires(void **state)
+{
+    static rows one, two;
+    pose_video_out o1 = {0}, o2 = {0};
+    pose_model *m = NULL;
+    char *dir = tu_mkdtemp();
+    vas_err e = {0};
+    double dmax = 0;
+
+    (void)state;
+    need_cores("second_stream_out_of_memory_retires");
+    assert_non_null(dir);
+    if (pose_model_load("openfield", MODEL, 0, &m, &e) != VAS_OK)
+        fail_msg("model: %s", e.msg);
+    setenv("VAS_TEST_STREAM_NOMEM", "1", 1); /* NOLINT(concurrency-mt-unsafe): one thread */
+    run_clip(m, dir, 0, &two, &o2);
+    unsetenv("VAS_TEST_STREAM_NOMEM"); /* NOLINT(concurrency-mt-unsafe) */
+    run_clip(m, dir, 1, &one, &o1);
+    assert_int_equal(o2.streams, 1); /* the second stream retired after its first batch */
+    assert_int_equal(two.n, TU_OPENFIELD_CLIP_FRAMES);
+    assert_true(two.in_order);
+    for (int f = 0; f < one.n; f++)
+        for (int k = 0; k < 3 * m->n_bodyparts; k++)
+            dmax = fmax(dmax, fabs(one.xyl[f][k] - two.xyl[f][k]));
+    printf("retired stream against one session: largest difference %.3g\n", dmax);
+    assert_true(dmax <= 1e-6);
+    pose_video_out_clear(&o1);
+    pose_video_out_clear(&o2);
+    pose_model_free(m);
+    tu_rm_rf(dir);
+    free(dir);
+}
+
 /* Progress that fails once 100 frames are done: the run stops with its error. */
 static int stop_at_100(void *arg, int64_t done, int64_t total, vas_err *e)
 {
@@ -168,6 +205,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(same_rows_as_one_session),
         cmocka_unit_test(error_stops_both_streams),
+        cmocka_unit_test(second_stream_out_of_memory_retires),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -126,6 +126,7 @@ typedef struct stream {
     int threads;   /* OpenMP threads it runs on */
     double *xyl;   /* its batch's poses: batch x 3 x n_bodyparts */
     int64_t ms;    /* its time in the network */
+    int64_t runs;  /* batches it ran */
     pthread_t th;
     int started;
 } stream;
@@ -134,12 +135,15 @@ struct streams {
     run *r;
     pose_video_out *out;
     pthread_mutex_t take_mu; /* one take (decoding a batch) at a time */
+    pthread_mutex_t s0_mu;   /* stream 0's session: its runs, and a retired stream's last */
     pthread_mutex_t mu;      /* the rest, below */
     pthread_cond_t cv;       /* next_write moved, or failed */
     int64_t next_take;       /* sequence number of the next batch taken */
     int64_t next_write;      /* the batch whose rows are written next */
     atomic_int failed;       /* 1: the first error is in rc, err; every stream stops (set
                                 under mu, read anywhere) */
+    atomic_int alone;        /* 1: the other stream retired; stream 0 takes every core */
+    int cores;
     int rc;
     vas_err err;
     stream st[N_STREAMS];
@@ -183,8 +187,44 @@ static int stream_write(stream *w, int64_t seq, const media_batch *b, int rc, va
     return rc;
 }
 
+/* Batch b on stream w's session. Stream 0's session is under s0_mu. A stream whose own
+ * session fails on its first batch (its plan: memory, most likely, under LIMIT_WORKER_MEMORY)
+ * frees that session, runs the batch on stream 0's, and retires (*retire = 1): the video goes
+ * on as one session on every core, as without streams, instead of failing. */
+static int stream_infer(stream *w, const media_batch *b, int64_t *ms, int *retire, vas_err *e)
+{
+    streams *ss = w->ss;
+    run *r = ss->r;
+    int rc;
+
+    if (w != &ss->st[0]) {
+        rc = pose_sink_infer(&r->k, w->s, b->data, b->n, b->height, b->width, w->xyl, ms, e);
+#ifdef VAS_TEST_BUILD /* tests: a second stream whose plan does not fit */
+        if (w->runs == 0 && getenv("VAS_TEST_STREAM_NOMEM")) /* NOLINT(concurrency-mt-unsafe) */
+            rc = err_set(e, VAS_ENOMEM, "out of memory planning (VAS_TEST_STREAM_NOMEM)");
+#endif
+        if (rc == VAS_OK || w->runs > 0)
+            return rc;
+        log_warn("pose", "event=stream_retired why=\"%s\"", e->msg);
+        nn_session_free(w->s);
+        w->s = NULL;
+        *retire = 1;
+    }
+    pthread_mutex_lock(&ss->s0_mu);
+    if (atomic_load(&ss->alone) && w == &ss->st[0] && w->threads != ss->cores) {
+        w->threads = ss->cores; /* the other stream retired: every core to this one */
+        omp_set_num_threads(ss->cores);
+        nn_session_set_threads(r->k.s, ss->cores);
+    }
+    rc = pose_sink_infer(&r->k, r->k.s, b->data, b->n, b->height, b->width, w->xyl, ms, e);
+    if (rc < 0)
+        r->k.net_failed = 1; /* under s0_mu; read after the join */
+    pthread_mutex_unlock(&ss->s0_mu);
+    return rc;
+}
+
 /* A stream: take the next batch, run it on its own session, write its rows in turn; until
- * the video ends or a stream fails. */
+ * the video ends, a stream fails, or (not stream 0) it retires. */
 static void stream_loop(stream *w)
 {
     streams *ss = w->ss;
@@ -195,7 +235,7 @@ static void stream_loop(stream *w)
         media_batch b;
         vas_err e = {0};
         int64_t seq, ms = 0;
-        int rc;
+        int rc, retire = 0;
         pthread_mutex_lock(&ss->take_mu);
         rc = ss->failed ? 0 : media_pipe_take(r->p, &b, &e);
         seq = ss->next_take++;
@@ -205,14 +245,17 @@ static void stream_loop(stream *w)
                 streams_fail(ss, rc, &e);
             return;
         }
-        rc = pose_sink_infer(&r->k, w->s, b.data, b.n, b.height, b.width, w->xyl, &ms, &e);
+        rc = stream_infer(w, &b, &ms, &retire, &e);
         w->ms = ms;
-        if (rc < 0 && w->s == r->k.s)
-            r->k.net_failed = 1; /* written by stream 0 alone, read after the join */
+        w->runs++;
         rc = stream_write(w, seq, &b, rc, &e);
         media_pipe_release(r->p, &b);
         if (rc < 0) {
             streams_fail(ss, rc, &e); /* only the first error is kept */
+            return;
+        }
+        if (retire) {
+            atomic_store(&ss->alone, 1);
             return;
         }
     }
@@ -254,6 +297,7 @@ static void streams_free(streams *ss)
     }
     pthread_cond_destroy(&ss->cv);
     pthread_mutex_destroy(&ss->mu);
+    pthread_mutex_destroy(&ss->s0_mu);
     pthread_mutex_destroy(&ss->take_mu);
 }
 
@@ -261,13 +305,14 @@ static void streams_free(streams *ss)
  * session (loop), saying so in the log. */
 static int loop_streams(run *r, int cores, pose_video_out *out, vas_err *e)
 {
-    streams ss = {.r = r, .out = out, .failed = 0};
+    streams ss = {.r = r, .out = out, .failed = 0, .alone = 0, .cores = cores};
     nn_options no = {.bf16 = r->o->bf16};
     int batch = r->o->batch > 0 ? r->o->batch : 4, saved = omp_get_max_threads();
     int keep = nn_session_threads(r->k.s), rc = VAS_OK, ran = 1;
     vas_err se = {0};
 
     pthread_mutex_init(&ss.take_mu, NULL);
+    pthread_mutex_init(&ss.s0_mu, NULL);
     pthread_mutex_init(&ss.mu, NULL);
     pthread_cond_init(&ss.cv, NULL);
     for (int i = 0; i < N_STREAMS && rc == VAS_OK; i++) {
@@ -290,7 +335,8 @@ static int loop_streams(run *r, int cores, pose_video_out *out, vas_err *e)
     nn_session_set_threads(r->k.s, ss.st[0].threads);
     for (int i = 1; i < N_STREAMS; i++) {
         ss.st[i].started = pthread_create(&ss.st[i].th, NULL, stream_main, &ss.st[i]) == 0;
-        ran += ss.st[i].started; /* the streams started run the video between them */
+        if (!ss.st[i].started) /* stream 0 runs the video alone, on every core */
+            atomic_store(&ss.alone, 1);
     }
     stream_loop(&ss.st[0]);
     for (int i = 1; i < N_STREAMS; i++)
@@ -301,6 +347,8 @@ static int loop_streams(run *r, int cores, pose_video_out *out, vas_err *e)
     rc = ss.failed ? ss.rc : VAS_OK;
     if (ss.failed)
         *e = ss.err;
+    for (int i = 1; i < N_STREAMS; i++)
+        ran += ss.st[i].started && ss.st[i].s; /* ran on a session of its own to the end */
     /* The sink added every batch's network time, which adds up over the streams running side
      * by side: per stream, it is a wall time again, comparable with one session's. */
     r->k.infer_ms /= ran;

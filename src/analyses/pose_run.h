@@ -20,11 +20,13 @@
  * While one stream decodes, the other infers; neither waits at the other's barriers. Measured
  * on the openfield video (2 cores, AVX-512 Xeon): 106.8 against 94.0 frames/s. Not for int8
  * (each session would calibrate on other frames) nor when opts.one_stream asks for one. The
- * first error stops both streams and the decoder; it is the one reported. With streams the
- * caller's progress and on_row callbacks are still called one at a time and in frame order, but
- * from either stream's thread (the writes are serialised by the streams' mutex), so they must not
- * rely on running on the caller's thread (the job's store handle and Redis connection are only
- * ever used by one thread at a time). */
+ * first error stops both streams and the decoder; it is the one reported, except that a second
+ * stream whose own session fails on its first batch (its plan: memory, under a worker's memory
+ * limit) runs that batch on stream 0's session and retires, and stream 0 goes on on every core.
+ * With streams the caller's progress and on_row callbacks are still called one at a time and in
+ * frame order, but from either stream's thread (the writes are serialised by the streams' mutex),
+ * so they must not rely on running on the caller's thread (the job's store handle and Redis
+ * connection are only ever used by one thread at a time). */
 #ifndef VAS_POSE_RUN_H
 #define VAS_POSE_RUN_H
 
