@@ -83,24 +83,30 @@ static void run_clip(const pose_model *m, const char *dir, int one_stream, rows 
            out->streams);
 }
 
-static void same_rows_as_one_session(void **state)
+/* The clip as streams (the second stream's session failing on its first batch when nomem) and
+ * as one session: the same frames, in order, the same poses; asserts that `streams` streams ran
+ * on sessions of their own, and that the streams' CSV has every row. */
+static void streams_against_one_session(const char *test, int nomem, int streams)
 {
     static rows one, two;
     pose_video_out o1 = {0}, o2 = {0};
     pose_model *m = NULL;
-    char *dir = tu_mkdtemp();
+    char *dir = tu_mkdtemp(), *csv;
     vas_err e = {0};
     double dmax = 0;
+    int lines = 0;
 
-    (void)state;
-    need_cores("same_rows_as_one_session");
+    need_cores(test);
     assert_non_null(dir);
     if (pose_model_load("openfield", MODEL, 0, &m, &e) != VAS_OK)
         fail_msg("model: %s", e.msg);
     assert_true(m->n_bodyparts <= MAX_JOINTS);
+    if (nomem)
+        setenv("VAS_TEST_STREAM_NOMEM", "1", 1); /* NOLINT(concurrency-mt-unsafe): one thread */
     run_clip(m, dir, 0, &two, &o2);
+    unsetenv("VAS_TEST_STREAM_NOMEM"); /* NOLINT(concurrency-mt-unsafe) */
     run_clip(m, dir, 1, &one, &o1);
-    assert_int_equal(o2.streams, 2); /* the clip is long and large enough */
+    assert_int_equal(o2.streams, streams);
     assert_int_equal(o1.streams, 1);
     assert_int_equal(one.n, TU_OPENFIELD_CLIP_FRAMES);
     assert_int_equal(two.n, TU_OPENFIELD_CLIP_FRAMES);
@@ -110,11 +116,10 @@ static void same_rows_as_one_session(void **state)
     for (int f = 0; f < one.n; f++)
         for (int k = 0; k < 3 * m->n_bodyparts; k++)
             dmax = fmax(dmax, fabs(one.xyl[f][k] - two.xyl[f][k]));
-    printf("streams against one session: largest difference %.3g (px or likelihood)\n", dmax);
+    printf("%s: largest difference from one session %.3g (px or likelihood)\n", test, dmax);
     assert_true(dmax <= 1e-6);
     /* The files are complete: the CSV has a row per frame after DeepLabCut's 3 header lines. */
-    char *csv = tu_read_file(o2.csv, NULL);
-    int lines = 0;
+    csv = tu_read_file(o2.csv, NULL);
     assert_non_null(csv);
     for (const char *c = csv; *c; c++)
         lines += *c == '\n';
@@ -127,40 +132,19 @@ static void same_rows_as_one_session(void **state)
     free(dir);
 }
 
+static void same_rows_as_one_session(void **state)
+{
+    (void)state;
+    streams_against_one_session("same_rows_as_one_session", 0, 2); /* long and large enough */
+}
+
 /* A second stream whose own session fails on its first batch (VAS_TEST_STREAM_NOMEM, test builds:
  * as when its plan does not fit under LIMIT_WORKER_MEMORY) runs that batch on the first stream's
  * session and retires: the run succeeds as one stream, with the same rows. */
 static void second_stream_out_of_memory_retires(void **state)
 {
-    static rows one, two;
-    pose_video_out o1 = {0}, o2 = {0};
-    pose_model *m = NULL;
-    char *dir = tu_mkdtemp();
-    vas_err e = {0};
-    double dmax = 0;
-
     (void)state;
-    need_cores("second_stream_out_of_memory_retires");
-    assert_non_null(dir);
-    if (pose_model_load("openfield", MODEL, 0, &m, &e) != VAS_OK)
-        fail_msg("model: %s", e.msg);
-    setenv("VAS_TEST_STREAM_NOMEM", "1", 1); /* NOLINT(concurrency-mt-unsafe): one thread */
-    run_clip(m, dir, 0, &two, &o2);
-    unsetenv("VAS_TEST_STREAM_NOMEM"); /* NOLINT(concurrency-mt-unsafe) */
-    run_clip(m, dir, 1, &one, &o1);
-    assert_int_equal(o2.streams, 1); /* the second stream retired after its first batch */
-    assert_int_equal(two.n, TU_OPENFIELD_CLIP_FRAMES);
-    assert_true(two.in_order);
-    for (int f = 0; f < one.n; f++)
-        for (int k = 0; k < 3 * m->n_bodyparts; k++)
-            dmax = fmax(dmax, fabs(one.xyl[f][k] - two.xyl[f][k]));
-    printf("retired stream against one session: largest difference %.3g\n", dmax);
-    assert_true(dmax <= 1e-6);
-    pose_video_out_clear(&o1);
-    pose_video_out_clear(&o2);
-    pose_model_free(m);
-    tu_rm_rf(dir);
-    free(dir);
+    streams_against_one_session("second_stream_out_of_memory_retires", 1, 1);
 }
 
 /* Progress that fails once 100 frames are done: the run stops with its error. */
