@@ -332,12 +332,13 @@ static void row_444(const media_yuv *y, const uint8_t *lum, const uint8_t *ub, c
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
-/* row_lut with AVX2: the table's values fetched 8 at a time by a gather (the bytes are 0-255,
- * so every index is inside the table), stored 8 at a time. The same values, bit for bit. */
-__attribute__((target("avx2"))) static void row_lut_avx2(const media_yuv *restrict y,
-                                                         const int32_t *restrict idx, size_t stride,
-                                                         int n, float *restrict pr,
-                                                         float *restrict pg, float *restrict pb)
+/* row_lut's 8-pixel steps with AVX2: the table's values fetched 8 at a time by a gather (the
+ * bytes are 0-255, so every index is inside the table), stored 8 at a time. The same values, bit
+ * for bit. Returns the pixels done (row_lut does the rest). */
+__attribute__((target("avx2"))) static int row_lut_avx2(const media_yuv *restrict y,
+                                                        const int32_t *restrict idx, size_t stride,
+                                                        int n, float *restrict pr,
+                                                        float *restrict pg, float *restrict pb)
 {
     const int32_t *ir = idx, *ig = idx + stride, *ib = idx + 2 * stride;
     int x = 0;
@@ -350,11 +351,7 @@ __attribute__((target("avx2"))) static void row_lut_avx2(const media_yuv *restri
         _mm256_storeu_ps(pg + x, _mm256_i32gather_ps(y->lut[1], g, 4));
         _mm256_storeu_ps(pb + x, _mm256_i32gather_ps(y->lut[2], b, 4));
     }
-    for (; x < n; x++) {
-        pr[x] = y->lut[0][ir[x]];
-        pg[x] = y->lut[1][ig[x]];
-        pb[x] = y->lut[2][ib[x]];
-    }
+    return x;
 }
 
 /* x_byte of 8 lanes (see row_444_sse). */
@@ -528,38 +525,30 @@ int media_yuv_chw(media_yuv *y, const AVFrame *f, float *dst, int dst_w, int dst
         const uint8_t *lum = f->data[0] + (size_t)r * f->linesize[0];
         float *p0 = dst + (size_t)r * dst_w, *p1 = p0 + plane, *p2 = p1 + plane;
         int32_t *ir = y->rows + (size_t)4 * y->rows_w, *ig = ir + y->rows_w, *ib = ig + y->rows_w;
+        float *pr = y->bgr ? p2 : p0, *pb = y->bgr ? p0 : p2;
         const int32_t *hr[4];
+        int done = 0; /* pixels already in the planes (AVX2's 8-pixel steps) */
         if (kind == YUV_GRAY) {
             for (int x = 0; x < w; x++)
                 ir[x] = ig[x] = ib[x] = lum[x];
         } else if (kind == YUV_444) {
             const uint8_t *ub = f->data[1] + (size_t)r * f->linesize[1];
             const uint8_t *vb = f->data[2] + (size_t)r * f->linesize[2];
-            int done = 0;
 #if defined(__x86_64__) && defined(__GNUC__)
-            if (y->avx2) { /* the planes directly; only the row's tail below */
-                done = row_444_avx2(y, lum, ub, vb, w, y->bgr ? p2 : p0, p1, y->bgr ? p0 : p2);
-                lum += done;
-                ub += done;
-                vb += done;
-            }
+            if (y->avx2) /* the planes directly, with no row of bytes in between */
+                done = row_444_avx2(y, lum, ub, vb, w, pr, p1, pb);
 #endif
-            row_444(y, lum, ub, vb, w - done, ir, ig, ib);
-            row_lut(y, ir, (size_t)y->rows_w, w - done, (y->bgr ? p2 : p0) + done, p1 + done,
-                    (y->bgr ? p0 : p2) + done);
-            continue;
+            row_444(y, lum + done, ub + done, vb + done, w - done, ir + done, ig + done, ib + done);
         } else {
             chroma_rows(y, f, 0, r, &hr[0], &hr[1]);
             chroma_rows(y, f, 1, r, &hr[2], &hr[3]);
             row_sub(y, lum, hr, w, ir, ig, ib);
         }
 #if defined(__x86_64__) && defined(__GNUC__)
-        if (y->avx2) {
-            row_lut_avx2(y, ir, (size_t)y->rows_w, w, y->bgr ? p2 : p0, p1, y->bgr ? p0 : p2);
-            continue;
-        }
+        if (y->avx2 && kind != YUV_444)
+            done = row_lut_avx2(y, ir, (size_t)y->rows_w, w, pr, p1, pb);
 #endif
-        row_lut(y, ir, (size_t)y->rows_w, w, y->bgr ? p2 : p0, p1, y->bgr ? p0 : p2);
+        row_lut(y, ir + done, (size_t)y->rows_w, w - done, pr + done, p1 + done, pb + done);
     }
     return 1;
 }
