@@ -22,17 +22,21 @@ typedef struct run {
     media_pipe *p;
 } run;
 
+/* The cores this process may run on (0 when that cannot be read). */
+static int process_cores(void)
+{
+    cpu_set_t set;
+
+    return sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : 0;
+}
+
 /* 1 when inference with this many threads (0: the default, every core) leaves no core idle:
  * decoding then goes between the batches, not beside them (media_pipe.h, DESIGN). */
 static int engine_has_every_core(int threads)
 {
-    cpu_set_t set;
+    int cores = threads > 0 ? process_cores() : 0;
 
-    if (threads <= 0)
-        return 1;
-    if (sched_getaffinity(0, sizeof(set), &set) != 0)
-        return 0;
-    return threads >= CPU_COUNT(&set);
+    return threads <= 0 || (cores > 0 && threads >= cores);
 }
 
 static int open_pipe(run *r, const pose_model *m, const char *video, vas_err *e)
@@ -125,7 +129,6 @@ typedef struct stream {
     nn_session *s; /* stream 0: the sink's (cached) session; the others: their own */
     int threads;   /* OpenMP threads it runs on */
     double *xyl;   /* its batch's poses: batch x 3 x n_bodyparts */
-    int64_t ms;    /* its time in the network */
     int64_t runs;  /* batches it ran */
     pthread_t th;
     int started;
@@ -164,7 +167,8 @@ static void streams_fail(streams *ss, int rc, const vas_err *e)
 }
 
 /* Batch seq's rows, once every batch before it has its rows: in order, on any stream. */
-static int stream_write(stream *w, int64_t seq, const media_batch *b, int rc, vas_err *e)
+static int stream_write(stream *w, int64_t seq, const media_batch *b, int64_t ms, int rc,
+                        vas_err *e)
 {
     streams *ss = w->ss;
     run *r = ss->r;
@@ -175,7 +179,7 @@ static int stream_write(stream *w, int64_t seq, const media_batch *b, int rc, va
     if (ss->failed && rc == VAS_OK)
         rc = VAS_ECANCELLED; /* another stream's error is the one reported */
     if (rc == VAS_OK) {
-        pose_sink_timed(&r->k, w->ms);
+        pose_sink_timed(&r->k, ms);
         batch_meta(r, b);
         rc = pose_sink_write(&r->k, b->n, b->index, NULL, w->xyl, e);
     }
@@ -246,9 +250,8 @@ static void stream_loop(stream *w)
             return;
         }
         rc = stream_infer(w, &b, &ms, &retire, &e);
-        w->ms = ms;
         w->runs++;
-        rc = stream_write(w, seq, &b, rc, &e);
+        rc = stream_write(w, seq, &b, ms, rc, &e);
         media_pipe_release(r->p, &b);
         if (rc < 0) {
             streams_fail(ss, rc, &e); /* only the first error is kept */
@@ -274,13 +277,11 @@ static void *stream_main(void *arg)
 static int streams_cores(const run *r, const pose_model *m)
 {
     const media_video_info *vi = media_pipe_info(r->p);
-    int batch = r->o->batch > 0 ? r->o->batch : 4, cores = r->o->threads;
-    cpu_set_t set;
+    int batch = r->o->batch > 0 ? r->o->batch : 4;
+    int cores = r->o->threads > 0 ? r->o->threads : process_cores();
 
     if (r->o->one_stream || r->o->int8 || m->int8 || !engine_has_every_core(r->o->threads))
         return 0;
-    if (cores <= 0)
-        cores = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : 1;
     if (cores < N_STREAMS || (int64_t)vi->width * vi->height < 65536 ||
         vi->frames < (int64_t)16 * batch)
         return 0;
