@@ -118,6 +118,25 @@ char *util_concat(const char *a, const char *b)
     return s;
 }
 
+int util_pwrite_all(int fd, const void *buf, size_t n, int64_t off)
+{
+    const char *c = buf;
+
+    while (n > 0) {
+        ssize_t k = pwrite(fd, c, n, (off_t)off);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0)
+            return errno;
+        if (k == 0)
+            return EIO;
+        c += k;
+        n -= (size_t)k;
+        off += k;
+    }
+    return 0;
+}
+
 char *util_lower(char *s)
 {
     for (char *p = s; *p; p++)

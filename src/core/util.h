@@ -32,6 +32,9 @@ char *util_concat(const char *a, const char *b);
  * max bytes with VAS_ETOOBIG ("<path> is N bytes, over <limit>"). *buf is NULL on error. */
 int util_read_file(const char *path, size_t max, const char *limit, unsigned char **buf,
                    size_t *len, struct vas_err *e);
+/* pwrite of all n bytes of buf at off, again after EINTR and short writes: 0, or the errno (EIO
+ * when a write makes no progress). */
+int util_pwrite_all(int fd, const void *buf, size_t n, int64_t off);
 /* Lowercase a string in place; returns it. */
 char *util_lower(char *s);
 /* ISO-8601 UTC ("2026-11-25T04:10:49Z") of an epoch time into out[32]. */

@@ -6,7 +6,6 @@
  * (and that is no graph output) becomes new weights and bias on that convolution; the old
  * weights are left alone, since another node may share them. One that follows anything else is
  * left in place and refused at plan time. */
-#include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
 #include <math.h>
@@ -16,6 +15,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "core/util.h"
 #include "nn/nn_int.h"
 
 /* ---------------------------------------------------------------------------------------------
@@ -68,23 +68,6 @@ static size_t page_up(size_t n)
     return (n + pg - 1) / pg * pg;
 }
 
-static int write_all(int fd, const void *buf, size_t len, off_t at)
-{
-    const char *p = buf;
-
-    while (len > 0) {
-        ssize_t w = pwrite(fd, p, len, at);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        len -= (size_t)w;
-        at += w;
-    }
-    return 0;
-}
-
 void nn_graph_spill(nn_graph *g)
 {
     const char *dir = getenv("TMPDIR"); // NOLINT(concurrency-mt-unsafe): read, never set
@@ -106,7 +89,7 @@ void nn_graph_spill(nn_graph *g)
         const nn_const *c = g->vals[i].c;
         if (!spilled(c))
             continue;
-        if (write_all(fd, c->data, (size_t)c->count * 4, (off_t)at) < 0) {
+        if (util_pwrite_all(fd, c->data, (size_t)c->count * 4, (int64_t)at) != 0) {
             close(fd);
             return; /* a full disk: the weights stay where they are */
         }

@@ -71,35 +71,19 @@ struct store_writer {
     int werr;             /* errno of a failed write, 0 while none */
 };
 
-/* pwrite of all n bytes at off: 0, or the errno. */
-static int pwrite_all(int fd, const char *c, size_t n, int64_t off)
-{
-    while (n > 0) {
-        ssize_t k = pwrite(fd, c, n, off);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k < 0)
-            return errno;
-        c += k;
-        n -= (size_t)k;
-        off += k;
-    }
-    return 0;
-}
-
 /* Writes buffer bytes at off (a multiple of WR_BUF): whole blocks through dfd when there is one,
  * the rest through the page cache, whose writeback is started at once (sync_file_range,
  * asynchronous) so that commit's fdatasync finds little left to do. 0, or the errno. */
 static int put_at(store_writer *w, const char *c, size_t n, int64_t off)
 {
     size_t head = w->dfd >= 0 ? n & ~(WR_ALIGN - 1) : 0;
-    int err = head ? pwrite_all(w->dfd, c, head, off) : 0;
+    int err = head ? util_pwrite_all(w->dfd, c, head, off) : 0;
 
     if (err == EINVAL) /* O_DIRECT refused at write time: through the page cache then */
         head = 0, err = 0;
     if (err || head == n)
         return err;
-    err = pwrite_all(w->fd, c + head, n - head, off + (int64_t)head);
+    err = util_pwrite_all(w->fd, c + head, n - head, off + (int64_t)head);
     if (!err) /* best effort: a failure only leaves the work to fdatasync */
         (void)sync_file_range(w->fd, off + (int64_t)head, (int64_t)(n - head),
                               SYNC_FILE_RANGE_WRITE);
