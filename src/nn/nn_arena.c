@@ -145,7 +145,6 @@ static int bind_scratch(nn_plan *p, vas_err *e)
 }
 
 static int resize_prepare(const nn_plan *p, step *s);
-static int col2im_prepare(const nn_plan *p, step *s);
 
 int nn_plan_bind(nn_plan *p, vas_err *e)
 {
@@ -179,7 +178,7 @@ int nn_plan_bind(nn_plan *p, vas_err *e)
         rc = bind_scratch(p, e);
     for (int i = 0; rc >= 0 && i < p->n_steps; i++)
         if ((p->steps[i].kind == ST_RESIZE && resize_prepare(p, &p->steps[i]) < 0) ||
-            (p->steps[i].kind == ST_COL2IM && col2im_prepare(p, &p->steps[i]) < 0))
+            (p->steps[i].kind == ST_COL2IM && nn_col2im_prepare(p, &p->steps[i]) < 0))
             rc = err_set(e, VAS_ENOMEM, "out of memory planning '%s'", p->steps[i].name);
 done:
     free(first);
@@ -191,28 +190,6 @@ done:
 /* ---------------------------------------------------------------------------------------------
  * Resize (NHWC, f32 or bf16): follows the ONNX Resize text for the supported modes
  * ------------------------------------------------------------------------------------------- */
-static inline float ld(const void *b, size_t i, int bf)
-{
-    if (!bf)
-        return ((const float *)b)[i];
-    uint32_t u = (uint32_t)((const uint16_t *)b)[i] << 16;
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
-
-static inline void st(void *b, size_t i, float f, int bf)
-{
-    if (!bf) {
-        ((float *)b)[i] = f;
-        return;
-    }
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    u += 0x7fff + ((u >> 16) & 1); /* round to nearest even */
-    ((uint16_t *)b)[i] = (uint16_t)(u >> 16);
-}
-
 static float src_coord(const resize_p *rp, int64_t o, int64_t in, int64_t outsz, float scale)
 {
     switch (rp->ctm) {
@@ -304,117 +281,13 @@ static void run_resize(const nn_plan *p, const step *s)
                 size_t e = (size_t)(((n * H + y1[oy]) * W + x1[ox]) * C);
                 float wy = fy[oy], wx = fx[ox];
                 for (int64_t k = 0; k < C; k++) {
-                    float top = ld(src, a + k, bf) * (1 - wx) + ld(src, b + k, bf) * wx;
-                    float bot = ld(src, c + k, bf) * (1 - wx) + ld(src, e + k, bf) * wx;
-                    st(dst, d + k, s->rp.linear ? top * (1 - wy) + bot * wy : ld(src, a + k, bf),
-                       bf);
+                    float top = nn_ld(src, a + k, bf) * (1 - wx) + nn_ld(src, b + k, bf) * wx;
+                    float bot = nn_ld(src, c + k, bf) * (1 - wx) + nn_ld(src, e + k, bf) * wx;
+                    nn_st(dst, d + k,
+                          s->rp.linear ? top * (1 - wy) + bot * wy : nn_ld(src, a + k, bf), bf);
                 }
             }
     }
-}
-
-/* Input row (column) of each kernel row (column) of each output row (column), -1 where that
- * tap falls between strides or outside the input, once per plan: OH x kh then OW x kw int32. The
- * gather then does no division per pixel (which cost more than its sums). */
-static void col2im_axis(int64_t out, int64_t k, int64_t pad, int64_t stride, int64_t in,
-                        int32_t *map)
-{
-    for (int64_t o = 0; o < out; o++)
-        for (int64_t t = 0; t < k; t++) {
-            int64_t pos = o + pad - t, i = pos / stride;
-            map[o * k + t] = pos < 0 || pos % stride || i >= in ? -1 : (int32_t)i;
-        }
-}
-
-static int col2im_prepare(const nn_plan *p, step *s)
-{
-    const nn_tval *to = &p->tv[s->dst];
-    int64_t OH = to->dims[2], OW = to->dims[3];
-    int32_t *m = malloc(sizeof(int32_t) * (size_t)(OH * s->kk[0] + OW * s->kk[1]));
-
-    if (!m)
-        return VAS_ENOMEM;
-    s->maps = m;
-    col2im_axis(OH, s->kk[0], s->kpl[0], s->ks[0], s->kin[0], m);
-    col2im_axis(OW, s->kk[1], s->kpl[1], s->ks[1], s->kin[1], m + OH * s->kk[0]);
-    return VAS_OK;
-}
-
-/* Output pixel o of image n: the bias plus its taps, summed in f32 whatever the storage type,
- * written NHWC or nChw8c. In f32 the sums and the blocked stores are whole vectors. */
-static inline __attribute__((always_inline)) void
-col2im_pixel(const nn_plan *p, const step *s, void *dst, int blk, int64_t n, int64_t o)
-{
-    const nn_tval *to = &p->tv[s->dst];
-    int64_t OC = s->koc, OH = to->dims[2], OW = to->dims[3], oy = o / OW, ox = o % OW;
-    int64_t kh = s->kk[0], kw = s->kk[1], H = s->kin[0], W = s->kin[1];
-    const int32_t *ymap = s->maps, *xmap = ymap + OH * kh;
-    int bf = p->bf16;
-    float acc[256];
-
-    for (int64_t c0 = 0; c0 < OC; c0 += 256) {
-        int64_t cn = OC - c0 < 256 ? OC - c0 : 256;
-        for (int64_t c = 0; c < cn; c++)
-            acc[c] = s->bias ? s->bias[c0 + c] : 0.0f;
-        for (int64_t ky = 0; ky < kh; ky++) {
-            int64_t iy = ymap[oy * kh + ky];
-            for (int64_t kx = 0; iy >= 0 && kx < kw; kx++) {
-                int64_t ix = xmap[ox * kw + kx];
-                size_t at;
-                if (ix < 0)
-                    continue;
-                at = (size_t)((((n * H + iy) * W + ix) * kh * kw + ky * kw + kx) * OC + c0);
-                if (!bf) {
-                    const float *t = (const float *)s->tbuf + at;
-                    for (int64_t c = 0; c < cn; c++)
-                        acc[c] += t[c];
-                } else {
-                    for (int64_t c = 0; c < cn; c++)
-                        acc[c] += ld(s->tbuf, at + (size_t)c, 1);
-                }
-            }
-        }
-        if (blk && !bf) /* blocked plans are f32 with OC a multiple of 8 (nn_plan_layout.c) */
-            for (int64_t c = 0; c < cn; c += 8)
-                memcpy((float *)dst + ((n * (OC / 8) + (c0 + c) / 8) * OH * OW + o) * 8, acc + c,
-                       8 * sizeof(float));
-        else
-            for (int64_t c = 0, k = c0; c < cn; c++, k++)
-                st(dst,
-                   blk ? (size_t)(((n * (OC / 8) + k / 8) * OH * OW + o) * 8 + k % 8)
-                       : (size_t)((n * OH * OW + o) * OC + k),
-                   acc[c], bf);
-    }
-}
-
-/* The same compiled for AVX2 (8 floats a vector), called only where the CPU has it. */
-__attribute__((target("avx2"))) static void
-col2im_pixel_avx2(const nn_plan *p, const step *s, void *dst, int blk, int64_t n, int64_t o)
-{
-    col2im_pixel(p, s, dst, blk, n, o);
-}
-
-static void col2im_pixel_base(const nn_plan *p, const step *s, void *dst, int blk, int64_t n,
-                              int64_t o)
-{
-    col2im_pixel(p, s, dst, blk, n, o);
-}
-
-/* Gathers the K*K taps of each output pixel from the 1x1 product (see nn_plan_conv.c), adding
- * the bias; writes NHWC or nChw8c (blocked float plans, nn_plan_layout.c). Every output pixel is
- * its own sum: the pixels are shared out among the threads. */
-static void run_col2im(const nn_plan *p, const step *s)
-{
-    const nn_tval *to = &p->tv[s->dst];
-    int64_t NO = to->dims[0] * to->dims[2] * to->dims[3], OHW = to->dims[2] * to->dims[3];
-    int blk = nn_layout_tag(p, s->dst) == dnnl_nChw8c;
-    int avx2 = __builtin_cpu_supports("avx2");
-    void *dst = NULL;
-
-    dnnl_memory_get_data_handle(p->vmem[root_of(p, s->dst)], &dst);
-#pragma omp parallel for schedule(static)
-    for (int64_t no = 0; no < NO; no++)
-        (avx2 ? col2im_pixel_avx2 : col2im_pixel_base)(p, s, dst, blk, no / OHW, no % OHW);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -440,7 +313,7 @@ static void gn_stats(const nn_plan *p, const step *s, const void *src, size_t ba
         for (int64_t g = 0; g < ng; g++) {
             double a = 0, b = 0;
             for (int64_t k = 0; k < cg; k++) {
-                double v = ld(src, at + (size_t)(g * cg + k), p->bf16);
+                double v = nn_ld(src, at + (size_t)(g * cg + k), p->bf16);
                 a += v;
                 b += v * v;
             }
@@ -466,8 +339,8 @@ static void gn_apply(const nn_plan *p, const step *s, const void *src, void *dst
     for (int64_t i = 0; i < HW; i++) {
         size_t at = base + (size_t)(i * C + c0);
         for (int64_t k = 0; k < cn; k++) {
-            float y = (ld(src, at + (size_t)k, bf) - m[k]) * a[k] + b[k];
-            st(dst, at + (size_t)k, s->relu && y < 0 ? 0.0f : y, bf);
+            float y = (nn_ld(src, at + (size_t)k, bf) - m[k]) * a[k] + b[k];
+            nn_st(dst, at + (size_t)k, s->relu && y < 0 ? 0.0f : y, bf);
         }
     }
 }
@@ -662,7 +535,7 @@ int nn_plan_run(nn_plan *p, void *stream, const float *input, nn_ranges *obs, va
             memcpy(to, from, dnnl_memory_desc_get_size(&p->md[s->dst]));
         } else if (s->kind == ST_COL2IM) {
             dnnl_stream_wait(stream);
-            run_col2im(p, s);
+            nn_col2im_run(p, p->vmem[root_of(p, s->dst)], s);
         } else if (s->kind == ST_RESIZE) {
             dnnl_stream_wait(stream);
             run_resize(p, s);

@@ -9,9 +9,10 @@
  * adds per output value), so a plain loop does it in well under a millisecond: per output row
  * and block of 8 channels (contiguous in both layouts and in the weights, re-laid once as kh x kw
  * x C), for each tap that lands inside the input, the 8 channels are multiplied by the tap's
- * weights and summed in one vector (two copies: AVX2+FMA, used where the CPU has them, and the
- * baseline). Rows and blocks are split over the OpenMP threads oneDNN runs. The sum per output
- * value is in tap order, as a direct convolution's.
+ * weights and summed in one vector (copies: AVX2, used where the CPU has it, and the baseline;
+ * on AVX-512, where plans are NHWC, one of 16 channels a vector written with intrinsics). Rows and
+ * blocks are split over the OpenMP threads oneDNN runs. The sum per output value is in tap order,
+ * as a direct convolution's, and each copy gives the same bits.
  *
  * When: nn_dw_wanted asks oneDNN which implementation it would pick for the convolution and takes
  * it over from a gemm or reference one, or from any that is no depthwise kernel: on AVX-512,
@@ -21,9 +22,11 @@
  * ours, NN_DW_ONEDNN forbids it). What
  * followed the convolution (activations, a residual Add) is not fused: the planner plans those
  * nodes as their own steps, cheap beside the convolution. */
+#include <immintrin.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/nn_cpu.h"
 #include "nn/nn_plan_int.h"
 
 #define DW_MAXK 16 /* kernel rows the row loop takes; taller kernels stay oneDNN's */
@@ -176,13 +179,49 @@ static inline __attribute__((always_inline)) void dw_row(const step *s, const dw
     }
 }
 
-/* The same loop compiled for AVX2 and FMA (8 channels in one register, fused multiply-adds),
- * called only where the CPU has them. */
+/* The same loop compiled for AVX2 (8 channels in one register), called only where the CPU has
+ * it. A multiply, then an add: ISO C (-std=c17) leaves them unfused, as in the other copies. */
 __attribute__((target("avx2,fma"))) static void dw_row_avx2(const step *s, const dw_t *in,
                                                             const dw_t *out, int64_t n, int64_t oy,
                                                             int64_t c0, int64_t cn)
 {
     dw_row(s, in, out, n, oy, c0, cn);
+}
+
+/* AVX-512 (NHWC only, the layout AVX-512 plans use): 16 channels a vector, the last block
+ * masked. Each tap is a multiply then an add, in the loops' order, as the build's other copies
+ * (ISO C: no contraction), so the values are the same bits. */
+__attribute__((target("avx512f"))) static void dw_row_avx512(const step *s, const dw_t *in,
+                                                             const dw_t *out, int64_t n, int64_t oy,
+                                                             int64_t c0, int64_t cn)
+{
+    const float *rows[DW_MAXK], *wrow[DW_MAXK], *wt = s->tbuf;
+    int64_t KW = s->kk[1], SX = s->ks[1], PL = s->kpl[1], DX = s->kd[1], W = in->W, C = in->C;
+    __mmask16 m = (__mmask16)((1u << cn) - 1); /* cn <= 16 */
+    __m512 bias = _mm512_maskz_loadu_ps(m, s->bias + c0);
+    float *orow = out->p + at(out, n, oy, 0, c0);
+    int nr = 0;
+
+    for (int64_t ky = 0; ky < s->kk[0]; ky++) {
+        int64_t iy = oy * s->ks[0] - s->kpl[0] + ky * s->kd[0];
+        if (iy < 0 || iy >= in->H)
+            continue;
+        rows[nr] = in->p + at(in, n, iy, 0, c0);
+        wrow[nr++] = wt + ky * KW * C + c0;
+    }
+    for (int64_t ox = 0; ox < out->W; ox++) {
+        __m512 acc = bias;
+        for (int r = 0; r < nr; r++)
+            for (int64_t kx = 0; kx < KW; kx++) {
+                int64_t ix = ox * SX - PL + kx * DX;
+                if (ix < 0 || ix >= W)
+                    continue;
+                __m512 x = _mm512_maskz_loadu_ps(m, rows[r] + ix * C);
+                __m512 w = _mm512_maskz_loadu_ps(m, wrow[r] + kx * C);
+                acc = _mm512_add_ps(acc, _mm512_mul_ps(x, w));
+            }
+        _mm512_mask_storeu_ps(orow + ox * out->C, m, acc);
+    }
 }
 
 static void dw_row_base(const step *s, const dw_t *in, const dw_t *out, int64_t n, int64_t oy,
@@ -205,6 +244,16 @@ void nn_dw_run(const nn_plan *p, const dnnl_memory_t src_mem, const dnnl_memory_
     dnnl_memory_get_data_handle(dst_mem, &dst);
     in.p = src;
     out.p = dst;
+    /* oneDNN's level, so that ONEDNN_MAX_CPU_ISA=AVX2 (CI's AVX2 subset) runs the AVX2 copy */
+    if ((nn_cpu_features() & NN_CPU_AVX512) && !in.blk && !out.blk) {
+        int64_t CB16 = (C + 15) / 16;
+#pragma omp parallel for schedule(static)
+        for (int64_t r = 0; r < N * OH * CB16; r++) {
+            int64_t n = r / (OH * CB16), oy = r / CB16 % OH, c0 = r % CB16 * 16;
+            dw_row_avx512(s, &in, &out, n, oy, c0, C - c0 < 16 ? C - c0 : 16);
+        }
+        return;
+    }
 #pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < N * OH * CB; r++) {
         int64_t n = r / (OH * CB), oy = r / CB % OH, c0 = r % CB * 8;

@@ -10,6 +10,7 @@
 #define VAS_NN_PLAN_INT_H
 
 #include <oneapi/dnnl/dnnl.h>
+#include <string.h>
 
 #include "nn/nn_int.h"
 
@@ -171,6 +172,35 @@ int nn_layout_as_blocked16(pctx *x, int v);
 int nn_layout_blocked16_slot(nn_plan *p, int v);
 /* In blocked plans, refuses (and sets blk_refused) a primitive that is a reference one. */
 int nn_layout_impl_ok(pctx *x, const_dnnl_primitive_desc_t pd);
+
+/* Element i of a buffer of f32 (bf 0) or bf16 (bf 1) values, as f32; stores f, rounded to the
+ * nearest even bf16 where bf. */
+static inline float nn_ld(const void *b, size_t i, int bf)
+{
+    if (!bf)
+        return ((const float *)b)[i];
+    uint32_t u = (uint32_t)((const uint16_t *)b)[i] << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+static inline void nn_st(void *b, size_t i, float f, int bf)
+{
+    if (!bf) {
+        ((float *)b)[i] = f;
+        return;
+    }
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    u += 0x7fff + ((u >> 16) & 1); /* round to nearest even */
+    ((uint16_t *)b)[i] = (uint16_t)(u >> 16);
+}
+
+/* ConvTranspose's gather (nn_col2im.c): its per-plan maps (once, at bind time); its run, writing
+ * the memory of the step's dst. */
+int nn_col2im_prepare(const nn_plan *p, step *s);
+void nn_col2im_run(const nn_plan *p, dnnl_memory_t dst_mem, const step *s);
 
 /* Depthwise convolutions of ours (nn_dwconv.c): 1 if x->n, of geometry gm, is one that mode
  * (NN_DW_*) gives to us (in AUTO: where oneDNN would run it by a gemm or reference loop); its
