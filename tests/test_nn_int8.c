@@ -217,6 +217,76 @@ static void calibrates_then_quantises(void **state)
     free(want);
 }
 
+/* ---- the input's quantisation ---- */
+
+/* The input of an int8 plan quantised by its own step (nn_input.c, on AVX-512) or by oneDNN's
+ * re-orders (elsewhere), checked exactly: a 1x1 convolution whose weights copy the three channels
+ * (in a rotated order) gives q(x) * scale, q = round_even(clamp(x / scale)) from the calibrated
+ * range, so a value off by one step (1/127 of the range) or taken from another pixel or channel
+ * fails. Two images of 333x251 (each two of its 64K-pixel pieces and a tail of 15 pixels).
+ * Without VNNI oneDNN halves s8 sources' weights (127 -> 64, nn_plan_q.c), so there each value
+ * may be 64 / 63.5 of it: the check allows 1% of the value, which still catches a value from
+ * another pixel or channel, not a step. */
+static void input_quantised_exactly(void **state)
+{
+    enum { N = 2, C = 3, H = 251, W = 333 };
+    static const char *const names[1] = {"y"};
+    int64_t wd[4] = {C, C, 1, 1}, pads[4] = {0, 0, 0, 0};
+    nn_const *w = nn_const_new(NN_F32, 4, wd);
+    nn_options oq = {.int8 = 1, .int8_frames = N};
+    nn_build *b = NULL;
+    nn_graph *g = NULL;
+    nn_session *s = NULL;
+    float *x = malloc(sizeof(float) * N * C * H * W), amax = 0, sc, k, rel;
+    const float *y;
+    uint32_t r = 12345;
+    vas_err e = {0};
+    int in, out;
+
+    (void)state;
+    need_int8("input_quantised_exactly");
+    assert_non_null(w);
+    assert_non_null(x);
+    for (int o = 0; o < C; o++) /* output o = input (o + 1) % 3 */
+        for (int i = 0; i < C; i++)
+            ((float *)w->data)[o * C + i] = i == (o + 1) % C ? 1.0f : 0.0f;
+    for (int i = 0; i < N * C * H * W; i++) {
+        r = r * 1664525u + 1013904223u;
+        x[i] = (float)(r >> 8) / 16777216.0f * 3.5f - 1.5f;
+        amax = fmaxf(amax, fabsf(x[i]));
+    }
+    assert_int_equal(nn_build_new(&b, &e), VAS_OK);
+    in = nn_build_input(b, "x", C);
+    out = nn_build_conv(b, "conv", in, w, NULL, 1, 1, pads, 1);
+    assert_int_equal(nn_build_finish(b, &out, names, 1, &g, &e), VAS_OK);
+    assert_int_equal(nn_session_new(g, &oq, &s, &e), VAS_OK);
+    for (int run = 0; run < 2; run++) /* calibrates, then runs in int8 */
+        assert_int_equal(nn_session_run(s, x, N, H, W, &e), VAS_OK);
+    assert_int_equal(nn_session_int8_convs(s), 1);
+    assert_int_equal(nn_session_int8_input(s), (nn_cpu_features() & NN_CPU_AVX512) ? 1 : 0);
+    assert_int_equal(nn_session_output(s, 0, &y, NULL, &e), VAS_OK);
+    sc = amax / 127.0f;
+    k = 1.0f / sc;
+    rel = (nn_cpu_features() & (NN_CPU_AVX512_VNNI | NN_CPU_AVX2_VNNI)) ? 0.0f : 0.01f;
+    for (int n = 0; n < N; n++)
+        for (int o = 0; o < C; o++)
+            for (int i = 0; i < H * W; i++) {
+                float v = x[(n * C + (o + 1) % C) * H * W + i];
+                float want = nearbyintf(fminf(fmaxf(v * k, -128.0f), 127.0f)) * sc;
+                float got = y[(n * C + o) * H * W + i];
+                if (fabsf(got - want) > 1e-5f * amax + rel * fabsf(want))
+                    fail_msg("image %d channel %d pixel %d: %.7g, want %.7g (x %.7g, step %.3g)", n,
+                             o, i, got, want, v, sc);
+            }
+    print_message("input of %dx%dx%dx%d quantised %s: every value %s\n", N, C, H, W,
+                  nn_session_int8_input(s) ? "by vas's own step" : "by oneDNN's re-orders",
+                  rel > 0 ? "within 1% (no VNNI: halved weights)" : "exact");
+    nn_session_free(s);
+    nn_graph_free(g);
+    nn_const_free(w);
+    free(x);
+}
+
 /* ---- the saturation guard ---- */
 
 /* One convolution of C channels into OC, k x k, `group` groups, weight 1 where on(ic, tap) and
@@ -469,7 +539,7 @@ int main(void)
     static const struct CMUnitTest fixed[] = {
         cmocka_unit_test(options_checked),           cmocka_unit_test(calibrates_then_quantises),
         cmocka_unit_test(saturation_guard_holds),    cmocka_unit_test(model_setting_read),
-        cmocka_unit_test(openfield_clip_within_1px),
+        cmocka_unit_test(openfield_clip_within_1px), cmocka_unit_test(input_quantised_exactly),
     };
     size_t n = 0;
 

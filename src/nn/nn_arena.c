@@ -533,6 +533,8 @@ int nn_plan_run(nn_plan *p, void *stream, const float *input, nn_ranges *obs, va
             dnnl_memory_get_data_handle(p->vmem[root_of(p, s->src)], &from);
             dnnl_memory_get_data_handle(p->vmem[root_of(p, s->dst)], &to);
             memcpy(to, from, dnnl_memory_desc_get_size(&p->md[s->dst]));
+        } else if (s->kind == ST_INPUTQ) {
+            nn_input_q_run(p, input, p->vmem[root_of(p, s->dst)], s);
         } else if (s->kind == ST_COL2IM) {
             dnnl_stream_wait(stream);
             nn_col2im_run(p, p->vmem[root_of(p, s->dst)], s);
@@ -649,6 +651,11 @@ int nn_plan_int8_convs(const nn_plan *p)
 int nn_plan_wino_convs(const nn_plan *p)
 {
     return p->n_wino;
+}
+
+int nn_plan_int8_input(const nn_plan *p)
+{
+    return p->n_steps > 0 && p->steps[0].kind == ST_INPUTQ;
 }
 
 const char *nn_plan_layout(const nn_plan *p)

@@ -229,6 +229,8 @@ int nn_plan_is_int8(const nn_plan *p);
 int nn_plan_int8_convs(const nn_plan *p);
 /* Convolutions the plan runs with Winograd's kernels (nn_plan_conv.c). */
 int nn_plan_wino_convs(const nn_plan *p);
+/* 1 if the plan's first step is its own input quantisation (nn_input.c). */
+int nn_plan_int8_input(const nn_plan *p);
 /* "nChw8c" when the plan's activations are channel-blocked where they can be, else "nhwc". */
 const char *nn_plan_layout(const nn_plan *p);
 

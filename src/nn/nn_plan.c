@@ -725,6 +725,8 @@ static int plan_try(const nn_graph *g, const nn_options *opt, const nn_ranges *r
     if (rc >= 0)
         rc = plan_outputs(p, e);
     if (rc >= 0)
+        nn_input_fuse_q(p);
+    if (rc >= 0)
         rc = nn_plan_bind(p, e);
     if (p->tmp_stream) {
         dnnl_stream_destroy(p->tmp_stream);

@@ -16,7 +16,7 @@
 
 #define NN_STEP_ARGS 12
 
-enum { ST_PRIM, ST_COPY, ST_RESIZE, ST_NOP, ST_COL2IM, ST_GROUPNORM, ST_DWCONV };
+enum { ST_PRIM, ST_COPY, ST_RESIZE, ST_NOP, ST_COL2IM, ST_GROUPNORM, ST_DWCONV, ST_INPUTQ };
 
 typedef struct sarg {
     int arg;           /* DNNL_ARG_* */
@@ -201,6 +201,12 @@ static inline void nn_st(void *b, size_t i, float f, int bf)
  * the memory of the step's dst. */
 int nn_col2im_prepare(const nn_plan *p, step *s);
 void nn_col2im_run(const nn_plan *p, dnnl_memory_t dst_mem, const step *s);
+
+/* int8 plans' input step (nn_input.c): after planning, the input re-order and the input's
+ * quantisation become one step of ours (ST_INPUTQ, dst: the int8 shadow) where they can; its
+ * run, from the caller's NCHW in into the memory of that shadow. */
+void nn_input_fuse_q(nn_plan *p);
+void nn_input_q_run(const nn_plan *p, const float *in, dnnl_memory_t dst_mem, const step *s);
 
 /* Depthwise convolutions of ours (nn_dwconv.c): 1 if x->n, of geometry gm, is one that mode
  * (NN_DW_*) gives to us (in AUTO: where oneDNN would run it by a gemm or reference loop); its

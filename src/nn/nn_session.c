@@ -261,6 +261,11 @@ int nn_session_wino_convs(const nn_session *s)
     return s->plans[0] ? nn_plan_wino_convs(s->plans[0]) : 0;
 }
 
+int nn_session_int8_input(const nn_session *s)
+{
+    return s->plans[0] ? nn_plan_int8_input(s->plans[0]) : 0;
+}
+
 int nn_session_output(const nn_session *s, int i, const float **data, nn_tensor_info *info,
                       vas_err *e)
 {
