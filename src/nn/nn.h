@@ -104,7 +104,7 @@ void nn_session_set_threads(nn_session *s, int threads);
 /* Convolutions the current plan runs with Winograd's kernels (float32 on AVX-512; 0 elsewhere). */
 int nn_session_wino_convs(const nn_session *s);
 /* 1 when the current plan is int8 and quantises its input itself (nn_input.c: three channels,
- * AVX-512), else 0. */
+ * AVX2 or AVX-512), else 0. */
 int nn_session_int8_input(const nn_session *s);
 /* Output i of the last run, NCHW float32: borrowed result, valid until the next run or free. */
 int nn_session_output(const nn_session *s, int i, const float **data, nn_tensor_info *info,
