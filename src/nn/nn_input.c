@@ -21,13 +21,15 @@
 #include "nn/nn_cpu.h"
 #include "nn/nn_plan_int.h"
 
-/* 1 if step s reads value v (as a primitive's argument other than its output, or as src). */
-static int reads(const step *s, int v)
+/* 1 if step s reads value v or an alias of it (as a primitive's argument other than its output,
+ * or as src). */
+static int reads(const nn_plan *p, const step *s, int v)
 {
     for (int a = 0; a < s->n_args; a++)
-        if (s->args[a].val == v && s->args[a].arg != DNNL_ARG_DST && s->args[a].arg != DNNL_ARG_TO)
+        if (s->args[a].val >= 0 && nn_p_root(p, s->args[a].val) == v &&
+            s->args[a].arg != DNNL_ARG_DST && s->args[a].arg != DNNL_ARG_TO)
             return 1;
-    return s->src == v;
+    return s->src >= 0 && nn_p_root(p, s->src) == v;
 }
 
 /* The value step s (a re-order) writes, or -1. */
@@ -61,7 +63,7 @@ void nn_input_fuse_q(nn_plan *p)
         (p->vdt[sh] != dnnl_s8 && p->vdt[sh] != dnnl_u8) || !(p->vsc[sh] > 0.0f))
         return;
     for (int i = 1; i < p->n_steps; i++)
-        if (reads(&p->steps[i], in)) {
+        if (reads(p, &p->steps[i], in)) {
             if (j >= 0 || reorder_to(&p->steps[i]) != sh)
                 return; /* another reader of the float input, or not the shadow's re-order */
             j = i;
