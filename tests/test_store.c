@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <openssl/evp.h>
 #include <setjmp.h>
+#include <sqlite3.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -582,6 +583,34 @@ static void reopen_keeps_everything(void **state)
     assert_string_equal(tu_state_of(f->s, id), "PENDING");
 }
 
+/* A connection opened while another process holds the write lock (an HTTP thread's first
+ * request, during a long write elsewhere) writes nothing while opening: it opens at once and
+ * reads, instead of waiting out the busy timeout for a 503 (e2e_faults met that under load). */
+static void open_reads_under_a_held_lock(void **state)
+{
+    fx *f = *state;
+    char fid[STORE_ID_LEN + 1];
+    store *s2 = NULL;
+    sqlite3 *db = NULL;
+    json_t *list = NULL;
+    vas_err e = {0};
+    int64_t t0;
+
+    tu_put(f->s, "listed", "listed.txt", fid);
+    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+    t0 = util_mono_ms();
+    if (store_open(f->db, f->data, &s2, &e) != VAS_OK)
+        fail_msg("opening beside a held write lock: %s", e.msg);
+    assert_int_equal(store_file_list(s2, -1, 0, &list, &e), VAS_OK);
+    assert_true(util_mono_ms() - t0 < 2000); /* not the busy timeout (10 s) */
+    assert_int_equal(json_array_size(list), 1);
+    json_decref(list);
+    assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    store_close(s2);
+}
+
 static void open_fails_cleanly(void **state)
 {
     fx *f = *state;
@@ -624,6 +653,7 @@ int main(void)
         T(clean_up_analyses_only),
         T(two_handles_share_one_catalog),
         T(reopen_keeps_everything),
+        T(open_reads_under_a_held_lock),
         T(open_fails_cleanly),
     };
 

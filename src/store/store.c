@@ -17,6 +17,10 @@
 /* How long a statement waits for another connection's write lock before VAS_EBUSY (503). */
 #define STORE_BUSY_MS 10000
 
+/* user_version once the schema above is in place: a connection that reads it skips the schema,
+ * whose INSERT would take the write lock (and wait for it while another process holds it). */
+#define SCHEMA_MARK "1"
+
 static const char schema[] =
     "PRAGMA journal_mode=WAL;"
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
@@ -42,7 +46,8 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS analysis_inputs("
     "  analysis_seq INTEGER NOT NULL REFERENCES analyses(seq) ON DELETE CASCADE,"
     "  idx INTEGER NOT NULL, file_id TEXT NOT NULL, PRIMARY KEY(analysis_seq, idx));"
-    "CREATE INDEX IF NOT EXISTS analysis_inputs_file ON analysis_inputs(file_id);";
+    "CREATE INDEX IF NOT EXISTS analysis_inputs_file ON analysis_inputs(file_id);"
+    "PRAGMA user_version=" SCHEMA_MARK ";";
 
 int store_full(int err)
 {
@@ -143,6 +148,21 @@ int store_prefix_bounds(const char *prefix, size_t min, size_t max, int uuid, ch
     return VAS_OK;
 }
 
+/* 1 if the database carries SCHEMA_MARK (the schema is in place), 0 if not, < 0 on errors. */
+static int schema_ready(store *s, vas_err *e)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+        return store_db_err(s, e, "reading the schema version");
+    rc = sqlite3_step(st);
+    rc = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) == atoi(SCHEMA_MARK)
+                          : store_db_err(s, e, "reading the schema version");
+    sqlite3_finalize(st);
+    return rc;
+}
+
 int store_open(const char *db_path, const char *data_folder, store **out, vas_err *e)
 {
     store *s = calloc(1, sizeof(*s));
@@ -179,7 +199,12 @@ int store_open(const char *db_path, const char *data_folder, store **out, vas_er
         goto fail;
     }
     sqlite3_busy_handler(s->db, busy_wait, s);
-    rc = store_exec(s, schema, e);
+    /* Opening writes nothing where everything is in place already (schema, the job counters, the
+     * Redis columns): a connection opened while another process holds the write lock (a request
+     * thread's first, say) then still reads instead of waiting STORE_BUSY_MS for a 503. */
+    rc = schema_ready(s, e);
+    if (rc == 0)
+        rc = store_exec(s, schema, e);
     if (rc == VAS_OK)
         rc = store_job_stats_init(s, e); /* the counters GET /metrics reads */
     if (rc == VAS_OK)

@@ -33,8 +33,13 @@ int store_remote_init(store *s, vas_err *e)
 {
     static const char *const cols[] = {"worker", "queue_entry"};
     char sql[128];
-    int rc = store_exec(s, "BEGIN IMMEDIATE", e); /* two processes opening at once add it once */
+    int rc = VAS_OK, have = 0;
 
+    for (size_t i = 0; rc >= 0 && i < sizeof(cols) / sizeof(cols[0]); i++) /* read first */
+        have += (rc = has_column(s, cols[i], e)) == 1;
+    if (rc < 0 || have == (int)(sizeof(cols) / sizeof(cols[0])))
+        return rc < 0 ? rc : VAS_OK;          /* nothing to add: no write lock taken */
+    rc = store_exec(s, "BEGIN IMMEDIATE", e); /* two processes opening at once add it once */
     for (size_t i = 0; rc == VAS_OK && i < sizeof(cols) / sizeof(cols[0]); i++) {
         rc = has_column(s, cols[i], e);
         if (rc == 0) {
