@@ -19,7 +19,9 @@
 
 /* user_version once the schema above is in place: a connection that reads it skips the schema,
  * whose INSERT would take the write lock (and wait for it while another process holds it). */
-#define SCHEMA_MARK "1"
+#define SCHEMA_MARK    1
+#define SCHEMA_STR_(x) #x
+#define SCHEMA_STR(x)  SCHEMA_STR_(x)
 
 static const char schema[] =
     "PRAGMA journal_mode=WAL;"
@@ -47,7 +49,7 @@ static const char schema[] =
     "  analysis_seq INTEGER NOT NULL REFERENCES analyses(seq) ON DELETE CASCADE,"
     "  idx INTEGER NOT NULL, file_id TEXT NOT NULL, PRIMARY KEY(analysis_seq, idx));"
     "CREATE INDEX IF NOT EXISTS analysis_inputs_file ON analysis_inputs(file_id);"
-    "PRAGMA user_version=" SCHEMA_MARK ";";
+    "PRAGMA user_version=" SCHEMA_STR(SCHEMA_MARK) ";";
 
 int store_full(int err)
 {
@@ -157,7 +159,7 @@ static int schema_ready(store *s, vas_err *e)
     if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
         return store_db_err(s, e, "reading the schema version");
     rc = sqlite3_step(st);
-    rc = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) == atoi(SCHEMA_MARK)
+    rc = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) == SCHEMA_MARK
                           : store_db_err(s, e, "reading the schema version");
     sqlite3_finalize(st);
     return rc;
