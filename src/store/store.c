@@ -17,7 +17,7 @@
 /* How long a statement waits for another connection's write lock before VAS_EBUSY (503). */
 #define STORE_BUSY_MS 10000
 
-/* user_version once the schema above is in place: a connection that reads it skips the schema,
+/* user_version once the schema below is in place: a connection that reads it skips the schema,
  * whose INSERT would take the write lock (and wait for it while another process holds it). */
 #define SCHEMA_MARK    1
 #define SCHEMA_STR_(x) #x
