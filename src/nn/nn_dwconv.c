@@ -130,6 +130,25 @@ static inline int64_t at(const dw_t *t, int64_t n, int64_t y, int64_t x, int64_t
     return ((n * t->H + y) * t->W + x) * t->C + c;
 }
 
+/* The input rows (and their weight rows) that output row oy of image n reads, from channel c0:
+ * kernel rows falling outside the input are left out. Their count. */
+static inline __attribute__((always_inline)) int dw_rows(const step *s, const dw_t *in, int64_t n,
+                                                         int64_t oy, int64_t c0, const float **rows,
+                                                         const float **wrow)
+{
+    const float *wt = s->tbuf;
+    int nr = 0;
+
+    for (int64_t ky = 0; ky < s->kk[0]; ky++) {
+        int64_t iy = oy * s->ks[0] - s->kpl[0] + ky * s->kd[0];
+        if (iy < 0 || iy >= in->H)
+            continue;
+        rows[nr] = in->p + at(in, n, iy, 0, c0);
+        wrow[nr++] = wt + ky * s->kk[1] * in->C + c0;
+    }
+    return nr;
+}
+
 /* Output row oy of image n, channels c0 .. c0 + cn (cn <= 8; NCH: the same, a constant the
  * compiler unrolls into one vector when it is 8). The input rows the kernel's rows fall on are
  * found once per output row; a pixel is then one step (8 floats blocked, C in NHWC) from the
@@ -140,14 +159,7 @@ static inline int64_t at(const dw_t *t, int64_t n, int64_t y, int64_t x, int64_t
     int64_t KW = s->kk[1], SX = s->ks[1], PL = s->kpl[1], DX = s->kd[1], W = in->W;                \
     int64_t ps = in->blk ? 8 : in->C, ops = out->blk ? 8 : out->C;                                 \
     float *orow = out->p + at(out, n, oy, 0, c0);                                                  \
-    int nr = 0;                                                                                    \
-    for (int64_t ky = 0; ky < s->kk[0]; ky++) {                                                    \
-        int64_t iy = oy * s->ks[0] - s->kpl[0] + ky * s->kd[0];                                    \
-        if (iy < 0 || iy >= in->H)                                                                 \
-            continue;                                                                              \
-        rows[nr] = in->p + at(in, n, iy, 0, c0);                                                   \
-        wrow[nr++] = wt + ky * KW * in->C + c0;                                                    \
-    }                                                                                              \
+    int nr = dw_rows(s, in, n, oy, c0, rows, wrow);                                                \
     for (int64_t ox = 0; ox < out->W; ox++) {                                                      \
         float acc[8];                                                                              \
         float *op = orow + ox * ops;                                                               \
@@ -170,8 +182,6 @@ static inline __attribute__((always_inline)) void dw_row(const step *s, const dw
                                                          const dw_t *out, int64_t n, int64_t oy,
                                                          int64_t c0, int64_t cn)
 {
-    const float *wt = s->tbuf;
-
     if (cn == 8) {
         DW_ROW(8)
     } else {
@@ -195,20 +205,12 @@ __attribute__((target("avx512f"))) static void dw_row_avx512(const step *s, cons
                                                              const dw_t *out, int64_t n, int64_t oy,
                                                              int64_t c0, int64_t cn)
 {
-    const float *rows[DW_MAXK], *wrow[DW_MAXK], *wt = s->tbuf;
+    const float *rows[DW_MAXK], *wrow[DW_MAXK];
     int64_t KW = s->kk[1], SX = s->ks[1], PL = s->kpl[1], DX = s->kd[1], W = in->W, C = in->C;
     __mmask16 m = (__mmask16)((1u << cn) - 1); /* cn <= 16 */
     __m512 bias = _mm512_maskz_loadu_ps(m, s->bias + c0);
     float *orow = out->p + at(out, n, oy, 0, c0);
-    int nr = 0;
-
-    for (int64_t ky = 0; ky < s->kk[0]; ky++) {
-        int64_t iy = oy * s->ks[0] - s->kpl[0] + ky * s->kd[0];
-        if (iy < 0 || iy >= in->H)
-            continue;
-        rows[nr] = in->p + at(in, n, iy, 0, c0);
-        wrow[nr++] = wt + ky * KW * C + c0;
-    }
+    int nr = dw_rows(s, in, n, oy, c0, rows, wrow);
     for (int64_t ox = 0; ox < out->W; ox++) {
         __m512 acc = bias;
         for (int r = 0; r < nr; r++)
