@@ -154,10 +154,10 @@ int store_prefix_bounds(const char *prefix, size_t min, size_t max, int uuid, ch
 static int schema_ready(store *s, vas_err *e)
 {
     sqlite3_stmt *st = NULL;
-    int rc;
+    int rc = store_stmt(s, -1, "PRAGMA user_version", &st, e);
 
-    if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
-        return store_db_err(s, e, "reading the schema version");
+    if (rc < 0)
+        return rc;
     rc = sqlite3_step(st);
     rc = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) == SCHEMA_MARK
                           : store_db_err(s, e, "reading the schema version");
