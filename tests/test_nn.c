@@ -657,6 +657,44 @@ static void fold_empty_input_refused(void **state)
     assert_non_null(strstr(e.msg, "a required input is empty"));
 }
 
+/* A Conv or ConvTranspose whose kernel_shape disagrees with its weights is refused: the gather
+ * walked 3 x 67 taps over a product made from 3 x 3 weights (found by fuzz_onnx). */
+static void kernel_shape_mismatch_refused(void **state)
+{
+    static const char *const names[1] = {"y"};
+    static const char *const ops[2] = {"Conv", "ConvTranspose"};
+    static float wv[4 * 4 * 3 * 3];
+    const int64_t wd[4] = {4, 4, 3, 3}, ks[2] = {3, 67};
+
+    (void)state;
+    for (int k = 0; k < 2; k++) {
+        int in[2] = {-1, -1}, out, rc;
+        float x[4 * 5 * 70] = {0};
+        nn_build *b = NULL;
+        nn_graph *g = NULL;
+        nn_session *s = NULL;
+        nn_options o = {.threads = 1};
+        vas_err e = {0};
+
+        assert_int_equal(nn_build_new(&b, &e), VAS_OK);
+        in[0] = nn_build_input(b, "x", 4);
+        in[1] = nn_build_constf(b, "w", 4, wd, wv);
+        out = nn_build_node(b, ops[k], "c", in, 2);
+        nn_build_attr_ints(b, "kernel_shape", ks, 2);
+        rc = nn_build_finish(b, &out, names, 1, &g, &e);
+        if (rc == VAS_OK) {
+            rc = nn_session_new(g, &o, &s, &e);
+            if (rc == VAS_OK)
+                rc = nn_session_run(s, x, 1, 5, 70, &e);
+        }
+        assert_true(rc < 0);
+        if (!strstr(e.msg, "kernel_shape 3x67 does not match the weights' 3x3"))
+            fail_msg("%s: message '%s'", ops[k], e.msg);
+        nn_session_free(s);
+        nn_graph_free(g);
+    }
+}
+
 int main(void)
 {
     static struct CMUnitTest tests[3 * MAX_CASES + 16];
@@ -673,6 +711,7 @@ int main(void)
         cmocka_unit_test(bf16_refused_without_the_isa),
         cmocka_unit_test(resize_bad_scales_refused),
         cmocka_unit_test(fold_empty_input_refused),
+        cmocka_unit_test(kernel_shape_mismatch_refused),
         cmocka_unit_test(nets_plan_blocked),
         cmocka_unit_test(winograd_agrees),
         cmocka_unit_test(weights_spilled),

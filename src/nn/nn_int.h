@@ -185,7 +185,8 @@ typedef struct nn_tval {
 int nn_shapes(const nn_graph *g, int n, int h, int w, nn_tval **out, vas_err *e);
 void nn_shapes_free(nn_tval *t, int n_vals);
 
-/* Conv/ConvTranspose/pool geometry of node nd for input value dims `in`. */
+/* Conv/ConvTranspose/pool geometry of node nd for input value dims `in` (nn_geom.c); wdims,
+ * the weights' dims or NULL, give the kernel, and a kernel_shape that disagrees is refused. */
 typedef struct nn_geom {
     int64_t k[2], s[2], d[2]; /* kernel, stride, dilation (ONNX: 1 = dense) */
     int64_t pl[2], pr[2];     /* pads: top/left and bottom/right, after auto_pad/ceil_mode */
