@@ -188,6 +188,10 @@ def dw_cases(rng):
         ("op_dw_dilated_relu6", (2, 12, 10, 11), 3, 1, (2, 2, 2, 2), 2, True, True),
         ("op_dw_dilated_s2_asym", (1, 8, 13, 9), 3, 2, (3, 1, 2, 4), 3, False, False),
         ("op_dw_k5_wide_pad", (2, 5, 9, 10), 5, 1, (8, 8, 8, 8), 4, True, False),
+        # rows wide enough for the vector loops' 8-pixel runs, with border columns and a channel
+        # tail on both sides of them (20: 16 + 4 on AVX-512, 8 + 8 + 4 on AVX2)
+        ("op_dw_wide_rows", (2, 20, 6, 37), 3, 1, (1, 1, 1, 1), 1, True, True),
+        ("op_dw_wide_s2", (1, 24, 7, 45), 3, 2, (1, 2, 1, 0), 2, True, False),
     ]
     for name, shape, k, s, p, d, bias, relu6 in specs:
         x = rng.standard_normal(shape).astype(np.float32)
