@@ -695,6 +695,45 @@ static void kernel_shape_mismatch_refused(void **state)
     }
 }
 
+/* Geometry past any image (a dilation of 2^62: its kernel's reach overflowed int64 in the sizes
+ * computed from it) is refused with the node named. */
+static void absurd_geometry_refused(void **state)
+{
+    static const char *const names[1] = {"y"};
+    static float wv[4 * 1 * 3 * 3];
+    const int64_t wd[4] = {4, 1, 3, 3}, huge[2] = {(int64_t)1 << 62, 1}, neg[2] = {-1, 0};
+    const char *attr[2] = {"dilations", "output_padding"};
+    const char *op[2] = {"Conv", "ConvTranspose"};
+
+    (void)state;
+    for (int k = 0; k < 2; k++) {
+        int in[2] = {-1, -1}, out, rc;
+        float x[4 * 5 * 7] = {0};
+        nn_build *b = NULL;
+        nn_graph *g = NULL;
+        nn_session *s = NULL;
+        nn_options o = {.threads = 1};
+        vas_err e = {0};
+
+        assert_int_equal(nn_build_new(&b, &e), VAS_OK);
+        in[0] = nn_build_input(b, "x", 4);
+        in[1] = nn_build_constf(b, "w", 4, wd, wv);
+        out = nn_build_node(b, op[k], "c", in, 2);
+        nn_build_attr_ints(b, attr[k], k ? neg : huge, 2);
+        rc = nn_build_finish(b, &out, names, 1, &g, &e);
+        if (rc == VAS_OK) {
+            rc = nn_session_new(g, &o, &s, &e);
+            if (rc == VAS_OK)
+                rc = nn_session_run(s, x, 1, 5, 7, &e);
+        }
+        assert_true(rc < 0);
+        if (!strstr(e.msg, "node 'c'") || !strstr(e.msg, "bad kernel, stride, dilation or pads"))
+            fail_msg("%s %s: message '%s'", op[k], attr[k], e.msg);
+        nn_session_free(s);
+        nn_graph_free(g);
+    }
+}
+
 int main(void)
 {
     static struct CMUnitTest tests[3 * MAX_CASES + 16];
@@ -712,6 +751,7 @@ int main(void)
         cmocka_unit_test(resize_bad_scales_refused),
         cmocka_unit_test(fold_empty_input_refused),
         cmocka_unit_test(kernel_shape_mismatch_refused),
+        cmocka_unit_test(absurd_geometry_refused),
         cmocka_unit_test(nets_plan_blocked),
         cmocka_unit_test(winograd_agrees),
         cmocka_unit_test(weights_spilled),

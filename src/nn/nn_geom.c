@@ -6,6 +6,10 @@
 
 #include "nn/nn_int.h"
 
+/* The largest kernel, stride, dilation or pad taken: far beyond any image (so that the sizes
+ * computed from them cannot overflow), small enough for products of two of them in 64 bits. */
+#define GEOM_MAX (1 << 20)
+
 static int auto_pads(const nn_node *nd, int64_t in_sz, int64_t k, int64_t s, int64_t d, int64_t *pl,
                      int64_t *pr)
 {
@@ -59,7 +63,9 @@ int nn_geom_get(const nn_node *nd, const int64_t *in_dims, const int64_t *wdims,
         int64_t kd = (gm->k[i] - 1) * gm->d[i] + 1, o;
         gm->pl[i] = pads[i];
         gm->pr[i] = pads[i + 2];
-        if (gm->k[i] <= 0 || gm->s[i] <= 0 || gm->d[i] <= 0 || pads[i] < 0 || pads[i + 2] < 0)
+        if (gm->k[i] <= 0 || gm->s[i] <= 0 || gm->d[i] <= 0 || pads[i] < 0 || pads[i + 2] < 0 ||
+            op[i] < 0 || gm->k[i] > GEOM_MAX || gm->s[i] > GEOM_MAX || gm->d[i] > GEOM_MAX ||
+            pads[i] > GEOM_MAX || pads[i + 2] > GEOM_MAX || op[i] > GEOM_MAX)
             return err_set(e, VAS_EINVAL, "node '%s' (%s): bad kernel, stride, dilation or pads",
                            nd->name, nd->op_type);
         if (nd->op == NN_OP_CONVT) {
