@@ -657,81 +657,62 @@ static void fold_empty_input_refused(void **state)
     assert_non_null(strstr(e.msg, "a required input is empty"));
 }
 
+/* A graph of one node op ("Conv", "ConvTranspose") over a 4-channel input, weights of dims wd,
+ * with attribute attr = v (2 values), must be refused, when built or at its first run on a 5 x
+ * w input, with a message naming the node and holding needle. */
+static void conv_refused(const char *op, const int64_t *wd, const char *attr, const int64_t *v,
+                         int w, const char *needle)
+{
+    static const char *const names[1] = {"y"};
+    static float wv[4 * 4 * 3 * 3];
+    static float x[4 * 5 * 70];
+    int in[2] = {-1, -1}, out, rc;
+    nn_build *b = NULL;
+    nn_graph *g = NULL;
+    nn_session *s = NULL;
+    nn_options o = {.threads = 1};
+    vas_err e = {0};
+
+    assert_int_equal(nn_build_new(&b, &e), VAS_OK);
+    in[0] = nn_build_input(b, "x", 4);
+    in[1] = nn_build_constf(b, "w", 4, wd, wv);
+    out = nn_build_node(b, op, "c", in, 2);
+    nn_build_attr_ints(b, attr, v, 2);
+    rc = nn_build_finish(b, &out, names, 1, &g, &e);
+    if (rc == VAS_OK) {
+        rc = nn_session_new(g, &o, &s, &e);
+        if (rc == VAS_OK)
+            rc = nn_session_run(s, x, 1, 5, w, &e);
+    }
+    assert_true(rc < 0);
+    if (!strstr(e.msg, "node 'c'") || !strstr(e.msg, needle))
+        fail_msg("%s %s: message '%s' lacks '%s'", op, attr, e.msg, needle);
+    nn_session_free(s);
+    nn_graph_free(g);
+}
+
 /* A Conv or ConvTranspose whose kernel_shape disagrees with its weights is refused: the gather
  * walked 3 x 67 taps over a product made from 3 x 3 weights (found by fuzz_onnx). */
 static void kernel_shape_mismatch_refused(void **state)
 {
-    static const char *const names[1] = {"y"};
-    static const char *const ops[2] = {"Conv", "ConvTranspose"};
-    static float wv[4 * 4 * 3 * 3];
     const int64_t wd[4] = {4, 4, 3, 3}, ks[2] = {3, 67};
+    const char *msg = "kernel_shape 3x67 does not match the weights' 3x3";
 
     (void)state;
-    for (int k = 0; k < 2; k++) {
-        int in[2] = {-1, -1}, out, rc;
-        float x[4 * 5 * 70] = {0};
-        nn_build *b = NULL;
-        nn_graph *g = NULL;
-        nn_session *s = NULL;
-        nn_options o = {.threads = 1};
-        vas_err e = {0};
-
-        assert_int_equal(nn_build_new(&b, &e), VAS_OK);
-        in[0] = nn_build_input(b, "x", 4);
-        in[1] = nn_build_constf(b, "w", 4, wd, wv);
-        out = nn_build_node(b, ops[k], "c", in, 2);
-        nn_build_attr_ints(b, "kernel_shape", ks, 2);
-        rc = nn_build_finish(b, &out, names, 1, &g, &e);
-        if (rc == VAS_OK) {
-            rc = nn_session_new(g, &o, &s, &e);
-            if (rc == VAS_OK)
-                rc = nn_session_run(s, x, 1, 5, 70, &e);
-        }
-        assert_true(rc < 0);
-        if (!strstr(e.msg, "kernel_shape 3x67 does not match the weights' 3x3"))
-            fail_msg("%s: message '%s'", ops[k], e.msg);
-        nn_session_free(s);
-        nn_graph_free(g);
-    }
+    conv_refused("Conv", wd, "kernel_shape", ks, 70, msg);
+    conv_refused("ConvTranspose", wd, "kernel_shape", ks, 70, msg);
 }
 
 /* Geometry past any image (a dilation of 2^62: its kernel's reach overflowed int64 in the sizes
- * computed from it) is refused with the node named. */
+ * computed from it; a negative output padding) is refused with the node named. */
 static void absurd_geometry_refused(void **state)
 {
-    static const char *const names[1] = {"y"};
-    static float wv[4 * 1 * 3 * 3];
     const int64_t wd[4] = {4, 1, 3, 3}, huge[2] = {(int64_t)1 << 62, 1}, neg[2] = {-1, 0};
-    const char *attr[2] = {"dilations", "output_padding"};
-    const char *op[2] = {"Conv", "ConvTranspose"};
+    const char *msg = "bad kernel, stride, dilation or pads";
 
     (void)state;
-    for (int k = 0; k < 2; k++) {
-        int in[2] = {-1, -1}, out, rc;
-        float x[4 * 5 * 7] = {0};
-        nn_build *b = NULL;
-        nn_graph *g = NULL;
-        nn_session *s = NULL;
-        nn_options o = {.threads = 1};
-        vas_err e = {0};
-
-        assert_int_equal(nn_build_new(&b, &e), VAS_OK);
-        in[0] = nn_build_input(b, "x", 4);
-        in[1] = nn_build_constf(b, "w", 4, wd, wv);
-        out = nn_build_node(b, op[k], "c", in, 2);
-        nn_build_attr_ints(b, attr[k], k ? neg : huge, 2);
-        rc = nn_build_finish(b, &out, names, 1, &g, &e);
-        if (rc == VAS_OK) {
-            rc = nn_session_new(g, &o, &s, &e);
-            if (rc == VAS_OK)
-                rc = nn_session_run(s, x, 1, 5, 7, &e);
-        }
-        assert_true(rc < 0);
-        if (!strstr(e.msg, "node 'c'") || !strstr(e.msg, "bad kernel, stride, dilation or pads"))
-            fail_msg("%s %s: message '%s'", op[k], attr[k], e.msg);
-        nn_session_free(s);
-        nn_graph_free(g);
-    }
+    conv_refused("Conv", wd, "dilations", huge, 7, msg);
+    conv_refused("ConvTranspose", wd, "output_padding", neg, 7, msg);
 }
 
 int main(void)
