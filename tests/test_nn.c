@@ -715,6 +715,16 @@ static void absurd_geometry_refused(void **state)
     conv_refused("ConvTranspose", wd, "output_padding", neg, 7, msg);
 }
 
+/* A node whose output would exceed 2^36 elements is refused (a ConvTranspose of stride 2^20 on
+ * a 5 x 7 input: 5 M x 6 M; chained, such sizes overflowed int64 in the next node's). */
+static void huge_output_refused(void **state)
+{
+    const int64_t wd[4] = {4, 1, 3, 3}, big[2] = {(int64_t)1 << 20, (int64_t)1 << 20};
+
+    (void)state;
+    conv_refused("ConvTranspose", wd, "strides", big, 7, "its output would be too large");
+}
+
 int main(void)
 {
     static struct CMUnitTest tests[3 * MAX_CASES + 16];
@@ -733,6 +743,7 @@ int main(void)
         cmocka_unit_test(fold_empty_input_refused),
         cmocka_unit_test(kernel_shape_mismatch_refused),
         cmocka_unit_test(absurd_geometry_refused),
+        cmocka_unit_test(huge_output_refused),
         cmocka_unit_test(nets_plan_blocked),
         cmocka_unit_test(winograd_agrees),
         cmocka_unit_test(weights_spilled),

@@ -60,7 +60,7 @@ int nn_geom_get(const nn_node *nd, const int64_t *in_dims, const int64_t *wdims,
                        nd->name, nd->op_type);
     gm->group = nn_attr_int(nd, "group", 1);
     for (int i = 0; i < 2; i++) {
-        int64_t kd = (gm->k[i] - 1) * gm->d[i] + 1, o;
+        int64_t kd, o; /* the kernel's reach, once the checks bound its factors */
         gm->pl[i] = pads[i];
         gm->pr[i] = pads[i + 2];
         if (gm->k[i] <= 0 || gm->s[i] <= 0 || gm->d[i] <= 0 || pads[i] < 0 || pads[i + 2] < 0 ||
@@ -68,6 +68,7 @@ int nn_geom_get(const nn_node *nd, const int64_t *in_dims, const int64_t *wdims,
             pads[i] > GEOM_MAX || pads[i + 2] > GEOM_MAX || op[i] > GEOM_MAX)
             return err_set(e, VAS_EINVAL, "node '%s' (%s): bad kernel, stride, dilation or pads",
                            nd->name, nd->op_type);
+        kd = (gm->k[i] - 1) * gm->d[i] + 1;
         if (nd->op == NN_OP_CONVT) {
             gm->out[i] = gm->s[i] * (in_dims[2 + i] - 1) + op[i] + kd - gm->pl[i] - gm->pr[i];
             gm->pr[i] -= op[i]; /* oneDNN: output_padding is less right padding */

@@ -577,6 +577,27 @@ static int runtime_param(sctx *x, int from)
 }
 
 /* A node with a runtime input: output shapes only. */
+/* The most elements a runtime value may have: 2^36 (256 GiB of float32), far beyond any
+ * machine's memory, and small enough that a node's size arithmetic on its inputs' dimensions
+ * (a stride of up to 2^20 times one: nn_geom.c) stays within 64 bits. */
+#define SHAPE_MAX_ELEMS ((int64_t)1 << 36)
+
+/* Refuses a runtime node whose outputs would be larger than SHAPE_MAX_ELEMS (a chain of
+ * ConvTransposes with huge strides overflowed int64 in the next node's sizes). */
+static int size_ok(sctx *x)
+{
+    for (int o = 0; o < x->n->n_out; o++) {
+        const nn_tval *t = x->n->out[o] >= 0 ? out(x, o) : NULL;
+        int64_t n = 1;
+        for (int d = 0; t && d < t->ndims; d++) {
+            if (t->dims[d] < 0 || (t->dims[d] > 0 && n > SHAPE_MAX_ELEMS / t->dims[d]))
+                return refuse(x, "its output would be too large");
+            n *= t->dims[d];
+        }
+    }
+    return VAS_OK;
+}
+
 static int shape_node(sctx *x)
 {
     const nn_tval *t = in(x, 0);
@@ -709,8 +730,8 @@ int nn_shapes(const nn_graph *g, int n, int h, int w, nn_tval **outp, vas_err *e
             continue;
         if (x.n->op == NN_OP_SHAPE || all_const(&x))
             rc = fold_node(&x);
-        else
-            rc = shape_node(&x);
+        else if ((rc = shape_node(&x)) >= 0)
+            rc = size_ok(&x);
     }
     for (int i = 0; rc >= 0 && i < g->n_outs; i++)
         if (tv[g->outs[i]].c || tv[g->outs[i]].ndims < 0)
