@@ -150,19 +150,31 @@ int store_prefix_bounds(const char *prefix, size_t min, size_t max, int uuid, ch
     return VAS_OK;
 }
 
-/* 1 if the database carries SCHEMA_MARK (the schema is in place), 0 if not, < 0 on errors. */
-static int schema_ready(store *s, vas_err *e)
+int store_int(store *s, int which, const char *sql, const char *what, int64_t *val, vas_err *e)
 {
     sqlite3_stmt *st = NULL;
-    int rc = store_stmt(s, -1, "PRAGMA user_version", &st, e);
+    int rc = store_stmt(s, which, sql, &st, e);
 
     if (rc < 0)
         return rc;
     rc = sqlite3_step(st);
-    rc = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) == SCHEMA_MARK
-                          : store_db_err(s, e, "reading the schema version");
-    sqlite3_finalize(st);
+    if (rc == SQLITE_ROW)
+        *val = sqlite3_column_int64(st, 0);
+    rc = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : store_db_err(s, e, what);
+    if (which >= 0)
+        sqlite3_reset(st);
+    else
+        sqlite3_finalize(st);
     return rc;
+}
+
+/* 1 if the database carries SCHEMA_MARK (the schema is in place), 0 if not, < 0 on errors. */
+static int schema_ready(store *s, vas_err *e)
+{
+    int64_t v = 0;
+    int rc = store_int(s, -1, "PRAGMA user_version", "reading the schema version", &v, e);
+
+    return rc < 0 ? rc : rc && v == SCHEMA_MARK;
 }
 
 int store_open(const char *db_path, const char *data_folder, store **out, vas_err *e)
@@ -327,19 +339,10 @@ fail:
 
 int store_files_gen(store *s, int64_t *gen, vas_err *e)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = store_stmt(s, ST_FILES_GEN, "SELECT value FROM meta WHERE key = 'files_gen'", &st, e);
+    int rc = store_int(s, ST_FILES_GEN, "SELECT value FROM meta WHERE key = 'files_gen'",
+                       "reading the files generation", gen, e);
 
-    if (rc < 0)
-        return rc;
-    rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        sqlite3_reset(st);
-        return store_db_err(s, e, "reading the files generation");
-    }
-    *gen = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
-    return VAS_OK;
+    return rc < 0 ? rc : rc ? VAS_OK : store_db_err(s, e, "reading the files generation");
 }
 
 /* 1 if a PENDING/STARTED analysis needs file id. */

@@ -533,16 +533,10 @@ static const char job_fill[] =
 /* 1 when the counters exist, 0 when not, < 0 on error. */
 static int job_stats_exist(store *s, vas_err *e)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = store_stmt(s, -1, "SELECT 1 FROM meta WHERE key = 'job_stats'", &st, e);
+    int64_t one;
 
-    if (rc < 0)
-        return rc;
-    rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc == SQLITE_ROW || rc == SQLITE_DONE)
-        return rc == SQLITE_ROW;
-    return store_db_err(s, e, "looking for the job counters");
+    return store_int(s, -1, "SELECT 1 FROM meta WHERE key = 'job_stats'",
+                     "looking for the job counters", &one, e);
 }
 
 static int job_bounds_insert(store *s, vas_err *e)

@@ -23,17 +23,10 @@ int store_cache_touch(store *s, const char *id, vas_err *e)
 
 int store_cache_bytes(store *s, int64_t *bytes, vas_err *e)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = store_stmt(s, -1, "SELECT ifnull(sum(size), 0) FROM files", &st, e);
+    int rc = store_int(s, -1, "SELECT ifnull(sum(size), 0) FROM files",
+                       "adding up the cache's size", bytes, e);
 
-    if (rc < 0)
-        return rc;
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *bytes = sqlite3_column_int64(st, 0);
-    rc = rc == SQLITE_ROW ? VAS_OK : store_db_err(s, e, "adding up the cache's size");
-    sqlite3_finalize(st);
-    return rc;
+    return rc < 0 ? rc : rc ? VAS_OK : store_db_err(s, e, "adding up the cache's size");
 }
 
 int store_cache_oldest(store *s, int max, json_t **out, vas_err *e)

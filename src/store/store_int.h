@@ -33,6 +33,9 @@ struct store {
 
 /* Prepared statement from the cache (reset, bindings cleared), or a new one for sql. */
 int store_stmt(store *s, int which, const char *sql, sqlite3_stmt **out, vas_err *e);
+/* Runs the one-value query sql (statement `which` of the cache, or -1 for one of its own): 1 with
+ * the first row's first column in *val, 0 if it gave no row, < 0 on errors (saying what). */
+int store_int(store *s, int which, const char *sql, const char *what, int64_t *val, vas_err *e);
 int store_exec(store *s, const char *sql, vas_err *e);
 /* The database's last error as VAS_EBUSY (locked past the busy timeout), VAS_ENOSPC (disk full)
  * or VAS_EIO, with what was being done. */
