@@ -24,11 +24,12 @@ $(BUILD)/obj/nn/nn_onnx.o: $(NN_GEN)/onnx_subset.pb-c.h
 $(BUILD)/obj/nn/%.o: CFLAGS += -I$(NN_GEN)
 $(BUILD)/tests/test_nn: CFLAGS += -I$(NN_GEN)
 
-# nn_arena.c's own steps (GroupNormalization), nn_col2im.c's, nn_dwconv.c's and nn_input.c's split their loops
+# nn_arena.c's own steps (GroupNormalization), nn_col2im.c's, nn_dwconv.c's, nn_input.c's and nn_wino.c's split their loops
 # over the OpenMP threads oneDNN already runs (libgomp, linked through oneDNN).
 $(BUILD)/obj/nn/nn_arena.o: CFLAGS += -fopenmp
 $(BUILD)/obj/nn/nn_col2im.o: CFLAGS += -fopenmp
 $(BUILD)/obj/nn/nn_input.o: CFLAGS += -fopenmp
 $(BUILD)/obj/nn/nn_dwconv.o: CFLAGS += -fopenmp
+$(BUILD)/obj/nn/nn_wino.o: CFLAGS += -fopenmp
 # media_pipe.c's inline decoding converts frames on OpenMP tasks, on those same threads.
 $(BUILD)/obj/media/media_pipe.o: CFLAGS += -fopenmp

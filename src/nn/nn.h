@@ -39,7 +39,7 @@ typedef struct nn_options {
     int int8_frames; /* int8: frames (images) to calibrate on; 0 = NN_INT8_FRAMES */
     int dw;          /* depthwise convolutions, NN_DW_*: 0 = NN_DW_AUTO */
     int layout;      /* float32 activations, NN_LAYOUT_*: 0 = NN_LAYOUT_AUTO */
-    int no_wino;     /* 1 = no Winograd convolutions (float32 on AVX-512: nn_plan_conv.c) */
+    int no_wino;     /* 1 = no Winograd convolutions (float32: nn_plan_conv.c, nn_wino.c) */
     int no_split;    /* 1 = a batch of large frames runs as one batch (nn_session.c) */
 } nn_options;
 
@@ -101,7 +101,8 @@ int nn_session_int8_convs(const nn_session *s);
  * and a change of them: plans made already are kept (oneDNN's kernels run on any number). */
 int nn_session_threads(const nn_session *s);
 void nn_session_set_threads(nn_session *s, int threads);
-/* Convolutions the current plan runs with Winograd's kernels (float32 on AVX-512; 0 elsewhere). */
+/* Convolutions the current plan runs with Winograd's algorithm (float32: oneDNN's kernels on
+ * AVX-512, ours on AVX2 CPUs without it; 0 elsewhere). */
 int nn_session_wino_convs(const nn_session *s);
 /* 1 when the current plan is int8 and quantises its input itself (nn_input.c: three channels,
  * AVX2 or AVX-512), else 0. */

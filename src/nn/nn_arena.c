@@ -493,7 +493,7 @@ static void observe(const nn_plan *p, const step *s, nn_ranges *r)
                 dnnl_memory_get_data_handle(s->args[a].mem, &data);
             }
     } else if (s->kind == ST_RESIZE || s->kind == ST_GROUPNORM || s->kind == ST_COL2IM ||
-               s->kind == ST_DWCONV) {
+               s->kind == ST_DWCONV || s->kind == ST_WINO) {
         v = s->dst;
         dnnl_memory_get_data_handle(p->vmem[root_of(p, v)], &data);
     }
@@ -544,6 +544,9 @@ int nn_plan_run(nn_plan *p, void *stream, const float *input, nn_ranges *obs, va
         } else if (s->kind == ST_DWCONV) {
             dnnl_stream_wait(stream);
             nn_dw_run(p, p->vmem[root_of(p, s->src)], p->vmem[root_of(p, s->dst)], s);
+        } else if (s->kind == ST_WINO) {
+            dnnl_stream_wait(stream);
+            nn_wino_run(p, p->vmem[root_of(p, s->src)], p->vmem[root_of(p, s->dst)], s);
         } else if (s->kind == ST_GROUPNORM) {
             dnnl_stream_wait(stream);
             run_groupnorm(p, s);

@@ -697,7 +697,8 @@ static int plan_try(const nn_graph *g, const nn_options *opt, const nn_ranges *r
     p->w = w;
     p->bf16 = opt && opt->bf16 && !rg;
     p->dw_mode = opt ? opt->dw : NN_DW_AUTO;
-    p->wino = !(opt && opt->no_wino) && (nn_cpu_features() & NN_CPU_AVX512);
+    p->wino = !(opt && opt->no_wino);
+    nn_wino_init(p);
     p->eng = engine;
     p->nv = 2 * g->n_vals;
     rc = nn_shapes(g, n, h, w, &p->tv, e);

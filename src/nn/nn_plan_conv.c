@@ -5,11 +5,13 @@
  * only, with the other operand already computed and of the same shape) then any activations.
  * oneDNN's convolution picks its own weight layout (format_tag_any); the ONNX weights are
  * re-ordered into it once, at plan time. On AVX-512, float32 3x3 convolutions of 64 channels
- * and more run Winograd's algorithm (below). */
+ * and more run oneDNN's Winograd kernels (below); on AVX2 CPUs without AVX-512, where oneDNN has
+ * none, 3x3 stride-1 ones of 32 channels and more run ours (nn_wino.c). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/nn_cpu.h"
 #include "nn/nn_plan_int.h"
 
 /* ---------------------------------------------------------------------------------------------
@@ -200,10 +202,10 @@ static int wino_wanted(const nn_plan *p, const nn_node *n, const nn_geom *gm, in
 {
     const nn_tval *t = &p->tv[n->in[0]], *o = &p->tv[n->out[0]];
 
-    return !p->bf16 && !p->rg && !p->blk && p->wino && sum_src < 0 && gm->group == 1 &&
-           gm->k[0] == 3 && gm->k[1] == 3 && gm->s[0] == 1 && gm->s[1] == 1 && gm->d[0] == 1 &&
-           gm->d[1] == 1 && t->ndims == 4 && o->ndims == 4 && t->dims[1] % 16 == 0 &&
-           o->dims[1] % 16 == 0 && t->dims[1] >= 64 && o->dims[1] >= 64;
+    return !p->bf16 && !p->rg && !p->blk && p->wino && (nn_cpu_features() & NN_CPU_AVX512) &&
+           sum_src < 0 && gm->group == 1 && gm->k[0] == 3 && gm->k[1] == 3 && gm->s[0] == 1 &&
+           gm->s[1] == 1 && gm->d[0] == 1 && gm->d[1] == 1 && t->ndims == 4 && o->ndims == 4 &&
+           t->dims[1] % 16 == 0 && o->dims[1] % 16 == 0 && t->dims[1] >= 64 && o->dims[1] >= 64;
 }
 
 /* Plans x->n as a Winograd convolution from in into out: 1 when planned, 0 when oneDNN has no
@@ -292,6 +294,17 @@ int nn_p_conv(pctx *x)
     rc = in < 0 ? in : nn_p_value_md(x, in, &src);
     if (rc >= 0)
         rc = nn_p_value_md(x, out, &dst);
+    if (rc >= 0 && nn_layout_tag(p, in) == nn_layout_tag(p, out) &&
+        (nn_layout_tag(p, out) == dnnl_nChw8c || nn_layout_tag(p, out) == dnnl_nhwc) &&
+        nn_wino_wanted(p, n, &gm, po)) {
+        if (sum_src >= 0)
+            rc = residual_copy(x, sum_src, out);
+        if (rc >= 0)
+            rc = nn_wino_plan(x, &gm, po, in, out);
+        if (rc < 0)
+            goto done;
+        goto flops;
+    }
     if (rc >= 0 && wino_wanted(p, n, &gm, sum_src)) {
         rc = wino_plan(x, &gm, b, attr, in, out);
         if (rc > 0)

@@ -16,7 +16,17 @@
 
 #define NN_STEP_ARGS 12
 
-enum { ST_PRIM, ST_COPY, ST_RESIZE, ST_NOP, ST_COL2IM, ST_GROUPNORM, ST_DWCONV, ST_INPUTQ };
+enum {
+    ST_PRIM,
+    ST_COPY,
+    ST_RESIZE,
+    ST_NOP,
+    ST_COL2IM,
+    ST_GROUPNORM,
+    ST_DWCONV,
+    ST_INPUTQ,
+    ST_WINO
+};
 
 typedef struct sarg {
     int arg;           /* DNNL_ARG_* */
@@ -63,8 +73,9 @@ struct nn_plan {
     int bf16;
     int dw_mode;              /* nn_options.dw: whose depthwise convolutions (nn_dwconv.c) */
     int blk;                  /* values may be nChw8c (nn_plan_layout.c) */
-    int wino;                 /* 3x3 convolutions may run Winograd's (nn_plan_conv.c) */
+    int wino;                 /* 3x3 convolutions may run Winograd's (nn_plan_conv.c, nn_wino.c) */
     int n_wino;               /* convolutions that do */
+    size_t wino_left;         /* bytes our Winograd weights may still add (nn_wino.c) */
     int blk_refused;          /* a step had no blocked kernel: plan again in NHWC */
     unsigned char *vtag;      /* owned: per value (its storage), NN_TAG_* */
     dnnl_engine_t eng;        /* borrowed from the session */
@@ -215,6 +226,14 @@ void nn_input_q_run(const nn_plan *p, const float *in, dnnl_memory_t dst_mem, co
 int nn_dw_wanted(pctx *x, const nn_geom *gm, int mode);
 int nn_dw_plan(pctx *x, const nn_geom *gm);
 void nn_dw_run(const nn_plan *p, dnnl_memory_t src, dnnl_memory_t dst, const step *s);
+/* Winograd convolutions of ours (nn_wino.c): 1 if node n, of geometry gm with the fused post-ops
+ * po, is one (3x3, stride 1, blocked float plans on AVX2); its step, from in to out (both
+ * nChw8c; a fused residual already copied into out); the step's run. */
+/* Sets p->wino_left from the graph's convolution weights. */
+void nn_wino_init(nn_plan *p);
+int nn_wino_wanted(const nn_plan *p, const nn_node *n, const nn_geom *gm, const_dnnl_post_ops_t po);
+int nn_wino_plan(pctx *x, const nn_geom *gm, const_dnnl_post_ops_t po, int in, int out);
+void nn_wino_run(const nn_plan *p, dnnl_memory_t src, dnnl_memory_t dst, const step *s);
 /* Constant c broadcast to rank 4 as NHWC memory of the activation type (nn_plan.c). */
 int nn_p_const_mem(pctx *x, const nn_const *c, dnnl_memory_desc_t *md, dnnl_memory_t *out);
 

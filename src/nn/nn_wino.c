@@ -1,0 +1,552 @@
+/* nn_wino.c - 3x3 stride-1 float32 convolutions by Winograd's F(4x4, 3x3), ours, for the
+ * channel-blocked (nChw8c) plans of AVX2 CPUs, where oneDNN 2.6 has no Winograd kernel (its own
+ * are avx512_core only: nn_plan_conv.c).
+ *
+ * DESIGN. A 4x4 block of outputs of one channel needs a 6x6 patch of every input channel. With
+ * the patch d transformed as V = B' d B and the 3x3 kernel as U = G g G' (6x6 each, once per
+ * plan for the weights), the outputs are A' (sum over input channels of U . V) A: 36 products
+ * per input-output channel pair instead of 144. For the 36 positions xi of the 6x6, the sums
+ * over input channels are 36 matrix products, tiles x C times C x K. So a convolution runs as
+ *  1. the input transform of a chunk of tiles (every input channel, 8 a vector) into V (36 x
+ *     tiles x C, per thread),
+ *  2. 36 products V[xi] x U[xi] by a 6-row x 16-column FMA kernel into M (36 x tiles x K),
+ *  3. the output transform of M, plus the bias, the residual already in the output (a fused
+ *     Add: oneDNN's sum post-op) and the fused activations, into nChw8c.
+ * A chunk's V and M stay in the core's caches between the three. Chunks (and, where there are
+ * few, ranges of output channels) are shared out among the OpenMP threads. A dilated kernel
+ * (ResNet's output stride 16: dilation 2) is a dense one on each of the d x d interleaved grids
+ * of the output, so a tile reads and writes every d-th pixel. Transformed weights are 4x the
+ * plain ones (36 against 9 values); the plain ones are not kept.
+ * Results differ from a direct convolution's by the transforms' rounding (test_nn's Winograd
+ * tests bound it against oneDNN's direct kernels). */
+#include <immintrin.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/nn_cpu.h"
+#include "nn/nn_plan_int.h"
+
+#define WG_TB      48 /* tiles in a chunk (a multiple of the kernel's 6 rows) */
+#define WG_MAXD    4  /* largest dilation taken */
+#define WG_MAX_ACT 4  /* fused activations taken */
+#define WG_BUDGET  2  /* transformed weights may add 1/WG_BUDGET of the plain ones (below) */
+
+enum { WG_RELU, WG_CLIP, WG_LINEAR };
+
+/* What the step keeps (its tbuf, one buffer freed with the plan): the geometry, the fused
+ * post-ops, then the transformed weights and the bias. */
+typedef struct wg_w {
+    int64_t C, K, Cp, Kp; /* channels; Cp: C rounded up to 8, Kp: K rounded up to 16 */
+    int64_t pt, pl, d;    /* padding top and left, dilation (both axes) */
+    int sum;              /* add what the output holds (a residual) before the activations */
+    int n_act;
+    struct {
+        int kind;
+        float a, b;
+    } act[WG_MAX_ACT];
+    int threads; /* threads the scratchpad was sized for */
+    float *u;    /* 36 x Kp/16 x Cp x 16: U[xi] in panels of 16 output channels; or NULL: */
+    float *g;    /* Kp/16 x Cp x 9 x 16: the plain kernels, transformed as a chunk needs them */
+    float *bias; /* Kp */
+} wg_w;
+
+/* ---------------------------------------------------------------------------------------------
+ * When
+ * ------------------------------------------------------------------------------------------- */
+static int act_of(const_dnnl_post_ops_t po, int i, wg_w *w)
+{
+    dnnl_alg_kind_t alg;
+    float scale, a, b;
+
+    if (dnnl_post_ops_get_params_eltwise(po, i, &scale, &alg, &a, &b) != dnnl_success ||
+        scale != 1.0f || w->n_act == WG_MAX_ACT)
+        return 0;
+    if (alg == dnnl_eltwise_relu)
+        w->act[w->n_act].kind = WG_RELU;
+    else if (alg == dnnl_eltwise_clip)
+        w->act[w->n_act].kind = WG_CLIP;
+    else if (alg == dnnl_eltwise_linear)
+        w->act[w->n_act].kind = WG_LINEAR;
+    else
+        return 0;
+    w->act[w->n_act].a = a;
+    w->act[w->n_act++].b = b;
+    return 1;
+}
+
+/* Reads the fused post-ops po into w: 0 when one is not ours to do (then oneDNN runs it). */
+static int post_ops_of(const_dnnl_post_ops_t po, wg_w *w)
+{
+    int n = po ? dnnl_post_ops_len(po) : 0;
+
+    for (int i = 0; i < n; i++) {
+        dnnl_primitive_kind_t k = dnnl_post_ops_get_kind(po, i);
+        float sc;
+        if (k == dnnl_sum && i == 0 && dnnl_post_ops_get_params_sum(po, i, &sc) == dnnl_success &&
+            sc == 1.0f)
+            w->sum = 1;
+        else if (k != dnnl_eltwise || !act_of(po, i, w))
+            return 0;
+    }
+    return 1;
+}
+
+void nn_wino_init(nn_plan *p)
+{
+    size_t plain = 0;
+
+    for (int i = 0; i < p->g->n_nodes; i++) {
+        const nn_node *n = &p->g->nodes[i];
+        if ((n->op == NN_OP_CONV || n->op == NN_OP_CONVT) && n->n_in > 1 && n->in[1] >= 0 &&
+            p->g->vals[n->in[1]].c)
+            plain += (size_t)p->g->vals[n->in[1]].c->count * sizeof(float);
+    }
+    p->wino_left = plain / WG_BUDGET;
+}
+
+int nn_wino_wanted(const nn_plan *p, const nn_node *n, const nn_geom *gm, const_dnnl_post_ops_t po)
+{
+    const nn_tval *t = &p->tv[n->in[0]], *o = &p->tv[n->out[0]];
+    wg_w w = {0};
+
+    return p->wino && !p->bf16 && !p->rg &&
+           (nn_cpu_features() & (NN_CPU_AVX2 | NN_CPU_AVX512)) == NN_CPU_AVX2 &&
+           n->op == NN_OP_CONV && gm->group == 1 && gm->k[0] == 3 && gm->k[1] == 3 &&
+           gm->s[0] == 1 && gm->s[1] == 1 && gm->d[0] == gm->d[1] && gm->d[0] >= 1 &&
+           gm->d[0] <= WG_MAXD && t->ndims == 4 && o->ndims == 4 && t->dims[1] >= 32 &&
+           o->dims[1] >= 32 && o->dims[2] >= 4 * gm->d[0] && o->dims[3] >= 4 * gm->d[0] &&
+           post_ops_of(po, &w);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Plan: the weights' transform
+ * ------------------------------------------------------------------------------------------- */
+/* G g G' for one 3x3 kernel g (row-major), into the 36 values of u (row-major 6x6). */
+static void kernel_transform(const double g[9], double u[36])
+{
+    static const double G[6][3] = {{1.0 / 4, 0, 0},
+                                   {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+                                   {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                   {1.0 / 24, 1.0 / 12, 1.0 / 6},
+                                   {1.0 / 24, -1.0 / 12, 1.0 / 6},
+                                   {0, 0, 1}};
+    double t[6][3];
+
+    for (int i = 0; i < 6; i++)
+        for (int j = 0; j < 3; j++)
+            t[i][j] = G[i][0] * g[j] + G[i][1] * g[3 + j] + G[i][2] * g[6 + j];
+    for (int i = 0; i < 6; i++)
+        for (int j = 0; j < 6; j++)
+            u[i * 6 + j] = t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2];
+}
+
+int nn_wino_plan(pctx *x, const nn_geom *gm, const_dnnl_post_ops_t po, int in, int out)
+{
+    nn_plan *p = x->p;
+    const nn_node *n = x->n;
+    const nn_const *wc = p->tv[n->in[1]].c;
+    const nn_const *b = n->n_in > 2 && n->in[2] >= 0 ? p->tv[n->in[2]].c : NULL;
+    int64_t C = p->tv[in].dims[1], K = p->tv[out].dims[1];
+    int64_t Cp = (C + 7) / 8 * 8, Kp = (K + 15) / 16 * 16, head = (sizeof(wg_w) + 63) / 64 * 64;
+    size_t extra = (size_t)(27 * C * K) * sizeof(float);
+    int pre = extra <= p->wino_left;
+    size_t ubytes = (size_t)((pre ? 36 : 9) * Kp * Cp) * sizeof(float);
+    size_t bytes = (size_t)head + ubytes + (size_t)Kp * sizeof(float);
+    unsigned char *buf = aligned_alloc(64, (bytes + 63) / 64 * 64);
+    wg_w *w = (wg_w *)buf;
+    step *s;
+
+    if (!buf || nn_p_keep_fixed(p, NULL, buf) < 0) {
+        free(buf);
+        return err_set(x->e, VAS_ENOMEM, "out of memory planning '%s'", n->name);
+    }
+    memset(buf, 0, bytes);
+    post_ops_of(po, w);
+    w->C = C;
+    w->K = K;
+    w->Cp = Cp;
+    w->Kp = Kp;
+    w->pt = gm->pl[0];
+    w->pl = gm->pl[1];
+    w->d = gm->d[0];
+    w->bias = (float *)(buf + head + ubytes);
+    for (int64_t k = 0; k < K; k++)
+        w->bias[k] = b ? (float)nn_const_getf(b, k) : 0.0f;
+    if (!pre) {
+        w->g = (float *)(buf + head);
+        for (int64_t k = 0; k < K; k++)
+            for (int64_t c = 0; c < C; c++)
+                for (int i = 0; i < 9; i++)
+                    w->g[((k / 16 * Cp + c) * 9 + i) * 16 + k % 16] =
+                        (float)nn_const_getf(wc, (k * C + c) * 9 + i);
+    }
+    w->u = pre ? (float *)(buf + head) : NULL;
+    for (int64_t k = 0; pre && k < K; k++) {
+        for (int64_t c = 0; c < C; c++) {
+            double g[9], u[36];
+            for (int i = 0; i < 9; i++)
+                g[i] = nn_const_getf(wc, (k * C + c) * 9 + i);
+            kernel_transform(g, u);
+            for (int xi = 0; xi < 36; xi++)
+                w->u[((xi * (Kp / 16) + k / 16) * Cp + c) * 16 + k % 16] = (float)u[xi];
+        }
+    }
+    w->threads = omp_get_max_threads();
+    if (w->threads < 1)
+        w->threads = 1;
+    s = nn_plan_step_add(p);
+    if (!s)
+        return err_set(x->e, VAS_ENOMEM, "out of memory planning '%s'", n->name);
+    s->kind = ST_WINO;
+    s->name = n->name;
+    s->src = in;
+    s->dst = out;
+    s->tbuf = w;
+    s->scratch =
+        (size_t)w->threads * (size_t)(36 * WG_TB * (Cp + Kp) + 36 * 16 * Cp) * sizeof(float) + 64;
+    {
+        dnnl_dims_t sd = {(dnnl_dim_t)s->scratch};
+        dnnl_memory_desc_init_by_tag(&s->scratch_md, 1, sd, dnnl_u8, dnnl_a);
+    }
+    p->weight_bytes += ubytes;
+    if (pre)
+        p->wino_left -= extra;
+    p->n_wino++;
+    return VAS_OK;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Run
+ * ------------------------------------------------------------------------------------------- */
+/* The tiles of one image: for each of the d x d grids (phase py, px), th x tw tiles of 4x4. */
+typedef struct wg_grid {
+    int64_t py, px, th, tw, first;
+} wg_grid;
+
+typedef struct wg_run {
+    const wg_w *w;
+    const float *src;
+    float *dst;
+    int64_t H, W, OH, OW;
+    int64_t in_img, in_blk, in_px;    /* input strides (floats): image, block of 8, pixel */
+    int64_t out_img, out_blk, out_px; /* the same for the output */
+    int nhwc;                         /* NHWC (else nChw8c): a partial last block is masked */
+    wg_grid g[WG_MAXD * WG_MAXD];
+    int ng;
+    int64_t per_image, tiles;
+} wg_run;
+
+/* A tile: its image and its origin (output row and column of its first value). */
+typedef struct wg_tile {
+    int64_t n, oy, ox;
+} wg_tile;
+
+static wg_tile tile_at(const wg_run *r, int64_t t)
+{
+    int64_t i = t % r->per_image;
+    wg_tile tl = {t / r->per_image, 0, 0};
+    int k = 0;
+
+    while (k + 1 < r->ng && r->g[k + 1].first <= i)
+        k++;
+    i -= r->g[k].first;
+    tl.oy = r->g[k].py + r->w->d * 4 * (i / r->g[k].tw);
+    tl.ox = r->g[k].px + r->w->d * 4 * (i % r->g[k].tw);
+    return tl;
+}
+
+/* B' d B on 6 vectors a row: one pass (rows or columns), from in (stride is) to out (os). */
+#define IN_1D(V, in, is, out, os)                                                                  \
+    do {                                                                                           \
+        V d0 = in[0], d1 = in[is], d2 = in[2 * (is)], d3 = in[3 * (is)], d4 = in[4 * (is)],        \
+          d5 = in[5 * (is)];                                                                       \
+        V t1 = SUB(d4, MUL(F4, d2)), t2 = SUB(d3, MUL(F4, d1));                                    \
+        V t3 = SUB(d4, d2), t4 = MUL(F2, SUB(d3, d1));                                             \
+        out[0] = ADD(SUB(MUL(F4, d0), MUL(F5, d2)), d4);                                           \
+        out[os] = ADD(t1, t2);                                                                     \
+        out[2 * (os)] = SUB(t1, t2);                                                               \
+        out[3 * (os)] = ADD(t3, t4);                                                               \
+        out[4 * (os)] = SUB(t3, t4);                                                               \
+        out[5 * (os)] = ADD(SUB(MUL(F4, d1), MUL(F5, d3)), d5);                                    \
+    } while (0)
+
+/* A' m A: 6 vectors in (stride is) to 4 out (stride os). */
+#define OUT_1D(V, in, is, out, os)                                                                 \
+    do {                                                                                           \
+        V m0 = in[0], m1 = in[is], m2 = in[2 * (is)], m3 = in[3 * (is)], m4 = in[4 * (is)],        \
+          m5 = in[5 * (is)];                                                                       \
+        V a = ADD(m1, m2), b = SUB(m1, m2), c = ADD(m3, m4), e = SUB(m3, m4);                      \
+        out[0] = ADD(ADD(m0, a), c);                                                               \
+        out[os] = ADD(b, MUL(F2, e));                                                              \
+        out[2 * (os)] = ADD(a, MUL(F4, c));                                                        \
+        out[3 * (os)] = ADD(ADD(b, MUL(F8, e)), m5);                                               \
+    } while (0)
+
+#define ADD(a, b) _mm256_add_ps(a, b)
+#define SUB(a, b) _mm256_sub_ps(a, b)
+#define MUL(a, b) _mm256_mul_ps(a, b)
+
+/* Tile t's patch of input block cb, transformed, into v[xi * vs] (8 floats each). */
+__attribute__((target("avx2,fma"))) static void in_tile(const wg_run *r, const wg_tile *tl,
+                                                        int64_t cb, float *v, int64_t vs)
+{
+    const wg_w *w = r->w;
+    const __m256 F2 = _mm256_set1_ps(2), F4 = _mm256_set1_ps(4), F5 = _mm256_set1_ps(5);
+    int64_t n = tl->n, oy = tl->oy - w->pt, ox = tl->ox - w->pl, d = w->d;
+    __m256 p[36], q[36];
+    int full;
+
+    full = oy >= 0 && ox >= 0 && oy + 5 * d < r->H && ox + 5 * d < r->W;
+    {
+        const float *base = r->src + n * r->in_img + cb * r->in_blk;
+        __m256i m = _mm256_set1_epi32(-1);
+        int whole = cb * 8 + 8 <= w->C;
+        if (!whole) { /* the layout's padding channels: zeros, whatever they hold */
+            static const int32_t ones[16] = {-1, -1, -1, -1, -1, -1, -1, -1,
+                                             0,  0,  0,  0,  0,  0,  0,  0};
+            m = _mm256_loadu_si256((const __m256i *)(ones + 8 - (w->C - cb * 8)));
+        }
+        for (int i = 0; i < 6; i++) {
+            int64_t y = oy + d * i;
+            for (int j = 0; j < 6; j++) {
+                int64_t xx = ox + d * j;
+                if (!full && (y < 0 || y >= r->H || xx < 0 || xx >= r->W))
+                    p[i * 6 + j] = _mm256_setzero_ps();
+                else if (whole)
+                    p[i * 6 + j] = _mm256_loadu_ps(base + (y * r->W + xx) * r->in_px);
+                else
+                    p[i * 6 + j] = _mm256_maskload_ps(base + (y * r->W + xx) * r->in_px, m);
+            }
+        }
+    }
+    for (int j = 0; j < 6; j++) /* columns: q = B' p */
+        IN_1D(__m256, (p + j), 6, (q + j), 6);
+    for (int i = 0; i < 6; i++) { /* rows: V = q B */
+        __m256 o[6];
+        IN_1D(__m256, (q + i * 6), 1, o, 1);
+        for (int j = 0; j < 6; j++)
+            _mm256_storeu_ps(v + (i * 6 + j) * vs, o[j]);
+    }
+}
+
+/* M[rows x 16] = V[rows x C] x U[C x 16] for rows <= 6; v row stride vs, m row stride ms. */
+__attribute__((target("avx2,fma"))) static void gemm6x16(const float *v, int64_t vs, const float *u,
+                                                         int64_t C, float *m, int64_t ms)
+{
+    __m256 a[6][2]; /* 12 accumulators, in registers: the loops over i are unrolled */
+
+#pragma GCC unroll 6
+    for (int i = 0; i < 6; i++)
+        a[i][0] = a[i][1] = _mm256_setzero_ps();
+    for (int64_t c = 0; c < C; c++) {
+        __m256 u0 = _mm256_load_ps(u + c * 16), u1 = _mm256_load_ps(u + c * 16 + 8);
+#pragma GCC unroll 6
+        for (int i = 0; i < 6; i++) {
+            __m256 b = _mm256_broadcast_ss(v + i * vs + c);
+            a[i][0] = _mm256_fmadd_ps(b, u0, a[i][0]);
+            a[i][1] = _mm256_fmadd_ps(b, u1, a[i][1]);
+        }
+    }
+#pragma GCC unroll 6
+    for (int i = 0; i < 6; i++) {
+        _mm256_storeu_ps(m + i * ms, a[i][0]);
+        _mm256_storeu_ps(m + i * ms + 8, a[i][1]);
+    }
+}
+
+/* Tile t's outputs of block kb from m[xi * ms] (8 floats each): transformed, plus the bias, the
+ * residual and the activations, stored where they fall inside the output. */
+__attribute__((target("avx2,fma"))) static void out_tile(const wg_run *r, const wg_tile *tl,
+                                                         int64_t kb, const float *m, int64_t ms)
+{
+    const wg_w *w = r->w;
+    const __m256 F2 = _mm256_set1_ps(2), F4 = _mm256_set1_ps(4), F8 = _mm256_set1_ps(8);
+    const __m256 bias = _mm256_loadu_ps(w->bias + kb * 8);
+    int64_t n = tl->n, oy = tl->oy, ox = tl->ox, d = w->d;
+    __m256i km = _mm256_set1_epi32(-1);
+    __m256 p[36], q[24];
+    float *base;
+    int masked = 0; /* NHWC's last block of fewer than 8 channels: only those are touched */
+
+    base = r->dst + n * r->out_img + kb * r->out_blk;
+    if (kb * 8 + 8 > w->K) { /* nChw8c's padding channels are written as zeros */
+        static const int32_t ones[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+        km = _mm256_loadu_si256((const __m256i *)(ones + 8 - (w->K - kb * 8)));
+        masked = r->nhwc;
+    }
+    for (int xi = 0; xi < 36; xi++)
+        p[xi] = _mm256_loadu_ps(m + xi * ms);
+    for (int j = 0; j < 6; j++) /* columns: q = A' p, 4 x 6 */
+        OUT_1D(__m256, (p + j), 6, (q + j), 6);
+    for (int i = 0; i < 4; i++) {
+        __m256 o[4];
+        int64_t y = oy + d * i;
+        if (y >= r->OH)
+            break;
+        OUT_1D(__m256, (q + i * 6), 1, o, 1);
+        for (int j = 0; j < 4; j++) {
+            int64_t xx = ox + d * j;
+            float *at = base + (y * r->OW + xx) * r->out_px;
+            __m256 val;
+            if (xx >= r->OW)
+                break;
+            val = _mm256_add_ps(o[j], bias);
+            if (w->sum)
+                val = _mm256_add_ps(val, masked ? _mm256_maskload_ps(at, km) : _mm256_loadu_ps(at));
+            for (int k = 0; k < w->n_act; k++) {
+                __m256 a = _mm256_set1_ps(w->act[k].a), b = _mm256_set1_ps(w->act[k].b);
+                if (w->act[k].kind == WG_RELU)
+                    val =
+                        w->act[k].a == 0.0f
+                            ? _mm256_max_ps(val, _mm256_setzero_ps())
+                            : _mm256_blendv_ps(val, _mm256_mul_ps(val, a),
+                                               _mm256_cmp_ps(val, _mm256_setzero_ps(), _CMP_LT_OQ));
+                else if (w->act[k].kind == WG_CLIP)
+                    val = _mm256_min_ps(_mm256_max_ps(val, a), b);
+                else
+                    val = _mm256_fmadd_ps(val, a, b);
+            }
+            if (masked)
+                _mm256_maskstore_ps(at, km, val);
+            else
+                _mm256_storeu_ps(at, _mm256_and_ps(val, _mm256_castsi256_ps(km)));
+        }
+    }
+}
+
+/* G g G' of the 16 kernels of a panel for every input channel: g (Cp x 9 x 16) into u (36 x Cp x
+ * 16), in float. */
+__attribute__((target("avx2,fma"))) static void panel_transform(const float *g, int64_t Cp,
+                                                                float *u)
+{
+    const __m256 q4 = _mm256_set1_ps(0.25f), q6 = _mm256_set1_ps(1.0f / 6),
+                 h = _mm256_set1_ps(0.5f);
+
+    for (int64_t c = 0; c < Cp; c++)
+        for (int half = 0; half < 2; half++) {
+            const float *gc = g + c * 144 + half * 8;
+            __m256 t[18], o[6];
+            for (int j = 0; j < 3; j++) { /* columns: t = G g, 6 x 3 */
+                __m256 g0 = _mm256_load_ps(gc + j * 16), g1 = _mm256_load_ps(gc + (3 + j) * 16);
+                __m256 g2 = _mm256_load_ps(gc + (6 + j) * 16), s0 = _mm256_add_ps(g0, g2);
+                __m256 a = _mm256_fmadd_ps(g0, q4, g2), b = _mm256_mul_ps(g1, h);
+                t[j] = _mm256_mul_ps(g0, q4);
+                t[3 + j] = _mm256_mul_ps(_mm256_add_ps(s0, g1), _mm256_set1_ps(-1.0f / 6));
+                t[6 + j] = _mm256_mul_ps(_mm256_sub_ps(s0, g1), _mm256_set1_ps(-1.0f / 6));
+                t[9 + j] = _mm256_mul_ps(_mm256_add_ps(a, b), q6);
+                t[12 + j] = _mm256_mul_ps(_mm256_sub_ps(a, b), q6);
+                t[15 + j] = g2;
+            }
+            for (int i = 0; i < 6; i++) { /* rows: u = t G' */
+                __m256 g0 = t[i * 3], g1 = t[i * 3 + 1], g2 = t[i * 3 + 2];
+                __m256 s0 = _mm256_add_ps(g0, g2), a = _mm256_fmadd_ps(g0, q4, g2),
+                       b = _mm256_mul_ps(g1, h);
+                o[0] = _mm256_mul_ps(g0, q4);
+                o[1] = _mm256_mul_ps(_mm256_add_ps(s0, g1), _mm256_set1_ps(-1.0f / 6));
+                o[2] = _mm256_mul_ps(_mm256_sub_ps(s0, g1), _mm256_set1_ps(-1.0f / 6));
+                o[3] = _mm256_mul_ps(_mm256_add_ps(a, b), q6);
+                o[4] = _mm256_mul_ps(_mm256_sub_ps(a, b), q6);
+                o[5] = g2;
+                for (int j = 0; j < 6; j++)
+                    _mm256_store_ps(u + ((i * 6 + j) * Cp + c) * 16 + half * 8, o[j]);
+            }
+        }
+}
+
+/* One piece of work: tiles [t0, t0 + nt) and output panels [k0, k1) of 16, with the thread's
+ * scratch v (36 x WG_TB x Cp) and m (36 x WG_TB x (k1 - k0) * 16). */
+__attribute__((target("avx2,fma"))) static void run_piece(const wg_run *r, int64_t t0, int64_t nt,
+                                                          int64_t k0, int64_t k1, float *v,
+                                                          float *m, float *ubuf)
+{
+    const wg_w *w = r->w;
+    int64_t Cp = w->Cp, KP = w->Kp / 16, kw = (k1 - k0) * 16;
+    int64_t vs = WG_TB * Cp, ms = WG_TB * kw;
+
+    wg_tile tl[WG_TB];
+
+    for (int64_t i = 0; i < nt; i++) {
+        tl[i] = tile_at(r, t0 + i);
+        for (int64_t cb = 0; cb < Cp / 8; cb++)
+            in_tile(r, &tl[i], cb, v + i * Cp + cb * 8, vs);
+    }
+    for (int64_t i = nt; i % 6; i++) /* the kernel's last rows: zeros, their results unused */
+        for (int xi = 0; xi < 36; xi++)
+            memset(v + xi * vs + i * Cp, 0, (size_t)Cp * sizeof(float));
+    if (!w->u) {
+        for (int64_t k = k0; k < k1; k++) {
+            panel_transform(w->g + k * Cp * 144, Cp, ubuf);
+            for (int xi = 0; xi < 36; xi++)
+                for (int64_t i = 0; i < nt; i += 6)
+                    gemm6x16(v + xi * vs + i * Cp, Cp, ubuf + xi * Cp * 16, Cp,
+                             m + xi * ms + i * kw + (k - k0) * 16, kw);
+        }
+    } else {
+        for (int xi = 0; xi < 36; xi++)
+            for (int64_t k = k0; k < k1; k++) {
+                const float *u = w->u + (xi * KP + k) * Cp * 16;
+                for (int64_t i = 0; i < nt; i += 6)
+                    gemm6x16(v + xi * vs + i * Cp, Cp, u, Cp, m + xi * ms + i * kw + (k - k0) * 16,
+                             kw);
+            }
+    }
+    for (int64_t i = 0; i < nt; i++)
+        for (int64_t kb = k0 * 2; kb < k1 * 2 && kb * 8 < w->K; kb++)
+            out_tile(r, &tl[i], kb, m + i * kw + (kb - k0 * 2) * 8, ms);
+}
+
+void nn_wino_run(const nn_plan *p, dnnl_memory_t src_mem, dnnl_memory_t dst_mem, const step *s)
+{
+    const nn_tval *ti = &p->tv[s->src], *to = &p->tv[s->dst];
+    const wg_w *w = s->tbuf;
+    wg_run r = {.w = w, .H = ti->dims[2], .W = ti->dims[3], .OH = to->dims[2], .OW = to->dims[3]};
+    int64_t d = w->d, chunks, parts = 1, KP = w->Kp / 16, items;
+    int threads = omp_get_max_threads();
+    void *src = NULL, *dst = NULL;
+    unsigned char *scratch = p->scratch;
+
+    dnnl_memory_get_data_handle(src_mem, &src);
+    dnnl_memory_get_data_handle(dst_mem, &dst);
+    r.src = src;
+    r.dst = dst;
+    r.nhwc = nn_layout_tag(p, s->dst) == dnnl_nhwc;
+    r.in_img = r.H * r.W * (r.nhwc ? w->C : w->Cp);
+    r.in_blk = r.nhwc ? 8 : r.H * r.W * 8;
+    r.in_px = r.nhwc ? w->C : 8;
+    r.out_img = r.OH * r.OW * (r.nhwc ? w->K : (w->K + 7) / 8 * 8);
+    r.out_blk = r.nhwc ? 8 : r.OH * r.OW * 8;
+    r.out_px = r.nhwc ? w->K : 8;
+    for (int64_t py = 0; py < d; py++)
+        for (int64_t px = 0; px < d; px++) {
+            wg_grid *g = &r.g[r.ng++];
+            g->py = py;
+            g->px = px;
+            g->th = ((r.OH - py + d - 1) / d + 3) / 4;
+            g->tw = ((r.OW - px + d - 1) / d + 3) / 4;
+            g->first = r.per_image;
+            r.per_image += g->th * g->tw;
+        }
+    r.tiles = ti->dims[0] * r.per_image;
+    if (threads > w->threads)
+        threads = w->threads;
+    chunks = (r.tiles + WG_TB - 1) / WG_TB;
+    while (chunks * parts < 2 * threads && KP / (parts * 2) >= 2)
+        parts *= 2;
+    items = chunks * parts;
+#pragma omp parallel num_threads(threads)
+    {
+        float *v =
+            (float *)(scratch + (size_t)omp_get_thread_num() *
+                                    (size_t)(36 * WG_TB * (w->Cp + w->Kp) + 36 * 16 * w->Cp) *
+                                    sizeof(float));
+        float *m = v + 36 * WG_TB * w->Cp, *ubuf = m + 36 * WG_TB * w->Kp;
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t it = 0; it < items; it++) {
+            int64_t c = it / parts, q = it % parts, t0 = c * WG_TB;
+            int64_t nt = r.tiles - t0 < WG_TB ? r.tiles - t0 : WG_TB;
+            run_piece(&r, t0, nt, KP * q / parts, KP * (q + 1) / parts, v, m, ubuf);
+        }
+    }
+}
