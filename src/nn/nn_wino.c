@@ -28,10 +28,18 @@
 #include "nn/nn_cpu.h"
 #include "nn/nn_plan_int.h"
 
-#define WG_TB      48 /* tiles in a chunk (a multiple of the kernel's 6 rows) */
-#define WG_MAXD    4  /* largest dilation taken */
-#define WG_MAX_ACT 4  /* fused activations taken */
-#define WG_BUDGET  2  /* transformed weights may add 1/WG_BUDGET of the plain ones (below) */
+#define WG_TB   48 /* tiles in a chunk (a multiple of the kernel's 6 rows) */
+#define WG_MAXD 4  /* largest dilation taken */
+/* A thread's scratch: V (36 x WG_TB x Cp), M (36 x WG_TB x Kp at most) and a panel's transformed
+ * weights (36 x Cp x 16), each of the 36 planes WG_SKEW floats further than its size: planes a
+ * multiple of 4 KiB apart put the 36 stores of one transform in one set of the L1 cache. */
+#define WG_SKEW     16
+#define V_FLOATS(C) (36 * (WG_TB * (C) + WG_SKEW))
+#define M_FLOATS(K) (36 * (WG_TB * (K) + WG_SKEW))
+#define U_PLANE(C)  (16 * (C) + WG_SKEW)
+#define U_FLOATS(C) (36 * U_PLANE(C))
+#define WG_MAX_ACT  4 /* fused activations taken */
+#define WG_BUDGET   2 /* transformed weights may add 1/WG_BUDGET of the plain ones (below) */
 
 enum { WG_RELU, WG_CLIP, WG_LINEAR };
 
@@ -205,7 +213,8 @@ int nn_wino_plan(pctx *x, const nn_geom *gm, const_dnnl_post_ops_t po, int in, i
     s->dst = out;
     s->tbuf = w;
     s->scratch =
-        (size_t)w->threads * (size_t)(36 * WG_TB * (Cp + Kp) + 36 * 16 * Cp) * sizeof(float) + 64;
+        (size_t)w->threads * (size_t)(V_FLOATS(Cp) + M_FLOATS(Kp) + U_FLOATS(Cp)) * sizeof(float) +
+        64;
     {
         dnnl_dims_t sd = {(dnnl_dim_t)s->scratch};
         dnnl_memory_desc_init_by_tag(&s->scratch_md, 1, sd, dnnl_u8, dnnl_a);
@@ -416,8 +425,8 @@ __attribute__((target("avx2,fma"))) static void out_tile(const wg_run *r, const 
     }
 }
 
-/* G g G' of the 16 kernels of a panel for every input channel: g (Cp x 9 x 16) into u (36 x Cp x
- * 16), in float. */
+/* G g G' of the 16 kernels of a panel for every input channel: g (Cp x 9 x 16) into u (36 planes
+ * of Cp x 16, U_PLANE apart), in float. */
 __attribute__((target("avx2,fma"))) static void panel_transform(const float *g, int64_t Cp,
                                                                 float *u)
 {
@@ -450,7 +459,7 @@ __attribute__((target("avx2,fma"))) static void panel_transform(const float *g, 
                 o[4] = _mm256_mul_ps(_mm256_sub_ps(a, b), q6);
                 o[5] = g2;
                 for (int j = 0; j < 6; j++)
-                    _mm256_store_ps(u + ((i * 6 + j) * Cp + c) * 16 + half * 8, o[j]);
+                    _mm256_store_ps(u + (i * 6 + j) * U_PLANE(Cp) + c * 16 + half * 8, o[j]);
             }
         }
 }
@@ -463,7 +472,7 @@ __attribute__((target("avx2,fma"))) static void run_piece(const wg_run *r, int64
 {
     const wg_w *w = r->w;
     int64_t Cp = w->Cp, KP = w->Kp / 16, kw = (k1 - k0) * 16;
-    int64_t vs = WG_TB * Cp, ms = WG_TB * kw;
+    int64_t vs = WG_TB * Cp + WG_SKEW, ms = WG_TB * kw + WG_SKEW;
 
     wg_tile tl[WG_TB];
 
@@ -480,7 +489,7 @@ __attribute__((target("avx2,fma"))) static void run_piece(const wg_run *r, int64
             panel_transform(w->g + k * Cp * 144, Cp, ubuf);
             for (int xi = 0; xi < 36; xi++)
                 for (int64_t i = 0; i < nt; i += 6)
-                    gemm6x16(v + xi * vs + i * Cp, Cp, ubuf + xi * Cp * 16, Cp,
+                    gemm6x16(v + xi * vs + i * Cp, Cp, ubuf + xi * U_PLANE(Cp), Cp,
                              m + xi * ms + i * kw + (k - k0) * 16, kw);
         }
     } else {
@@ -539,9 +548,9 @@ void nn_wino_run(const nn_plan *p, dnnl_memory_t src_mem, dnnl_memory_t dst_mem,
     {
         float *v =
             (float *)(scratch + (size_t)omp_get_thread_num() *
-                                    (size_t)(36 * WG_TB * (w->Cp + w->Kp) + 36 * 16 * w->Cp) *
+                                    (size_t)(V_FLOATS(w->Cp) + M_FLOATS(w->Kp) + U_FLOATS(w->Cp)) *
                                     sizeof(float));
-        float *m = v + 36 * WG_TB * w->Cp, *ubuf = m + 36 * WG_TB * w->Kp;
+        float *m = v + V_FLOATS(w->Cp), *ubuf = m + M_FLOATS(w->Kp);
 #pragma omp for schedule(dynamic, 1)
         for (int64_t it = 0; it < items; it++) {
             int64_t c = it / parts, q = it % parts, t0 = c * WG_TB;
