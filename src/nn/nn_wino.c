@@ -1,24 +1,28 @@
-/* nn_wino.c - 3x3 stride-1 float32 convolutions by Winograd's F(4x4, 3x3), ours, for the
- * channel-blocked (nChw8c) plans of AVX2 CPUs, where oneDNN 2.6 has no Winograd kernel (its own
- * are avx512_core only: nn_plan_conv.c).
+/* nn_wino.c - 3x3 stride-1 float32 convolutions by Winograd's F(4x4, 3x3), ours, for the plans
+ * (NHWC or nChw8c) of AVX2 CPUs without AVX-512, where oneDNN 2.6 has no Winograd kernel (its
+ * own are avx512_core only: nn_plan_conv.c).
  *
  * DESIGN. A 4x4 block of outputs of one channel needs a 6x6 patch of every input channel. With
- * the patch d transformed as V = B' d B and the 3x3 kernel as U = G g G' (6x6 each, once per
- * plan for the weights), the outputs are A' (sum over input channels of U . V) A: 36 products
- * per input-output channel pair instead of 144. For the 36 positions xi of the 6x6, the sums
- * over input channels are 36 matrix products, tiles x C times C x K. So a convolution runs as
+ * the patch d transformed as V = B' d B and the 3x3 kernel as U = G g G' (6x6 each), the outputs
+ * are A' (sum over input channels of U . V) A: 36 products per input-output channel pair instead
+ * of 144. For the 36 positions xi of the 6x6, the sums over input channels are 36 matrix
+ * products, tiles x C times C x K. So a convolution runs as
  *  1. the input transform of a chunk of tiles (every input channel, 8 a vector) into V (36 x
  *     tiles x C, per thread),
  *  2. 36 products V[xi] x U[xi] by a 6-row x 16-column FMA kernel into M (36 x tiles x K),
  *  3. the output transform of M, plus the bias, the residual already in the output (a fused
- *     Add: oneDNN's sum post-op) and the fused activations, into nChw8c.
+ *     Add: oneDNN's sum post-op) and the fused activations, into the output's layout.
  * A chunk's V and M stay in the core's caches between the three. Chunks (and, where there are
  * few, ranges of output channels) are shared out among the OpenMP threads. A dilated kernel
  * (ResNet's output stride 16: dilation 2) is a dense one on each of the d x d interleaved grids
- * of the output, so a tile reads and writes every d-th pixel. Transformed weights are 4x the
- * plain ones (36 against 9 values); the plain ones are not kept.
- * Results differ from a direct convolution's by the transforms' rounding (test_nn's Winograd
- * tests bound it against oneDNN's direct kernels). */
+ * of the output, so a tile reads and writes every d-th pixel.
+ * Transformed weights are 4x the plain ones (36 against 9 values). They are made once, at plan
+ * time, while that adds at most half of the graph's convolution weights (in plan order); past
+ * that the plain ones are kept and each chunk transforms the 16 kernels of an output panel as
+ * it reaches them (ResNet-50's 512-channel convolutions: 20% slower a layer than with
+ * transformed weights, still twice the direct kernels' speed), so peak memory stays near the
+ * direct plan's. Results differ from a direct convolution's by the transforms' rounding
+ * (test_nn_wino.c bounds it against oneDNN's direct kernels). */
 #include <immintrin.h>
 #include <math.h>
 #include <omp.h>
@@ -150,6 +154,13 @@ static void kernel_transform(const double g[9], double u[36])
             u[i * 6 + j] = t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2];
 }
 
+/* Floats of one thread's scratch: V and M, and a panel's transformed weights where they are made
+ * per chunk. */
+static size_t scratch_floats(const wg_w *w)
+{
+    return (size_t)(V_FLOATS(w->Cp) + M_FLOATS(w->Kp) + (w->u ? 0 : U_FLOATS(w->Cp)));
+}
+
 int nn_wino_plan(pctx *x, const nn_geom *gm, const_dnnl_post_ops_t po, int in, int out)
 {
     nn_plan *p = x->p;
@@ -212,9 +223,7 @@ int nn_wino_plan(pctx *x, const nn_geom *gm, const_dnnl_post_ops_t po, int in, i
     s->src = in;
     s->dst = out;
     s->tbuf = w;
-    s->scratch =
-        (size_t)w->threads * (size_t)(V_FLOATS(Cp) + M_FLOATS(Kp) + U_FLOATS(Cp)) * sizeof(float) +
-        64;
+    s->scratch = (size_t)w->threads * scratch_floats(w) * sizeof(float) + 64;
     {
         dnnl_dims_t sd = {(dnnl_dim_t)s->scratch};
         dnnl_memory_desc_init_by_tag(&s->scratch_md, 1, sd, dnnl_u8, dnnl_a);
@@ -547,9 +556,7 @@ void nn_wino_run(const nn_plan *p, dnnl_memory_t src_mem, dnnl_memory_t dst_mem,
 #pragma omp parallel num_threads(threads)
     {
         float *v =
-            (float *)(scratch + (size_t)omp_get_thread_num() *
-                                    (size_t)(V_FLOATS(w->Cp) + M_FLOATS(w->Kp) + U_FLOATS(w->Cp)) *
-                                    sizeof(float));
+            (float *)(scratch + (size_t)omp_get_thread_num() * scratch_floats(w) * sizeof(float));
         float *m = v + V_FLOATS(w->Cp), *ubuf = m + M_FLOATS(w->Kp);
 #pragma omp for schedule(dynamic, 1)
         for (int64_t it = 0; it < items; it++) {
