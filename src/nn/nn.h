@@ -101,8 +101,8 @@ int nn_session_int8_convs(const nn_session *s);
  * and a change of them: plans made already are kept (oneDNN's kernels run on any number). */
 int nn_session_threads(const nn_session *s);
 void nn_session_set_threads(nn_session *s, int threads);
-/* Convolutions the current plan runs with Winograd's algorithm (float32: oneDNN's kernels on
- * AVX-512, ours on AVX2 CPUs without it; 0 elsewhere). */
+/* Convolutions the current plan runs with Winograd's algorithm (float32 on AVX2 and AVX-512:
+ * nn_wino.c, and oneDNN's kernels for the few it leaves; 0 elsewhere). */
 int nn_session_wino_convs(const nn_session *s);
 /* 1 when the current plan is int8 and quantises its input itself (nn_input.c: three channels,
  * AVX2 or AVX-512), else 0. */

@@ -4,9 +4,10 @@
  * DESIGN. Fusion follows the single-consumer chain after the convolution: Add (first post-op
  * only, with the other operand already computed and of the same shape) then any activations.
  * oneDNN's convolution picks its own weight layout (format_tag_any); the ONNX weights are
- * re-ordered into it once, at plan time. On AVX-512, float32 3x3 convolutions of 64 channels
- * and more run oneDNN's Winograd kernels (below); on AVX2 CPUs without AVX-512, where oneDNN has
- * none, 3x3 stride-1 ones of 32 channels and more run ours (nn_wino.c). */
+ * re-ordered into it once, at plan time. Float32 3x3 stride-1 convolutions of 32 channels and
+ * more run Winograd's algorithm by a step of ours (nn_wino.c) on AVX2 and AVX-512; on AVX-512 one
+ * that step does not take (a fused activation it lacks) may still run oneDNN's Winograd kernels
+ * (below). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -187,7 +188,7 @@ static int conv_bind(pctx *x, step *s, const_dnnl_primitive_desc_t pd,
 }
 
 /* ---------------------------------------------------------------------------------------------
- * Winograd (AVX-512)
+ * Winograd (AVX-512), for the convolutions nn_wino.c leaves (a fused activation it lacks)
  *
  * oneDNN's Winograd kernels (F(4x4, 3x3) and F(2x2, 3x3), avx512_core only, fp32, nChw16c)
  * do a 3x3 stride-1 convolution in a third to two thirds of the direct kernels' time from 64

@@ -1,15 +1,16 @@
-/* nn_wino.c - 3x3 stride-1 float32 convolutions by Winograd's F(4x4, 3x3), ours, for the plans
- * (NHWC or nChw8c) of AVX2 CPUs without AVX-512, where oneDNN 2.6 has no Winograd kernel (its
- * own are avx512_core only: nn_plan_conv.c).
+/* nn_wino.c - 3x3 stride-1 float32 convolutions by Winograd's F(4x4, 3x3), ours, on AVX2 and
+ * AVX-512 CPUs, NHWC or nChw8c; oneDNN 2.6 has Winograd kernels for AVX-512 only, nChw16c only,
+ * without a fused residual or dilation, and they were slower than these (nn_plan_conv.c).
  *
  * DESIGN. A 4x4 block of outputs of one channel needs a 6x6 patch of every input channel. With
  * the patch d transformed as V = B' d B and the 3x3 kernel as U = G g G' (6x6 each), the outputs
  * are A' (sum over input channels of U . V) A: 36 products per input-output channel pair instead
  * of 144. For the 36 positions xi of the 6x6, the sums over input channels are 36 matrix
  * products, tiles x C times C x K. So a convolution runs as
- *  1. the input transform of a chunk of tiles (every input channel, 8 a vector) into V (36 x
- *     tiles x C, per thread),
- *  2. 36 products V[xi] x U[xi] by a 6-row x 16-column FMA kernel into M (36 x tiles x K),
+ *  1. the input transform of a chunk of tiles (every input channel, a vector of 8 or 16 at a
+ *     time) into V (36 x tiles x C, per thread),
+ *  2. 36 products V[xi] x U[xi] by a kernel of 6 rows x 2 vectors of FMAs into M (36 x tiles x
+ *     K),
  *  3. the output transform of M, plus the bias, the residual already in the output (a fused
  *     Add: oneDNN's sum post-op) and the fused activations, into the output's layout.
  * A chunk's V and M stay in the core's caches between the three. Chunks (and, where there are
@@ -21,8 +22,12 @@
  * that the plain ones are kept and each chunk transforms the 16 kernels of an output panel as
  * it reaches them (ResNet-50's 512-channel convolutions: 20% slower a layer than with
  * transformed weights, still twice the direct kernels' speed), so peak memory stays near the
- * direct plan's. Results differ from a direct convolution's by the transforms' rounding
- * (test_nn_wino.c bounds it against oneDNN's direct kernels). */
+ * direct plan's. The loops are written once (nn_wino_isa.h) and compiled for AVX2 (8 floats a
+ * vector; nChw8c plans everywhere) and AVX-512 (16; its NHWC plans). On AVX-512 they replaced
+ * oneDNN's Winograd kernels and their nChw16c copies: one core, alternating runs, ResNet-50
+ * 407-457 against 473-483 ms, HRNet-W32 431-482 against 471-515. Results differ from a direct
+ * convolution's by the transforms' rounding (test_nn_wino.c bounds it against oneDNN's direct
+ * kernels). */
 #include <immintrin.h>
 #include <math.h>
 #include <omp.h>
@@ -37,20 +42,21 @@
 /* A thread's scratch: V (36 x WG_TB x Cp), M (36 x WG_TB x Kp at most) and a panel's transformed
  * weights (36 x Cp x 16), each of the 36 planes WG_SKEW floats further than its size: planes a
  * multiple of 4 KiB apart put the 36 stores of one transform in one set of the L1 cache. */
-#define WG_SKEW     16
-#define V_FLOATS(C) (36 * (WG_TB * (C) + WG_SKEW))
-#define M_FLOATS(K) (36 * (WG_TB * (K) + WG_SKEW))
-#define U_PLANE(C)  (16 * (C) + WG_SKEW)
-#define U_FLOATS(C) (36 * U_PLANE(C))
-#define WG_MAX_ACT  4 /* fused activations taken */
-#define WG_BUDGET   2 /* transformed weights may add 1/WG_BUDGET of the plain ones (below) */
+#define WG_SKEW         16
+#define V_FLOATS(C)     (36 * (WG_TB * (C) + WG_SKEW))
+#define M_FLOATS(K)     (36 * (WG_TB * (K) + WG_SKEW))
+#define U_PLANE(C, pw)  ((pw) * (C) + WG_SKEW)
+#define U_FLOATS(C, pw) (36 * U_PLANE(C, pw))
+#define WG_MAX_ACT      4 /* fused activations taken */
+#define WG_BUDGET       2 /* transformed weights may add 1/WG_BUDGET of the plain ones (below) */
 
 enum { WG_RELU, WG_CLIP, WG_LINEAR };
 
 /* What the step keeps (its tbuf, one buffer freed with the plan): the geometry, the fused
  * post-ops, then the transformed weights and the bias. */
 typedef struct wg_w {
-    int64_t C, K, Cp, Kp; /* channels; Cp: C rounded up to 8, Kp: K rounded up to 16 */
+    int64_t C, K, Cp, Kp; /* channels; Cp: C rounded up to vl, Kp: K rounded up to 2 vl */
+    int64_t vl;           /* floats a vector: 8 (AVX2) or 16 (AVX-512, NHWC plans) */
     int64_t pt, pl, d;    /* padding top and left, dilation (both axes) */
     int sum;              /* add what the output holds (a residual) before the activations */
     int n_act;
@@ -123,8 +129,7 @@ int nn_wino_wanted(const nn_plan *p, const nn_node *n, const nn_geom *gm, const_
     const nn_tval *t = &p->tv[n->in[0]], *o = &p->tv[n->out[0]];
     wg_w w = {0};
 
-    return p->wino && !p->bf16 && !p->rg &&
-           (nn_cpu_features() & (NN_CPU_AVX2 | NN_CPU_AVX512)) == NN_CPU_AVX2 &&
+    return p->wino && !p->bf16 && !p->rg && (nn_cpu_features() & NN_CPU_AVX2) &&
            n->op == NN_OP_CONV && gm->group == 1 && gm->k[0] == 3 && gm->k[1] == 3 &&
            gm->s[0] == 1 && gm->s[1] == 1 && gm->d[0] == gm->d[1] && gm->d[0] >= 1 &&
            gm->d[0] <= WG_MAXD && t->ndims == 4 && o->ndims == 4 && t->dims[1] >= 32 &&
@@ -158,7 +163,14 @@ static void kernel_transform(const double g[9], double u[36])
  * per chunk. */
 static size_t scratch_floats(const wg_w *w)
 {
-    return (size_t)(V_FLOATS(w->Cp) + M_FLOATS(w->Kp) + (w->u ? 0 : U_FLOATS(w->Cp)));
+    return (size_t)(V_FLOATS(w->Cp) + M_FLOATS(w->Kp) + (w->u ? 0 : U_FLOATS(w->Cp, 2 * w->vl)));
+}
+
+/* 1 when the plan's vectors are AVX-512's 16 floats: an AVX-512 CPU and an NHWC output (nChw8c,
+ * forced there, runs the AVX2 loops). */
+static int wide(const nn_plan *p, int out)
+{
+    return (nn_cpu_features() & NN_CPU_AVX512) && nn_layout_tag(p, out) == dnnl_nhwc;
 }
 
 int nn_wino_plan(pctx *x, const nn_geom *gm, const_dnnl_post_ops_t po, int in, int out)
@@ -168,7 +180,9 @@ int nn_wino_plan(pctx *x, const nn_geom *gm, const_dnnl_post_ops_t po, int in, i
     const nn_const *wc = p->tv[n->in[1]].c;
     const nn_const *b = n->n_in > 2 && n->in[2] >= 0 ? p->tv[n->in[2]].c : NULL;
     int64_t C = p->tv[in].dims[1], K = p->tv[out].dims[1];
-    int64_t Cp = (C + 7) / 8 * 8, Kp = (K + 15) / 16 * 16, head = (sizeof(wg_w) + 63) / 64 * 64;
+    int64_t vl = wide(p, out) ? 16 : 8, pw = 2 * vl;
+    int64_t Cp = (C + vl - 1) / vl * vl, Kp = (K + pw - 1) / pw * pw;
+    int64_t head = (sizeof(wg_w) + 63) / 64 * 64;
     size_t extra = (size_t)(27 * C * K) * sizeof(float);
     int pre = extra <= p->wino_left;
     size_t ubytes = (size_t)((pre ? 36 : 9) * Kp * Cp) * sizeof(float);
@@ -185,6 +199,7 @@ int nn_wino_plan(pctx *x, const nn_geom *gm, const_dnnl_post_ops_t po, int in, i
     post_ops_of(po, w);
     w->C = C;
     w->K = K;
+    w->vl = vl;
     w->Cp = Cp;
     w->Kp = Kp;
     w->pt = gm->pl[0];
@@ -198,7 +213,7 @@ int nn_wino_plan(pctx *x, const nn_geom *gm, const_dnnl_post_ops_t po, int in, i
         for (int64_t k = 0; k < K; k++)
             for (int64_t c = 0; c < C; c++)
                 for (int i = 0; i < 9; i++)
-                    w->g[((k / 16 * Cp + c) * 9 + i) * 16 + k % 16] =
+                    w->g[((k / pw * Cp + c) * 9 + i) * pw + k % pw] =
                         (float)nn_const_getf(wc, (k * C + c) * 9 + i);
     }
     w->u = pre ? (float *)(buf + head) : NULL;
@@ -209,7 +224,7 @@ int nn_wino_plan(pctx *x, const nn_geom *gm, const_dnnl_post_ops_t po, int in, i
                 g[i] = nn_const_getf(wc, (k * C + c) * 9 + i);
             kernel_transform(g, u);
             for (int xi = 0; xi < 36; xi++)
-                w->u[((xi * (Kp / 16) + k / 16) * Cp + c) * 16 + k % 16] = (float)u[xi];
+                w->u[((xi * (Kp / pw) + k / pw) * Cp + c) * pw + k % pw] = (float)u[xi];
         }
     }
     w->threads = omp_get_max_threads();
@@ -302,225 +317,82 @@ static wg_tile tile_at(const wg_run *r, int64_t t)
         out[3 * (os)] = ADD(ADD(b, MUL(F8, e)), m5);                                               \
     } while (0)
 
-#define ADD(a, b) _mm256_add_ps(a, b)
-#define SUB(a, b) _mm256_sub_ps(a, b)
-#define MUL(a, b) _mm256_mul_ps(a, b)
+/* The vector loops, for AVX2 (nn_wino_isa.h). */
+#define WG_FN(name)     name##_avx2
+#define WG_TARGET       __attribute__((target("avx2,fma")))
+#define V               __m256
+#define VL              8
+#define VMASK           __m256i
+#define MASK_FIRST(n)   _mm256_loadu_si256((const __m256i *)(wg_ones + 8 - (n)))
+#define MLOAD(p, m)     _mm256_maskload_ps(p, m)
+#define MSTORE(p, m, v) _mm256_maskstore_ps(p, m, v)
+#define LOADU(p)        _mm256_loadu_ps(p)
+#define STOREU(p, v)    _mm256_storeu_ps(p, v)
+#define SET1(x)         _mm256_set1_ps(x)
+#define ZERO()          _mm256_setzero_ps()
+#define ADD(a, b)       _mm256_add_ps(a, b)
+#define SUB(a, b)       _mm256_sub_ps(a, b)
+#define MUL(a, b)       _mm256_mul_ps(a, b)
+#define FMA(a, b, c)    _mm256_fmadd_ps(a, b, c)
+#define MAX(a, b)       _mm256_max_ps(a, b)
+#define MIN(a, b)       _mm256_min_ps(a, b)
+#define BCAST(p)        _mm256_broadcast_ss(p)
+#define LEAKY(v, a)     _mm256_blendv_ps(v, MUL(v, a), _mm256_cmp_ps(v, ZERO(), _CMP_LT_OQ))
+#define ZERO_OUT(v, m)  _mm256_and_ps(v, _mm256_castsi256_ps(m))
+static const int32_t wg_ones[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+#include "nn/nn_wino_isa.h"
+#undef WG_FN
+#undef WG_TARGET
+#undef V
+#undef VL
+#undef VMASK
+#undef MASK_FIRST
+#undef MLOAD
+#undef MSTORE
+#undef LOADU
+#undef STOREU
+#undef SET1
+#undef ZERO
+#undef ADD
+#undef SUB
+#undef MUL
+#undef FMA
+#undef MAX
+#undef MIN
+#undef BCAST
+#undef LEAKY
+#undef ZERO_OUT
 
-/* Tile t's patch of input block cb, transformed, into v[xi * vs] (8 floats each). */
-__attribute__((target("avx2,fma"))) static void in_tile(const wg_run *r, const wg_tile *tl,
-                                                        int64_t cb, float *v, int64_t vs)
-{
-    const wg_w *w = r->w;
-    const __m256 F2 = _mm256_set1_ps(2), F4 = _mm256_set1_ps(4), F5 = _mm256_set1_ps(5);
-    int64_t n = tl->n, oy = tl->oy - w->pt, ox = tl->ox - w->pl, d = w->d;
-    __m256 p[36], q[36];
-    int full;
-
-    full = oy >= 0 && ox >= 0 && oy + 5 * d < r->H && ox + 5 * d < r->W;
-    {
-        const float *base = r->src + n * r->in_img + cb * r->in_blk;
-        __m256i m = _mm256_set1_epi32(-1);
-        int whole = cb * 8 + 8 <= w->C;
-        if (!whole) { /* the layout's padding channels: zeros, whatever they hold */
-            static const int32_t ones[16] = {-1, -1, -1, -1, -1, -1, -1, -1,
-                                             0,  0,  0,  0,  0,  0,  0,  0};
-            m = _mm256_loadu_si256((const __m256i *)(ones + 8 - (w->C - cb * 8)));
-        }
-        for (int i = 0; i < 6; i++) {
-            int64_t y = oy + d * i;
-            for (int j = 0; j < 6; j++) {
-                int64_t xx = ox + d * j;
-                if (!full && (y < 0 || y >= r->H || xx < 0 || xx >= r->W))
-                    p[i * 6 + j] = _mm256_setzero_ps();
-                else if (whole)
-                    p[i * 6 + j] = _mm256_loadu_ps(base + (y * r->W + xx) * r->in_px);
-                else
-                    p[i * 6 + j] = _mm256_maskload_ps(base + (y * r->W + xx) * r->in_px, m);
-            }
-        }
-    }
-    for (int j = 0; j < 6; j++) /* columns: q = B' p */
-        IN_1D(__m256, (p + j), 6, (q + j), 6);
-    for (int i = 0; i < 6; i++) { /* rows: V = q B */
-        __m256 o[6];
-        IN_1D(__m256, (q + i * 6), 1, o, 1);
-        for (int j = 0; j < 6; j++)
-            _mm256_storeu_ps(v + (i * 6 + j) * vs, o[j]);
-    }
-}
-
-/* M[rows x 16] = V[rows x C] x U[C x 16] for rows <= 6; v row stride vs, m row stride ms. */
-__attribute__((target("avx2,fma"))) static void gemm6x16(const float *v, int64_t vs, const float *u,
-                                                         int64_t C, float *m, int64_t ms)
-{
-    __m256 a[6][2]; /* 12 accumulators, in registers: the loops over i are unrolled */
-
-#pragma GCC unroll 6
-    for (int i = 0; i < 6; i++)
-        a[i][0] = a[i][1] = _mm256_setzero_ps();
-    for (int64_t c = 0; c < C; c++) {
-        __m256 u0 = _mm256_load_ps(u + c * 16), u1 = _mm256_load_ps(u + c * 16 + 8);
-#pragma GCC unroll 6
-        for (int i = 0; i < 6; i++) {
-            __m256 b = _mm256_broadcast_ss(v + i * vs + c);
-            a[i][0] = _mm256_fmadd_ps(b, u0, a[i][0]);
-            a[i][1] = _mm256_fmadd_ps(b, u1, a[i][1]);
-        }
-    }
-#pragma GCC unroll 6
-    for (int i = 0; i < 6; i++) {
-        _mm256_storeu_ps(m + i * ms, a[i][0]);
-        _mm256_storeu_ps(m + i * ms + 8, a[i][1]);
-    }
-}
-
-/* Tile t's outputs of block kb from m[xi * ms] (8 floats each): transformed, plus the bias, the
- * residual and the activations, stored where they fall inside the output. */
-__attribute__((target("avx2,fma"))) static void out_tile(const wg_run *r, const wg_tile *tl,
-                                                         int64_t kb, const float *m, int64_t ms)
-{
-    const wg_w *w = r->w;
-    const __m256 F2 = _mm256_set1_ps(2), F4 = _mm256_set1_ps(4), F8 = _mm256_set1_ps(8);
-    const __m256 bias = _mm256_loadu_ps(w->bias + kb * 8);
-    int64_t n = tl->n, oy = tl->oy, ox = tl->ox, d = w->d;
-    __m256i km = _mm256_set1_epi32(-1);
-    __m256 p[36], q[24];
-    float *base;
-    int masked = 0; /* NHWC's last block of fewer than 8 channels: only those are touched */
-
-    base = r->dst + n * r->out_img + kb * r->out_blk;
-    if (kb * 8 + 8 > w->K) { /* nChw8c's padding channels are written as zeros */
-        static const int32_t ones[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
-        km = _mm256_loadu_si256((const __m256i *)(ones + 8 - (w->K - kb * 8)));
-        masked = r->nhwc;
-    }
-    for (int xi = 0; xi < 36; xi++)
-        p[xi] = _mm256_loadu_ps(m + xi * ms);
-    for (int j = 0; j < 6; j++) /* columns: q = A' p, 4 x 6 */
-        OUT_1D(__m256, (p + j), 6, (q + j), 6);
-    for (int i = 0; i < 4; i++) {
-        __m256 o[4];
-        int64_t y = oy + d * i;
-        if (y >= r->OH)
-            break;
-        OUT_1D(__m256, (q + i * 6), 1, o, 1);
-        for (int j = 0; j < 4; j++) {
-            int64_t xx = ox + d * j;
-            float *at = base + (y * r->OW + xx) * r->out_px;
-            __m256 val;
-            if (xx >= r->OW)
-                break;
-            val = _mm256_add_ps(o[j], bias);
-            if (w->sum)
-                val = _mm256_add_ps(val, masked ? _mm256_maskload_ps(at, km) : _mm256_loadu_ps(at));
-            for (int k = 0; k < w->n_act; k++) {
-                __m256 a = _mm256_set1_ps(w->act[k].a), b = _mm256_set1_ps(w->act[k].b);
-                if (w->act[k].kind == WG_RELU)
-                    val =
-                        w->act[k].a == 0.0f
-                            ? _mm256_max_ps(val, _mm256_setzero_ps())
-                            : _mm256_blendv_ps(val, _mm256_mul_ps(val, a),
-                                               _mm256_cmp_ps(val, _mm256_setzero_ps(), _CMP_LT_OQ));
-                else if (w->act[k].kind == WG_CLIP)
-                    val = _mm256_min_ps(_mm256_max_ps(val, a), b);
-                else
-                    val = _mm256_fmadd_ps(val, a, b);
-            }
-            if (masked)
-                _mm256_maskstore_ps(at, km, val);
-            else
-                _mm256_storeu_ps(at, _mm256_and_ps(val, _mm256_castsi256_ps(km)));
-        }
-    }
-}
-
-/* G g G' of the 16 kernels of a panel for every input channel: g (Cp x 9 x 16) into u (36 planes
- * of Cp x 16, U_PLANE apart), in float. */
-__attribute__((target("avx2,fma"))) static void panel_transform(const float *g, int64_t Cp,
-                                                                float *u)
-{
-    const __m256 q4 = _mm256_set1_ps(0.25f), q6 = _mm256_set1_ps(1.0f / 6),
-                 h = _mm256_set1_ps(0.5f);
-
-    for (int64_t c = 0; c < Cp; c++)
-        for (int half = 0; half < 2; half++) {
-            const float *gc = g + c * 144 + half * 8;
-            __m256 t[18], o[6];
-            for (int j = 0; j < 3; j++) { /* columns: t = G g, 6 x 3 */
-                __m256 g0 = _mm256_load_ps(gc + j * 16), g1 = _mm256_load_ps(gc + (3 + j) * 16);
-                __m256 g2 = _mm256_load_ps(gc + (6 + j) * 16), s0 = _mm256_add_ps(g0, g2);
-                __m256 a = _mm256_fmadd_ps(g0, q4, g2), b = _mm256_mul_ps(g1, h);
-                t[j] = _mm256_mul_ps(g0, q4);
-                t[3 + j] = _mm256_mul_ps(_mm256_add_ps(s0, g1), _mm256_set1_ps(-1.0f / 6));
-                t[6 + j] = _mm256_mul_ps(_mm256_sub_ps(s0, g1), _mm256_set1_ps(-1.0f / 6));
-                t[9 + j] = _mm256_mul_ps(_mm256_add_ps(a, b), q6);
-                t[12 + j] = _mm256_mul_ps(_mm256_sub_ps(a, b), q6);
-                t[15 + j] = g2;
-            }
-            for (int i = 0; i < 6; i++) { /* rows: u = t G' */
-                __m256 g0 = t[i * 3], g1 = t[i * 3 + 1], g2 = t[i * 3 + 2];
-                __m256 s0 = _mm256_add_ps(g0, g2), a = _mm256_fmadd_ps(g0, q4, g2),
-                       b = _mm256_mul_ps(g1, h);
-                o[0] = _mm256_mul_ps(g0, q4);
-                o[1] = _mm256_mul_ps(_mm256_add_ps(s0, g1), _mm256_set1_ps(-1.0f / 6));
-                o[2] = _mm256_mul_ps(_mm256_sub_ps(s0, g1), _mm256_set1_ps(-1.0f / 6));
-                o[3] = _mm256_mul_ps(_mm256_add_ps(a, b), q6);
-                o[4] = _mm256_mul_ps(_mm256_sub_ps(a, b), q6);
-                o[5] = g2;
-                for (int j = 0; j < 6; j++)
-                    _mm256_store_ps(u + (i * 6 + j) * U_PLANE(Cp) + c * 16 + half * 8, o[j]);
-            }
-        }
-}
-
-/* One piece of work: tiles [t0, t0 + nt) and output panels [k0, k1) of 16, with the thread's
- * scratch v (36 x WG_TB x Cp) and m (36 x WG_TB x (k1 - k0) * 16). */
-__attribute__((target("avx2,fma"))) static void run_piece(const wg_run *r, int64_t t0, int64_t nt,
-                                                          int64_t k0, int64_t k1, float *v,
-                                                          float *m, float *ubuf)
-{
-    const wg_w *w = r->w;
-    int64_t Cp = w->Cp, KP = w->Kp / 16, kw = (k1 - k0) * 16;
-    int64_t vs = WG_TB * Cp + WG_SKEW, ms = WG_TB * kw + WG_SKEW;
-
-    wg_tile tl[WG_TB];
-
-    for (int64_t i = 0; i < nt; i++) {
-        tl[i] = tile_at(r, t0 + i);
-        for (int64_t cb = 0; cb < Cp / 8; cb++)
-            in_tile(r, &tl[i], cb, v + i * Cp + cb * 8, vs);
-    }
-    for (int64_t i = nt; i % 6; i++) /* the kernel's last rows: zeros, their results unused */
-        for (int xi = 0; xi < 36; xi++)
-            memset(v + xi * vs + i * Cp, 0, (size_t)Cp * sizeof(float));
-    if (!w->u) {
-        for (int64_t k = k0; k < k1; k++) {
-            panel_transform(w->g + k * Cp * 144, Cp, ubuf);
-            for (int xi = 0; xi < 36; xi++)
-                for (int64_t i = 0; i < nt; i += 6)
-                    gemm6x16(v + xi * vs + i * Cp, Cp, ubuf + xi * U_PLANE(Cp), Cp,
-                             m + xi * ms + i * kw + (k - k0) * 16, kw);
-        }
-    } else {
-        for (int xi = 0; xi < 36; xi++)
-            for (int64_t k = k0; k < k1; k++) {
-                const float *u = w->u + (xi * KP + k) * Cp * 16;
-                for (int64_t i = 0; i < nt; i += 6)
-                    gemm6x16(v + xi * vs + i * Cp, Cp, u, Cp, m + xi * ms + i * kw + (k - k0) * 16,
-                             kw);
-            }
-    }
-    for (int64_t i = 0; i < nt; i++)
-        for (int64_t kb = k0 * 2; kb < k1 * 2 && kb * 8 < w->K; kb++)
-            out_tile(r, &tl[i], kb, m + i * kw + (kb - k0 * 2) * 8, ms);
-}
+/* And for AVX-512 (NHWC plans there). */
+#define WG_FN(name)     name##_avx512
+#define WG_TARGET       __attribute__((target("avx512f,fma")))
+#define V               __m512
+#define VL              16
+#define VMASK           __mmask16
+#define MASK_FIRST(n)   ((__mmask16)((1u << (n)) - 1))
+#define MLOAD(p, m)     _mm512_maskz_loadu_ps(m, p)
+#define MSTORE(p, m, v) _mm512_mask_storeu_ps(p, m, v)
+#define LOADU(p)        _mm512_loadu_ps(p)
+#define STOREU(p, v)    _mm512_storeu_ps(p, v)
+#define SET1(x)         _mm512_set1_ps(x)
+#define ZERO()          _mm512_setzero_ps()
+#define ADD(a, b)       _mm512_add_ps(a, b)
+#define SUB(a, b)       _mm512_sub_ps(a, b)
+#define MUL(a, b)       _mm512_mul_ps(a, b)
+#define FMA(a, b, c)    _mm512_fmadd_ps(a, b, c)
+#define MAX(a, b)       _mm512_max_ps(a, b)
+#define MIN(a, b)       _mm512_min_ps(a, b)
+#define BCAST(p)        _mm512_set1_ps(*(p))
+#define LEAKY(v, a)     _mm512_mask_mul_ps(v, _mm512_cmp_ps_mask(v, ZERO(), _CMP_LT_OQ), v, a)
+#define ZERO_OUT(v, m)  _mm512_maskz_mov_ps(m, v)
+#include "nn/nn_wino_isa.h"
 
 void nn_wino_run(const nn_plan *p, dnnl_memory_t src_mem, dnnl_memory_t dst_mem, const step *s)
 {
     const nn_tval *ti = &p->tv[s->src], *to = &p->tv[s->dst];
     const wg_w *w = s->tbuf;
     wg_run r = {.w = w, .H = ti->dims[2], .W = ti->dims[3], .OH = to->dims[2], .OW = to->dims[3]};
-    int64_t d = w->d, chunks, parts = 1, KP = w->Kp / 16, items;
+    int64_t d = w->d, chunks, parts = 1, KP = w->Kp / (2 * w->vl), items;
     int threads = omp_get_max_threads();
     void *src = NULL, *dst = NULL;
     unsigned char *scratch = p->scratch;
@@ -531,10 +403,10 @@ void nn_wino_run(const nn_plan *p, dnnl_memory_t src_mem, dnnl_memory_t dst_mem,
     r.dst = dst;
     r.nhwc = nn_layout_tag(p, s->dst) == dnnl_nhwc;
     r.in_img = r.H * r.W * (r.nhwc ? w->C : w->Cp);
-    r.in_blk = r.nhwc ? 8 : r.H * r.W * 8;
+    r.in_blk = r.nhwc ? w->vl : r.H * r.W * 8;
     r.in_px = r.nhwc ? w->C : 8;
     r.out_img = r.OH * r.OW * (r.nhwc ? w->K : (w->K + 7) / 8 * 8);
-    r.out_blk = r.nhwc ? 8 : r.OH * r.OW * 8;
+    r.out_blk = r.nhwc ? w->vl : r.OH * r.OW * 8;
     r.out_px = r.nhwc ? w->K : 8;
     for (int64_t py = 0; py < d; py++)
         for (int64_t px = 0; px < d; px++) {
@@ -562,7 +434,10 @@ void nn_wino_run(const nn_plan *p, dnnl_memory_t src_mem, dnnl_memory_t dst_mem,
         for (int64_t it = 0; it < items; it++) {
             int64_t c = it / parts, q = it % parts, t0 = c * WG_TB;
             int64_t nt = r.tiles - t0 < WG_TB ? r.tiles - t0 : WG_TB;
-            run_piece(&r, t0, nt, KP * q / parts, KP * (q + 1) / parts, v, m, ubuf);
+            if (w->vl == 16)
+                run_piece_avx512(&r, t0, nt, KP * q / parts, KP * (q + 1) / parts, v, m, ubuf);
+            else
+                run_piece_avx2(&r, t0, nt, KP * q / parts, KP * (q + 1) / parts, v, m, ubuf);
         }
     }
 }
