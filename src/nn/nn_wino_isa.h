@@ -150,6 +150,12 @@ WG_TARGET static void WG_FN(panel_transform)(const float *g, int64_t Cp, float *
         }
 }
 
+/* The calls below by plain names (clang-format reads WG_FN(f)(...) as two statements). */
+#define IN_TILE         WG_FN(in_tile)
+#define GEMM            WG_FN(gemm)
+#define OUT_TILE        WG_FN(out_tile)
+#define PANEL_TRANSFORM WG_FN(panel_transform)
+
 /* One piece of work: tiles [t0, t0 + nt) and output panels [k0, k1), with the thread's scratch
  * v (36 x WG_TB x Cp), m (36 x WG_TB x (k1 - k0) PW) and ubuf (a panel's transformed weights). */
 WG_TARGET static void WG_FN(run_piece)(const wg_run *r, int64_t t0, int64_t nt, int64_t k0,
@@ -163,32 +169,34 @@ WG_TARGET static void WG_FN(run_piece)(const wg_run *r, int64_t t0, int64_t nt, 
     for (int64_t i = 0; i < nt; i++) {
         tl[i] = tile_at(r, t0 + i);
         for (int64_t cb = 0; cb < Cp / VL; cb++)
-            WG_FN(in_tile)(r, &tl[i], cb, v + i * Cp + cb * VL, vs);
+            IN_TILE(r, &tl[i], cb, v + i * Cp + cb * VL, vs);
     }
     for (int64_t i = nt; i % 6; i++) /* the kernel's last rows: zeros, their results unused */
         for (int xi = 0; xi < 36; xi++)
             memset(v + xi * vs + i * Cp, 0, (size_t)Cp * sizeof(float));
     if (!w->u) {
         for (int64_t k = k0; k < k1; k++) {
-            WG_FN(panel_transform)(w->g + k * Cp * 9 * PW, Cp, ubuf);
+            PANEL_TRANSFORM(w->g + k * Cp * 9 * PW, Cp, ubuf);
             for (int xi = 0; xi < 36; xi++)
                 for (int64_t i = 0; i < nt; i += 6)
-                    WG_FN(gemm)
-                    (v + xi * vs + i * Cp, Cp, ubuf + xi * U_PLANE(Cp, PW), Cp,
-                     m + xi * ms + i * kw + (k - k0) * PW, kw);
+                    GEMM(v + xi * vs + i * Cp, Cp, ubuf + xi * U_PLANE(Cp, PW), Cp,
+                         m + xi * ms + i * kw + (k - k0) * PW, kw);
         }
     } else {
         for (int xi = 0; xi < 36; xi++)
             for (int64_t k = k0; k < k1; k++) {
                 const float *u = w->u + (xi * KP + k) * Cp * PW;
                 for (int64_t i = 0; i < nt; i += 6)
-                    WG_FN(gemm)
-                    (v + xi * vs + i * Cp, Cp, u, Cp, m + xi * ms + i * kw + (k - k0) * PW, kw);
+                    GEMM(v + xi * vs + i * Cp, Cp, u, Cp, m + xi * ms + i * kw + (k - k0) * PW, kw);
             }
     }
     for (int64_t i = 0; i < nt; i++)
         for (int64_t kb = k0 * 2; kb < k1 * 2 && kb * VL < w->K; kb++)
-            WG_FN(out_tile)(r, &tl[i], kb, m + i * kw + (kb - k0 * 2) * VL, ms);
+            OUT_TILE(r, &tl[i], kb, m + i * kw + (kb - k0 * 2) * VL, ms);
 }
 
+#undef IN_TILE
+#undef GEMM
+#undef OUT_TILE
+#undef PANEL_TRANSFORM
 #undef PW
