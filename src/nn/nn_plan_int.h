@@ -226,10 +226,10 @@ void nn_input_q_run(const nn_plan *p, const float *in, dnnl_memory_t dst_mem, co
 int nn_dw_wanted(pctx *x, const nn_geom *gm, int mode);
 int nn_dw_plan(pctx *x, const nn_geom *gm);
 void nn_dw_run(const nn_plan *p, dnnl_memory_t src, dnnl_memory_t dst, const step *s);
-/* Winograd convolutions of ours (nn_wino.c): 1 if node n, of geometry gm with the fused post-ops
- * po, is one (3x3, stride 1, blocked float plans on AVX2); its step, from in to out (both
- * nChw8c; a fused residual already copied into out); the step's run. */
-/* Sets p->wino_left from the graph's convolution weights. */
+/* Winograd convolutions of ours (nn_wino.c): p->wino_left from the graph's convolution weights;
+ * 1 if node n, of geometry gm with the fused post-ops po, is one (3x3, stride 1, 32 channels and
+ * more, float plans on AVX2 or AVX-512); its step, from in to out (one layout, NHWC or nChw8c; a
+ * fused residual already copied into out); the step's run. */
 void nn_wino_init(nn_plan *p);
 int nn_wino_wanted(const nn_plan *p, const nn_node *n, const nn_geom *gm, const_dnnl_post_ops_t po);
 int nn_wino_plan(pctx *x, const nn_geom *gm, const_dnnl_post_ops_t po, int in, int out);
