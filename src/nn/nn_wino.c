@@ -40,7 +40,7 @@
 #define WG_TB   48 /* tiles in a chunk (a multiple of the kernel's 6 rows) */
 #define WG_MAXD 4  /* largest dilation taken */
 /* A thread's scratch: V (36 x WG_TB x Cp), M (36 x WG_TB x Kp at most) and a panel's transformed
- * weights (36 x Cp x 16), each of the 36 planes WG_SKEW floats further than its size: planes a
+ * weights (36 x Cp x pw), each of the 36 planes WG_SKEW floats further than its size: planes a
  * multiple of 4 KiB apart put the 36 stores of one transform in one set of the L1 cache. */
 #define WG_SKEW         16
 #define V_FLOATS(C)     (36 * (WG_TB * (C) + WG_SKEW))
@@ -65,8 +65,8 @@ typedef struct wg_w {
         float a, b;
     } act[WG_MAX_ACT];
     int threads; /* threads the scratchpad was sized for */
-    float *u;    /* 36 x Kp/16 x Cp x 16: U[xi] in panels of 16 output channels; or NULL: */
-    float *g;    /* Kp/16 x Cp x 9 x 16: the plain kernels, transformed as a chunk needs them */
+    float *u;    /* 36 x Kp/pw x Cp x pw: U[xi] in panels of pw = 2 vl output channels; or NULL: */
+    float *g;    /* Kp/pw x Cp x 9 x pw: the plain kernels, transformed as a chunk needs them */
     float *bias; /* Kp */
 } wg_w;
 
