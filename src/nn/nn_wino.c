@@ -140,24 +140,9 @@ int nn_wino_wanted(const nn_plan *p, const nn_node *n, const nn_geom *gm, const_
 /* ---------------------------------------------------------------------------------------------
  * Plan: the weights' transform
  * ------------------------------------------------------------------------------------------- */
-/* G g G' for one 3x3 kernel g (row-major), into the 36 values of u (row-major 6x6). */
-static void kernel_transform(const double g[9], double u[36])
-{
-    static const double G[6][3] = {{1.0 / 4, 0, 0},
-                                   {-1.0 / 6, -1.0 / 6, -1.0 / 6},
-                                   {-1.0 / 6, 1.0 / 6, -1.0 / 6},
-                                   {1.0 / 24, 1.0 / 12, 1.0 / 6},
-                                   {1.0 / 24, -1.0 / 12, 1.0 / 6},
-                                   {0, 0, 1}};
-    double t[6][3];
-
-    for (int i = 0; i < 6; i++)
-        for (int j = 0; j < 3; j++)
-            t[i][j] = G[i][0] * g[j] + G[i][1] * g[3 + j] + G[i][2] * g[6 + j];
-    for (int i = 0; i < 6; i++)
-        for (int j = 0; j < 6; j++)
-            u[i * 6 + j] = t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2];
-}
+/* G g G' of every panel of kernels g (Kp/pw x Cp x 9 x pw) into u (Kp/pw x U_FLOATS): the run's
+ * own transform (nn_wino_isa.h), done once. Defined after the loops below. */
+static void transform_panels(const wg_w *w, const float *g, float *u);
 
 /* Floats of one thread's scratch: V and M, and a panel's transformed weights where they are made
  * per chunk. */
@@ -185,7 +170,7 @@ int nn_wino_plan(pctx *x, const nn_geom *gm, const_dnnl_post_ops_t po, int in, i
     int64_t head = (sizeof(wg_w) + 63) / 64 * 64;
     size_t extra = (size_t)(27 * C * K) * sizeof(float);
     int pre = extra <= p->wino_left;
-    size_t ubytes = (size_t)((pre ? 36 : 9) * Kp * Cp) * sizeof(float);
+    size_t ubytes = (size_t)(pre ? Kp / pw * U_FLOATS(Cp, pw) : 9 * Kp * Cp) * sizeof(float);
     size_t bytes = (size_t)head + ubytes + (size_t)Kp * sizeof(float);
     unsigned char *buf = aligned_alloc(64, (bytes + 63) / 64 * 64);
     wg_w *w = (wg_w *)buf;
@@ -208,24 +193,20 @@ int nn_wino_plan(pctx *x, const nn_geom *gm, const_dnnl_post_ops_t po, int in, i
     w->bias = (float *)(buf + head + ubytes);
     for (int64_t k = 0; k < K; k++)
         w->bias[k] = b ? (float)nn_const_getf(b, k) : 0.0f;
-    if (!pre) {
-        w->g = (float *)(buf + head);
-        for (int64_t k = 0; k < K; k++)
-            for (int64_t c = 0; c < C; c++)
-                for (int i = 0; i < 9; i++)
-                    w->g[((k / pw * Cp + c) * 9 + i) * pw + k % pw] =
-                        (float)nn_const_getf(wc, (k * C + c) * 9 + i);
-    }
-    w->u = pre ? (float *)(buf + head) : NULL;
-    for (int64_t k = 0; pre && k < K; k++) {
-        for (int64_t c = 0; c < C; c++) {
-            double g[9], u[36];
+    /* the kernels as panels (Kp/pw x Cp x 9 x pw): kept, or transformed once into u */
+    w->g = pre ? calloc((size_t)(9 * Kp * Cp), sizeof(float)) : (float *)(buf + head);
+    if (!w->g)
+        return err_set(x->e, VAS_ENOMEM, "out of memory planning '%s'", n->name);
+    for (int64_t k = 0; k < K; k++)
+        for (int64_t c = 0; c < C; c++)
             for (int i = 0; i < 9; i++)
-                g[i] = nn_const_getf(wc, (k * C + c) * 9 + i);
-            kernel_transform(g, u);
-            for (int xi = 0; xi < 36; xi++)
-                w->u[((xi * (Kp / pw) + k / pw) * Cp + c) * pw + k % pw] = (float)u[xi];
-        }
+                w->g[((k / pw * Cp + c) * 9 + i) * pw + k % pw] =
+                    (float)nn_const_getf(wc, (k * C + c) * 9 + i);
+    if (pre) {
+        w->u = (float *)(buf + head);
+        transform_panels(w, w->g, w->u);
+        free(w->g);
+        w->g = NULL;
     }
     w->threads = omp_get_max_threads();
     if (w->threads < 1)
@@ -386,6 +367,17 @@ static const int32_t wg_ones[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 
 #define LEAKY(v, a)     _mm512_mask_mul_ps(v, _mm512_cmp_ps_mask(v, ZERO(), _CMP_LT_OQ), v, a)
 #define ZERO_OUT(v, m)  _mm512_maskz_mov_ps(m, v)
 #include "nn/nn_wino_isa.h"
+
+static void transform_panels(const wg_w *w, const float *g, float *u)
+{
+    int64_t pw = 2 * w->vl;
+
+    for (int64_t k = 0; k < w->Kp / pw; k++)
+        if (w->vl == 16)
+            panel_transform_avx512(g + k * w->Cp * 9 * pw, w->Cp, u + k * U_FLOATS(w->Cp, pw));
+        else
+            panel_transform_avx2(g + k * w->Cp * 9 * pw, w->Cp, u + k * U_FLOATS(w->Cp, pw));
+}
 
 void nn_wino_run(const nn_plan *p, dnnl_memory_t src_mem, dnnl_memory_t dst_mem, const step *s)
 {

@@ -162,7 +162,7 @@ WG_TARGET static void WG_FN(run_piece)(const wg_run *r, int64_t t0, int64_t nt, 
                                        int64_t k1, float *v, float *m, float *ubuf)
 {
     const wg_w *w = r->w;
-    int64_t Cp = w->Cp, KP = w->Kp / PW, kw = (k1 - k0) * PW;
+    int64_t Cp = w->Cp, kw = (k1 - k0) * PW;
     int64_t vs = WG_TB * Cp + WG_SKEW, ms = WG_TB * kw + WG_SKEW;
     wg_tile tl[WG_TB];
 
@@ -185,7 +185,7 @@ WG_TARGET static void WG_FN(run_piece)(const wg_run *r, int64_t t0, int64_t nt, 
     } else {
         for (int xi = 0; xi < 36; xi++)
             for (int64_t k = k0; k < k1; k++) {
-                const float *u = w->u + (xi * KP + k) * Cp * PW;
+                const float *u = w->u + k * U_FLOATS(Cp, PW) + xi * U_PLANE(Cp, PW);
                 for (int64_t i = 0; i < nt; i += 6)
                     GEMM(v + xi * vs + i * Cp, Cp, u, Cp, m + xi * ms + i * kw + (k - k0) * PW, kw);
             }
