@@ -139,13 +139,13 @@ __attribute__((target("avx512f"))) static void col2im_pixel_avx512(const nn_plan
 __attribute__((target("avx2"))) static void col2im_pixel_avx2_nhwc(const nn_plan *p, const step *s,
                                                                    float *dst, int64_t n, int64_t o)
 {
-    static const int32_t ones[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
     const float *taps[64];
     int64_t OC = s->koc, at = (n * p->tv[s->dst].dims[2] * p->tv[s->dst].dims[3] + o) * OC;
     int nt = pixel_taps(p, s, n, o, taps);
 
     for (int64_t c0 = 0; c0 < OC; c0 += 8) {
-        __m256i m = _mm256_loadu_si256((const __m256i *)(ones + 8 - (OC - c0 < 8 ? OC - c0 : 8)));
+        __m256i m =
+            _mm256_loadu_si256((const __m256i *)(nn_cpu_lanes8 + 8 - (OC - c0 < 8 ? OC - c0 : 8)));
         __m256 acc = s->bias ? _mm256_maskload_ps(s->bias + c0, m) : _mm256_setzero_ps();
         for (int i = 0; i < nt; i++)
             acc = _mm256_add_ps(acc, _mm256_maskload_ps(taps[i] + c0, m));

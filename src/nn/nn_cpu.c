@@ -41,6 +41,8 @@ const char *nn_cpu_feature_name(unsigned f)
     return "?";
 }
 
+const int32_t nn_cpu_lanes8[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+
 static char described[128];
 static pthread_once_t described_once = PTHREAD_ONCE_INIT;
 

@@ -9,6 +9,8 @@
 #ifndef VAS_NN_CPU_H
 #define VAS_NN_CPU_H
 
+#include <stdint.h>
+
 /* Feature bits; each later one implies the ones before it except NN_CPU_AVX2_VNNI. */
 enum {
     NN_CPU_AVX2 = 1u << 0,        /* AVX2 + FMA: the baseline oneDNN's fast fp32 kernels need */
@@ -26,5 +28,9 @@ const char *nn_cpu_feature_name(unsigned f);
 /* Space-separated names of every feature in nn_cpu_features(), or "none" (static buffer, made
  * once: safe from any thread). For logs and `vas nn-run`. */
 const char *nn_cpu_describe(void);
+
+/* For AVX2 loops over channels: the mask of the first n of 8 lanes (n = 0..8), as maskload and
+ * maskstore take it, is the 8 int32 at nn_cpu_lanes8 + 8 - n. */
+extern const int32_t nn_cpu_lanes8[16];
 
 #endif

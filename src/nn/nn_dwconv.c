@@ -267,8 +267,7 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void
 row8(const step *s, const dw_t *in, const dw_t *out, int64_t n, int64_t oy, int64_t c0, int64_t cn,
      const int FULL)
 {
-    static const int32_t ones[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
-    __m256i m = _mm256_loadu_si256((const __m256i *)(ones + 8 - cn));
+    __m256i m = _mm256_loadu_si256((const __m256i *)(nn_cpu_lanes8 + 8 - cn));
     __m256 init = _mm256_maskload_ps(s->bias + c0, m);
     int64_t ps = in->blk ? 8 : in->C, ops = out->blk ? 8 : out->C;
 

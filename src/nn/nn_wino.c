@@ -304,7 +304,7 @@ static wg_tile tile_at(const wg_run *r, int64_t t)
 #define V               __m256
 #define VL              8
 #define VMASK           __m256i
-#define MASK_FIRST(n)   _mm256_loadu_si256((const __m256i *)(wg_ones + 8 - (n)))
+#define MASK_FIRST(n)   _mm256_loadu_si256((const __m256i *)(nn_cpu_lanes8 + 8 - (n)))
 #define MLOAD(p, m)     _mm256_maskload_ps(p, m)
 #define MSTORE(p, m, v) _mm256_maskstore_ps(p, m, v)
 #define LOADU(p)        _mm256_loadu_ps(p)
@@ -320,29 +320,7 @@ static wg_tile tile_at(const wg_run *r, int64_t t)
 #define BCAST(p)        _mm256_broadcast_ss(p)
 #define LEAKY(v, a)     _mm256_blendv_ps(v, MUL(v, a), _mm256_cmp_ps(v, ZERO(), _CMP_LT_OQ))
 #define ZERO_OUT(v, m)  _mm256_and_ps(v, _mm256_castsi256_ps(m))
-static const int32_t wg_ones[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
 #include "nn/nn_wino_isa.h"
-#undef WG_FN
-#undef WG_TARGET
-#undef V
-#undef VL
-#undef VMASK
-#undef MASK_FIRST
-#undef MLOAD
-#undef MSTORE
-#undef LOADU
-#undef STOREU
-#undef SET1
-#undef ZERO
-#undef ADD
-#undef SUB
-#undef MUL
-#undef FMA
-#undef MAX
-#undef MIN
-#undef BCAST
-#undef LEAKY
-#undef ZERO_OUT
 
 /* And for AVX-512 (NHWC plans there). */
 #define WG_FN(name)     name##_avx512

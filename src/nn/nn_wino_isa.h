@@ -1,6 +1,6 @@
 /* nn_wino_isa.h - the vector loops of nn_wino.c, written once and compiled there twice: for AVX2
  * (8 floats a vector) and AVX-512 (16). Not a header of its own: nn_wino.c includes it after
- * defining the names below, and undefines them after.
+ * defining the names below, which it undefines at its end.
  *   WG_FN(name)   the function's name for this instruction set (name_avx2, name_avx512)
  *   WG_TARGET     its target attribute;  V, VL: the vector type and its floats
  *   VMASK, MASK_FIRST(n), MLOAD(p, m), MSTORE(p, m, v): a mask of the first n lanes, and loads
@@ -200,3 +200,24 @@ WG_TARGET static void WG_FN(run_piece)(const wg_run *r, int64_t t0, int64_t nt, 
 #undef OUT_TILE
 #undef PANEL_TRANSFORM
 #undef PW
+#undef WG_FN
+#undef WG_TARGET
+#undef V
+#undef VL
+#undef VMASK
+#undef MASK_FIRST
+#undef MLOAD
+#undef MSTORE
+#undef LOADU
+#undef STOREU
+#undef SET1
+#undef ZERO
+#undef ADD
+#undef SUB
+#undef MUL
+#undef FMA
+#undef MAX
+#undef MIN
+#undef BCAST
+#undef LEAKY
+#undef ZERO_OUT
