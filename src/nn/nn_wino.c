@@ -19,7 +19,7 @@
  * of the output, so a tile reads and writes every d-th pixel.
  * Transformed weights are 4x the plain ones (36 against 9 values). They are made once, at plan
  * time, while that adds at most half of the graph's convolution weights (in plan order); past
- * that the plain ones are kept and each chunk transforms the 16 kernels of an output panel as
+ * that the plain ones are kept and each chunk transforms the kernels of an output panel as
  * it reaches them (ResNet-50's 512-channel convolutions: 20% slower a layer than with
  * transformed weights, still twice the direct kernels' speed), so peak memory stays near the
  * direct plan's. The loops are written once (nn_wino_isa.h) and compiled for AVX2 (8 floats a
