@@ -82,9 +82,10 @@ static float *read_floats(const char *name, const char *ext, size_t *count)
 
 /* ---- the fixtures ---- */
 
-/* Runs case c in int8 (its input calibrates, then runs again in int8); the relative max error
- * against the expected outputs, and the convolutions that ran in int8 in *convs. */
-static double run_case_int8(const nn_case *c, int *convs)
+/* Runs case c in int8 (its input calibrates, then runs again in int8) with offset u8 values as
+ * zp says (NN_ZP_*); the relative max error against the expected outputs, the convolutions that
+ * ran in int8 in *convs and the offset u8 values in *offsets. */
+static double run_case_int8(const nn_case *c, int zp, int *convs, int *offsets)
 {
     size_t n_in = 0, n_out = 0;
     float *in = read_floats(c->name, ".in.f32", &n_in);
@@ -92,7 +93,7 @@ static double run_case_int8(const nn_case *c, int *convs)
     char path[512];
     nn_graph *g = NULL;
     nn_session *s = NULL;
-    nn_options opt = {.int8 = 1, .int8_frames = c->n};
+    nn_options opt = {.int8 = 1, .int8_frames = c->n, .int8_zp = zp};
     vas_err e = {0};
     double err;
 
@@ -107,6 +108,7 @@ static double run_case_int8(const nn_case *c, int *convs)
             fail_msg("run %s: %s", c->name, e.msg);
     assert_int_equal(nn_session_int8_frames(s), c->n);
     *convs = nn_session_int8_convs(s);
+    *offsets = nn_session_int8_offsets(s);
     err = nn_check_rel_err(s, g, want, c->out_floats);
     nn_session_free(s);
     nn_graph_free(g);
@@ -130,19 +132,110 @@ static int has_conv(const nn_case *c)
     return strstr(sum, "  Conv ") != NULL; /* "  Conv    3" lines; ConvTranspose stays float */
 }
 
+/* Each case as planned for this CPU, and with offset u8 values wherever they may be (NN_ZP_ON:
+ * so that CPUs without VNNI run them too). */
 static void agrees_int8(void **state)
 {
     const nn_case *c = *state;
-    int convs = 0;
-    double err;
+    int convs = 0, offsets = 0, zp_convs = 0, zp_offsets = 0;
+    double err, zp_err;
 
     need_int8(c->name);
-    err = run_case_int8(c, &convs);
-    printf("int8 %s: relative max error %.4f, %d convolutions in int8\n", c->name, err, convs);
-    if (err > 0.07)
-        fail_msg("%s: int8 relative max error %.4f > 0.07", c->name, err);
-    if (has_conv(c) && convs == 0)
-        fail_msg("%s: has convolutions but none ran in int8", c->name);
+    err = run_case_int8(c, NN_ZP_AUTO, &convs, &offsets);
+    zp_err = run_case_int8(c, NN_ZP_ON, &zp_convs, &zp_offsets);
+    printf("int8 %s: relative max error %.4f, %d convolutions in int8, %d offset u8 values; "
+           "with every offset allowed %.4f, %d\n",
+           c->name, err, convs, offsets, zp_err, zp_offsets);
+    if (err > 0.07 || zp_err > 0.07)
+        fail_msg("%s: int8 relative max error %.4f (offsets allowed: %.4f) > 0.07", c->name, err,
+                 zp_err);
+    if (has_conv(c) && (convs == 0 || zp_convs != convs))
+        fail_msg("%s: has convolutions but %d (%d) ran in int8", c->name, convs, zp_convs);
+}
+
+/* ---- offset u8 values ---- */
+
+static void fill(float *v, int n, float lo, float hi, uint32_t *r)
+{
+    for (int i = 0; i < n; i++) {
+        *r = *r * 1664525u + 1013904223u;
+        v[i] = lo + (hi - lo) * (float)(*r >> 8) / 16777216.0f;
+    }
+}
+
+/* A graph where signed values meet each kind of reader: a = conv3x3(x), read by a 1x1
+ * convolution and, through a residual Add fused into it, as its sum (offset: both corrections
+ * in the bias); b = that sum, read by a padded 3x3 convolution too (so s8); e = conv1x1(b), read
+ * by a 1x1 convolution and by an unfused Add (offset: the Add reads a float shadow, which takes
+ * the zero code off). Each mode within 3% of float32; offsets exactly where they may be. */
+static void offsets_where_allowed(void **state)
+{
+    enum { N = 2, C = 8, K = 16, H = 24, W = 40 };
+    static const char *const names[3] = {"d", "f", "m"};
+    int64_t w3[4] = {K, C, 3, 3}, w1[4] = {K, K, 1, 1}, wd[4] = {K, K, 3, 3};
+    int64_t p1[4] = {1, 1, 1, 1}, p0[4] = {0, 0, 0, 0};
+    nn_const *wa = nn_const_new(NN_F32, 4, w3), *wb = nn_const_new(NN_F32, 4, w1);
+    nn_const *wdd = nn_const_new(NN_F32, 4, wd), *we = nn_const_new(NN_F32, 4, w1);
+    nn_const *wf = nn_const_new(NN_F32, 4, w1);
+    static float x[N * C * H * W], want[3 * N * K * H * W];
+    const int modes[3] = {NN_ZP_OFF, NN_ZP_ON, NN_ZP_AUTO};
+    int vnni = (nn_cpu_features() & (NN_CPU_AVX512_VNNI | NN_CPU_AVX2_VNNI)) != 0;
+    nn_build *b = NULL;
+    nn_graph *g = NULL;
+    nn_session *s = NULL;
+    uint32_t r = 777;
+    vas_err e = {0};
+    int out[3], in, a, bb, ee;
+    long k = 0;
+
+    (void)state;
+    need_int8("offsets_where_allowed");
+    fill(wa->data, (int)wa->count, -0.4f, 0.3f, &r);
+    fill(wb->data, (int)wb->count, -0.3f, 0.3f, &r);
+    fill(wdd->data, (int)wdd->count, -0.2f, 0.2f, &r);
+    fill(we->data, (int)we->count, -0.3f, 0.35f, &r);
+    fill(wf->data, (int)wf->count, -0.3f, 0.3f, &r);
+    fill(x, N * C * H * W, -1.5f, 2.0f, &r);
+    assert_int_equal(nn_build_new(&b, &e), VAS_OK);
+    in = nn_build_input(b, "x", C);
+    a = nn_build_conv(b, "a", in, wa, NULL, 1, 1, p1, 1);
+    bb = nn_build_binary(b, "Add", "b", nn_build_conv(b, "a2", a, wb, NULL, 1, 1, p0, 1), a);
+    out[0] = nn_build_unary(b, "Relu", "d", nn_build_conv(b, "d0", bb, wdd, NULL, 1, 1, p1, 1));
+    ee = nn_build_conv(b, "e", bb, we, NULL, 1, 1, p0, 1);
+    out[1] = nn_build_conv(b, "f", ee, wf, NULL, 1, 1, p0, 1);
+    out[2] = nn_build_binary(b, "Add", "m", ee, ee);
+    assert_int_equal(nn_build_finish(b, out, names, 3, &g, &e), VAS_OK);
+    assert_int_equal(nn_session_new(g, NULL, &s, &e), VAS_OK); /* float32: the reference */
+    assert_int_equal(nn_session_run(s, x, N, H, W, &e), VAS_OK);
+    for (int o = 0; o < 3; o++) {
+        const float *y;
+        assert_int_equal(nn_session_output(s, o, &y, NULL, &e), VAS_OK);
+        memcpy(want + k, y, sizeof(float) * N * K * H * W);
+        k += N * K * H * W;
+    }
+    nn_session_free(s);
+    for (int i = 0; i < 3; i++) {
+        nn_options oq = {.int8 = 1, .int8_frames = N, .int8_zp = modes[i]};
+        int expect = modes[i] == NN_ZP_ON || (modes[i] == NN_ZP_AUTO && vnni) ? 2 : 0;
+        double err;
+        assert_int_equal(nn_session_new(g, &oq, &s, &e), VAS_OK);
+        for (int run = 0; run < 2; run++) /* calibrates, then runs in int8 */
+            assert_int_equal(nn_session_run(s, x, N, H, W, &e), VAS_OK);
+        err = nn_check_rel_err(s, g, want, k);
+        print_message("offset u8 mode %d: %d offset values, %d int8 convolutions, relative max "
+                      "error %.4f\n",
+                      modes[i], nn_session_int8_offsets(s), nn_session_int8_convs(s), err);
+        assert_int_equal(nn_session_int8_convs(s), 5);
+        assert_int_equal(nn_session_int8_offsets(s), expect);
+        assert_true(err < 0.03);
+        nn_session_free(s);
+    }
+    nn_graph_free(g);
+    nn_const_free(wa);
+    nn_const_free(wb);
+    nn_const_free(wdd);
+    nn_const_free(we);
+    nn_const_free(wf);
 }
 
 /* ---- options and calibration ---- */
@@ -164,6 +257,10 @@ static void options_checked(void **state)
     assert_non_null(strstr(e.msg, "bf16")); /* refused for the CPU or for the pair: named */
     assert_int_equal(nn_session_new(g, &bad, &s, &e), VAS_EINVAL);
     assert_null(s);
+    bad = (nn_options){.int8 = 1, .int8_zp = NN_ZP_OFF + 1};
+    assert_int_equal(nn_session_new(g, &bad, &s, &e), VAS_EINVAL);
+    assert_null(s);
+    assert_non_null(strstr(e.msg, "zero-point"));
     nn_graph_free(g);
 }
 
@@ -546,6 +643,7 @@ int main(void)
         cmocka_unit_test(options_checked),           cmocka_unit_test(calibrates_then_quantises),
         cmocka_unit_test(saturation_guard_holds),    cmocka_unit_test(model_setting_read),
         cmocka_unit_test(openfield_clip_within_1px), cmocka_unit_test(input_quantised_exactly),
+        cmocka_unit_test(offsets_where_allowed),
     };
     size_t n = 0;
 

@@ -37,6 +37,7 @@ typedef struct nn_options {
      * channel; needs AVX2) once calibrated on the first runs (below); not with bf16 */
     int int8;
     int int8_frames; /* int8: frames (images) to calibrate on; 0 = NN_INT8_FRAMES */
+    int int8_zp;     /* int8: signed activations as offset u8, NN_ZP_*: 0 = NN_ZP_AUTO */
     int dw;          /* depthwise convolutions, NN_DW_*: 0 = NN_DW_AUTO */
     int layout;      /* float32 activations, NN_LAYOUT_*: 0 = NN_LAYOUT_AUTO */
     int no_wino;     /* 1 = no Winograd convolutions (float32: nn_plan_conv.c, nn_wino.c) */
@@ -47,6 +48,13 @@ typedef struct nn_options {
  * AVX-512, where oneDNN's convolutions are faster on it, else NHWC; a graph that has a step
  * without a blocked kernel is planned in NHWC. NHWC and BLOCKED force one (tests, nn-run). */
 enum { NN_LAYOUT_AUTO = 0, NN_LAYOUT_NHWC = 1, NN_LAYOUT_BLOCKED = 2 };
+
+/* int8 plans: a signed activation that only int8 convolutions without padding read as it is
+ * stored, and residual sums and float steps, may be stored as u8 with a zero code (its own
+ * range over the u8 codes; nn_plan_q.c) instead of s8: oneDNN's kernels run u8 sources faster.
+ * AUTO = on CPUs with VNNI, where a u8 value has all 255 codes (without VNNI, AVX2's saturation
+ * guard leaves it about 130: less precise than s8); ON and OFF force it (tests, nn-run). */
+enum { NN_ZP_AUTO = 0, NN_ZP_ON = 1, NN_ZP_OFF = 2 };
 
 /* Who runs a float depthwise convolution: AUTO = oneDNN, unless it would use a gemm, reference or
  * other non-depthwise kernel for it (dilated ones), then vas's own loop; OURS and ONEDNN force one
@@ -97,6 +105,9 @@ void nn_session_recalibrate(nn_session *s);
  * (0 while calibrating, and for float sessions). */
 int64_t nn_session_int8_frames(const nn_session *s);
 int nn_session_int8_convs(const nn_session *s);
+/* int8 plans: signed activations stored as offset u8 (a zero code; oneDNN's kernels run u8
+ * sources faster than s8 ones: nn_plan_q.c), 0 elsewhere. */
+int nn_session_int8_offsets(const nn_session *s);
 /* The threads later runs use (nn_options.threads; 0: the calling thread's OpenMP default),
  * and a change of them: plans made already are kept (oneDNN's kernels run on any number). */
 int nn_session_threads(const nn_session *s);

@@ -622,6 +622,7 @@ void nn_plan_free(nn_plan *p)
     free(p->ready);
     free(p->vdt);
     free(p->vsc);
+    free(p->vzp);
     free(p->vtag);
     free(p);
 }
@@ -649,6 +650,11 @@ int nn_plan_matches(const nn_plan *p, int n, int h, int w, int int8)
 int nn_plan_int8_convs(const nn_plan *p)
 {
     return p->n_q;
+}
+
+int nn_plan_int8_offsets(const nn_plan *p)
+{
+    return p->n_zp;
 }
 
 int nn_plan_wino_convs(const nn_plan *p)

@@ -25,10 +25,10 @@ typedef struct cli_args {
 
 static int usage(void)
 {
-    fprintf(stderr,
-            "usage: vas nn-run MODEL [--size WxH] [--batch N] [--threads T] "
-            "[--bf16 | --int8] [--input FILE] [--output PREFIX] [--runs R] "
-            "[--dw auto|ours|onednn] [--layout auto|nhwc|blocked] [--no-wino] [--no-split]\n");
+    fprintf(stderr, "usage: vas nn-run MODEL [--size WxH] [--batch N] [--threads T] "
+                    "[--bf16 | --int8] [--input FILE] [--output PREFIX] [--runs R] "
+                    "[--dw auto|ours|onednn] [--layout auto|nhwc|blocked] [--no-wino] [--no-split] "
+                    "[--zp auto|on|off]\n");
     return 2;
 }
 
@@ -95,7 +95,12 @@ static int parse_args(int argc, char **argv, cli_args *a)
         } else if (strcmp(k, "--no-split") == 0) { /* a batch runs whole (nn.h) */
             a->opt.no_split = 1;
             continue;
-        } else if (strcmp(k, "--dw") == 0 && v) /* who runs depthwise convolutions (nn.h) */
+        } else if (strcmp(k, "--zp") == 0 && v) /* int8's offset u8 values (nn.h) */
+            bad = strcmp(v, "auto") == 0  ? (a->opt.int8_zp = NN_ZP_AUTO, 0)
+                  : strcmp(v, "on") == 0  ? (a->opt.int8_zp = NN_ZP_ON, 0)
+                  : strcmp(v, "off") == 0 ? (a->opt.int8_zp = NN_ZP_OFF, 0)
+                                          : -1;
+        else if (strcmp(k, "--dw") == 0 && v) /* who runs depthwise convolutions (nn.h) */
             bad = strcmp(v, "auto") == 0     ? (a->opt.dw = NN_DW_AUTO, 0)
                   : strcmp(v, "ours") == 0   ? (a->opt.dw = NN_DW_OURS, 0)
                   : strcmp(v, "onednn") == 0 ? (a->opt.dw = NN_DW_ONEDNN, 0)
@@ -207,9 +212,9 @@ static int timed_runs(nn_session *s, const cli_args *a, const float *x, vas_err 
             return e->code;
         }
         printf("int8: calibrated on %lld frames; plan+first int8 run: %.1f ms; %d convolutions "
-               "in int8; arena %.1f MiB; weights %.1f MiB\n",
+               "in int8; %d offset u8 values; arena %.1f MiB; weights %.1f MiB\n",
                (long long)nn_session_int8_frames(s), now_ms() - t0, nn_session_int8_convs(s),
-               (double)nn_session_arena_bytes(s) / 1048576.0,
+               nn_session_int8_offsets(s), (double)nn_session_arena_bytes(s) / 1048576.0,
                (double)nn_session_weight_bytes(s) / 1048576.0);
     }
     for (int i = 0; i < a->runs; i++) {

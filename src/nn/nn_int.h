@@ -228,6 +228,7 @@ int nn_plan_matches(const nn_plan *p, int n, int h, int w, int int8);
 /* 1 for an int8 plan; convolutions it runs in int8 (0 for float plans). */
 int nn_plan_is_int8(const nn_plan *p);
 int nn_plan_int8_convs(const nn_plan *p);
+int nn_plan_int8_offsets(const nn_plan *p);
 /* Convolutions the plan runs with Winograd's kernels (nn_plan_conv.c). */
 int nn_plan_wino_convs(const nn_plan *p);
 /* 1 if the plan's first step is its own input quantisation (nn_input.c). */

@@ -697,6 +697,7 @@ static int plan_try(const nn_graph *g, const nn_options *opt, const nn_ranges *r
     p->w = w;
     p->bf16 = opt && opt->bf16 && !rg;
     p->dw_mode = opt ? opt->dw : NN_DW_AUTO;
+    p->zp_mode = opt ? opt->int8_zp : NN_ZP_AUTO;
     p->wino = !(opt && opt->no_wino);
     nn_wino_init(p);
     p->eng = engine;

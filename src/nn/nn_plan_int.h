@@ -110,6 +110,9 @@ struct nn_plan {
     const nn_ranges *rg;   /* borrowed during planning: calibrated ranges */
     dnnl_data_type_t *vdt; /* owned: storage type per value (f32, u8 or s8) */
     float *vsc;            /* owned: what one integer step of a u8/s8 value is worth */
+    int *vzp;              /* owned: the u8 code of 0.0 (0 but for offset u8 values, nn_plan_q.c) */
+    int zp_mode;           /* nn_options.int8_zp: which signed values may be offset u8 */
+    int n_zp;              /* values stored as offset u8 */
     int umax;              /* largest u8 activation: 255 with VNNI; 0: per tensor (nn_plan_q.c) */
     int n_q;               /* convolutions run in int8 */
 };

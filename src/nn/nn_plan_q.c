@@ -2,7 +2,8 @@
  * value, the shadows that convert a value for the steps that need it in the other type, and the
  * calibration ranges they are computed from.
  *
- * DESIGN. Quantisation is symmetric (no zero points): a u8/s8 value q stands for q * scale.
+ * DESIGN. Quantisation is symmetric: a u8/s8 value q stands for q * scale, but for offset u8
+ * values (end of 2.), where it stands for (q - zero code) * scale.
  *  1. Weights are s8 with one scale per output channel, max |w| / 127, applied by oneDNN's own
  *     weight re-order (which also adds what oneDNN needs for s8 sources: compensation, and on
  *     CPUs without VNNI the halving of the weights that keeps vpmaddubsw from saturating).
@@ -17,6 +18,17 @@
  *     later frame's strongest response often exceeds what the calibration frames showed; clipped,
  *     it moves the heatmap's peak (the openfield clip with VNNI: 178 points over 1 px from
  *     float32 without the headroom, 32 with it; test_nn_int8.c).
+ *     A signed tensor whose int8 readers are all convolutions without padding (MobileNetV2's
+ *     block outputs, which 1x1 expansions and residual sums read) may be offset u8 instead
+ *     (nn_options.int8_zp; by default with VNNI only): its own range [lo, hi] over the codes
+ *     0..umax, 0.0 at the zero code z. oneDNN's kernels run u8 sources faster than s8 ones (one
+ *     core, the demo model's expansions: 1.2-1.3x with AVX-512 VNNI, 1.1-1.3x held to AVX2).
+ *     No zero-point support is needed where it is read: a convolution's accumulator then holds
+ *     z x (the sum of its s8 weights) too, and a fused residual sum z x its scale, both taken
+ *     off in the bias (zero_codes); its output's last linear post-op adds z; a float shadow's
+ *     reorder takes z as its source zero point. A padded tap would read code 0 as a value,
+ *     hence no padding. Without VNNI, AVX2's guard leaves such a tensor about 130 codes, less
+ *     precise than s8's 255 (openfield held to AVX2: 59 points over 1 px against 51).
  *  3. A convolution runs in int8 when its weights are constant and its input was calibrated (and
  *     so does the 1x1 product of a ConvTranspose, nn_p_deconv_gemm, into f32). It
  *     reads its source as u8/s8, accumulates in s32, and its output scales src_scale *
@@ -117,7 +129,8 @@ int nn_q_init(nn_plan *p, const nn_ranges *rg, vas_err *e)
     p->umax = nn_cpu_features() & vnni ? 255 : 0;
     p->vdt = malloc(((size_t)p->nv + 1) * sizeof(*p->vdt));
     p->vsc = malloc(((size_t)p->nv + 1) * sizeof(*p->vsc));
-    if (!p->vdt || !p->vsc)
+    p->vzp = calloc((size_t)p->nv + 1, sizeof(*p->vzp));
+    if (!p->vdt || !p->vsc || !p->vzp)
         return err_set(e, VAS_ENOMEM, "out of memory planning int8");
     for (int v = 0; v <= p->nv; v++) {
         p->vdt[v] = dnnl_f32;
@@ -276,17 +289,58 @@ static int head_input(const nn_plan *p, int v)
     return 0;
 }
 
-/* The int8 type and scale of v (2. above); f32 when it was not calibrated. */
-static dnnl_data_type_t q_type(const nn_plan *p, int v, float *scale)
+/* 1 when signed value v may be stored as offset u8 (2. above): every int8 convolution reading
+ * it reads it without padding (a padded tap would read the code 0 as a value, not 0.0), and no
+ * other step reads its bytes as they are (ConvTranspose's int8 product, max pooling); every
+ * other reader takes a float shadow or, as a residual, a fused sum. */
+static int zp_ok(const nn_plan *p, int v)
 {
-    float amax;
+    const nn_graph *g = p->g;
+
+    for (int i = 0; i < g->n_nodes; i++) {
+        const nn_node *c = &g->nodes[i];
+        nn_geom gm;
+        vas_err e = {0};
+        int reads = 0;
+        for (int j = 0; c->op != NN_OP_NONE && j < c->n_in; j++)
+            reads |= c->in[j] >= 0 && nn_p_root(p, c->in[j]) == v;
+        if (!reads)
+            continue;
+        if (c->op == NN_OP_MAXPOOL || c->op == NN_OP_CONVT)
+            return 0;
+        if (!conv_is_q(p, c))
+            continue;
+        if (nn_p_root(p, c->in[0]) != v ||
+            nn_geom_get(c, p->tv[c->in[0]].dims, p->tv[c->in[1]].c->dims, &gm, &e) < 0 ||
+            gm.pl[0] || gm.pl[1] || gm.pr[0] || gm.pr[1])
+            return 0;
+    }
+    return 1;
+}
+
+/* The int8 type, scale and zero code of v (2. above); f32 when it was not calibrated. A signed
+ * v is offset u8 where allow_zp and zp_ok say it may be, else s8. */
+static dnnl_data_type_t q_type(const nn_plan *p, int v, int allow_zp, float *scale, int *zp)
+{
+    int r = nn_p_root(p, v), um;
+    float amax, lo, hi;
     int neg;
 
     *scale = 1.0f;
+    *zp = 0;
     if (!seen(p, v, &amax, &neg))
         return dnnl_f32;
-    *scale = amax / (neg ? 127.0f : (float)umax_of(p, nn_p_root(p, v), 0));
-    if (!neg && head_input(p, nn_p_root(p, v)))
+    if (neg && allow_zp &&
+        (p->zp_mode == NN_ZP_ON || (p->zp_mode == NN_ZP_AUTO && p->umax == 255)) && zp_ok(p, r)) {
+        um = umax_of(p, r, 0);
+        lo = p->rg->lo[r];
+        hi = fmaxf(p->rg->hi[r], 0.0f);
+        *scale = (hi - lo) / (float)um;
+        *zp = (int)fminf((float)um, fmaxf(0.0f, nearbyintf(-lo / *scale)));
+        return dnnl_u8;
+    }
+    *scale = amax / (neg ? 127.0f : (float)umax_of(p, r, 0));
+    if (!neg && head_input(p, r))
         *scale = fmaxf(*scale, Q_HEAD_ROOM * amax / 255.0f);
     return neg ? dnnl_s8 : dnnl_u8;
 }
@@ -311,7 +365,9 @@ static int shadow(pctx *x, int v, dnnl_data_type_t dt, float sc)
     memcpy(p->tv[sh].dims, p->tv[v].dims, sizeof(p->tv[sh].dims));
     p->vdt[sh] = dt;
     p->vsc[sh] = sc;
-    rc = dnnl_primitive_attr_set_output_scales(attr, 1, 0, &k) == dnnl_success
+    rc = dnnl_primitive_attr_set_output_scales(attr, 1, 0, &k) == dnnl_success &&
+                 (!p->vzp[v] || dnnl_primitive_attr_set_zero_points(attr, DNNL_ARG_SRC, 1, 0,
+                                                                    &p->vzp[v]) == dnnl_success)
              ? nn_p_shadow_step(x, v, sh, attr, "convert a tensor to or from int8")
              : nn_p_fail(x, dnnl_unimplemented, "convert a tensor to or from int8");
     dnnl_primitive_attr_destroy(attr);
@@ -329,11 +385,12 @@ int nn_q_as_f32(pctx *x, int v)
 static int as_int8(pctx *x, int v)
 {
     float sc;
+    int zp;
     dnnl_data_type_t dt;
 
     if (nn_q_dt(x->p, v) != dnnl_f32)
         return v;
-    dt = q_type(x->p, v, &sc);
+    dt = q_type(x->p, v, 0, &sc, &zp);
     if (dt == dnnl_f32)
         return err_set(x->e, VAS_EINVAL, "node '%s' (%s): no int8 calibration for its input",
                        x->n->name, x->n->op_type);
@@ -416,9 +473,23 @@ static int rescale_post_ops(const nn_plan *p, const qconv *q, dnnl_post_ops_t *o
             st = dnnl_post_ops_append_eltwise(*out, k, alg, a, b);
     }
     if (st == dnnl_success && odt != dnnl_f32)
-        st = dnnl_post_ops_append_eltwise(*out, 1.0f, dnnl_eltwise_linear,
-                                          1.0f / q_scale(p, q->out), 0.0f);
+        st =
+            dnnl_post_ops_append_eltwise(*out, 1.0f, dnnl_eltwise_linear, 1.0f / q_scale(p, q->out),
+                                         (float)p->vzp[nn_p_root(p, q->out)]);
     return st == dnnl_success ? VAS_OK : VAS_ENOMEM;
+}
+
+/* What an offset u8 source (zero code zs) adds to output channel c's accumulator beyond the
+ * values it codes: zs times the sum of the channel's s8 weights, quantised as oneDNN's weight
+ * re-order does it (q_weight_mem: w x 1 / scale, rounded to nearest even). Nothing for zs 0.
+ * The fused residual's zero code is taken off the same way, in the output scale's units. */
+static float zero_codes(const qconv *q, const float *w, int64_t per, int64_t c, int zs)
+{
+    float inv = 1.0f / q->wsc[c], sum = 0.0f;
+
+    for (int64_t i = 0; zs && i < per; i++)
+        sum += fminf(127.0f, fmaxf(-128.0f, nearbyintf(w[c * per + i] * inv)));
+    return (float)zs * sum;
 }
 
 /* Source, fused chain, output type, residual, scales and attributes of the int8 conv x->n. */
@@ -430,7 +501,7 @@ static int q_prepare(pctx *x, qconv *q)
     const nn_const *b = n->n_in > 2 && n->in[2] >= 0 ? p->tv[n->in[2]].c : NULL;
     dnnl_post_ops_t po = NULL;
     float amax;
-    int sum_src, neg, rc;
+    int sum_src, neg, rc, zs, zr;
 
     q->src = as_int8(x, n->in[0]);
     if (q->src < 0)
@@ -439,20 +510,26 @@ static int q_prepare(pctx *x, qconv *q)
         return err_set(x->e, VAS_ENOMEM, "out of memory planning '%s'", n->name);
     q->out = nn_p_fuse_chain(x, n->out[0], 1, q->po, &sum_src);
     /* int8 output only with a calibrated residual (it is re-read in the output's units) */
-    if (wants_int8(p, q->out, 0) && (sum_src < 0 || seen(p, sum_src, &amax, &neg)))
-        p->vdt[q->out] = q_type(p, q->out, &p->vsc[q->out]);
+    if (wants_int8(p, q->out, 0) && (sum_src < 0 || seen(p, sum_src, &amax, &neg))) {
+        p->vdt[q->out] = q_type(p, q->out, 1, &p->vsc[q->out], &p->vzp[q->out]);
+        p->n_zp += p->vzp[q->out] != 0;
+    }
     q->prev = sum_src < 0                      ? -1
               : nn_q_dt(p, q->out) == dnnl_f32 ? nn_q_as_f32(x, sum_src)
                                                : as_int8(x, sum_src);
     if (sum_src >= 0 && q->prev < 0)
         return q->prev;
     q->oc = w->dims[0];
-    q->bias = b ? malloc((size_t)q->oc * sizeof(float)) : NULL;
-    rc = !b || q->bias ? rescale_post_ops(p, q, &po) : VAS_ENOMEM;
+    zs = p->vzp[nn_p_root(p, q->src)];
+    zr = q->prev >= 0 ? p->vzp[nn_p_root(p, q->prev)] : 0;
+    q->bias = b || zs || zr ? calloc((size_t)q->oc, sizeof(float)) : NULL;
+    rc = !(b || zs || zr) || q->bias ? rescale_post_ops(p, q, &po) : VAS_ENOMEM;
     rc = rc >= 0 ? q_scales(x, q, w->data, w->count / q->oc, po)
                  : err_set(x->e, VAS_ENOMEM, "out of memory planning '%s'", n->name);
-    for (int64_t c = 0; rc >= 0 && b && c < q->oc; c++)
-        q->bias[c] = (float)nn_const_getf(b, c) / q->osc[c];
+    for (int64_t c = 0; rc >= 0 && q->bias && c < q->oc; c++)
+        q->bias[c] = (b ? (float)nn_const_getf(b, c) : 0.0f) / q->osc[c] -
+                     zero_codes(q, w->data, w->count / q->oc, c, zs) -
+                     (zr ? q_scale(p, q->prev) * (float)zr / q->osc[c] : 0.0f);
     if (po)
         dnnl_post_ops_destroy(po);
     return rc;

@@ -72,6 +72,9 @@ static int check_options(const nn_options *o, vas_err *e)
         return err_set(e, VAS_EUNSUPPORTED,
                        "int8 was asked for but this CPU has no %s (it has: %s)",
                        nn_cpu_feature_name(NN_CPU_AVX2), nn_cpu_describe());
+    if (o->int8_zp < NN_ZP_AUTO || o->int8_zp > NN_ZP_OFF)
+        return err_set(e, VAS_EINVAL, "int8 zero-point mode must be %d to %d, not %d", NN_ZP_AUTO,
+                       NN_ZP_OFF, o->int8_zp);
     if (o->int8_frames < 0 || o->int8_frames > 100000)
         return err_set(e, VAS_EINVAL, "int8 calibration frames must be 0 to 100000, not %d",
                        o->int8_frames);
@@ -244,6 +247,11 @@ int64_t nn_session_int8_frames(const nn_session *s)
 int nn_session_int8_convs(const nn_session *s)
 {
     return s->plans[0] ? nn_plan_int8_convs(s->plans[0]) : 0;
+}
+
+int nn_session_int8_offsets(const nn_session *s)
+{
+    return s->plans[0] ? nn_plan_int8_offsets(s->plans[0]) : 0;
 }
 
 int nn_session_threads(const nn_session *s)
