@@ -80,6 +80,15 @@ static float *read_floats(const char *name, const char *ext, size_t *count)
     return (float *)buf;
 }
 
+/* n pseudo-random floats in [lo, hi) from the linear congruential state *r. */
+static void fill(float *v, int n, float lo, float hi, uint32_t *r)
+{
+    for (int i = 0; i < n; i++) {
+        *r = *r * 1664525u + 1013904223u;
+        v[i] = lo + (hi - lo) * (float)(*r >> 8) / 16777216.0f;
+    }
+}
+
 /* ---- the fixtures ---- */
 
 /* Runs case c in int8 (its input calibrates, then runs again in int8) with offset u8 values as
@@ -154,14 +163,6 @@ static void agrees_int8(void **state)
 }
 
 /* ---- offset u8 values ---- */
-
-static void fill(float *v, int n, float lo, float hi, uint32_t *r)
-{
-    for (int i = 0; i < n; i++) {
-        *r = *r * 1664525u + 1013904223u;
-        v[i] = lo + (hi - lo) * (float)(*r >> 8) / 16777216.0f;
-    }
-}
 
 /* A graph where signed values meet each kind of reader: a = conv3x3(x), read by a 1x1
  * convolution and, through a residual Add fused into it, as its sum (offset: both corrections
@@ -347,11 +348,9 @@ static void input_quantised_exactly(void **state)
     for (int o = 0; o < C; o++) /* output o = input (o + 1) % 3 */
         for (int i = 0; i < C; i++)
             ((float *)w->data)[o * C + i] = i == (o + 1) % C ? 1.0f : 0.0f;
-    for (int i = 0; i < N * C * H * W; i++) {
-        r = r * 1664525u + 1013904223u;
-        x[i] = (float)(r >> 8) / 16777216.0f * 3.5f - 1.5f;
+    fill(x, N * C * H * W, -1.5f, 2.0f, &r);
+    for (int i = 0; i < N * C * H * W; i++)
         amax = fmaxf(amax, fabsf(x[i]));
-    }
     assert_int_equal(nn_build_new(&b, &e), VAS_OK);
     in = nn_build_input(b, "x", C);
     out = nn_build_conv(b, "conv", in, w, NULL, 1, 1, pads, 1);
