@@ -24,7 +24,7 @@
  *     0..umax, 0.0 at the zero code z. oneDNN's kernels run u8 sources faster than s8 ones (one
  *     core, the demo model's expansions: 1.2-1.3x with AVX-512 VNNI, 1.1-1.3x held to AVX2).
  *     No zero-point support is needed where it is read (oneDNN's own source zero points cost
- *     4-10% a layer in the same standalone test): a convolution's accumulator then holds
+ *     2-13% a layer in the same standalone test): a convolution's accumulator then holds
  *     z x (the sum of its s8 weights) too, and a fused residual sum z x its scale, both taken
  *     off in the bias (zero_codes); its output's last linear post-op adds z; a float shadow's
  *     reorder takes z as its source zero point. A padded tap would read code 0 as a value,
